@@ -1,0 +1,50 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "feedbase",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "feedbase", targets: ["feedbase"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // The system SQLite (Debian: libsqlite3-dev). Only FeedbaseStore imports it.
+        .systemLibrary(
+            name: "FeedbaseCSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        .target(
+            name: "FeedbaseStore",
+            dependencies: [
+                "FeedbaseCSQLite",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "FeedbaseCLI",
+            dependencies: [
+                "FeedbaseStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "feedbase",
+            dependencies: ["FeedbaseCLI", .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
+            name: "FeedbaseStoreTests",
+            dependencies: ["FeedbaseStore"]
+        ),
+        .testTarget(
+            name: "FeedbaseCLITests",
+            dependencies: ["FeedbaseCLI", "feedbase"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,16 @@
+// The thinnest shim over the system SQLite: wrappers for the calls Swift cannot import
+// (variadic functions, macros that are casts).
+#ifndef FEEDBASE_CSQLITE_SHIM_H
+#define FEEDBASE_CSQLITE_SHIM_H
+
+#include <sqlite3.h>
+
+static inline int feedbase_sqlite3_db_config_int(sqlite3 *db, int op, int value, int *result) {
+    return sqlite3_db_config(db, op, value, result);
+}
+
+static inline sqlite3_destructor_type feedbase_sqlite3_transient(void) {
+    return SQLITE_TRANSIENT;
+}
+
+#endif

@@ -1,0 +1,206 @@
+// One SQLite connection and its prepared statements. A Connection is not Sendable: it lives on
+// the one thread that owns it (the writer thread or a reader thread, see Database.swift), which is
+// why it may be opened with SQLITE_OPEN_NOMUTEX.
+
+import FeedbaseCSQLite
+
+/// How hard a commit waits for the disk. `full` (the default) makes an acknowledged write survive
+/// power loss in WAL mode; `normal` may lose the last transactions on power loss (never corrupts).
+public enum SynchronousMode: String, Sendable, CaseIterable {
+    case full = "FULL"
+    case normal = "NORMAL"
+    case off = "OFF"
+}
+
+public struct ConnectionOptions: Sendable {
+    public var synchronous: SynchronousMode
+    /// How long a statement waits for another process's lock before failing with `.busy`.
+    public var busyTimeoutMilliseconds: Int32
+    /// Reader connections refuse writes (`PRAGMA query_only`).
+    public var queryOnly: Bool
+    /// Statements kept prepared per connection.
+    public var statementCacheSize: Int
+
+    public init(
+        synchronous: SynchronousMode = .full, busyTimeoutMilliseconds: Int32 = 5_000,
+        queryOnly: Bool = false, statementCacheSize: Int = 128
+    ) {
+        self.synchronous = synchronous
+        self.busyTimeoutMilliseconds = busyTimeoutMilliseconds
+        self.queryOnly = queryOnly
+        self.statementCacheSize = statementCacheSize
+    }
+}
+
+/// SQLite's `SQLITE_TRANSIENT`: SQLite copies the bound bytes before the call returns.
+let sqliteTransient = feedbase_sqlite3_transient()
+
+final class Connection {
+    let handle: OpaquePointer
+    let path: String
+    private var cache: [String: (statement: Statement, lastUse: UInt64)] = [:]
+    private var useCounter: UInt64 = 0
+    private let cacheLimit: Int
+
+    init(path: String, options: ConnectionOptions = ConnectionOptions()) throws {
+        var db: OpaquePointer?
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
+        let rc = sqlite3_open_v2(path, &db, flags, nil)
+        guard let db else { throw StoreError(.storage, "cannot open \(path): out of memory", sqliteCode: rc) }
+        guard rc == SQLITE_OK else {
+            let error = StoreError.sqlite(code: sqlite3_extended_errcode(db), message: "cannot open \(path): " + String(cString: sqlite3_errmsg(db)))
+            sqlite3_close_v2(db)
+            throw error
+        }
+        self.handle = db
+        self.path = path
+        self.cacheLimit = max(options.statementCacheSize, 1)
+        do {
+            sqlite3_extended_result_codes(db, 1)
+            sqlite3_busy_timeout(db, options.busyTimeoutMilliseconds)
+            // Double-quoted string literals hide typos in identifiers; refuse them.
+            _ = feedbase_sqlite3_db_config_int(db, SQLITE_DBCONFIG_DQS_DML, 0, nil)
+            _ = feedbase_sqlite3_db_config_int(db, SQLITE_DBCONFIG_DQS_DDL, 0, nil)
+            // Reading the header forces SQLite to look at the file: a non-database fails here,
+            // at open, with a clear message, rather than on the first request.
+            try execute("PRAGMA schema_version")
+            if !options.queryOnly {
+                let mode = try scalarText("PRAGMA journal_mode=WAL")
+                if mode != "wal" && path != ":memory:" && !path.isEmpty {
+                    throw StoreError(.storage, "cannot switch \(path) to WAL journal mode (got \(mode ?? "nothing"))")
+                }
+            }
+            try execute("PRAGMA foreign_keys=ON")
+            try execute("PRAGMA synchronous=\(options.synchronous.rawValue)")
+            if options.queryOnly { try execute("PRAGMA query_only=1") }
+            try SQLFunctions.register(on: db)
+        } catch let error as StoreError {
+            sqlite3_close_v2(db)
+            throw StoreError(error.kind, "cannot open \(path): \(error.message)", sqliteCode: error.sqliteCode)
+        }
+    }
+
+    deinit {
+        for entry in cache.values { entry.statement.finalize() }
+        sqlite3_close_v2(handle)
+    }
+
+    func lastError() -> StoreError {
+        StoreError.sqlite(code: sqlite3_extended_errcode(handle), message: String(cString: sqlite3_errmsg(handle)))
+    }
+
+    /// Runs one or more statements that bind nothing and return nothing (DDL, pragmas, BEGIN).
+    func execute(_ sql: String) throws {
+        var errorMessage: UnsafeMutablePointer<CChar>?
+        let rc = sqlite3_exec(handle, sql, nil, nil, &errorMessage)
+        guard rc == SQLITE_OK else {
+            let message = errorMessage.map { String(cString: $0) } ?? String(cString: sqlite3_errstr(rc))
+            sqlite3_free(errorMessage)
+            throw StoreError.sqlite(code: sqlite3_extended_errcode(handle), message: message)
+        }
+    }
+
+    /// Borrows the cached prepared statement for `sql` (preparing it on first use) and resets it
+    /// afterwards. A nested call with the same SQL gets its own statement, so borrowing is safe
+    /// in any order.
+    func withStatement<T>(_ sql: String, _ body: (Statement) throws -> T) throws -> T {
+        let statement: Statement
+        if let entry = cache.removeValue(forKey: sql) {
+            statement = entry.statement
+        } else {
+            statement = try Statement(connection: self, sql: sql)
+        }
+        defer {
+            statement.reset()
+            useCounter &+= 1
+            if cache.count >= cacheLimit, let oldest = cache.min(by: { $0.value.lastUse < $1.value.lastUse }) {
+                cache.removeValue(forKey: oldest.key)?.statement.finalize()
+            }
+            if let displaced = cache.updateValue((statement, useCounter), forKey: sql) {
+                displaced.statement.finalize()
+            }
+        }
+        return try body(statement)
+    }
+
+    /// Runs `sql` with `values` bound and returns every row mapped by `row`.
+    func query<T>(_ sql: String, _ values: [SQLValue] = [], row: (Statement) throws -> T) throws -> [T] {
+        try withStatement(sql) { statement in
+            try statement.bind(values)
+            var rows: [T] = []
+            while try statement.step() { rows.append(try row(statement)) }
+            return rows
+        }
+    }
+
+    /// Runs a statement for its effect; returns the number of rows it changed.
+    @discardableResult
+    func run(_ sql: String, _ values: [SQLValue] = []) throws -> Int {
+        try withStatement(sql) { statement in
+            try statement.bind(values)
+            while try statement.step() {}
+            return Int(sqlite3_changes(handle))
+        }
+    }
+
+    func scalarText(_ sql: String, _ values: [SQLValue] = []) throws -> String? {
+        try query(sql, values) { $0.text(0) }.first ?? nil
+    }
+
+    func scalarInt(_ sql: String, _ values: [SQLValue] = []) throws -> Int64? {
+        try query(sql, values) { $0.isNull(0) ? nil : $0.int64(0) }.first ?? nil
+    }
+
+    var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
+
+    var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+
+    enum TransactionKind: String {
+        /// Takes the write lock at BEGIN, so a write never fails half-way for want of the lock.
+        case immediate = "BEGIN IMMEDIATE"
+        /// A read transaction: its snapshot starts at the first read.
+        case deferred = "BEGIN DEFERRED"
+    }
+
+    /// Runs `body` in a transaction: committed when it returns, rolled back when anything throws
+    /// (including the COMMIT itself).
+    @discardableResult
+    func transaction<T>(_ kind: TransactionKind = .immediate, _ body: () throws -> T) throws -> T {
+        try execute(kind.rawValue)
+        do {
+            let result = try body()
+            try execute("COMMIT")
+            return result
+        } catch {
+            rollback()
+            throw error
+        }
+    }
+
+    /// Rolls back whatever transaction is open. SQLite may already have rolled back by itself
+    /// (on SQLITE_FULL, SQLITE_IOERR, ...), in which case there is nothing to do.
+    func rollback() {
+        if isInTransaction { _ = sqlite3_exec(handle, "ROLLBACK", nil, nil, nil) }
+    }
+}
+
+/// Identifiers come from the introspected schema, never from a request, and are always quoted.
+func quoteIdentifier(_ name: String) -> String {
+    "\"" + name.replacingAll("\"", with: "\"\"") + "\""
+}
+
+func quoteLiteral(_ text: String) -> String {
+    "'" + text.replacingAll("'", with: "''") + "'"
+}
+
+extension String {
+    func replacingAll(_ target: Character, with replacement: String) -> String {
+        guard contains(target) else { return self }
+        var result = ""
+        result.reserveCapacity(utf8.count + 2)
+        for character in self {
+            if character == target { result += replacement } else { result.append(character) }
+        }
+        return result
+    }
+}

@@ -1,0 +1,136 @@
+// Applies the SQL files of a migrations directory in numeric order, each in its own transaction,
+// and keeps their names and SHA-256 checksums in `_migrations` so that history cannot drift.
+
+import Foundation
+
+public struct MigrationFile: Sendable, Equatable {
+    public var number: Int
+    public var name: String
+    public var sql: String
+    public var checksum: String
+}
+
+public struct MigrationStatus: Sendable, Equatable {
+    public enum State: String, Sendable { case applied, pending }
+    public var name: String
+    public var state: State
+    /// RFC 3339 UTC, for applied migrations.
+    public var appliedAt: String?
+}
+
+public enum Migrator {
+    static let historyTable = "_migrations"
+
+    /// Reads and checks the names of every `*.sql` file in `directory`: each must be
+    /// `NNNN_description.sql`, numbered 1, 2, 3, ... with no gap and no duplicate.
+    public static func files(in directory: String) throws -> [MigrationFile] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw StoreError(.migration, "migrations directory \(directory) does not exist")
+        }
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: directory)
+        } catch {
+            throw StoreError(.migration, "cannot read migrations directory \(directory)")
+        }
+        var files: [MigrationFile] = []
+        for name in names where name.hasSuffix(".sql") && !name.hasPrefix(".") {
+            guard let number = number(of: name) else {
+                throw StoreError(.migration, "migration file \(name) is not named NNNN_description.sql")
+            }
+            let path = (directory as NSString).appendingPathComponent(name)
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw StoreError(.migration, "cannot read migration file \(name)")
+            }
+            let bytes = [UInt8](data)
+            guard let sql = String(validating: bytes, as: UTF8.self) else {
+                throw StoreError(.migration, "migration file \(name) is not UTF-8 text")
+            }
+            files.append(MigrationFile(number: number, name: name, sql: sql, checksum: SHA256.hex(bytes)))
+        }
+        files.sort { ($0.number, $0.name) < ($1.number, $1.name) }
+        for (offset, file) in files.enumerated() {
+            if offset > 0, files[offset - 1].number == file.number {
+                throw StoreError(.migration, "migration files \(files[offset - 1].name) and \(file.name) have the same number")
+            }
+            if file.number != offset + 1 {
+                let expected = String(repeating: "0", count: max(0, 4 - String(offset + 1).count)) + String(offset + 1)
+                throw StoreError(.migration, "migration file \(file.name) is out of sequence: expected number \(expected) (numbering starts at 0001, with no gaps)")
+            }
+        }
+        return files
+    }
+
+    /// `0012_add_tags.sql` → 12; nil when the name does not have that shape.
+    static func number(of name: String) -> Int? {
+        let stem = name.dropLast(4)
+        guard let underscore = stem.firstIndex(of: "_") else { return nil }
+        let digits = stem[..<underscore]
+        let description = stem[stem.index(after: underscore)...]
+        guard digits.count >= 4, digits.allSatisfy({ $0.isASCII && $0.isNumber }), !description.isEmpty else { return nil }
+        return Int(digits)
+    }
+
+    /// Applied and pending migrations, after checking that history and files agree.
+    static func status(of files: [MigrationFile], on connection: Connection) throws -> [MigrationStatus] {
+        let applied = try verifiedHistory(of: files, on: connection)
+        return files.map { file in
+            if let appliedAt = applied[file.name] {
+                MigrationStatus(name: file.name, state: .applied, appliedAt: appliedAt)
+            } else {
+                MigrationStatus(name: file.name, state: .pending, appliedAt: nil)
+            }
+        }
+    }
+
+    /// Applies every pending file, each in its own transaction; returns the names applied.
+    /// A failing file is rolled back completely and stops the run, naming the file.
+    @discardableResult
+    static func migrate(_ files: [MigrationFile], on connection: Connection) throws -> [String] {
+        let applied = try verifiedHistory(of: files, on: connection)
+        var names: [String] = []
+        for file in files where applied[file.name] == nil {
+            do {
+                try connection.transaction(.immediate) {
+                    try connection.execute(file.sql)
+                    try connection.run(
+                        "INSERT INTO \(historyTable) (version, name, checksum, applied_at) VALUES (?1, ?2, ?3, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
+                        [.integer(Int64(file.number)), .text(file.name), .text(file.checksum)])
+                }
+            } catch let error as StoreError {
+                throw StoreError(.migration, "migration \(file.name) failed and was rolled back: \(error.message)", sqliteCode: error.sqliteCode)
+            }
+            names.append(file.name)
+        }
+        return names
+    }
+
+    /// Creates the history table if needed and checks it against the files: every applied file
+    /// must still exist, unchanged.
+    private static func verifiedHistory(of files: [MigrationFile], on connection: Connection) throws -> [String: String] {
+        try connection.execute("""
+            CREATE TABLE IF NOT EXISTS \(historyTable) (
+                version INTEGER PRIMARY KEY,
+                name TEXT NOT NULL UNIQUE,
+                checksum TEXT NOT NULL,
+                applied_at TEXT NOT NULL
+            )
+            """)
+        let history = try connection.query("SELECT name, checksum, applied_at FROM \(historyTable) ORDER BY version") {
+            (name: $0.text(0) ?? "", checksum: $0.text(1) ?? "", appliedAt: $0.text(2) ?? "")
+        }
+        let byName = Dictionary(files.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        var applied: [String: String] = [:]
+        for entry in history {
+            guard let file = byName[entry.name] else {
+                throw StoreError(.migration, "migration \(entry.name) was applied to this database but its file is missing from the migrations directory")
+            }
+            guard file.checksum == entry.checksum else {
+                throw StoreError(.migration, "migration \(entry.name) was changed after it was applied (SHA-256 \(entry.checksum.prefix(12))… recorded, \(file.checksum.prefix(12))… on disk); add a new migration instead")
+            }
+            applied[entry.name] = entry.appliedAt
+        }
+        return applied
+    }
+}

@@ -1,0 +1,262 @@
+// Reads a JSON request body with SQLite's own parser (json_valid, json_type, json_each) instead
+// of Foundation, and checks every field against the collection's schema, naming each bad field
+// by its JSON pointer.
+
+/// How a body is applied: `create` and `replace` need every required column, `patch` only the
+/// columns it changes.
+enum WriteMode: Sendable {
+    case create, replace, patch
+}
+
+/// One member of a JSON object body, as json_each reports it.
+struct BodyField {
+    var key: String
+    /// json_each's type: null, true, false, integer, real, text, array, object.
+    var type: String
+    /// The SQL value of a scalar (a REAL for an integer too large for 64 bits).
+    var atom: SQLValue
+    /// The member's JSON text.
+    var json: String
+}
+
+/// The checked values of one body, in column order, ready to bind.
+struct RowValues {
+    var columns: [Column]
+    var values: [SQLValue]
+
+    func value(of name: String) -> SQLValue? {
+        columns.firstIndex { $0.name == name }.map { values[$0] }
+    }
+}
+
+enum RequestBody {
+    /// SQLite stops nesting at 2,000 levels (json_valid is then false): deep bodies cannot exhaust
+    /// the stack, and are answered as malformed.
+    static func topLevelType(of body: [UInt8], on connection: Connection) throws -> String {
+        guard !body.contains(0), String(validating: body, as: UTF8.self) != nil else {
+            throw StoreError.malformed("the request body is not valid UTF-8 JSON")
+        }
+        let type = try connection.withStatement("SELECT CASE WHEN json_valid(?1) THEN json_type(?1) END") { statement in
+            try statement.bindText(body, at: 1)
+            return try statement.step() ? statement.text(0) : nil
+        }
+        guard let type else { throw StoreError.malformed("the request body is not valid JSON") }
+        // SQLite's JSON decoder ends a string at an escaped NUL, which would silently store a
+        // shorter string; refuse it instead (PostgreSQL's jsonb does the same).
+        guard !containsEscapedNUL(body) else {
+            throw StoreError.invalid([Violation(pointer: "", detail: "strings containing \\u0000 cannot be stored")])
+        }
+        return type
+    }
+
+    /// Whether a valid JSON text has a `\u0000` escape inside a string.
+    static func containsEscapedNUL(_ body: [UInt8]) -> Bool {
+        var index = 0
+        var inString = false
+        let backslash = UInt8(ascii: "\\"), quote = UInt8(ascii: "\"")
+        while index < body.count {
+            let byte = body[index]
+            if !inString {
+                if byte == quote { inString = true }
+            } else if byte == quote {
+                inString = false
+            } else if byte == backslash, index + 1 < body.count {
+                if body[index + 1] == UInt8(ascii: "u"), index + 5 < body.count,
+                    body[(index + 2)...(index + 5)].elementsEqual("0000".utf8)
+                {
+                    return true
+                }
+                index += 1  // skip the escaped character
+            }
+            index += 1
+        }
+        return false
+    }
+
+    /// The members of a JSON object body, in document order.
+    static func fields(ofObject body: [UInt8], on connection: Connection) throws -> [BodyField] {
+        let type = try topLevelType(of: body, on: connection)
+        guard type == "object" else {
+            throw StoreError.malformed("the request body must be a JSON object, not \(describe(type))")
+        }
+        return try members(of: body, on: connection)
+    }
+
+    /// The elements of a JSON array body, as their JSON text and json_each type.
+    static func elements(ofArray body: [UInt8], on connection: Connection) throws -> [BodyField] {
+        try members(of: body, on: connection)
+    }
+
+    private static func members(of body: [UInt8], on connection: Connection) throws -> [BodyField] {
+        let sql = """
+            SELECT key, type, atom, CASE type WHEN 'object' THEN value WHEN 'array' THEN value \
+            WHEN 'text' THEN json_quote(value) WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' \
+            WHEN 'null' THEN 'null' ELSE CAST(value AS TEXT) END FROM json_each(?1)
+            """
+        return try connection.withStatement(sql) { statement in
+            try statement.bindText(body, at: 1)
+            var fields: [BodyField] = []
+            while try statement.step() {
+                fields.append(BodyField(
+                    key: statement.text(0) ?? "", type: statement.text(1) ?? "null",
+                    atom: statement.value(2), json: statement.text(3) ?? "null"))
+            }
+            return fields
+        }
+    }
+
+    static func describe(_ jsonType: String) -> String {
+        switch jsonType {
+        case "object": "an object"
+        case "array": "an array"
+        case "integer", "real": "a number"
+        case "text": "a string"
+        case "true", "false": "a boolean"
+        default: "null"
+        }
+    }
+
+    /// JSON pointer (RFC 6901) of `key` under `prefix`.
+    static func pointer(_ prefix: String, _ key: String) -> String {
+        prefix + "/" + key.replacingAll("~", with: "~0").replacingAll("/", with: "~1")
+    }
+}
+
+enum RowValidator {
+    /// Checks `fields` against `collection` and returns the values to write. Unknown or duplicate
+    /// members make the body malformed; values of the wrong type, out of range, or missing make
+    /// it invalid. All problems of one kind are reported together.
+    static func values(
+        of fields: [BodyField], for collection: Collection, mode: WriteMode, pointerPrefix: String = "",
+        makeID: () -> String
+    ) throws -> RowValues {
+        var seen = Set<String>()
+        var shapeProblems: [Violation] = []
+        for field in fields {
+            let pointer = RequestBody.pointer(pointerPrefix, field.key)
+            if collection.column(field.key) == nil {
+                shapeProblems.append(Violation(pointer: pointer, detail: "unknown field; \(collection.name) has no column '\(field.key)'"))
+            } else if !seen.insert(field.key).inserted {
+                shapeProblems.append(Violation(pointer: pointer, detail: "duplicate field"))
+            }
+        }
+        if !shapeProblems.isEmpty {
+            throw StoreError.malformed("the request body has fields that \(collection.name) does not accept", shapeProblems)
+        }
+
+        var problems: [Violation] = []
+        var row = RowValues(columns: [], values: [])
+        let byKey = Dictionary(fields.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
+        for column in collection.columns {
+            let pointer = RequestBody.pointer(pointerPrefix, column.name)
+            guard let field = byKey[column.name] else {
+                if mode != .patch {
+                    if column.isPrimaryKey && collection.keyAssignment == .serverText {
+                        row.columns.append(column)
+                        row.values.append(.text(makeID()))
+                    } else if column.isRequiredOnCreate
+                        || (column.isPrimaryKey && collection.keyAssignment == .client && mode == .create)
+                    {
+                        problems.append(Violation(pointer: pointer, detail: "required"))
+                    }
+                }
+                continue
+            }
+            if column.isGenerated {
+                problems.append(Violation(pointer: pointer, detail: "read-only: a generated column"))
+                continue
+            }
+            switch value(of: field, for: column) {
+            case .success(.null) where column.isPrimaryKey && mode != .patch:
+                // An explicit null key on create means "assign one", as when it is omitted.
+                if collection.keyAssignment == .serverText {
+                    row.columns.append(column)
+                    row.values.append(.text(makeID()))
+                } else if collection.keyAssignment == .client {
+                    problems.append(Violation(pointer: pointer, detail: "must not be null"))
+                }
+            case .success(.null) where !column.nullable:
+                problems.append(Violation(pointer: pointer, detail: "must not be null"))
+            case .success(let value):
+                row.columns.append(column)
+                row.values.append(value)
+            case .failure(let detail):
+                problems.append(Violation(pointer: pointer, detail: detail.text))
+            }
+        }
+        if !problems.isEmpty { throw StoreError.invalid(problems) }
+        return row
+    }
+
+    struct Detail: Error { var text: String }
+
+    /// The SQL value that stores `field` in `column`, or why it cannot.
+    static func value(of field: BodyField, for column: Column) -> Result<SQLValue, Detail> {
+        if field.type == "null" { return .success(.null) }
+        let got = RequestBody.describe(field.type)
+        switch column.type {
+        case .boolean:
+            switch field.type {
+            case "true": return .success(.integer(1))
+            case "false": return .success(.integer(0))
+            default: return .failure(Detail(text: "expected a boolean, got \(got)"))
+            }
+        case .integer:
+            switch (field.type, field.atom) {
+            case ("integer", .integer(let integer)):
+                return .success(.integer(integer))
+            case ("integer", _):
+                return .failure(Detail(text: "out of range for a 64-bit integer"))
+            case ("real", .real(let real)):
+                // 5.0 is an integer in JSON; 5.5 is not.
+                guard real.isFinite, real == real.rounded(.towardZero) else {
+                    return .failure(Detail(text: "expected an integer, got \(field.json)"))
+                }
+                guard real >= -9.223372036854775808e18, real < 9.223372036854775808e18 else {
+                    return .failure(Detail(text: "out of range for a 64-bit integer"))
+                }
+                return .success(.integer(Int64(real)))
+            default:
+                return .failure(Detail(text: "expected an integer, got \(got)"))
+            }
+        case .number:
+            switch (field.type, field.atom) {
+            case ("integer", .integer(let integer)): return .success(.integer(integer))
+            case ("integer", .real(let real)), ("real", .real(let real)):
+                guard real.isFinite else { return .failure(Detail(text: "out of range for a 64-bit float")) }
+                return .success(.real(real))
+            default: return .failure(Detail(text: "expected a number, got \(got)"))
+            }
+        case .json:
+            return .success(.text(field.json))
+        case .string, .dateTime, .date, .time, .blob:
+            guard field.type == "text", case .text(let text) = field.atom else {
+                return .failure(Detail(text: "expected a string, got \(got)"))
+            }
+            switch column.type {
+            case .dateTime:
+                guard let normalised = Timestamp.normalizeDateTime(text) else {
+                    return .failure(Detail(text: "expected an RFC 3339 date-time such as 2026-11-25T09:30:00Z"))
+                }
+                return .success(.text(normalised))
+            case .date:
+                guard Timestamp.isValidDate(text) else {
+                    return .failure(Detail(text: "expected an RFC 3339 full-date such as 2026-11-25"))
+                }
+                return .success(.text(text))
+            case .time:
+                guard Timestamp.isValidTime(text) else {
+                    return .failure(Detail(text: "expected a time HH:MM:SS[.fraction]"))
+                }
+                return .success(.text(text))
+            case .blob:
+                guard let bytes = Base64.decode(text) else {
+                    return .failure(Detail(text: "expected standard base64 (RFC 4648 section 4)"))
+                }
+                return .success(.blob(bytes))
+            default:
+                return .success(.text(text))
+            }
+        }
+    }
+}

@@ -1,0 +1,140 @@
+// The SQLite engine behind ResourceStore: opens the writer and reader connections, applies
+// migrations, introspects the schema, and runs resource operations as SQL that builds row JSON.
+
+import Foundation
+import Logging
+
+public struct StoreConfiguration: Sendable {
+    /// A file path, or ":memory:" (one connection only: no readers can share it).
+    public var path: String
+    public var migrationsDirectory: String?
+    public var connection: ConnectionOptions
+    /// Reader connections (and threads); about one per core.
+    public var readers: Int
+
+    public init(
+        path: String, migrationsDirectory: String? = nil, connection: ConnectionOptions = ConnectionOptions(),
+        readers: Int = max(2, ProcessInfo.processInfo.activeProcessorCount)
+    ) {
+        self.path = path
+        self.migrationsDirectory = migrationsDirectory
+        self.connection = connection
+        self.readers = readers
+    }
+}
+
+public final class SQLiteStore: ResourceStore {
+    public let schema: Schema
+    /// Names of the migrations applied while opening.
+    public let appliedMigrations: [String]
+    let database: Database
+    private let ids = TimeOrderedIDGenerator()
+    private let collections: [String: Collection]
+    private let logger: Logger
+
+    /// Opens (creating if needed) the database, applies pending migrations, introspects. Blocks
+    /// the calling thread: call it at startup, never on an event loop.
+    public init(_ configuration: StoreConfiguration, logger: Logger) throws {
+        let writer = try Connection(path: configuration.path, options: configuration.connection)
+        if let directory = configuration.migrationsDirectory {
+            appliedMigrations = try Migrator.migrate(Migrator.files(in: directory), on: writer)
+        } else {
+            appliedMigrations = []
+        }
+        for name in appliedMigrations { logger.info("applied migration", metadata: ["migration": "\(name)"]) }
+        schema = try Introspector.schema(of: writer)
+        for table in schema.skipped where !table.name.hasPrefix("_") && !table.name.hasPrefix("sqlite_") {
+            logger.notice("table not served", metadata: ["table": "\(table.name)", "reason": "\(table.reason)"])
+        }
+        var readerOptions = configuration.connection
+        readerOptions.queryOnly = true
+        let readers = try (0..<max(1, configuration.readers)).map { _ in
+            try Connection(path: configuration.path, options: readerOptions)
+        }
+        database = Database(writer: writer, readers: readers)
+        collections = Dictionary(schema.collections.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        self.logger = logger
+    }
+
+    public func close() async { await database.close() }
+
+    // MARK: Administration, without starting the threads (the CLI)
+
+    /// Applies pending migrations to the database at `path`; returns their names.
+    @discardableResult
+    public static func migrate(path: String, migrationsDirectory: String, options: ConnectionOptions = ConnectionOptions()) throws -> [String] {
+        let files = try Migrator.files(in: migrationsDirectory)
+        let connection = try Connection(path: path, options: options)
+        return try Migrator.migrate(files, on: connection)
+    }
+
+    public static func migrationStatus(path: String, migrationsDirectory: String) throws -> [MigrationStatus] {
+        let files = try Migrator.files(in: migrationsDirectory)
+        let connection = try Connection(path: path, options: ConnectionOptions())
+        return try connection.transaction(.immediate) { try Migrator.status(of: files, on: connection) }
+    }
+
+    public static func introspect(path: String) throws -> Schema {
+        let connection = try Connection(path: path, options: ConnectionOptions(queryOnly: true))
+        return try Introspector.schema(of: connection)
+    }
+
+    // MARK: Resources
+
+    func collection(_ name: String) throws -> Collection {
+        guard let collection = collections[name] else { throw StoreError.notFound("no collection named '\(name)'") }
+        return collection
+    }
+
+    public func item(in collectionName: String, id: String) async throws -> Item? {
+        let collection = try collection(collectionName)
+        guard let key = Self.keyValue(id, for: collection.primaryKey) else { return nil }
+        let sql = "SELECT \(RowJSON.objectExpression(collection)) FROM \(quoteIdentifier(collection.name)) WHERE \(quoteIdentifier(collection.primaryKey.name)) = ?1"
+        return try await database.read { connection in
+            try connection.query(sql, [key]) { Item(id: id, json: $0.textBytes(0)) }.first
+        }
+    }
+
+    public func create(in collectionName: String, body: [UInt8]) async throws -> Item {
+        let collection = try collection(collectionName)
+        let ids = self.ids
+        return try await database.write { connection in
+            let fields = try RequestBody.fields(ofObject: body, on: connection)
+            let row = try RowValidator.values(of: fields, for: collection, mode: .create, makeID: ids.next)
+            return try Self.insert(row, into: collection, on: connection)
+        }
+    }
+
+    static func insert(_ row: RowValues, into collection: Collection, on connection: Connection) throws -> Item {
+        let table = quoteIdentifier(collection.name)
+        let returning = "RETURNING \(RowJSON.keyTextExpression(collection)), \(RowJSON.objectExpression(collection))"
+        let sql: String
+        if row.columns.isEmpty {
+            sql = "INSERT INTO \(table) DEFAULT VALUES \(returning)"
+        } else {
+            let names = row.columns.map { quoteIdentifier($0.name) }.joined(separator: ", ")
+            let placeholders = (1...row.columns.count).map { "?\($0)" }.joined(separator: ", ")
+            sql = "INSERT INTO \(table) (\(names)) VALUES (\(placeholders)) \(returning)"
+        }
+        let items = try connection.query(sql, row.values) { Item(id: $0.text(0) ?? "", json: $0.textBytes(1)) }
+        guard let item = items.first else { throw StoreError(.internal, "INSERT returned no row") }
+        return item
+    }
+
+    /// The SQL value of an id taken from a URL, typed like the key column; nil when it cannot be one.
+    static func keyValue(_ id: String, for key: Column) -> SQLValue? {
+        switch key.type {
+        case .integer, .boolean:
+            return Int64(id).map { .integer($0) }
+        case .number:
+            if let integer = Int64(id) { return .integer(integer) }
+            return Double(id).map { .real($0) }
+        case .blob:
+            return Base64.decode(id).map { .blob($0) }
+        case .dateTime:
+            return Timestamp.normalizeDateTime(id).map { .text($0) }
+        case .json, .string, .date, .time:
+            return .text(id)
+        }
+    }
+}

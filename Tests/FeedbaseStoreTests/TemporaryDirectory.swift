@@ -1,0 +1,28 @@
+// A fresh directory per test for real SQLite files and migration files, removed afterwards.
+
+import Foundation
+
+final class TemporaryDirectory {
+    let path: String
+
+    init() throws {
+        path = FileManager.default.temporaryDirectory
+            .appendingPathComponent("feedbase-test-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+
+    func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
+
+    /// Writes `files` (name → SQL) into a subdirectory and returns its path.
+    @discardableResult
+    func migrations(_ files: [String: String], in name: String = "migrations") throws -> String {
+        let directory = file(name)
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        for (fileName, sql) in files {
+            try sql.write(toFile: (directory as NSString).appendingPathComponent(fileName), atomically: true, encoding: .utf8)
+        }
+        return directory
+    }
+}
