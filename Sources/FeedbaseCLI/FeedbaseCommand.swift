@@ -1,0 +1,163 @@
+// The `feedbase` command line: subcommands, their options, and environment fallbacks
+// (`FEEDBASE_<FLAG>`). Errors print one line on standard error and exit non-zero.
+
+import ArgumentParser
+import FeedbaseStore
+import Foundation
+import Logging
+
+public struct FeedbaseCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "feedbase",
+        abstract: "A SQLite database as a RESTful JSON API with a live change feed.",
+        subcommands: [Migrate.self, SchemaCommand.self]
+    )
+
+    public init() {}
+
+    /// Parses the arguments and runs the chosen subcommand. (Calling `main()` from top-level code
+    /// on Linux picks ParsableCommand's synchronous overload, which refuses async subcommands.)
+    public static func start(_ arguments: [String]? = nil) async {
+        do {
+            var command = try parseAsRoot(arguments)
+            if var asynchronous = command as? any AsyncParsableCommand {
+                try await asynchronous.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
+}
+
+/// The value of `FEEDBASE_<NAME>`, used as the default of the option of that name.
+func environment(_ name: String) -> String? {
+    ProcessInfo.processInfo.environment["FEEDBASE_" + name]
+}
+
+struct DatabaseOptions: ParsableArguments {
+    @Option(name: .long, help: "The SQLite database file (env FEEDBASE_DB).")
+    var db: String = environment("DB") ?? "feedbase.sqlite"
+
+    @Option(name: .long, help: "Synchronous mode: FULL (durable), NORMAL or OFF (env FEEDBASE_SYNCHRONOUS).")
+    var synchronous: String = environment("SYNCHRONOUS") ?? "FULL"
+
+    func connectionOptions() throws -> ConnectionOptions {
+        guard let mode = SynchronousMode(rawValue: synchronous.uppercased()) else {
+            throw CLIError("--synchronous must be FULL, NORMAL or OFF, not '\(synchronous)'")
+        }
+        return ConnectionOptions(synchronous: mode)
+    }
+}
+
+struct MigrationOptions: ParsableArguments {
+    @Option(name: .long, help: "The directory of NNNN_description.sql files (env FEEDBASE_MIGRATIONS).")
+    var migrations: String = environment("MIGRATIONS") ?? "migrations"
+}
+
+struct CLIError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Runs `body`; any error becomes one line on standard error and exit status 1.
+func reportingErrors(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let error as StoreError {
+        printError(error.message)
+        throw ExitCode.failure
+    } catch let error as CLIError {
+        printError(error.description)
+        throw ExitCode.failure
+    }
+}
+
+func printError(_ message: String) {
+    let line = "feedbase: error: " + message.split(separator: "\n", omittingEmptySubsequences: false).joined(separator: " ") + "\n"
+    FileHandle.standardError.write(Data(line.utf8))
+}
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Apply pending migrations (or, with --status, list applied and pending ones).")
+
+    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var migrationOptions: MigrationOptions
+
+    @Flag(name: .long, help: "List applied and pending migrations without applying any.")
+    var status = false
+
+    func run() async throws {
+        try reportingErrors {
+            if status {
+                let states = try SQLiteStore.migrationStatus(path: database.db, migrationsDirectory: migrationOptions.migrations)
+                if states.isEmpty { print("no migrations in \(migrationOptions.migrations)") }
+                for state in states {
+                    print("\(state.state.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)) \(state.name)\(state.appliedAt.map { "  \($0)" } ?? "")")
+                }
+                return
+            }
+            let applied = try SQLiteStore.migrate(
+                path: database.db, migrationsDirectory: migrationOptions.migrations, options: database.connectionOptions())
+            if applied.isEmpty {
+                print("\(database.db) is up to date; nothing to apply")
+            } else {
+                for name in applied { print("applied \(name)") }
+            }
+        }
+    }
+}
+
+struct SchemaCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "schema", abstract: "Print the collections of the database and their typed columns.")
+
+    @OptionGroup var database: DatabaseOptions
+
+    func run() async throws {
+        try reportingErrors {
+            guard FileManager.default.fileExists(atPath: database.db) else {
+                throw CLIError("no database at \(database.db); create it with 'feedbase migrate'")
+            }
+            print(SchemaDescription.text(of: try SQLiteStore.introspect(path: database.db)), terminator: "")
+        }
+    }
+}
+
+enum SchemaDescription {
+    static func text(of schema: Schema) -> String {
+        var out = ""
+        if schema.collections.isEmpty { out += "no collections\n" }
+        for collection in schema.collections {
+            out += "\(collection.name)\n"
+            let width = collection.columns.map(\.name.count).max() ?? 0
+            for column in collection.columns {
+                var notes: [String] = []
+                if column.isPrimaryKey {
+                    switch collection.keyAssignment {
+                    case .serverInteger: notes.append("primary key, assigned by the server")
+                    case .serverText: notes.append("primary key, generated by the server when omitted")
+                    case .client: notes.append("primary key")
+                    }
+                } else {
+                    notes.append(column.nullable ? "nullable" : "not null")
+                    if column.isUnique { notes.append("unique") }
+                }
+                if let defaultSQL = column.defaultSQL { notes.append("default \(defaultSQL)") }
+                if column.isGenerated { notes.append("generated, read-only") }
+                if let reference = column.references {
+                    notes.append("references \(reference.table)(\(reference.parentColumn ?? "primary key"))")
+                }
+                let name = column.name.padding(toLength: width, withPad: " ", startingAt: 0)
+                let type = column.type.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)
+                out += "  \(name)  \(type)  \(notes.joined(separator: ", "))\n"
+            }
+        }
+        for table in schema.skipped where !table.name.hasPrefix("_") && !table.name.hasPrefix("sqlite_") {
+            out += "skipped \(table.name): \(table.reason)\n"
+        }
+        return out
+    }
+}

@@ -1,0 +1,7 @@
+// The executable: logging set-up and the command line, nothing else.
+
+import FeedbaseCLI
+import Logging
+
+LoggingSystem.bootstrap(StreamLogHandler.standardError)
+await FeedbaseCommand.start()
