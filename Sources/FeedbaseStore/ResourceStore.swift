@@ -12,6 +12,15 @@ public struct Item: Sendable, Equatable {
         self.id = id
         self.json = json
     }
+
+    /// The strong entity tag of this representation.
+    public var etag: String { ETag.of(json) }
+}
+
+/// What a POST created: one item for an object body, every item (in order) for an array body.
+public struct Created: Sendable {
+    public var items: [Item]
+    public var isArray: Bool
 }
 
 public protocol ResourceStore: Sendable {
@@ -22,9 +31,27 @@ public protocol ResourceStore: Sendable {
     /// is simply absent).
     func item(in collection: String, id: String) async throws -> Item?
 
-    /// Creates an item from a JSON object body: validated against the schema, defaults and a
-    /// server-assigned key filled in, committed durably before this returns.
-    func create(in collection: String, body: [UInt8]) async throws -> Item
+    /// One page of a collection, filtered and ordered, from one snapshot.
+    func list(in collection: String, query: ListQuery) async throws -> Page
+
+    /// Creates items from a JSON object body, or from an array of objects (all or nothing):
+    /// validated against the schema, defaults and server-assigned keys filled in, committed
+    /// durably before this returns.
+    func create(in collection: String, body: [UInt8]) async throws -> Created
+
+    /// Replaces the item with `id` by the body (absent keys become their default or NULL), or
+    /// creates it; `created` says which.
+    func replace(in collection: String, id: String, body: [UInt8], preconditions: Preconditions) async throws
+        -> (item: Item, created: Bool)
+
+    /// Applies a JSON Merge Patch (RFC 7396) to the item with `id`.
+    func patch(in collection: String, id: String, body: [UInt8], preconditions: Preconditions) async throws -> Item
+
+    /// Deletes the item with `id`; a missing item is `.notFound`.
+    func delete(in collection: String, id: String, preconditions: Preconditions) async throws
+
+    /// Whether the database answers a query.
+    func isHealthy() async -> Bool
 
     /// Finishes queued work and releases the database.
     func close() async

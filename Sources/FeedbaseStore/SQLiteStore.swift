@@ -28,7 +28,7 @@ public final class SQLiteStore: ResourceStore {
     /// Names of the migrations applied while opening.
     public let appliedMigrations: [String]
     let database: Database
-    private let ids = TimeOrderedIDGenerator()
+    let ids = TimeOrderedIDGenerator()
     private let collections: [String: Collection]
     private let logger: Logger
 
@@ -84,41 +84,6 @@ public final class SQLiteStore: ResourceStore {
     func collection(_ name: String) throws -> Collection {
         guard let collection = collections[name] else { throw StoreError.notFound("no collection named '\(name)'") }
         return collection
-    }
-
-    public func item(in collectionName: String, id: String) async throws -> Item? {
-        let collection = try collection(collectionName)
-        guard let key = Self.keyValue(id, for: collection.primaryKey) else { return nil }
-        let sql = "SELECT \(RowJSON.objectExpression(collection)) FROM \(quoteIdentifier(collection.name)) WHERE \(quoteIdentifier(collection.primaryKey.name)) = ?1"
-        return try await database.read { connection in
-            try connection.query(sql, [key]) { Item(id: id, json: $0.textBytes(0)) }.first
-        }
-    }
-
-    public func create(in collectionName: String, body: [UInt8]) async throws -> Item {
-        let collection = try collection(collectionName)
-        let ids = self.ids
-        return try await database.write { connection in
-            let fields = try RequestBody.fields(ofObject: body, on: connection)
-            let row = try RowValidator.values(of: fields, for: collection, mode: .create, makeID: ids.next)
-            return try Self.insert(row, into: collection, on: connection)
-        }
-    }
-
-    static func insert(_ row: RowValues, into collection: Collection, on connection: Connection) throws -> Item {
-        let table = quoteIdentifier(collection.name)
-        let returning = "RETURNING \(RowJSON.keyTextExpression(collection)), \(RowJSON.objectExpression(collection))"
-        let sql: String
-        if row.columns.isEmpty {
-            sql = "INSERT INTO \(table) DEFAULT VALUES \(returning)"
-        } else {
-            let names = row.columns.map { quoteIdentifier($0.name) }.joined(separator: ", ")
-            let placeholders = (1...row.columns.count).map { "?\($0)" }.joined(separator: ", ")
-            sql = "INSERT INTO \(table) (\(names)) VALUES (\(placeholders)) \(returning)"
-        }
-        let items = try connection.query(sql, row.values) { Item(id: $0.text(0) ?? "", json: $0.textBytes(1)) }
-        guard let item = items.first else { throw StoreError(.internal, "INSERT returned no row") }
-        return item
     }
 
     /// The SQL value of an id taken from a URL, typed like the key column; nil when it cannot be one.

@@ -15,6 +15,10 @@ public enum StoreErrorKind: String, Sendable, Equatable {
     case malformed
     /// The request body is JSON but does not match the schema; see `StoreError.violations`.
     case invalid
+    /// A listing's query parameter is not valid; see `StoreError.parameter`.
+    case badQuery
+    /// An If-Match / If-None-Match precondition failed; see `StoreError.currentETag`.
+    case preconditionFailed
     /// The database stayed locked by another connection past the busy timeout.
     case busy
     /// The file is corrupt, not a database, unreadable, or the disk is full.
@@ -48,6 +52,10 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
     public var columns: [String]
     /// Field-level problems of a request body (kind `.invalid`).
     public var violations: [Violation]
+    /// The query parameter at fault (kind `.badQuery`).
+    public var parameter: String?
+    /// The current entity tag of the item, if it exists (kind `.preconditionFailed`).
+    public var currentETag: String?
 
     public init(
         _ kind: StoreErrorKind, _ message: String, sqliteCode: Int32? = nil,
@@ -76,6 +84,12 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
     }
 
     static func notFound(_ message: String) -> StoreError { StoreError(.notFound, message) }
+
+    static func badQuery(_ parameter: String, _ message: String) -> StoreError {
+        var error = StoreError(.badQuery, message)
+        error.parameter = parameter
+        return error
+    }
 }
 
 /// SQLite's result codes that the classification needs; the C macros built with `|` and `<<`

@@ -41,12 +41,12 @@ private func bytes(_ json: String) -> [UInt8] { Array(json.utf8) }
     }
 
     func create(_ json: String, in collection: String = "items") async throws -> String {
-        text(try await store.create(in: collection, body: bytes(json)))
+        text(try await store.createOne(in: collection, body: bytes(json)))
     }
 
     func failure(_ body: [UInt8], in collection: String = "items") async -> StoreError? {
         do {
-            _ = try await store.create(in: collection, body: body)
+            _ = try await store.createOne(in: collection, body: body)
             return nil
         } catch {
             return error as? StoreError
@@ -106,9 +106,9 @@ private func bytes(_ json: String) -> [UInt8] { Array(json.utf8) }
     }
 
     @Test func textKeysAreGeneratedTimeOrderedOrTakenFromTheBody() async throws {
-        let first = try await store.create(in: "owners", body: bytes(#"{"name":"a"}"#))
-        let second = try await store.create(in: "owners", body: bytes(#"{"name":"b","id":null}"#))
-        let chosen = try await store.create(in: "owners", body: bytes(#"{"id":"my-id","name":"c"}"#))
+        let first = try await store.createOne(in: "owners", body: bytes(#"{"name":"a"}"#))
+        let second = try await store.createOne(in: "owners", body: bytes(#"{"name":"b","id":null}"#))
+        let chosen = try await store.createOne(in: "owners", body: bytes(#"{"id":"my-id","name":"c"}"#))
         #expect(first.id.count == 36 && first.id < second.id)
         #expect(text(first) == #"{"id":"\#(first.id)","name":"a"}"#)
         #expect(chosen.id == "my-id")
@@ -153,8 +153,8 @@ private func bytes(_ json: String) -> [UInt8] { Array(json.utf8) }
     @Test func malformedBodiesAreRejectedWholeAndTheStoreGoesOn() async throws {
         let deep = Array(repeating: UInt8(ascii: "["), count: 100_000) + Array(repeating: UInt8(ascii: "]"), count: 100_000)
         let bodies: [([UInt8], String)] = [
-            (bytes("[1]"), "must be a JSON object"),
-            (bytes("\"text\""), "must be a JSON object"),
+            (bytes("[1]"), "some items of the array are not acceptable"),
+            (bytes("\"text\""), "must be a JSON object or an array of objects"),
             (bytes(#"{"required":"#), "not valid JSON"),
             (bytes(#"{"required":"r",}"#), "not valid JSON"),
             (bytes(""), "not valid JSON"),
@@ -193,7 +193,7 @@ private func bytes(_ json: String) -> [UInt8] { Array(json.utf8) }
             for index in 0..<300 {
                 let body = index % 3 == 0 ? #"{"required":null}"# : #"{"required":"w\#(index)","count":\#(index)}"#
                 group.addTask {
-                    do { return .success(try await store.create(in: "items", body: bytes(body))) } catch {
+                    do { return .success(try await store.createOne(in: "items", body: bytes(body))) } catch {
                         return .failure(error as? StoreError ?? StoreError(.internal, "\(error)"))
                     }
                 }
@@ -215,7 +215,7 @@ private func bytes(_ json: String) -> [UInt8] { Array(json.utf8) }
         let columns = (1...150).map { "c\($0) INTEGER" }.joined(separator: ", ")
         let store = try openStore(wide, "CREATE TABLE wide (id INTEGER PRIMARY KEY, \(columns), \"odd \"\"name\"\"\" TEXT);")
         let body = "{" + (1...150).map { "\"c\($0)\":\($0)" }.joined(separator: ",") + #","odd \"name\"":"q"}"#
-        let item = try await store.create(in: "wide", body: bytes(body))
+        let item = try await store.createOne(in: "wide", body: bytes(body))
         let expected = #"{"id":1,"# + (1...150).map { "\"c\($0)\":\($0)" }.joined(separator: ",") + #","odd \"name\"":"q"}"#
         #expect(text(item) == expected)
         await store.close()

@@ -2,6 +2,8 @@
 
 import Foundation
 
+@testable import FeedbaseStore
+
 final class TemporaryDirectory {
     let path: String
 
@@ -24,5 +26,14 @@ final class TemporaryDirectory {
             try sql.write(toFile: (directory as NSString).appendingPathComponent(fileName), atomically: true, encoding: .utf8)
         }
         return directory
+    }
+}
+
+extension SQLiteStore {
+    /// The one item created from an object body.
+    func createOne(in collection: String, body: [UInt8]) async throws -> Item {
+        let created = try await create(in: collection, body: body)
+        guard created.items.count == 1, !created.isArray else { throw StoreError(.internal, "expected one item") }
+        return created.items[0]
     }
 }

@@ -1,0 +1,113 @@
+// What a listing asks for, in the terms of the REST API (column names and operand text), before
+// any SQL: the HTTP layer parses the query string into this; the store checks it against the
+// schema, types each operand by its column, and answers with a Page.
+
+public enum FilterOperator: String, Sendable, CaseIterable {
+    case eq, neq, gt, gte, lt, lte, like, ilike, `in`, `is`
+}
+
+public struct Filter: Sendable, Equatable {
+    public enum Operand: Sendable, Equatable {
+        /// One value, as written in the URL (`eq.5` → "5").
+        case value(String)
+        /// The items of `in.(a,b,"c,d")`.
+        case list([String])
+        /// `is.null`, `is.true`, `is.false`.
+        case null, `true`, `false`
+    }
+
+    /// The query parameter, for error messages: the column name as the client wrote it.
+    public var column: String
+    public var op: FilterOperator
+    public var negated: Bool
+    public var operand: Operand
+
+    public init(column: String, op: FilterOperator, negated: Bool = false, operand: Operand) {
+        self.column = column
+        self.op = op
+        self.negated = negated
+        self.operand = operand
+    }
+}
+
+public struct Ordering: Sendable, Equatable {
+    public var column: String
+    public var descending: Bool
+
+    public init(column: String, descending: Bool = false) {
+        self.column = column
+        self.descending = descending
+    }
+}
+
+public struct ListQuery: Sendable, Equatable {
+    public static let defaultLimit = 100
+    public static let maximumLimit = 1000
+
+    public var filters: [Filter] = []
+    /// Sort keys; the primary key is always appended as the final tiebreaker.
+    public var order: [Ordering] = []
+    /// The keys of each item, in this order; nil for all columns.
+    public var select: [String]? = nil
+    public var limit = ListQuery.defaultLimit
+    public var offset = 0
+    /// An opaque cursor from a previous page's `next`: the page starts after that row.
+    public var after: String? = nil
+    /// Whether to count every matching row (`Prefer: count=exact`).
+    public var count = false
+
+    public init() {}
+}
+
+public struct Page: Sendable {
+    /// A JSON array of the items, as bytes.
+    public var json: [UInt8]
+    public var itemCount: Int
+    /// The cursor of the next page, when more rows may follow.
+    public var next: String?
+    /// With `count`: all rows matching the filters, and the position of this page's first row.
+    public var total: Int?
+    public var start: Int
+
+    public init(json: [UInt8], itemCount: Int, next: String?, total: Int?, start: Int) {
+        self.json = json
+        self.itemCount = itemCount
+        self.next = next
+        self.total = total
+        self.start = start
+    }
+}
+
+/// Conditions a write must meet, checked inside its transaction (RFC 9110 §13.1).
+public struct Preconditions: Sendable, Equatable {
+    /// `If-Match`: entity tags as sent (quoted), or ["*"].
+    public var ifMatch: [String]?
+    /// `If-None-Match`: entity tags as sent, or ["*"].
+    public var ifNoneMatch: [String]?
+
+    public init(ifMatch: [String]? = nil, ifNoneMatch: [String]? = nil) {
+        self.ifMatch = ifMatch
+        self.ifNoneMatch = ifNoneMatch
+    }
+
+    public static let none = Preconditions()
+}
+
+/// Strong entity tags over an item's JSON bytes: equal bytes, equal tag; any change in the
+/// representation changes the tag. FNV-1a (64 bits) because it is cheap on every GET, and a
+/// collision would need two versions of one item to hash alike.
+public enum ETag {
+    public static func of(_ json: [UInt8]) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in json {
+            hash ^= UInt64(byte)
+            hash &*= 0x0000_0100_0000_01b3
+        }
+        return "\"" + Hex.lowercase((0..<8).map { UInt8(truncatingIfNeeded: hash >> UInt64(56 - $0 * 8)) }) + "\""
+    }
+
+    /// Whether `tag` (as a client sent it) strongly matches `current`: weak tags never do.
+    public static func matches(_ tags: [String], _ current: String) -> Bool {
+        tags.contains { $0 == "*" || $0 == current }
+    }
+}

@@ -1,0 +1,303 @@
+// A ListQuery as SQL over one collection: typed filter operands, a total order ending in the
+// primary key, and keyset pagination whose cursor carries the last row's sort values.
+//
+// Keyset condition for sort keys k1..kn (kn is the primary key) after the values v1..vn:
+//   after(k1) OR (same(k1) AND (after(k2) OR (same(k2) AND ... after(kn))))
+// with SQLite's NULL placement made explicit (NULLs sort first ascending, last descending), so a
+// row whose sort value is NULL is neither skipped nor repeated.
+
+struct Listing {
+    let collection: Collection
+    let query: ListQuery
+
+    /// SQL fragments with their bound values; placeholders are numbered as they are appended.
+    struct SQL {
+        var text = ""
+        var values: [SQLValue] = []
+
+        mutating func bind(_ value: SQLValue) -> String {
+            values.append(value)
+            return "?\(values.count)"
+        }
+    }
+
+    private var table: String { quoteIdentifier(collection.name) }
+
+    /// The sort keys with the primary key last (once).
+    var sortKeys: [(column: Column, descending: Bool)] {
+        get throws {
+            var keys: [(Column, Bool)] = []
+            for ordering in query.order {
+                guard let column = collection.column(ordering.column) else {
+                    throw StoreError.badQuery("order", "\(collection.name) has no column '\(ordering.column)'")
+                }
+                guard column.type != .blob && column.type != .json else {
+                    throw StoreError.badQuery("order", "cannot order by '\(column.name)': a \(column.type.rawValue) column")
+                }
+                guard !keys.contains(where: { $0.0.name == column.name }) else {
+                    throw StoreError.badQuery("order", "'\(column.name)' appears twice")
+                }
+                keys.append((column, ordering.descending))
+                if column.isPrimaryKey { break }  // the key is unique: later keys never matter
+            }
+            if !keys.contains(where: { $0.0.isPrimaryKey }) { keys.append((collection.primaryKey, false)) }
+            return keys
+        }
+    }
+
+    /// What the cursor starts with: the order it belongs to, so a cursor of another order is refused.
+    func signature(_ keys: [(column: Column, descending: Bool)]) -> String {
+        keys.map { $0.column.name + ($0.descending ? ".desc" : ".asc") }.joined(separator: ",")
+    }
+
+    // MARK: Filters
+
+    func whereClause(into sql: inout SQL, on connection: Connection) throws -> [String] {
+        try query.filters.map { try condition($0, into: &sql, on: connection) }
+    }
+
+    private func condition(_ filter: Filter, into sql: inout SQL, on connection: Connection) throws -> String {
+        let parameter = filter.column
+        guard let column = collection.column(filter.column) else {
+            throw StoreError.badQuery(parameter, "\(collection.name) has no column '\(filter.column)'")
+        }
+        let reference = quoteIdentifier(column.name)
+        let condition: String
+        switch (filter.op, filter.operand) {
+        case (.is, .null):
+            condition = "\(reference) IS NULL"
+        case (.is, .true), (.is, .false):
+            guard column.type == .boolean else {
+                throw StoreError.badQuery(parameter, "is.true and is.false need a boolean column; '\(column.name)' is \(column.type.rawValue)")
+            }
+            condition = filter.operand == .true ? "\(reference) IS NOT NULL AND \(reference) != 0" : "\(reference) = 0"
+        case (.is, _):
+            throw StoreError.badQuery(parameter, "is takes null, true or false")
+        case (.in, .list(let items)):
+            if items.isEmpty {
+                condition = "0"
+            } else {
+                let placeholders = try items.map { sql.bind(try operand($0, for: column, parameter: parameter, on: connection)) }
+                condition = "\(comparable(column, reference)) IN (\(placeholders.joined(separator: ", ")))"
+            }
+        case (.in, _):
+            throw StoreError.badQuery(parameter, "in takes a list in parentheses: in.(a,b,\"c,d\")")
+        case (.like, .value(let pattern)), (.ilike, .value(let pattern)):
+            guard [.string, .dateTime, .date, .time, .json].contains(column.type) else {
+                throw StoreError.badQuery(parameter, "\(filter.op.rawValue) needs a text column; '\(column.name)' is \(column.type.rawValue)")
+            }
+            if filter.op == .like {
+                // GLOB is case-sensitive; escape its own metacharacters, keep * as the wildcard.
+                var glob = ""
+                for character in pattern {
+                    switch character {
+                    case "?": glob += "[?]"
+                    case "[": glob += "[[]"
+                    default: glob.append(character)
+                    }
+                }
+                condition = "\(reference) GLOB \(sql.bind(.text(glob)))"
+            } else {
+                var like = ""
+                for character in pattern {
+                    switch character {
+                    case "*": like += "%"
+                    case "%", "_", "\\": like += "\\" + String(character)
+                    default: like.append(character)
+                    }
+                }
+                condition = "\(reference) LIKE \(sql.bind(.text(like))) ESCAPE '\\'"
+            }
+        case (.eq, .value(let text)), (.neq, .value(let text)):
+            let value = try operand(text, for: column, parameter: parameter, on: connection)
+            condition = "\(comparable(column, reference)) \(filter.op == .eq ? "=" : "!=") \(sql.bind(value))"
+        case (.gt, .value(let text)), (.gte, .value(let text)), (.lt, .value(let text)), (.lte, .value(let text)):
+            guard ![.boolean, .blob, .json].contains(column.type) else {
+                throw StoreError.badQuery(parameter, "\(filter.op.rawValue) cannot compare a \(column.type.rawValue) column")
+            }
+            let value = try operand(text, for: column, parameter: parameter, on: connection)
+            let symbol = [FilterOperator.gt: ">", .gte: ">=", .lt: "<", .lte: "<="][filter.op] ?? "="
+            condition = "\(reference) \(symbol) \(sql.bind(value))"
+        default:
+            throw StoreError.badQuery(parameter, "\(filter.op.rawValue) takes a single value")
+        }
+        return filter.negated ? "NOT (\(condition))" : "(\(condition))"
+    }
+
+    /// JSON columns compare as normalised JSON text, so `eq.{"a": 1}` matches `{"a":1}`.
+    private func comparable(_ column: Column, _ reference: String) -> String {
+        column.type == .json ? "CASE WHEN json_valid(\(reference)) THEN json(\(reference)) ELSE \(reference) END" : reference
+    }
+
+    /// The SQL value of an operand written in the URL, typed by its column.
+    func operand(_ text: String, for column: Column, parameter: String, on connection: Connection) throws -> SQLValue {
+        func bad(_ expected: String) -> StoreError {
+            StoreError.badQuery(parameter, "'\(text)' is not \(expected) (column '\(column.name)' is \(column.type.rawValue))")
+        }
+        switch column.type {
+        case .integer:
+            guard let value = Int64(text) else { throw bad("an integer") }
+            return .integer(value)
+        case .number:
+            if let value = Int64(text) { return .integer(value) }
+            guard let value = Double(text), value.isFinite, text.allSatisfy({ "0123456789.eE+-".contains($0) }) else {
+                throw bad("a number")
+            }
+            return .real(value)
+        case .boolean:
+            switch text {
+            case "true": return .integer(1)
+            case "false": return .integer(0)
+            default: throw bad("true or false")
+            }
+        case .dateTime:
+            guard let value = Timestamp.normalizeDateTime(text) else { throw bad("an RFC 3339 date-time") }
+            return .text(value)
+        case .date:
+            guard Timestamp.isValidDate(text) else { throw bad("a date YYYY-MM-DD") }
+            return .text(text)
+        case .time:
+            guard Timestamp.isValidTime(text) else { throw bad("a time HH:MM:SS") }
+            return .text(text)
+        case .blob:
+            guard let bytes = Base64.decode(text) else { throw bad("base64") }
+            return .blob(bytes)
+        case .json:
+            // A JSON operand is compared in its normalised form; text that is not JSON matches
+            // a stored string of that text.
+            let normalised = try connection.scalarText(
+                "SELECT CASE WHEN json_valid(?1) THEN json(?1) ELSE ?1 END", [.text(text)])
+            return .text(normalised ?? text)
+        case .string:
+            return .text(text)
+        }
+    }
+
+    // MARK: The page
+
+    func page(on connection: Connection) throws -> Page {
+        let keys = try sortKeys
+        var select = SQL()
+        let filters = try whereClause(into: &select, on: connection)
+        let filterValues = select.values
+        var conditions = filters
+        if let after = query.after {
+            conditions.append(try keysetCondition(after: after, keys: keys, into: &select, on: connection))
+        }
+        let object: String
+        if let columns = query.select {
+            var chosen: [Column] = []
+            for name in columns {
+                guard let column = collection.column(name) else {
+                    throw StoreError.badQuery("select", "\(collection.name) has no column '\(name)'")
+                }
+                if !chosen.contains(column) { chosen.append(column) }
+            }
+            var narrowed = collection
+            narrowed.columns = chosen
+            object = RowJSON.objectExpression(narrowed)
+        } else {
+            object = RowJSON.objectExpression(collection)
+        }
+        let cursorValues = keys.map { key in
+            key.column.isPrimaryKey && key.column.type == .blob
+                ? "\(SQLFunctions.base64Name)(\(quoteIdentifier(key.column.name)))" : quoteIdentifier(key.column.name)
+        }
+        let orderBy = keys.map { quoteIdentifier($0.column.name) + ($0.descending ? " DESC" : " ASC") }
+        select.text = "SELECT \(object), json_array(\(quoteLiteral(signature(keys))), \(cursorValues.joined(separator: ", "))) FROM \(table)"
+        if !conditions.isEmpty { select.text += " WHERE " + conditions.joined(separator: " AND ") }
+        select.text += " ORDER BY " + orderBy.joined(separator: ", ")
+        select.text += " LIMIT \(select.bind(.integer(Int64(query.limit + 1)))) OFFSET \(select.bind(.integer(Int64(query.offset))))"
+
+        var json: [UInt8] = [UInt8(ascii: "[")]
+        var count = 0
+        var lastCursor: String?
+        var more = false
+        try connection.withStatement(select.text) { statement in
+            try statement.bind(select.values)
+            while try statement.step() {
+                if count == query.limit {
+                    more = true
+                    break
+                }
+                if count > 0 { json.append(UInt8(ascii: ",")) }
+                json.append(contentsOf: statement.textBytes(0))
+                count += 1
+                if count == query.limit { lastCursor = statement.text(1) }
+            }
+        }
+        json.append(UInt8(ascii: "]"))
+
+        var total: Int?
+        var start = query.offset
+        if query.count {
+            let whereFilters = filters.isEmpty ? "" : " WHERE " + filters.joined(separator: " AND ")
+            let all = try connection.scalarInt("SELECT count(*) FROM \(table)\(whereFilters)", filterValues) ?? 0
+            total = Int(all)
+            if let after = query.after {
+                // Rows before the cursor = all matching rows - those after it.
+                var counting = SQL()
+                let countFilters = try whereClause(into: &counting, on: connection)
+                let keyset = try keysetCondition(after: after, keys: keys, into: &counting, on: connection)
+                let sql = "SELECT count(*) FROM \(table) WHERE " + (countFilters + [keyset]).joined(separator: " AND ")
+                let remaining = try connection.scalarInt(sql, counting.values) ?? 0
+                start = Int(all - remaining) + query.offset
+            }
+        }
+        return Page(json: json, itemCount: count, next: more ? lastCursor.map(Self.encodeCursor) : nil, total: total, start: start)
+    }
+
+    private func keysetCondition(
+        after cursor: String, keys: [(column: Column, descending: Bool)], into sql: inout SQL, on connection: Connection
+    ) throws -> String {
+        let invalid = StoreError.badQuery("after", "not a cursor of this listing; follow the Link rel=\"next\" URL as given")
+        guard let bytes = Self.decodeCursor(cursor), String(validating: bytes, as: UTF8.self) != nil,
+            try connection.scalarInt("SELECT json_valid(?1) AND json_type(?1) = 'array'", [.text(String(decoding: bytes, as: UTF8.self))]) == 1
+        else { throw invalid }
+        let elements = try connection.query("SELECT type, atom FROM json_each(?1)", [.text(String(decoding: bytes, as: UTF8.self))]) {
+            ($0.text(0) ?? "", $0.value(1))
+        }
+        guard elements.count == keys.count + 1, elements[0].1 == .text(signature(keys)) else {
+            throw StoreError.badQuery("after", "the cursor belongs to another order; follow the Link rel=\"next\" URL as given")
+        }
+        var values: [SQLValue] = []
+        for (key, element) in zip(keys, elements.dropFirst()) {
+            guard ["null", "integer", "real", "text"].contains(element.0) else { throw invalid }
+            var value = element.1
+            if key.column.isPrimaryKey, key.column.type == .blob {
+                guard case .text(let text) = value, let blob = Base64.decode(text) else { throw invalid }
+                value = .blob(blob)
+            }
+            values.append(value)
+        }
+        // Built from the last key outwards: after(kn), then after(k) OR (same(k) AND inner).
+        var condition = ""
+        for (key, value) in zip(keys, values).reversed() {
+            let reference = quoteIdentifier(key.column.name)
+            let after: String
+            let same: String
+            if value == .null {
+                after = key.descending ? "0" : "\(reference) IS NOT NULL"
+                same = "\(reference) IS NULL"
+            } else {
+                let placeholder = sql.bind(value)
+                after = key.descending ? "(\(reference) < \(placeholder) OR \(reference) IS NULL)" : "\(reference) > \(placeholder)"
+                same = "\(reference) = \(placeholder)"
+            }
+            condition = condition.isEmpty ? after : "(\(after) OR (\(same) AND \(condition)))"
+        }
+        return condition
+    }
+
+    // Cursors are base64url without padding: safe in a URL as they are.
+    static func encodeCursor(_ json: String) -> String {
+        var text = Base64.encode(Array(json.utf8))
+        while text.hasSuffix("=") { text.removeLast() }
+        return String(text.map { $0 == "+" ? "-" : $0 == "/" ? "_" : $0 })
+    }
+
+    static func decodeCursor(_ cursor: String) -> [UInt8]? {
+        guard !cursor.contains("+"), !cursor.contains("/"), !cursor.contains("=") else { return nil }
+        return Base64.decode(String(cursor.map { $0 == "-" ? "+" : $0 == "_" ? "/" : $0 }))
+    }
+}

@@ -1,0 +1,226 @@
+// The resource operations of SQLiteStore: reads on the reader pool, writes as jobs of the group
+// committing writer. Preconditions are checked inside the write's own savepoint, so the check
+// and the change are one atomic step.
+
+extension SQLiteStore {
+    public func item(in collectionName: String, id: String) async throws -> Item? {
+        let collection = try collection(collectionName)
+        guard let key = Self.keyValue(id, for: collection.primaryKey) else { return nil }
+        return try await database.read { connection in
+            try Self.current(collection, key: key, id: id, on: connection)
+        }
+    }
+
+    public func list(in collectionName: String, query: ListQuery) async throws -> Page {
+        let listing = Listing(collection: try collection(collectionName), query: query)
+        return try await database.read { connection in try listing.page(on: connection) }
+    }
+
+    public func create(in collectionName: String, body: [UInt8]) async throws -> Created {
+        let collection = try collection(collectionName)
+        let ids = self.ids
+        return try await database.write { connection in
+            switch try RequestBody.topLevelType(of: body, on: connection) {
+            case "object":
+                let fields = try RequestBody.fields(ofObject: body, on: connection)
+                let row = try RowValidator.values(of: fields, for: collection, mode: .create, makeID: ids.next)
+                return Created(items: [try Self.insert(row, into: collection, on: connection)], isArray: false)
+            case "array":
+                let elements = try RequestBody.elements(ofArray: body, on: connection)
+                var rows: [RowValues] = []
+                var malformed: [Violation] = []
+                var invalid: [Violation] = []
+                for (index, element) in elements.enumerated() {
+                    guard element.type == "object" else {
+                        malformed.append(Violation(pointer: "/\(index)", detail: "expected an object, got \(RequestBody.describe(element.type))"))
+                        continue
+                    }
+                    do {
+                        let fields = try RequestBody.fields(ofObject: Array(element.json.utf8), on: connection)
+                        rows.append(try RowValidator.values(
+                            of: fields, for: collection, mode: .create, pointerPrefix: "/\(index)", makeID: ids.next))
+                    } catch let error as StoreError where error.kind == .malformed {
+                        malformed += error.violations
+                    } catch let error as StoreError where error.kind == .invalid {
+                        invalid += error.violations
+                    }
+                }
+                if !malformed.isEmpty { throw StoreError.malformed("some items of the array are not acceptable", malformed) }
+                if !invalid.isEmpty { throw StoreError.invalid(invalid) }
+                var items: [Item] = []
+                for (index, row) in rows.enumerated() {
+                    do {
+                        items.append(try Self.insert(row, into: collection, on: connection))
+                    } catch var error as StoreError {
+                        error.violations = error.columns.map { Violation(pointer: "/\(index)/\($0)", detail: error.message) }
+                        if error.violations.isEmpty { error.violations = [Violation(pointer: "/\(index)", detail: error.message)] }
+                        throw error
+                    }
+                }
+                return Created(items: items, isArray: true)
+            case let type:
+                throw StoreError.malformed("the request body must be a JSON object or an array of objects, not \(RequestBody.describe(type))")
+            }
+        }
+    }
+
+    public func replace(in collectionName: String, id: String, body: [UInt8], preconditions: Preconditions) async throws
+        -> (item: Item, created: Bool)
+    {
+        let collection = try collection(collectionName)
+        let keyColumn = collection.primaryKey
+        let ids = self.ids
+        let pointer = RequestBody.pointer("", keyColumn.name)
+        guard let key = Self.keyValue(id, for: keyColumn) else {
+            throw StoreError.invalid([Violation(pointer: pointer, detail: "the id '\(id)' in the URL is not a valid \(keyColumn.type.rawValue)")])
+        }
+        return try await database.write { connection in
+            let fields = try RequestBody.fields(ofObject: body, on: connection)
+            var row = try RowValidator.values(of: fields, for: collection, mode: .replace, makeID: ids.next)
+            if let index = row.columns.firstIndex(where: \.isPrimaryKey) {
+                let fromBody = fields.contains { $0.key == keyColumn.name }
+                if fromBody && !Self.sameKey(row.values[index], key) {
+                    throw StoreError.invalid([Violation(pointer: pointer, detail: "differs from the id in the URL")])
+                }
+                row.columns.remove(at: index)
+                row.values.remove(at: index)
+            }
+            let current = try Self.current(collection, key: key, id: id, on: connection)
+            try Self.check(preconditions, current: current)
+            guard current != nil else {
+                row.columns.insert(keyColumn, at: 0)
+                row.values.insert(key, at: 0)
+                return (try Self.insert(row, into: collection, on: connection), true)
+            }
+            var sql = Listing.SQL()
+            var assignments: [String] = []
+            for column in collection.writableColumns where !column.isPrimaryKey {
+                let name = quoteIdentifier(column.name)
+                if let index = row.columns.firstIndex(of: column) {
+                    assignments.append("\(name) = \(sql.bind(row.values[index]))")
+                } else {
+                    assignments.append("\(name) = \(column.defaultSQL.map { "(\($0))" } ?? "NULL")")
+                }
+            }
+            let item = try Self.update(collection, assignments: assignments, key: key, id: id, sql: &sql, on: connection)
+            return (item, false)
+        }
+    }
+
+    public func patch(in collectionName: String, id: String, body: [UInt8], preconditions: Preconditions) async throws -> Item {
+        let collection = try collection(collectionName)
+        let keyColumn = collection.primaryKey
+        let ids = self.ids
+        guard let key = Self.keyValue(id, for: keyColumn) else {
+            throw StoreError.notFound("no item '\(id)' in \(collection.name)")
+        }
+        return try await database.write { connection in
+            let fields = try RequestBody.fields(ofObject: body, on: connection)
+            let row = try RowValidator.values(of: fields, for: collection, mode: .patch, makeID: ids.next)
+            guard let current = try Self.current(collection, key: key, id: id, on: connection) else {
+                if preconditions.ifMatch != nil { try Self.check(preconditions, current: nil) }
+                throw StoreError.notFound("no item '\(id)' in \(collection.name)")
+            }
+            try Self.check(preconditions, current: current)
+            var sql = Listing.SQL()
+            var assignments: [String] = []
+            for (column, value) in zip(row.columns, row.values) {
+                let name = quoteIdentifier(column.name)
+                if column.isPrimaryKey {
+                    guard Self.sameKey(value, key) else {
+                        throw StoreError.invalid([Violation(
+                            pointer: RequestBody.pointer("", column.name), detail: "the primary key cannot be changed")])
+                    }
+                    continue
+                }
+                let field = fields.first { $0.key == column.name }
+                if column.type == .json, field?.type == "object" {
+                    // RFC 7396 all the way down: objects merge recursively, null members delete.
+                    let target = "CASE WHEN json_valid(\(name)) THEN \(name) ELSE 'null' END"
+                    assignments.append("\(name) = json_patch(\(target), \(sql.bind(value)))")
+                } else {
+                    assignments.append("\(name) = \(sql.bind(value))")
+                }
+            }
+            guard !assignments.isEmpty else { return current }
+            return try Self.update(collection, assignments: assignments, key: key, id: id, sql: &sql, on: connection)
+        }
+    }
+
+    public func delete(in collectionName: String, id: String, preconditions: Preconditions) async throws {
+        let collection = try collection(collectionName)
+        guard let key = Self.keyValue(id, for: collection.primaryKey) else {
+            throw StoreError.notFound("no item '\(id)' in \(collection.name)")
+        }
+        try await database.write { connection in
+            let current = try Self.current(collection, key: key, id: id, on: connection)
+            if current != nil || preconditions.ifMatch != nil { try Self.check(preconditions, current: current) }
+            guard current != nil else { throw StoreError.notFound("no item '\(id)' in \(collection.name)") }
+            let sql = "DELETE FROM \(quoteIdentifier(collection.name)) WHERE \(quoteIdentifier(collection.primaryKey.name)) = ?1"
+            _ = try connection.run(sql, [key])
+        }
+    }
+
+    public func isHealthy() async -> Bool {
+        (try? await database.read { connection in try connection.scalarInt("SELECT count(*) FROM sqlite_schema") }) != nil
+    }
+
+    // MARK: Statements shared by the operations
+
+    static func current(_ collection: Collection, key: SQLValue, id: String, on connection: Connection) throws -> Item? {
+        let sql = "SELECT \(RowJSON.objectExpression(collection)) FROM \(quoteIdentifier(collection.name)) WHERE \(quoteIdentifier(collection.primaryKey.name)) = ?1"
+        return try connection.query(sql, [key]) { Item(id: id, json: $0.textBytes(0)) }.first
+    }
+
+    static func insert(_ row: RowValues, into collection: Collection, on connection: Connection) throws -> Item {
+        let table = quoteIdentifier(collection.name)
+        let returning = "RETURNING \(RowJSON.keyTextExpression(collection)), \(RowJSON.objectExpression(collection))"
+        let sql: String
+        if row.columns.isEmpty {
+            sql = "INSERT INTO \(table) DEFAULT VALUES \(returning)"
+        } else {
+            let names = row.columns.map { quoteIdentifier($0.name) }.joined(separator: ", ")
+            let placeholders = (1...row.columns.count).map { "?\($0)" }.joined(separator: ", ")
+            sql = "INSERT INTO \(table) (\(names)) VALUES (\(placeholders)) \(returning)"
+        }
+        let items = try connection.query(sql, row.values) { Item(id: $0.text(0) ?? "", json: $0.textBytes(1)) }
+        guard let item = items.first else { throw StoreError(.internal, "INSERT returned no row") }
+        return item
+    }
+
+    private static func update(
+        _ collection: Collection, assignments: [String], key: SQLValue, id: String, sql: inout Listing.SQL,
+        on connection: Connection
+    ) throws -> Item {
+        let keyPlaceholder = sql.bind(key)
+        sql.text = "UPDATE \(quoteIdentifier(collection.name)) SET \(assignments.joined(separator: ", ")) "
+            + "WHERE \(quoteIdentifier(collection.primaryKey.name)) = \(keyPlaceholder) RETURNING \(RowJSON.objectExpression(collection))"
+        let items = try connection.query(sql.text, sql.values) { Item(id: id, json: $0.textBytes(0)) }
+        guard let item = items.first else { throw StoreError.notFound("no item '\(id)' in \(collection.name)") }
+        return item
+    }
+
+    /// RFC 9110 §13.2.2 order: If-Match first, then If-None-Match.
+    static func check(_ preconditions: Preconditions, current: Item?) throws {
+        let etag = current?.etag
+        func failed(_ message: String) -> StoreError {
+            var error = StoreError(.preconditionFailed, message)
+            error.currentETag = etag
+            return error
+        }
+        if let tags = preconditions.ifMatch {
+            guard let etag else { throw failed("If-Match: the item does not exist") }
+            guard ETag.matches(tags, etag) else { throw failed("If-Match: the item has changed; its current ETag is \(etag)") }
+        }
+        if let tags = preconditions.ifNoneMatch, let etag, ETag.matches(tags, etag) {
+            throw failed(tags.contains("*") ? "If-None-Match: *: the item already exists" : "If-None-Match: the item has this ETag")
+        }
+    }
+
+    static func sameKey(_ a: SQLValue, _ b: SQLValue) -> Bool {
+        switch (a, b) {
+        case (.integer(let x), .real(let y)), (.real(let y), .integer(let x)): return Double(x) == y
+        default: return a == b
+        }
+    }
+}
