@@ -10,6 +10,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
     ],
     targets: [
         // The system SQLite (Debian: libsqlite3-dev). Only FeedbaseStore imports it.
@@ -25,10 +26,23 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // HTTP/1.1 on SwiftNIO: the router, the REST resources, problem+json. Sees no SQL.
+        .target(
+            name: "FeedbaseHTTP",
+            dependencies: [
+                "FeedbaseStore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(
             name: "FeedbaseCLI",
             dependencies: [
                 "FeedbaseStore",
+                "FeedbaseHTTP",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -40,6 +54,10 @@ let package = Package(
         .testTarget(
             name: "FeedbaseStoreTests",
             dependencies: ["FeedbaseStore"]
+        ),
+        .testTarget(
+            name: "FeedbaseHTTPTests",
+            dependencies: ["FeedbaseHTTP", "FeedbaseStore", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "FeedbaseCLITests",

@@ -183,9 +183,25 @@ extension SQLiteStore {
             let placeholders = (1...row.columns.count).map { "?\($0)" }.joined(separator: ", ")
             sql = "INSERT INTO \(table) (\(names)) VALUES (\(placeholders)) \(returning)"
         }
-        let items = try connection.query(sql, row.values) { Item(id: $0.text(0) ?? "", json: $0.textBytes(1)) }
+        let items = try naming(collection) {
+            try connection.query(sql, row.values) { Item(id: $0.text(0) ?? "", json: $0.textBytes(1)) }
+        }
         guard let item = items.first else { throw StoreError(.internal, "INSERT returned no row") }
         return item
+    }
+
+    /// A CHECK failure names its expression, not a column: point at the columns it mentions.
+    private static func naming<T>(_ collection: Collection, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch var error as StoreError where error.kind == .constraint && error.columns.isEmpty {
+            if let range = error.message.range(of: "CHECK constraint failed: ") {
+                let expression = error.message[range.upperBound...]
+                let words = Set(expression.split { !($0.isLetter || $0.isNumber || $0 == "_") }.map(String.init))
+                error.columns = collection.columns.map(\.name).filter(words.contains)
+            }
+            throw error
+        }
     }
 
     private static func update(
@@ -195,7 +211,10 @@ extension SQLiteStore {
         let keyPlaceholder = sql.bind(key)
         sql.text = "UPDATE \(quoteIdentifier(collection.name)) SET \(assignments.joined(separator: ", ")) "
             + "WHERE \(quoteIdentifier(collection.primaryKey.name)) = \(keyPlaceholder) RETURNING \(RowJSON.objectExpression(collection))"
-        let items = try connection.query(sql.text, sql.values) { Item(id: id, json: $0.textBytes(0)) }
+        let statement = sql
+        let items = try naming(collection) {
+            try connection.query(statement.text, statement.values) { Item(id: id, json: $0.textBytes(0)) }
+        }
         guard let item = items.first else { throw StoreError.notFound("no item '\(id)' in \(collection.name)") }
         return item
     }

@@ -1,0 +1,117 @@
+// The HTTP/1.1 server on SwiftNIO: one pipeline per connection (decoder, pipelining assistance,
+// protocol-error answers, an idle timer, RequestHandler), the API behind it, and a graceful stop.
+//
+// Why channel handlers rather than NIOAsyncChannel: a request crosses from the event loop to
+// the store's threads and back exactly once; the handler keeps that hop explicit and cheap, and
+// HTTPServerPipelineHandler already orders pipelined responses and handles quiescing.
+
+import FeedbaseStore
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Synchronization
+
+public struct ServerConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    /// Request bodies above this many bytes are answered with 413.
+    public var maxBodySize: Int
+    /// A connection that sends nothing for this long (between or during requests) is closed.
+    public var idleTimeout: TimeAmount
+    /// How long a stop waits for in-flight requests before closing their connections.
+    public var shutdownGrace: TimeAmount
+    public var eventLoopThreads: Int
+
+    public init(
+        host: String = "127.0.0.1", port: Int = 8080, maxBodySize: Int = 1 << 20, idleTimeout: TimeAmount = .seconds(60),
+        shutdownGrace: TimeAmount = .seconds(10), eventLoopThreads: Int = System.coreCount
+    ) {
+        self.host = host
+        self.port = port
+        self.maxBodySize = maxBodySize
+        self.idleTimeout = idleTimeout
+        self.shutdownGrace = shutdownGrace
+        self.eventLoopThreads = eventLoopThreads
+    }
+}
+
+public final class HTTPServer: Sendable {
+    public let port: Int
+    private let group: MultiThreadedEventLoopGroup
+    private let serverChannel: any Channel
+    private let connections: OpenConnections
+    private let configuration: ServerConfiguration
+
+    /// Binds and starts serving `api`. The store's lifetime is the caller's.
+    public static func start(_ configuration: ServerConfiguration, api: API, logger: Logger) async throws -> HTTPServer {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.eventLoopThreads))
+        let connections = OpenConnections()
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelInitializer { channel in
+                connections.insert(channel)
+                do {
+                    let sync = channel.pipeline.syncOperations
+                    try sync.addHandler(IdleStateHandler(readTimeout: configuration.idleTimeout))
+                    try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
+                    try sync.addHandler(RequestHandler(api: api, maxBodySize: configuration.maxBodySize, logger: logger))
+                    return channel.eventLoop.makeSucceededVoidFuture()
+                } catch {
+                    return channel.eventLoop.makeFailedFuture(error)
+                }
+            }
+        let channel: any Channel
+        do {
+            channel = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
+        } catch {
+            try? await group.shutdownGracefully()
+            throw error
+        }
+        return HTTPServer(
+            port: channel.localAddress?.port ?? configuration.port, group: group, serverChannel: channel,
+            connections: connections, configuration: configuration)
+    }
+
+    private init(
+        port: Int, group: MultiThreadedEventLoopGroup, serverChannel: any Channel,
+        connections: OpenConnections, configuration: ServerConfiguration
+    ) {
+        self.port = port
+        self.group = group
+        self.serverChannel = serverChannel
+        self.connections = connections
+        self.configuration = configuration
+    }
+
+    /// Stops accepting, lets in-flight requests finish (bounded by `shutdownGrace`), closes
+    /// every connection and stops the event loops.
+    public func stop() async {
+        try? await serverChannel.close()
+        let open = connections.all
+        for channel in open {
+            // Idle connections close at once; busy ones after their current response.
+            channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+            let deadline = channel.eventLoop.scheduleTask(in: configuration.shutdownGrace) { channel.close(promise: nil) }
+            channel.closeFuture.whenComplete { _ in deadline.cancel() }
+        }
+        for channel in open { try? await channel.closeFuture.get() }
+        try? await group.shutdownGracefully()
+    }
+}
+
+/// The accepted connections still open, so that a stop can quiesce them.
+final class OpenConnections: Sendable {
+    private let channels = Mutex<[ObjectIdentifier: any Channel]>([:])
+
+    func insert(_ channel: any Channel) {
+        let id = ObjectIdentifier(channel)
+        channels.withLock { $0[id] = channel }
+        channel.closeFuture.whenComplete { _ in _ = self.channels.withLock { $0.removeValue(forKey: id) } }
+    }
+
+    var all: [any Channel] { channels.withLock { Array($0.values) } }
+}

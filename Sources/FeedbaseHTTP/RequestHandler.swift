@@ -1,0 +1,147 @@
+// One connection's request handler: gathers a request (refusing bodies over the limit without
+// buffering them), hands it to the API off the event loop, writes the response, logs one line.
+
+import FeedbaseStore
+import Logging
+import NIOCore
+import NIOHTTP1
+
+final class RequestHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private enum State {
+        case idle
+        case receiving(HTTPRequestHead, ByteBuffer, requestID: String)
+        /// A body over the limit: answered with 413; the rest is read and dropped, then we close.
+        case discarding
+        case processing
+    }
+
+    private let api: API
+    private let maxBodySize: Int
+    private let logger: Logger
+    private var state = State.idle
+
+    init(api: API, maxBodySize: Int, logger: Logger) {
+        self.api = api
+        self.maxBodySize = maxBodySize
+        self.logger = logger
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch (unwrapInboundIn(data), state) {
+        case (.head(let head), .idle):
+            let requestID = Self.requestID(head.headers)
+            if let length = head.headers.first(name: "Content-Length").flatMap(Int.init), length > maxBodySize {
+                rejectTooLarge(context: context, head: head, requestID: requestID)
+            } else {
+                state = .receiving(head, context.channel.allocator.buffer(capacity: 0), requestID: requestID)
+            }
+        case (.body(var chunk), .receiving(let head, var body, let requestID)):
+            if body.readableBytes + chunk.readableBytes > maxBodySize {
+                rejectTooLarge(context: context, head: head, requestID: requestID)
+            } else {
+                state = .idle  // drop the buffer's other reference so the append does not copy it
+                body.writeBuffer(&chunk)
+                state = .receiving(head, body, requestID: requestID)
+            }
+        case (.end, .receiving(let head, let body, let requestID)):
+            state = .processing
+            process(context: context, head: head, body: body, requestID: requestID)
+        case (.end, .discarding):
+            context.close(promise: nil)
+        case (.body, .discarding):
+            break
+        default:
+            // A part out of order cannot come from NIO's decoder; refuse the connection.
+            context.close(promise: nil)
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
+            if case .processing = state { return }  // we are the slow one; the response is coming
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+
+    private func rejectTooLarge(context: ChannelHandlerContext, head: HTTPRequestHead, requestID: String) {
+        state = .discarding
+        let problem = Problem(.payloadTooLarge, "the request body is larger than \(maxBodySize) bytes")
+        var response = problem.response(instance: head.uri, requestID: requestID)
+        response.headers.replaceOrAdd(name: "Connection", value: "close")
+        write(response, for: head, requestID: requestID, started: .now(), keepAlive: false, context: context)
+    }
+
+    private func process(context: ChannelHandlerContext, head: HTTPRequestHead, body: ByteBuffer, requestID: String) {
+        let started = NIODeadline.now()
+        let request = Request(
+            method: head.method, uri: head.uri, headers: head.headers, body: Array(body.readableBytesView), requestID: requestID)
+        let api = self.api
+        let promise = context.eventLoop.makePromise(of: Response.self)
+        promise.completeWithTask { await api.respond(to: request) }
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        promise.futureResult.whenSuccess { response in
+            let (handler, context) = bound.value
+            handler.state = .idle
+            handler.write(response, for: head, requestID: requestID, started: started, keepAlive: head.isKeepAlive, context: context)
+        }
+    }
+
+    private func write(
+        _ response: Response, for head: HTTPRequestHead, requestID: String, started: NIODeadline, keepAlive: Bool,
+        context: ChannelHandlerContext
+    ) {
+        var headers = response.headers
+        let hasBody = response.status != .noContent && response.status != .notModified
+        if hasBody { headers.replaceOrAdd(name: "Content-Length", value: String(response.body.count)) }
+        headers.replaceOrAdd(name: "X-Request-Id", value: requestID)
+        if !keepAlive {
+            headers.replaceOrAdd(name: "Connection", value: "close")
+        } else if head.version.major == 1 && head.version.minor == 0 {
+            headers.replaceOrAdd(name: "Connection", value: "keep-alive")
+        }
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: response.status, headers: headers))), promise: nil)
+        if hasBody && head.method != .HEAD && !response.body.isEmpty {
+            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: response.body)))), promise: nil)
+        }
+        let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        if !keepAlive {
+            let channel = context.channel
+            written.whenComplete { _ in channel.close(promise: nil) }
+        }
+        let milliseconds = Double((NIODeadline.now() - started).nanoseconds) / 1_000_000
+        logger.info(
+            "\(head.method.rawValue) \(head.uri) \(response.status.code) \(milliseconds.formatted3)ms",
+            metadata: ["request-id": "\(requestID)"])
+    }
+
+    /// The client's X-Request-Id when it is short visible ASCII; otherwise a new random one.
+    static func requestID(_ headers: HTTPHeaders) -> String {
+        if let given = headers.first(name: "X-Request-Id"), !given.isEmpty, given.utf8.count <= 200,
+            given.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f })
+        {
+            return given
+        }
+        var generator = SystemRandomNumberGenerator()
+        let value = generator.next() as UInt64
+        let digits = Array("0123456789abcdef".utf8)
+        return String(decoding: (0..<16).map { digits[Int(value >> UInt64(60 - $0 * 4) & 15)] }, as: UTF8.self)
+    }
+}
+
+extension Double {
+    /// Three decimals without Foundation's formatter.
+    var formatted3: String {
+        let thousandths = Int((self * 1000).rounded())
+        let fraction = String(thousandths % 1000)
+        return "\(thousandths / 1000)." + String(repeating: "0", count: 3 - fraction.count) + fraction
+    }
+}

@@ -1,0 +1,145 @@
+// The router: a segment trie built once at startup, then only read. Literal segments win over
+// parameter segments (with backtracking, so `/a/:x/c` still matches `/a/b/c` when a literal `b`
+// branch has no `c`). Paths are matched on percent-decoded segments, so `/tasks/a%2Fb` has the id
+// `a/b` and never reaches a deeper route.
+
+import NIOHTTP1
+
+public struct Router<Handler: Sendable>: Sendable {
+    struct Node: Sendable {
+        var literals: [String: Node] = [:]
+        var parameterName: String?
+        /// Zero or one node: the parameter branch (an array because a struct cannot hold itself).
+        var parameter: [Node] = []
+        /// Keyed by method name (HTTPMethod is not Hashable).
+        var handlers: [String: Handler] = [:]
+    }
+
+    public enum Match {
+        case found(Handler, parameters: [String: String])
+        /// The path exists but not for this method; `allow` lists the methods it has.
+        case methodNotAllowed(allow: [HTTPMethod])
+        case notFound
+    }
+
+    private var root = Node()
+
+    public init() {}
+
+    public enum Segment: Sendable, Equatable {
+        case literal(String)
+        case parameter(String)
+    }
+
+    /// Adds a route written as a path; a segment `:name` is a parameter. HEAD is answered by
+    /// GET's handler unless HEAD has its own.
+    public mutating func add(_ method: HTTPMethod, _ path: String, _ handler: Handler) {
+        let segments = path.split(separator: "/", omittingEmptySubsequences: true).map { segment in
+            segment.hasPrefix(":") ? Segment.parameter(String(segment.dropFirst())) : .literal(String(segment))
+        }
+        add(method, segments, handler)
+    }
+
+    /// Adds a route from segments (a literal may contain `/`: it matches `%2F` in a request).
+    public mutating func add(_ method: HTTPMethod, _ segments: [Segment], _ handler: Handler) {
+        Self.insert(&root, segments[...], method, handler)
+    }
+
+    private static func insert(_ node: inout Node, _ segments: ArraySlice<Segment>, _ method: HTTPMethod, _ handler: Handler) {
+        guard let first = segments.first else {
+            node.handlers[method.rawValue] = handler
+            return
+        }
+        switch first {
+        case .parameter(let name):
+            if node.parameter.isEmpty { node.parameter = [Node()] }
+            node.parameterName = name
+            insert(&node.parameter[0], segments.dropFirst(), method, handler)
+        case .literal(let text):
+            insert(&node.literals[text, default: Node()], segments.dropFirst(), method, handler)
+        }
+    }
+
+    /// Matches decoded path segments (as from `Router.segments(of:)`).
+    public func match(_ method: HTTPMethod, _ segments: [String]) -> Match {
+        var parameters: [String: String] = [:]
+        guard let node = Self.find(root, segments[...], &parameters) else { return .notFound }
+        if let handler = node.handlers[method.rawValue] ?? (method == .HEAD ? node.handlers["GET"] : nil) {
+            return .found(handler, parameters: parameters)
+        }
+        var allow = Array(node.handlers.keys)
+        if node.handlers["GET"] != nil && node.handlers["HEAD"] == nil { allow.append("HEAD") }
+        return .methodNotAllowed(allow: allow.sorted().map { HTTPMethod(rawValue: $0) })
+    }
+
+    private static func find(_ node: Node, _ segments: ArraySlice<String>, _ parameters: inout [String: String]) -> Node? {
+        guard let first = segments.first else { return node.handlers.isEmpty ? nil : node }
+        if let literal = node.literals[first], let found = find(literal, segments.dropFirst(), &parameters) {
+            return found
+        }
+        if let child = node.parameter.first, let name = node.parameterName {
+            var inner = parameters
+            inner[name] = first
+            if let found = find(child, segments.dropFirst(), &inner) {
+                parameters = inner
+                return found
+            }
+        }
+        return nil
+    }
+
+    /// The percent-decoded segments of a request path (without its query); nil when the path is
+    /// not valid percent-encoded UTF-8. A single trailing slash is ignored.
+    public static func segments(of path: some StringProtocol) -> [String]? {
+        var segments: [String] = []
+        for raw in path.split(separator: "/", omittingEmptySubsequences: false).dropFirst() {
+            guard let decoded = PercentEncoding.decode(raw) else { return nil }
+            segments.append(decoded)
+        }
+        if segments.count > 1, segments.last == "" { segments.removeLast() }
+        if segments == [""] { segments = [] }
+        return segments
+    }
+}
+
+public enum PercentEncoding {
+    /// Decodes `%XX` escapes; `+` stays a plus (RFC 3986 gives it no meaning in a path or query).
+    public static func decode(_ text: some StringProtocol) -> String? {
+        var bytes: [UInt8] = []
+        var iterator = text.utf8.makeIterator()
+        while let byte = iterator.next() {
+            guard byte == UInt8(ascii: "%") else {
+                bytes.append(byte)
+                continue
+            }
+            guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else { return nil }
+            bytes.append(high << 4 | low)
+        }
+        return String(validating: bytes, as: UTF8.self)
+    }
+
+    /// Encodes everything but RFC 3986 unreserved characters: safe as a path segment or query value.
+    public static func encode(_ text: String) -> String {
+        var out: [UInt8] = []
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                out.append(byte)
+            default:
+                let digits = Array("0123456789ABCDEF".utf8)
+                out += [UInt8(ascii: "%"), digits[Int(byte >> 4)], digits[Int(byte & 15)]]
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+}

@@ -1,0 +1,93 @@
+// The router on its own: literal over parameter precedence with backtracking, 405 with the
+// allowed methods, HEAD through GET, percent-decoded segments, and query-string parsing.
+
+import FeedbaseStore
+import NIOHTTP1
+import Testing
+
+@testable import FeedbaseHTTP
+
+@Suite struct RouterTests {
+    func router() -> Router<String> {
+        var router = Router<String>()
+        router.add(.GET, "/", "index")
+        router.add(.GET, "/_health", "health")
+        router.add(.GET, "/tasks", "list")
+        router.add(.POST, "/tasks", "create")
+        router.add(.GET, "/tasks/:id", "read")
+        router.add(.DELETE, "/tasks/:id", "delete")
+        router.add(.GET, "/tasks/special", "special")
+        router.add(.GET, "/tasks/:id/comments", "comments")
+        router.add(.GET, [.literal("a/b")], "slash")
+        return router
+    }
+
+    func resolve(_ method: HTTPMethod, _ path: String) -> String {
+        guard let segments = Router<String>.segments(of: path) else { return "bad path" }
+        switch router().match(method, segments) {
+        case .found(let handler, let parameters):
+            return parameters.isEmpty ? handler : handler + " " + parameters.sorted { $0.key < $1.key }.map { "\($0)=\($1)" }.joined(separator: " ")
+        case .methodNotAllowed(let allow):
+            return "405 " + allow.map(\.rawValue).joined(separator: ",")
+        case .notFound:
+            return "404"
+        }
+    }
+
+    @Test func literalsWinOverParametersAndParametersBacktrack() {
+        #expect(resolve(.GET, "/") == "index")
+        #expect(resolve(.GET, "/tasks") == "list")
+        #expect(resolve(.GET, "/tasks/") == "list")
+        #expect(resolve(.GET, "/tasks/special") == "special")
+        #expect(resolve(.GET, "/tasks/42") == "read id=42")
+        #expect(resolve(.GET, "/tasks/special/comments") == "comments id=special")
+        #expect(resolve(.GET, "/tasks/42/comments") == "comments id=42")
+        #expect(resolve(.GET, "/tasks/42/other") == "404")
+        #expect(resolve(.GET, "/projects") == "404")
+        #expect(resolve(.GET, "/_health") == "health")
+    }
+
+    @Test func segmentsArePercentDecodedAfterSplitting() {
+        #expect(resolve(.GET, "/tasks/a%2Fb") == "read id=a/b")
+        #expect(resolve(.GET, "/tasks/caf%C3%A9%20x+y") == "read id=café x+y")
+        #expect(resolve(.GET, "/a%2Fb") == "slash")
+        #expect(resolve(.GET, "/a/b") == "404")
+        #expect(resolve(.GET, "/tasks/%zz") == "bad path")
+        #expect(resolve(.GET, "/tasks/%FF") == "bad path")
+    }
+
+    @Test func wrongMethodListsTheAllowedOnesAndHeadFollowsGet() {
+        #expect(resolve(.PUT, "/tasks") == "405 GET,HEAD,POST")
+        #expect(resolve(.POST, "/tasks/1") == "405 DELETE,GET,HEAD")
+        #expect(resolve(.HEAD, "/tasks/1") == "read id=1")
+        #expect(resolve(.POST, "/nowhere") == "404")
+    }
+
+    @Test func filtersParseWithNegationListsAndQuotes() throws {
+        let query = try QueryParameters.listQuery(QueryParameters.pairs(
+            "done=is.false&priority=not.in.(1,2)&title=in.(a,%22b,c%22,%22say%20%5C%22hi%5C%22%22)&order=priority.desc,id&select=id,title&limit=5&offset=2"))
+        #expect(query.filters == [
+            Filter(column: "done", op: .is, operand: .false),
+            Filter(column: "priority", op: .in, negated: true, operand: .list(["1", "2"])),
+            Filter(column: "title", op: .in, operand: .list(["a", "b,c", "say \"hi\""])),
+        ])
+        #expect(query.order == [Ordering(column: "priority", descending: true), Ordering(column: "id")])
+        #expect(query.select == ["id", "title"] && query.limit == 5 && query.offset == 2)
+        #expect(try QueryParameters.listQuery(QueryParameters.pairs("due=gt.2026-01-01T00:00:00+02:00")).filters
+            == [Filter(column: "due", op: .gt, operand: .value("2026-01-01T00:00:00+02:00"))])
+    }
+
+    @Test(arguments: [
+        ("limit=1001", "limit"), ("limit=-1", "limit"), ("limit=x", "limit"), ("offset=1.5", "offset"),
+        ("title=equals.x", "title"), ("title=eq", "title"), ("title=in.(a", "title"), ("title=in.(\"a\"b)", "title"),
+        ("done=is.maybe", "done"), ("order=", "order"), ("select=a,,b", "select"), ("limit=1&limit=2", "limit"),
+    ])
+    func badParametersAreNamed(query: String, parameter: String) {
+        #expect(throws: Problem.self) { try QueryParameters.listQuery(QueryParameters.pairs(Substring(query))) }
+        do {
+            _ = try QueryParameters.listQuery(QueryParameters.pairs(Substring(query)))
+        } catch {
+            #expect(error.errors.first?.parameter == parameter)
+        }
+    }
+}
