@@ -13,10 +13,11 @@ enum QueryParameters {
         var pairs: [(String, String)] = []
         for part in query.split(separator: "&", omittingEmptySubsequences: true) {
             let pieces = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            guard let name = PercentEncoding.decode(pieces[0]),
-                let value = PercentEncoding.decode(pieces.count > 1 ? pieces[1] : "")
-            else {
+            guard let name = PercentEncoding.decode(pieces[0]) else {
                 throw Problem(.badRequest, "the query string is not valid percent-encoded UTF-8")
+            }
+            guard let value = PercentEncoding.decode(pieces.count > 1 ? pieces[1] : "") else {
+                throw Problem.badParameter(name, "the value is not valid percent-encoded UTF-8")
             }
             pairs.append((name, value))
         }

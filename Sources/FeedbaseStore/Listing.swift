@@ -166,7 +166,7 @@ struct Listing {
             // A JSON operand is compared in its normalised form; text that is not JSON matches
             // a stored string of that text.
             let normalised = try connection.scalarText(
-                "SELECT CASE WHEN json_valid(?1) THEN json(?1) ELSE ?1 END", [.text(text)])
+                "SELECT CASE WHEN json_valid(?1) THEN json(?1) ELSE json_quote(?1) END", [.text(text)])
             return .text(normalised ?? text)
         case .string:
             return .text(text)

@@ -1,0 +1,133 @@
+// `feedbase serve` as a user runs it: port 0 logs the bound address on one line, the server
+// answers over HTTP, SIGTERM stops it cleanly with exit status 0, and bad flags are one error line.
+
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Synchronization
+import Testing
+
+/// A running `feedbase serve` whose standard error is collected as it arrives.
+final class ServeProcess: Sendable {
+    let process: Process
+    private let stderr = LogBuffer()
+
+    final class LogBuffer: Sendable {
+        let text = Mutex<String>("")
+    }
+
+    init(_ arguments: [String], in directory: String) throws {
+        let process = Process()
+        process.executableURL = try feedbaseBinary()
+        process.arguments = ["serve"] + arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("FEEDBASE_") }
+        let pipe = Pipe()
+        process.standardError = pipe
+        process.standardOutput = FileHandle.nullDevice
+        self.process = process
+        pipe.fileHandleForReading.readabilityHandler = { [stderr] handle in
+            let data = handle.availableData
+            if !data.isEmpty { stderr.text.withLock { $0 += String(decoding: data, as: UTF8.self) } }
+        }
+        try process.run()
+    }
+
+    var log: String { stderr.text.withLock { $0 } }
+
+    /// Waits (bounded) until `condition` holds for the log so far.
+    func waitForLog(timeout: Duration = .seconds(30), _ condition: (String) -> Bool) async throws -> String {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let log = self.log
+            if condition(log) { return log }
+            if !process.isRunning { throw CLITestError("the server exited early: \(log)") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw CLITestError("timed out waiting for the log: \(log)")
+    }
+
+    func waitForExit(timeout: Duration = .seconds(20)) async throws -> Int32 {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        guard !process.isRunning else {
+            process.interrupt()
+            throw CLITestError("the server did not exit: \(log)")
+        }
+        return process.terminationStatus
+    }
+}
+
+@Suite struct ServeTests {
+    @Test func servesOnAPickedPortAndStopsCleanlyOnSIGTERM() async throws {
+        let workspace = try Workspace()
+        try workspace.copyMigrations()
+        let server = try ServeProcess(["--port", "0"], in: workspace.path)
+        let log = try await server.waitForLog { $0.contains("listening on http://127.0.0.1:") }
+        let line = try #require(log.split(separator: "\n").first { $0.contains("listening on") })
+        let port = try #require(Int(line.split(separator: ":").last ?? ""))
+        #expect(port > 0)
+
+        let url = try #require(URL(string: "http://127.0.0.1:\(port)/tasks"))
+        var request = URLRequest(url: url)
+        request.httpMethod = "POST"
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.httpBody = Data(#"{"name":"from the binary"}"#.utf8)
+        request.url = URL(string: "http://127.0.0.1:\(port)/projects")
+        let (_, created) = try await URLSession.shared.data(for: request)
+        #expect((created as? HTTPURLResponse)?.statusCode == 201)
+        let (body, listed) = try await URLSession.shared.data(from: url)
+        #expect((listed as? HTTPURLResponse)?.statusCode == 200 && String(decoding: body, as: UTF8.self) == "[]")
+        _ = try await server.waitForLog { $0.contains("POST /projects 201") }
+
+        kill(server.process.processIdentifier, SIGTERM)
+        #expect(try await server.waitForExit() == 0)
+        #expect(server.log.contains("stopped"))
+        #expect(FileManager.default.fileExists(atPath: workspace.file("feedbase.sqlite")))
+    }
+
+    @Test func badServeFlagsAreOneErrorLine() throws {
+        let workspace = try Workspace()
+        try workspace.copyMigrations()
+        expectOneErrorLine(try run(["serve", "--port", "99999"], in: workspace.path), containing: "--port must be 0 to 65535")
+        expectOneErrorLine(try run(["serve", "--port", "http"], in: workspace.path), containing: "--port")
+        expectOneErrorLine(try run(["serve", "--max-body", "0"], in: workspace.path), containing: "--max-body")
+        expectOneErrorLine(try run(["serve", "--log-level", "loud"], in: workspace.path), containing: "--log-level")
+        expectOneErrorLine(try run(["serve", "--migrations", "nowhere"], in: workspace.path), containing: "nowhere")
+    }
+}
+
+@Suite struct ReadmeTests {
+    /// The curl lines of README's quick start, run in order against `feedbase serve` (with the
+    /// port the server picked): each must answer 2xx, so the README cannot drift from the server.
+    @Test func theReadmeQuickStartWorksVerbatim() async throws {
+        let readme = try String(contentsOfFile: URL(fileURLWithPath: shippedMigrations).deletingLastPathComponent()
+            .appendingPathComponent("README.md").path, encoding: .utf8)
+        let lines = readme.split(separator: "\n").map(String.init).filter { $0.hasPrefix("curl ") }
+        #expect(lines.count >= 4)
+        #expect(readme.contains("swift run feedbase serve"))
+        let workspace = try Workspace()
+        try workspace.copyMigrations()
+        let server = try ServeProcess(["--port", "0"], in: workspace.path)
+        let log = try await server.waitForLog { $0.contains("listening on http://127.0.0.1:") }
+        let line = try #require(log.split(separator: "\n").first { $0.contains("listening on") })
+        let port = try #require(line.split(separator: ":").last.map(String.init))
+        for command in lines {
+            #expect(command.contains("localhost:8080"))
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/bash")
+            let local = command.replacingOccurrences(of: "localhost:8080", with: "127.0.0.1:\(port)")
+            process.arguments = ["-c", local.replacingOccurrences(of: "curl -s", with: "curl -s -w '\\n%{http_code}' --max-time 10")]
+            let out = Pipe()
+            process.standardOutput = out
+            try process.run()
+            let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            let status = output.split(separator: "\n").last.map(String.init) ?? ""
+            #expect(process.terminationStatus == 0 && status.hasPrefix("2"), "\(command) → \(output)")
+        }
+        kill(server.process.processIdentifier, SIGTERM)
+        #expect(try await server.waitForExit() == 0)
+    }
+}

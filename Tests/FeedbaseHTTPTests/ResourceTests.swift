@@ -1,0 +1,271 @@
+// End-to-end over a real socket: the CRUD contract of a collection, conditional requests, and
+// every error status with its problem+json body.
+
+import FeedbaseStore
+import Foundation
+import Testing
+
+@Suite struct ResourceTests {
+    @Test func indexAndHealth() async throws {
+        try await withServer { server in
+            let index = try await server.request("GET", "/")
+            #expect(index.status == 200 && index.header("Content-Type") == "application/json; charset=utf-8")
+            let names = (try object(index)["collections"] as? [[String: Any]])?.compactMap { $0["name"] as? String }
+            #expect(names == ["comments", "projects", "tasks"])
+            let health = try await server.request("GET", "/_health")
+            #expect(health.status == 200 && health.text == #"{"status":"ok"}"#)
+        }
+    }
+
+    @Test func createReadReplacePatchDeleteATask() async throws {
+        try await withServer { server in
+            let project = try await server.request("POST", "/projects", json: #"{"name":"Home"}"#)
+            #expect(project.status == 201 && project.header("Location") == "/projects/1")
+
+            let created = try await server.request("POST", "/tasks", json: #"{"project_id":1,"title":"Paint","due":"2026-12-01T10:00:00+01:00","tags":["a"]}"#)
+            #expect(created.status == 201)
+            #expect(created.header("Location") == "/tasks/1")
+            let etag = try #require(created.header("ETag"))
+            let item = try object(created)
+            #expect(item["due"] as? String == "2026-12-01T09:00:00.000Z")
+            #expect(item["done"] as? Bool == false)
+
+            let read = try await server.request("GET", "/tasks/1")
+            #expect(read.status == 200 && read.header("ETag") == etag && read.body == created.body)
+            let head = try await HTTPConnection(port: server.port)
+            let headResponse = try await head.request("HEAD", "/tasks/1")
+            #expect(headResponse.status == 200 && headResponse.body.isEmpty)
+            #expect(headResponse.header("Content-Length") == String(read.body.count))
+            let notModified = try await server.request("GET", "/tasks/1", headers: [("If-None-Match", "W/" + etag)])
+            #expect(notModified.status == 304 && notModified.body.isEmpty && notModified.header("ETag") == etag)
+
+            let replaced = try await server.request("PUT", "/tasks/1", json: #"{"project_id":1,"title":"Paint the fence"}"#)
+            #expect(replaced.status == 200)
+            let replacedItem = try object(replaced)
+            #expect(replacedItem["title"] as? String == "Paint the fence" && replacedItem["due"] is NSNull)
+            #expect(replaced.header("ETag") != etag)
+
+            let putCreated = try await server.request("PUT", "/tasks/77", json: #"{"id":77,"project_id":1,"title":"Chosen id"}"#)
+            #expect(putCreated.status == 201 && putCreated.header("Location") == "/tasks/77")
+            let mismatch = try await server.request("PUT", "/tasks/78", json: #"{"id":79,"project_id":1,"title":"x"}"#)
+            #expect(mismatch.status == 422 && pointers(mismatch) == ["/id"])
+
+            let patched = try await server.request(
+                "PATCH", "/tasks/1", headers: [("Content-Type", "application/merge-patch+json")],
+                json: #"{"done":true,"tags":{"colour":"red","size":{"w":1}}}"#)
+            #expect(patched.status == 200)
+            let merged = try await server.request(
+                "PATCH", "/tasks/1", headers: [("Content-Type", "application/merge-patch+json")],
+                json: #"{"tags":{"size":{"h":2},"colour":null}}"#)
+            let tags = try object(merged)["tags"] as? [String: Any]
+            #expect(tags?["colour"] == nil && (tags?["size"] as? [String: Int]) == ["w": 1, "h": 2])
+            #expect(merged.header("ETag") == ETag.of(merged.body))
+
+            let keyChange = try await server.request("PATCH", "/tasks/1", json: #"{"id":2}"#)
+            #expect(keyChange.status == 422 && pointers(keyChange) == ["/id"])
+            let nullTitle = try await server.request("PATCH", "/tasks/1", json: #"{"title":null}"#)
+            #expect(nullTitle.status == 422 && pointers(nullTitle) == ["/title"])
+            let sameKey = try await server.request("PATCH", "/tasks/1", json: #"{"id":1}"#)
+            #expect(sameKey.status == 200 && sameKey.body == merged.body)
+
+            #expect(try await server.request("DELETE", "/tasks/1").status == 204)
+            #expect(try await server.request("GET", "/tasks/1").status == 404)
+            #expect(try await server.request("DELETE", "/tasks/1").status == 404)
+            #expect(try await server.request("PATCH", "/tasks/1", json: "{}").status == 404)
+        }
+    }
+
+    @Test func conditionalWritesCheckTheCurrentETag() async throws {
+        try await withServer { server in
+            _ = try await server.request("POST", "/projects", json: #"{"name":"Home"}"#)
+            let etag = try #require(try await server.request("GET", "/projects/1").header("ETag"))
+            let stale = try await server.request("PATCH", "/projects/1", headers: [("If-Match", #""0000000000000000""#)], json: #"{"archived":true}"#)
+            #expect(stale.status == 412 && stale.header("ETag") == etag)
+            let fresh = try await server.request("PATCH", "/projects/1", headers: [("If-Match", etag)], json: #"{"archived":true}"#)
+            #expect(fresh.status == 200)
+            let newTag = try #require(fresh.header("ETag"))
+            #expect(try await server.request("DELETE", "/projects/1", headers: [("If-Match", etag)]).status == 412)
+            #expect(try await server.request("PUT", "/projects/1", headers: [("If-None-Match", "*")], json: #"{"name":"Again"}"#).status == 412)
+            #expect(try await server.request("PUT", "/projects/2", headers: [("If-Match", "*")], json: #"{"name":"New"}"#).status == 412)
+            #expect(try await server.request("PUT", "/projects/2", headers: [("If-None-Match", "*")], json: #"{"name":"New"}"#).status == 201)
+            #expect(try await server.request("DELETE", "/projects/1", headers: [("If-Match", newTag)]).status == 204)
+            // The ETag changes with the representation and only with it.
+            let first = try await server.request("GET", "/projects/2").header("ETag")
+            let unchanged = try await server.request("PATCH", "/projects/2", json: #"{"name":"New"}"#)
+            #expect(unchanged.header("ETag") == first)
+        }
+    }
+
+    @Test func twoConcurrentPatchesWithTheSameIfMatchOneWins() async throws {
+        try await withServer { server in
+            for round in 0..<20 {
+                _ = try await server.request("POST", "/projects", json: #"{"name":"p\#(round)"}"#)
+                let etag = try #require(try await server.request("GET", "/projects/\(round + 1)").header("ETag"))
+                let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                    for writer in 0..<2 {
+                        group.addTask {
+                            try await server.request("PATCH", "/projects/\(round + 1)", headers: [("If-Match", etag)],
+                                json: #"{"description":"writer \#(writer)"}"#).status
+                        }
+                    }
+                    return try await group.reduce(into: []) { $0.append($1) }
+                }
+                #expect(statuses.sorted() == [200, 412], "round \(round): \(statuses)")
+            }
+        }
+    }
+
+    @Test func bulkCreateIsAllOrNothing() async throws {
+        try await withServer { server in
+            _ = try await server.request("POST", "/projects", json: #"{"name":"Home"}"#)
+            let good = try await server.request("POST", "/tasks", json: #"[{"project_id":1,"title":"a"},{"project_id":1,"title":"b"}]"#)
+            #expect(good.status == 201)
+            #expect((try array(good)).count == 2)
+            let invalid = try await server.request("POST", "/tasks",
+                json: #"[{"project_id":1,"title":"c"},{"project_id":1,"title":"d"},{"project_id":1,"title":"e"},{"project_id":1}]"#)
+            #expect(invalid.status == 422 && pointers(invalid) == ["/3/title"])
+            let conflict = try await server.request("POST", "/projects", json: #"[{"name":"x"},{"name":"y"},{"name":"Home"}]"#)
+            #expect(conflict.status == 409 && pointers(conflict) == ["/2/name"])
+            let orphan = try await server.request("POST", "/tasks", json: #"[{"project_id":1,"title":"f"},{"project_id":9,"title":"g"}]"#)
+            #expect(orphan.status == 422)
+            let notObjects = try await server.request("POST", "/tasks", json: #"[{"project_id":1,"title":"h"}, 5]"#)
+            #expect(notObjects.status == 400 && pointers(notObjects) == ["/1"])
+            #expect((try await array(server.request("GET", "/tasks"))).count == 2)
+            #expect((try await array(server.request("GET", "/projects"))).count == 1)
+            let empty = try await server.request("POST", "/tasks", json: "[]")
+            #expect(empty.status == 201 && empty.text == "[]")
+        }
+    }
+
+    @Test func idsArePercentEncodedInLocationsAndDecodedInPaths() async throws {
+        try await withServer { server in
+            _ = try await server.request("POST", "/projects", json: #"{"name":"Home"}"#)
+            _ = try await server.request("POST", "/tasks", json: #"{"project_id":1,"title":"t"}"#)
+            let comment = try await server.request("POST", "/comments", json: #"{"id":"a/b c?é","task_id":1,"body":"hi"}"#)
+            #expect(comment.status == 201 && comment.header("Location") == "/comments/a%2Fb%20c%3F%C3%A9")
+            let read = try await server.request("GET", "/comments/a%2Fb%20c%3F%C3%A9")
+            #expect(read.status == 200)
+            #expect(try object(read)["id"] as? String == "a/b c?é")
+            let generated = try await server.request("POST", "/comments", json: #"{"task_id":1,"body":"auto"}"#)
+            let id = try #require(try object(generated)["id"] as? String)
+            #expect(id.count == 36 && generated.header("Location") == "/comments/" + id)
+            #expect(try await server.request("GET", "/tasks/abc").status == 404)
+        }
+    }
+
+    @Test func everyErrorIsAProblemWithItsStatus() async throws {
+        try await withServer(maxBodySize: 4096) { server in
+            _ = try await server.request("POST", "/projects", json: #"{"name":"Home"}"#)
+            let cases: [(HTTPResponse, Int, String)] = [
+                (try await server.request("POST", "/tasks", json: #"{"title":"#), 400, "not valid JSON"),
+                (try await server.request("POST", "/tasks", json: #"{"project_id":1,"title":"x","colour":"red"}"#), 400, "does not accept"),
+                (try await server.request("POST", "/tasks", json: #""just a string""#), 400, "must be a JSON object"),
+                (try await server.request("GET", "/tasks?limit=5000"), 400, "limit"),
+                (try await server.request("GET", "/tasks?after=garbage"), 400, "after"),
+                (try await server.request("GET", "/tasks?nope=eq.1"), 400, "nope"),
+                (try await server.request("GET", "/nothing"), 404, "GET / lists"),
+                (try await server.request("GET", "/_migrations"), 404, "nothing at"),
+                (try await server.request("GET", "/tasks/999"), 404, "no item"),
+                (try await server.request("DELETE", "/tasks"), 405, "allowed"),
+                (try await server.request("POST", "/tasks", headers: [("Content-Type", "text/plain")], json: "{}"), 415, "Content-Type"),
+                (try await server.request("POST", "/projects", json: #"{"name":"Home"}"#), 409, "name"),
+                (try await server.request("POST", "/tasks", json: #"{"project_id":1,"title":""}"#), 422, "constraint"),
+                (try await server.request("POST", "/tasks", json: #"{"project_id":5,"title":"x"}"#), 422, "referenced"),
+                (try await server.request("POST", "/tasks", json: #"{"project_id":1,"title":"x","priority":"high","due":"tomorrow","attachment":"%%"}"#), 422, "schema"),
+            ]
+            for (response, status, detail) in cases {
+                #expect(response.status == status, "\(response.text)")
+                #expect(response.header("Content-Type") == "application/problem+json")
+                let problem = try object(response)
+                #expect(problem["status"] as? Int == status && problem["type"] as? String == "about:blank")
+                #expect((problem["detail"] as? String)?.contains(detail) == true, "\(response.text)")
+                #expect(problem["requestId"] as? String == response.header("X-Request-Id"))
+                #expect(!response.text.contains("SELECT") && !response.text.contains("INSERT") && !response.text.contains("BETWEEN"))
+            }
+            #expect(try await server.request("DELETE", "/tasks").header("Allow") == "GET, HEAD, POST")
+            #expect(pointers(cases[11].0) == ["/name"])
+            #expect(pointers(cases[12].0) == ["/title"])
+            #expect(pointers(cases[13].0) == ["/project_id"])
+            #expect(pointers(cases[14].0) == ["/priority", "/due", "/attachment"])
+            let echoed = try await server.request("GET", "/nothing", headers: [("X-Request-Id", "trace-123")])
+            #expect(echoed.header("X-Request-Id") == "trace-123" && echoed.text.contains("\"requestId\":\"trace-123\""))
+        }
+    }
+
+    @Test func hostileBodiesAreRefusedAndTheServerGoesOn() async throws {
+        try await withServer(maxBodySize: 1 << 20) { server in
+            let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
+            #expect(try await server.request("POST", "/projects", json: deep).status == 400)
+            let nested = #"{"name":"#  + deep + "}"
+            #expect(try await server.request("POST", "/projects", json: nested).status == 400)
+            let connection = try await HTTPConnection(port: server.port)
+            let invalidUTF8 = try await connection.request("POST", "/projects", headers: [("Content-Type", "application/json")],
+                body: Array(#"{"name":""#.utf8) + [0xC3, 0x28] + Array(#""}"#.utf8))
+            #expect(invalidUTF8.status == 400 && invalidUTF8.text.contains("UTF-8"))
+            let tooLarge = try await server.request("POST", "/projects", json: #"{"name":""# + String(repeating: "x", count: 2 << 20) + #""}"#)
+            #expect(tooLarge.status == 413)
+            #expect(try await server.request("POST", "/projects", json: #"{"name":"still here"}"#).status == 201)
+        }
+    }
+
+    @Test func oversizedBodiesGet413WithoutBeingBuffered() async throws {
+        try await withServer(maxBodySize: 1000) { server in
+            // Declared too large: answered before the body is sent.
+            let declared = try await HTTPConnection(port: server.port)
+            try await declared.send(Array("POST /projects HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000000\r\n\r\n".utf8))
+            let early = try await declared.readResponse()
+            #expect(early.status == 413 && early.header("Connection") == "close")
+            #expect(await declared.isClosedByPeer(within: .seconds(5)))
+            // Chunked, growing past the limit.
+            let chunked = try await HTTPConnection(port: server.port)
+            try await chunked.send(Array("POST /projects HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n".utf8))
+            let chunk = String(repeating: "x", count: 600)
+            try await chunked.send(Array("258\r\n\(chunk)\r\n258\r\n\(chunk)\r\n".utf8))
+            #expect(try await chunked.readResponse().status == 413)
+            #expect(try await server.request("GET", "/_health").status == 200)
+        }
+    }
+
+    @Test func keepAliveAndPipelining() async throws {
+        try await withServer { server in
+            let connection = try await HTTPConnection(port: server.port)
+            for index in 0..<200 {
+                let response = try await connection.request("POST", "/projects", headers: [("Content-Type", "application/json")],
+                    body: Array(#"{"name":"p\#(index)"}"#.utf8))
+                #expect(response.status == 201)
+            }
+            // Three requests written at once come back in order on the same connection.
+            try await connection.write("GET", "/projects/1")
+            try await connection.write("HEAD", "/projects/2")
+            try await connection.write("GET", "/projects/3")
+            let first = try await connection.readResponse()
+            let second = try await connection.readResponse(forHEAD: true)
+            let third = try await connection.readResponse()
+            #expect((try object(first))["id"] as? Int == 1)
+            #expect(second.status == 200 && second.body.isEmpty)
+            #expect((try object(third))["id"] as? Int == 3)
+        }
+    }
+}
+
+// MARK: Helpers
+
+func object(_ response: HTTPResponse) throws -> [String: Any] {
+    guard let value = try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any] else {
+        throw HTTPTestClientError(message: "not a JSON object: \(response.text)")
+    }
+    return value
+}
+
+func array(_ response: HTTPResponse) throws -> [[String: Any]] {
+    guard let value = try JSONSerialization.jsonObject(with: Data(response.body)) as? [[String: Any]] else {
+        throw HTTPTestClientError(message: "not a JSON array of objects: \(response.text)")
+    }
+    return value
+}
+
+/// The JSON pointers of a problem's errors, in order.
+func pointers(_ response: HTTPResponse) -> [String] {
+    ((try? object(response))?["errors"] as? [[String: Any]])?.compactMap { $0["pointer"] as? String } ?? []
+}
+

@@ -1,0 +1,73 @@
+// A real server for end-to-end tests: a SQLite file in a fresh directory, the shipped
+// migrations (or a test's own SQL), the store and the HTTP server on port 0 in this process.
+
+import FeedbaseHTTP
+import FeedbaseStore
+import Foundation
+import Logging
+
+final class TestServer: Sendable {
+    let directory: String
+    let store: SQLiteStore
+    let server: HTTPServer
+    var port: Int { server.port }
+
+    /// The repository's own migrations/ directory.
+    static let shippedMigrations = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("migrations").path
+
+    static func start(sql: String? = nil, maxBodySize: Int = 1 << 20, idleTimeout: Int64 = 60) async throws -> TestServer {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("feedbase-http-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var migrations = shippedMigrations
+        if let sql {
+            migrations = directory + "/migrations"
+            try FileManager.default.createDirectory(atPath: migrations, withIntermediateDirectories: true)
+            try sql.write(toFile: migrations + "/0001_test.sql", atomically: true, encoding: .utf8)
+        }
+        var logger = Logger(label: "feedbase-test")
+        logger.logLevel = .warning
+        let store = try SQLiteStore(
+            StoreConfiguration(path: directory + "/test.sqlite", migrationsDirectory: migrations, readers: 2), logger: logger)
+        let server = try await HTTPServer.start(
+            ServerConfiguration(host: "127.0.0.1", port: 0, maxBodySize: maxBodySize, idleTimeout: .seconds(idleTimeout), eventLoopThreads: 2),
+            api: API(store: store, logger: logger), logger: logger)
+        return TestServer(directory: directory, store: store, server: server)
+    }
+
+    private init(directory: String, store: SQLiteStore, server: HTTPServer) {
+        self.directory = directory
+        self.store = store
+        self.server = server
+    }
+
+    func stop() async {
+        await server.stop()
+        await store.close()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// One request on a fresh connection.
+    func request(
+        _ method: String, _ target: String, headers: [(String, String)] = [], json: String? = nil
+    ) async throws -> HTTPResponse {
+        var headers = headers
+        if json != nil, !headers.contains(where: { $0.0.lowercased() == "content-type" }) {
+            headers.append(("Content-Type", "application/json"))
+        }
+        return try await HTTP.request(port: port, method, target, headers: headers, body: json)
+    }
+}
+
+/// Runs `body` against a fresh server and always stops it.
+func withServer(sql: String? = nil, maxBodySize: Int = 1 << 20, _ body: (TestServer) async throws -> Void) async throws {
+    let server = try await TestServer.start(sql: sql, maxBodySize: maxBodySize)
+    do {
+        try await body(server)
+    } catch {
+        await server.stop()
+        throw error
+    }
+    await server.stop()
+}
