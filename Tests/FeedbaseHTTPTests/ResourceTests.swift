@@ -226,6 +226,17 @@ import Testing
         }
     }
 
+    @Test func silentAndSlowClientsAreCutOffByTheIdleTimeout() async throws {
+        try await withServer(idleTimeout: 1) { server in
+            let silent = try await HTTPConnection(port: server.port)
+            #expect(await silent.isClosedByPeer(within: .seconds(10)))
+            let slow = try await HTTPConnection(port: server.port)
+            try await slow.send(Array("POST /projects HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 50\r\n\r\n{".utf8))
+            #expect(await slow.isClosedByPeer(within: .seconds(10)))
+            #expect(try await server.request("GET", "/projects").text == "[]")
+        }
+    }
+
     @Test func keepAliveAndPipelining() async throws {
         try await withServer { server in
             let connection = try await HTTPConnection(port: server.port)

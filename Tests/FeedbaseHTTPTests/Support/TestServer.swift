@@ -61,8 +61,10 @@ final class TestServer: Sendable {
 }
 
 /// Runs `body` against a fresh server and always stops it.
-func withServer(sql: String? = nil, maxBodySize: Int = 1 << 20, _ body: (TestServer) async throws -> Void) async throws {
-    let server = try await TestServer.start(sql: sql, maxBodySize: maxBodySize)
+func withServer(
+    sql: String? = nil, maxBodySize: Int = 1 << 20, idleTimeout: Int64 = 60, _ body: (TestServer) async throws -> Void
+) async throws {
+    let server = try await TestServer.start(sql: sql, maxBodySize: maxBodySize, idleTimeout: idleTimeout)
     do {
         try await body(server)
     } catch {
