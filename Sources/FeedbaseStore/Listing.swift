@@ -40,7 +40,10 @@ struct Listing {
                 keys.append((column, ordering.descending))
                 if column.isPrimaryKey { break }  // the key is unique: later keys never matter
             }
-            if !keys.contains(where: { $0.0.isPrimaryKey }) { keys.append((collection.primaryKey, false)) }
+            // The key breaks ties in the direction of the last sort key, so that an index on the
+            // sort columns (which holds the rowid in ascending order) serves the whole order by a
+            // forward or a backward scan, without sorting.
+            if !keys.contains(where: { $0.0.isPrimaryKey }) { keys.append((collection.primaryKey, keys.last?.1 ?? false)) }
             return keys
         }
     }
