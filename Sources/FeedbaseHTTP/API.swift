@@ -151,7 +151,13 @@ struct CollectionRoutes: Sendable {
             let range = page.itemCount == 0 ? "*" : "\(page.start)-\(page.start + page.itemCount - 1)"
             headers.add(name: "Content-Range", value: "\(range)/\(total)")
         }
+        seq(page.seq, &headers)
         return .json(.ok, page.json, headers: headers)
+    }
+
+    /// `X-Change-Seq`: the change log's head as of this response (absent with the feed off).
+    private func seq(_ seq: Int64, _ headers: inout HTTPHeaders) {
+        if store.feedEnabled { headers.replaceOrAdd(name: "X-Change-Seq", value: String(seq)) }
     }
 
     func read(_ request: Request) async throws -> Response {
@@ -160,12 +166,14 @@ struct CollectionRoutes: Sendable {
             throw Problem(.notFound, "no item '\(id)' in \(name)")
         }
         let etag = item.etag
+        var headers: HTTPHeaders = ["ETag": etag]
+        seq(item.seq, &headers)
         if let tags = Self.entityTags(request.headers, "If-None-Match"),
             tags.contains(where: { $0 == "*" || Self.weakTag($0) == etag })
         {
-            return Response(status: .notModified, headers: ["ETag": etag])
+            return Response(status: .notModified, headers: headers)
         }
-        return .json(.ok, item.json, headers: ["ETag": etag])
+        return .json(.ok, item.json, headers: headers)
     }
 
     func create(_ request: Request) async throws -> Response {
@@ -178,10 +186,14 @@ struct CollectionRoutes: Sendable {
                 body += item.json
             }
             body.append(UInt8(ascii: "]"))
-            return .json(.created, body)
+            var headers = HTTPHeaders()
+            seq(created.seq, &headers)
+            return .json(.created, body, headers: headers)
         }
         let item = created.items[0]
-        return .json(.created, item.json, headers: ["Location": location(of: item), "ETag": item.etag])
+        var headers: HTTPHeaders = ["Location": location(of: item), "ETag": item.etag]
+        seq(created.seq, &headers)
+        return .json(.created, item.json, headers: headers)
     }
 
     func replace(_ request: Request) async throws -> Response {
@@ -190,6 +202,7 @@ struct CollectionRoutes: Sendable {
         let (item, wasCreated) = try await store.replace(in: name, id: id, body: request.body, preconditions: Self.preconditions(request))
         var headers: HTTPHeaders = ["ETag": item.etag]
         if wasCreated { headers.add(name: "Location", value: location(of: item)) }
+        seq(item.seq, &headers)
         return .json(wasCreated ? .created : .ok, item.json, headers: headers)
     }
 
@@ -197,13 +210,17 @@ struct CollectionRoutes: Sendable {
         try Self.requireJSON(request)
         let id = request.parameters["id"] ?? ""
         let item = try await store.patch(in: name, id: id, body: request.body, preconditions: Self.preconditions(request))
-        return .json(.ok, item.json, headers: ["ETag": item.etag])
+        var headers: HTTPHeaders = ["ETag": item.etag]
+        seq(item.seq, &headers)
+        return .json(.ok, item.json, headers: headers)
     }
 
     func delete(_ request: Request) async throws -> Response {
         let id = request.parameters["id"] ?? ""
-        try await store.delete(in: name, id: id, preconditions: Self.preconditions(request))
-        return Response(status: .noContent)
+        let changeSeq = try await store.delete(in: name, id: id, preconditions: Self.preconditions(request))
+        var headers = HTTPHeaders()
+        seq(changeSeq, &headers)
+        return Response(status: .noContent, headers: headers)
     }
 
     private func location(of item: Item) -> String {

@@ -13,8 +13,9 @@ final class RequestHandler: ChannelInboundHandler {
     private enum State {
         case idle
         case receiving(HTTPRequestHead, ByteBuffer, requestID: String)
-        /// A body over the limit: answered with 413; the rest is read and dropped, then we close.
-        case discarding
+        /// A body over the limit: answered with 413; the rest is read and dropped (up to a budget
+        /// of bytes and time) before closing, so the client reads the 413 rather than a reset.
+        case discarding(budget: Int)
         case processing
     }
 
@@ -51,8 +52,12 @@ final class RequestHandler: ChannelInboundHandler {
             process(context: context, head: head, body: body, requestID: requestID)
         case (.end, .discarding):
             context.close(promise: nil)
-        case (.body, .discarding):
-            break
+        case (.body(let chunk), .discarding(let budget)):
+            if budget < chunk.readableBytes {
+                context.close(promise: nil)
+            } else {
+                state = .discarding(budget: budget - chunk.readableBytes)
+            }
         default:
             // A part out of order cannot come from NIO's decoder; refuse the connection.
             context.close(promise: nil)
@@ -73,11 +78,13 @@ final class RequestHandler: ChannelInboundHandler {
     }
 
     private func rejectTooLarge(context: ChannelHandlerContext, head: HTTPRequestHead, requestID: String) {
-        state = .discarding
+        state = .discarding(budget: 4 * maxBodySize)
         let problem = Problem(.payloadTooLarge, "the request body is larger than \(maxBodySize) bytes")
         var response = problem.response(instance: head.uri, requestID: requestID)
         response.headers.replaceOrAdd(name: "Connection", value: "close")
-        write(response, for: head, requestID: requestID, started: .now(), keepAlive: false, context: context)
+        write(response, for: head, requestID: requestID, started: .now(), keepAlive: false, closing: false, context: context)
+        let channel = context.channel
+        context.eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
     }
 
     private func process(context: ChannelHandlerContext, head: HTTPRequestHead, body: ByteBuffer, requestID: String) {
@@ -97,7 +104,7 @@ final class RequestHandler: ChannelInboundHandler {
 
     private func write(
         _ response: Response, for head: HTTPRequestHead, requestID: String, started: NIODeadline, keepAlive: Bool,
-        context: ChannelHandlerContext
+        closing: Bool = true, context: ChannelHandlerContext
     ) {
         var headers = response.headers
         let hasBody = response.status != .noContent && response.status != .notModified
@@ -113,7 +120,7 @@ final class RequestHandler: ChannelInboundHandler {
             context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: response.body)))), promise: nil)
         }
         let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
-        if !keepAlive {
+        if !keepAlive && closing {
             let channel = context.channel
             written.whenComplete { _ in channel.close(promise: nil) }
         }

@@ -109,6 +109,8 @@ struct WriteJob: Sendable {
 
 final class Database: Sendable {
     private let writes = JobQueue<WriteJob>()
+    /// Called on the writer thread after every group of writes.
+    let commitObservers = CommitObservers()
     private let reads = JobQueue<@Sendable (Connection) -> Void>()
     private let threads: ThreadGroup
     let readerCount: Int
@@ -121,8 +123,10 @@ final class Database: Sendable {
         self.threads = ThreadGroup(count: readers.count + 1)
         let writerTransfer = ConnectionTransfer(connection: writer)
         let writes = self.writes, reads = self.reads, threads = self.threads
+        let observers = commitObservers
+        let notify: @Sendable () -> Void = { observers.notify() }
         let writerThread = Thread {
-            Database.writerLoop(writerTransfer.connection, queue: writes, maxBatch: maxBatch)
+            Database.writerLoop(writerTransfer.connection, queue: writes, maxBatch: maxBatch, committed: notify)
             threads.threadExited()
         }
         writerThread.name = "feedbase-writer"
@@ -184,12 +188,15 @@ final class Database: Sendable {
         await threads.wait()
     }
 
-    private static func writerLoop(_ connection: Connection, queue: JobQueue<WriteJob>, maxBatch: Int) {
+    private static func writerLoop(
+        _ connection: Connection, queue: JobQueue<WriteJob>, maxBatch: Int, committed: @Sendable () -> Void
+    ) {
         while let batch = queue.take(upTo: maxBatch) {
             var pending = batch[...]
             while !pending.isEmpty {
                 pending = commitGroup(pending, on: connection)
             }
+            committed()
         }
     }
 
@@ -241,5 +248,15 @@ final class Database: Sendable {
             for completion in completions { completion.complete(storeError) }
         }
         return []
+    }
+}
+
+final class CommitObservers: Sendable {
+    private let observers = Mutex<[@Sendable () -> Void]>([])
+
+    func add(_ observer: @escaping @Sendable () -> Void) { observers.withLock { $0.append(observer) } }
+
+    func notify() {
+        for observer in observers.withLock({ $0 }) { observer() }
     }
 }

@@ -68,6 +68,8 @@ public struct Page: Sendable {
     /// With `count`: all rows matching the filters, and the position of this page's first row.
     public var total: Int?
     public var start: Int
+    /// The change log's head in the snapshot this page was read from.
+    public var seq: Int64 = 0
 
     public init(json: [UInt8], itemCount: Int, next: String?, total: Int?, start: Int) {
         self.json = json

@@ -7,10 +7,14 @@ public struct Item: Sendable, Equatable {
     public var id: String
     /// UTF-8 JSON object bytes, passed through to clients unchanged.
     public var json: [UInt8]
+    /// The change seq this representation is as of: the log's head in the snapshot it was read
+    /// from, or the seq of the write's last event (0 when the feed is off).
+    public var seq: Int64
 
-    public init(id: String, json: [UInt8]) {
+    public init(id: String, json: [UInt8], seq: Int64 = 0) {
         self.id = id
         self.json = json
+        self.seq = seq
     }
 
     /// The strong entity tag of this representation.
@@ -21,6 +25,8 @@ public struct Item: Sendable, Equatable {
 public struct Created: Sendable {
     public var items: [Item]
     public var isArray: Bool
+    /// The seq of the last event of this write.
+    public var seq: Int64 = 0
 }
 
 public protocol ResourceStore: Sendable {
@@ -47,8 +53,22 @@ public protocol ResourceStore: Sendable {
     /// Applies a JSON Merge Patch (RFC 7396) to the item with `id`.
     func patch(in collection: String, id: String, body: [UInt8], preconditions: Preconditions) async throws -> Item
 
-    /// Deletes the item with `id`; a missing item is `.notFound`.
-    func delete(in collection: String, id: String, preconditions: Preconditions) async throws
+    /// Deletes the item with `id`; a missing item is `.notFound`. Returns the seq of its event.
+    func delete(in collection: String, id: String, preconditions: Preconditions) async throws -> Int64
+
+    /// Whether writes are recorded in the change log (`--no-feed` turns it off).
+    var feedEnabled: Bool { get }
+
+    /// Events after `seq` (of some collections, or all), oldest first, with the log's head and
+    /// oldest retained seq from the same snapshot.
+    func changes(after seq: Int64, collections: Set<String>?, limit: Int) async throws -> ChangeBatch
+
+    /// Calls `observer` (on the writer's thread: it must return at once) after every commit.
+    func observeCommits(_ observer: @escaping @Sendable () -> Void)
+
+    /// Deletes events older than `before` (an RFC 3339 UTC timestamp) and beyond the newest
+    /// `keep`, in small batches; returns how many were deleted.
+    func pruneChanges(before: String?, keep: Int?) async throws -> Int
 
     /// Whether the database answers a query.
     func isHealthy() async -> Bool

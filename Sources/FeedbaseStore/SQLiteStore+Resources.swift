@@ -6,61 +6,79 @@ extension SQLiteStore {
     public func item(in collectionName: String, id: String) async throws -> Item? {
         let collection = try collection(collectionName)
         guard let key = Self.keyValue(id, for: collection.primaryKey) else { return nil }
+        let feed = feedEnabled
         return try await database.read { connection in
-            try Self.current(collection, key: key, id: id, on: connection)
+            var item = try Self.current(collection, key: key, id: id, on: connection)
+            item?.seq = try Self.head(feed, connection)
+            return item
         }
     }
 
     public func list(in collectionName: String, query: ListQuery) async throws -> Page {
         let listing = Listing(collection: try collection(collectionName), query: query)
-        return try await database.read { connection in try listing.page(on: connection) }
+        let feed = feedEnabled
+        return try await database.read { connection in
+            var page = try listing.page(on: connection)
+            page.seq = try Self.head(feed, connection)
+            return page
+        }
     }
 
     public func create(in collectionName: String, body: [UInt8]) async throws -> Created {
         let collection = try collection(collectionName)
         let ids = self.ids
+        let feed = feedEnabled
         return try await database.write { connection in
-            switch try RequestBody.topLevelType(of: body, on: connection) {
-            case "object":
-                let fields = try RequestBody.fields(ofObject: body, on: connection)
-                let row = try RowValidator.values(of: fields, for: collection, mode: .create, makeID: ids.next)
-                return Created(items: [try Self.insert(row, into: collection, on: connection)], isArray: false)
-            case "array":
-                let elements = try RequestBody.elements(ofArray: body, on: connection)
-                var rows: [RowValues] = []
-                var malformed: [Violation] = []
-                var invalid: [Violation] = []
-                for (index, element) in elements.enumerated() {
-                    guard element.type == "object" else {
-                        malformed.append(Violation(pointer: "/\(index)", detail: "expected an object, got \(RequestBody.describe(element.type))"))
-                        continue
-                    }
-                    do {
-                        let fields = try RequestBody.fields(ofObject: Array(element.json.utf8), on: connection)
-                        rows.append(try RowValidator.values(
-                            of: fields, for: collection, mode: .create, pointerPrefix: "/\(index)", makeID: ids.next))
-                    } catch let error as StoreError where error.kind == .malformed {
-                        malformed += error.violations
-                    } catch let error as StoreError where error.kind == .invalid {
-                        invalid += error.violations
-                    }
+            var created = try Self.insert(body, into: collection, ids: ids, on: connection)
+            created.seq = try Self.head(feed, connection)
+            for index in created.items.indices { created.items[index].seq = created.seq }
+            return created
+        }
+    }
+
+    private static func insert(
+        _ body: [UInt8], into collection: Collection, ids: TimeOrderedIDGenerator, on connection: Connection
+    ) throws -> Created {
+        switch try RequestBody.topLevelType(of: body, on: connection) {
+        case "object":
+            let fields = try RequestBody.fields(ofObject: body, on: connection)
+            let row = try RowValidator.values(of: fields, for: collection, mode: .create, makeID: ids.next)
+            return Created(items: [try Self.insert(row, into: collection, on: connection)], isArray: false)
+        case "array":
+            let elements = try RequestBody.elements(ofArray: body, on: connection)
+            var rows: [RowValues] = []
+            var malformed: [Violation] = []
+            var invalid: [Violation] = []
+            for (index, element) in elements.enumerated() {
+                guard element.type == "object" else {
+                    malformed.append(Violation(pointer: "/\(index)", detail: "expected an object, got \(RequestBody.describe(element.type))"))
+                    continue
                 }
-                if !malformed.isEmpty { throw StoreError.malformed("some items of the array are not acceptable", malformed) }
-                if !invalid.isEmpty { throw StoreError.invalid(invalid) }
-                var items: [Item] = []
-                for (index, row) in rows.enumerated() {
-                    do {
-                        items.append(try Self.insert(row, into: collection, on: connection))
-                    } catch var error as StoreError {
-                        error.violations = error.columns.map { Violation(pointer: "/\(index)/\($0)", detail: error.message) }
-                        if error.violations.isEmpty { error.violations = [Violation(pointer: "/\(index)", detail: error.message)] }
-                        throw error
-                    }
+                do {
+                    let fields = try RequestBody.fields(ofObject: Array(element.json.utf8), on: connection)
+                    rows.append(try RowValidator.values(
+                        of: fields, for: collection, mode: .create, pointerPrefix: "/\(index)", makeID: ids.next))
+                } catch let error as StoreError where error.kind == .malformed {
+                    malformed += error.violations
+                } catch let error as StoreError where error.kind == .invalid {
+                    invalid += error.violations
                 }
-                return Created(items: items, isArray: true)
-            case let type:
-                throw StoreError.malformed("the request body must be a JSON object or an array of objects, not \(RequestBody.describe(type))")
             }
+            if !malformed.isEmpty { throw StoreError.malformed("some items of the array are not acceptable", malformed) }
+            if !invalid.isEmpty { throw StoreError.invalid(invalid) }
+            var items: [Item] = []
+            for (index, row) in rows.enumerated() {
+                do {
+                    items.append(try Self.insert(row, into: collection, on: connection))
+                } catch var error as StoreError {
+                    error.violations = error.columns.map { Violation(pointer: "/\(index)/\($0)", detail: error.message) }
+                    if error.violations.isEmpty { error.violations = [Violation(pointer: "/\(index)", detail: error.message)] }
+                    throw error
+                }
+            }
+            return Created(items: items, isArray: true)
+        case let type:
+            throw StoreError.malformed("the request body must be a JSON object or an array of objects, not \(RequestBody.describe(type))")
         }
     }
 
@@ -74,37 +92,49 @@ extension SQLiteStore {
         guard let key = Self.keyValue(id, for: keyColumn) else {
             throw StoreError.invalid([Violation(pointer: pointer, detail: "the id '\(id)' in the URL is not a valid \(keyColumn.type.rawValue)")])
         }
+        let feed = feedEnabled
         return try await database.write { connection in
-            let fields = try RequestBody.fields(ofObject: body, on: connection)
-            var row = try RowValidator.values(of: fields, for: collection, mode: .replace, makeID: ids.next)
-            if let index = row.columns.firstIndex(where: \.isPrimaryKey) {
-                let fromBody = fields.contains { $0.key == keyColumn.name }
-                if fromBody && !Self.sameKey(row.values[index], key) {
-                    throw StoreError.invalid([Violation(pointer: pointer, detail: "differs from the id in the URL")])
-                }
-                row.columns.remove(at: index)
-                row.values.remove(at: index)
-            }
-            let current = try Self.current(collection, key: key, id: id, on: connection)
-            try Self.check(preconditions, current: current)
-            guard current != nil else {
-                row.columns.insert(keyColumn, at: 0)
-                row.values.insert(key, at: 0)
-                return (try Self.insert(row, into: collection, on: connection), true)
-            }
-            var sql = Listing.SQL()
-            var assignments: [String] = []
-            for column in collection.writableColumns where !column.isPrimaryKey {
-                let name = quoteIdentifier(column.name)
-                if let index = row.columns.firstIndex(of: column) {
-                    assignments.append("\(name) = \(sql.bind(row.values[index]))")
-                } else {
-                    assignments.append("\(name) = \(column.defaultSQL.map { "(\($0))" } ?? "NULL")")
-                }
-            }
-            let item = try Self.update(collection, assignments: assignments, key: key, id: id, sql: &sql, on: connection)
-            return (item, false)
+            var (item, created) = try Self.replace(collection, key: key, id: id, body: body, preconditions: preconditions, ids: ids, on: connection)
+            item.seq = try Self.head(feed, connection)
+            return (item, created)
         }
+    }
+
+    private static func replace(
+        _ collection: Collection, key: SQLValue, id: String, body: [UInt8], preconditions: Preconditions,
+        ids: TimeOrderedIDGenerator, on connection: Connection
+    ) throws -> (Item, Bool) {
+        let keyColumn = collection.primaryKey
+        let pointer = RequestBody.pointer("", keyColumn.name)
+        let fields = try RequestBody.fields(ofObject: body, on: connection)
+        var row = try RowValidator.values(of: fields, for: collection, mode: .replace, makeID: ids.next)
+        if let index = row.columns.firstIndex(where: \.isPrimaryKey) {
+            let fromBody = fields.contains { $0.key == keyColumn.name }
+            if fromBody && !Self.sameKey(row.values[index], key) {
+                throw StoreError.invalid([Violation(pointer: pointer, detail: "differs from the id in the URL")])
+            }
+            row.columns.remove(at: index)
+            row.values.remove(at: index)
+        }
+        let current = try Self.current(collection, key: key, id: id, on: connection)
+        try Self.check(preconditions, current: current)
+        guard current != nil else {
+            row.columns.insert(keyColumn, at: 0)
+            row.values.insert(key, at: 0)
+            return (try Self.insert(row, into: collection, on: connection), true)
+        }
+        var sql = Listing.SQL()
+        var assignments: [String] = []
+        for column in collection.writableColumns where !column.isPrimaryKey {
+            let name = quoteIdentifier(column.name)
+            if let index = row.columns.firstIndex(of: column) {
+                assignments.append("\(name) = \(sql.bind(row.values[index]))")
+            } else {
+                assignments.append("\(name) = \(column.defaultSQL.map { "(\($0))" } ?? "NULL")")
+            }
+        }
+        let item = try Self.update(collection, assignments: assignments, key: key, id: id, sql: &sql, on: connection)
+        return (item, false)
     }
 
     public func patch(in collectionName: String, id: String, body: [UInt8], preconditions: Preconditions) async throws -> Item {
@@ -114,51 +144,101 @@ extension SQLiteStore {
         guard let key = Self.keyValue(id, for: keyColumn) else {
             throw StoreError.notFound("no item '\(id)' in \(collection.name)")
         }
+        let feed = feedEnabled
         return try await database.write { connection in
-            let fields = try RequestBody.fields(ofObject: body, on: connection)
-            let row = try RowValidator.values(of: fields, for: collection, mode: .patch, makeID: ids.next)
-            guard let current = try Self.current(collection, key: key, id: id, on: connection) else {
-                if preconditions.ifMatch != nil { try Self.check(preconditions, current: nil) }
-                throw StoreError.notFound("no item '\(id)' in \(collection.name)")
-            }
-            try Self.check(preconditions, current: current)
-            var sql = Listing.SQL()
-            var assignments: [String] = []
-            for (column, value) in zip(row.columns, row.values) {
-                let name = quoteIdentifier(column.name)
-                if column.isPrimaryKey {
-                    guard Self.sameKey(value, key) else {
-                        throw StoreError.invalid([Violation(
-                            pointer: RequestBody.pointer("", column.name), detail: "the primary key cannot be changed")])
-                    }
-                    continue
-                }
-                let field = fields.first { $0.key == column.name }
-                if column.type == .json, field?.type == "object" {
-                    // RFC 7396 all the way down: objects merge recursively, null members delete.
-                    let target = "CASE WHEN json_valid(\(name)) THEN \(name) ELSE 'null' END"
-                    assignments.append("\(name) = json_patch(\(target), \(sql.bind(value)))")
-                } else {
-                    assignments.append("\(name) = \(sql.bind(value))")
-                }
-            }
-            guard !assignments.isEmpty else { return current }
-            return try Self.update(collection, assignments: assignments, key: key, id: id, sql: &sql, on: connection)
+            var item = try Self.patch(collection, key: key, id: id, body: body, preconditions: preconditions, ids: ids, on: connection)
+            item.seq = try Self.head(feed, connection)
+            return item
         }
     }
 
-    public func delete(in collectionName: String, id: String, preconditions: Preconditions) async throws {
+    private static func patch(
+        _ collection: Collection, key: SQLValue, id: String, body: [UInt8], preconditions: Preconditions,
+        ids: TimeOrderedIDGenerator, on connection: Connection
+    ) throws -> Item {
+        let fields = try RequestBody.fields(ofObject: body, on: connection)
+        let row = try RowValidator.values(of: fields, for: collection, mode: .patch, makeID: ids.next)
+        guard let current = try Self.current(collection, key: key, id: id, on: connection) else {
+            if preconditions.ifMatch != nil { try Self.check(preconditions, current: nil) }
+            throw StoreError.notFound("no item '\(id)' in \(collection.name)")
+        }
+        try Self.check(preconditions, current: current)
+        var sql = Listing.SQL()
+        var assignments: [String] = []
+        for (column, value) in zip(row.columns, row.values) {
+            let name = quoteIdentifier(column.name)
+            if column.isPrimaryKey {
+                guard Self.sameKey(value, key) else {
+                    throw StoreError.invalid([Violation(
+                        pointer: RequestBody.pointer("", column.name), detail: "the primary key cannot be changed")])
+                }
+                continue
+            }
+            let field = fields.first { $0.key == column.name }
+            if column.type == .json, field?.type == "object" {
+                // RFC 7396 all the way down: objects merge recursively, null members delete.
+                let target = "CASE WHEN json_valid(\(name)) THEN \(name) ELSE 'null' END"
+                assignments.append("\(name) = json_patch(\(target), \(sql.bind(value)))")
+            } else {
+                assignments.append("\(name) = \(sql.bind(value))")
+            }
+        }
+        guard !assignments.isEmpty else { return current }
+        return try Self.update(collection, assignments: assignments, key: key, id: id, sql: &sql, on: connection)
+    }
+
+    public func delete(in collectionName: String, id: String, preconditions: Preconditions) async throws -> Int64 {
         let collection = try collection(collectionName)
         guard let key = Self.keyValue(id, for: collection.primaryKey) else {
             throw StoreError.notFound("no item '\(id)' in \(collection.name)")
         }
-        try await database.write { connection in
+        let feed = feedEnabled
+        return try await database.write { connection in
             let current = try Self.current(collection, key: key, id: id, on: connection)
             if current != nil || preconditions.ifMatch != nil { try Self.check(preconditions, current: current) }
             guard current != nil else { throw StoreError.notFound("no item '\(id)' in \(collection.name)") }
             let sql = "DELETE FROM \(quoteIdentifier(collection.name)) WHERE \(quoteIdentifier(collection.primaryKey.name)) = ?1"
             _ = try connection.run(sql, [key])
+            return try Self.head(feed, connection)
         }
+    }
+
+    // MARK: The change log
+
+    public func changes(after seq: Int64, collections: Set<String>?, limit: Int) async throws -> ChangeBatch {
+        try await database.read { connection in
+            try ChangeLog.batch(after: seq, collections: collections, limit: limit, on: connection)
+        }
+    }
+
+    public func observeCommits(_ observer: @escaping @Sendable () -> Void) {
+        database.commitObservers.add(observer)
+    }
+
+    public func pruneChanges(before: String?, keep: Int?) async throws -> Int {
+        var deleted = 0
+        // Small batches, each its own write job: a prune never holds the writer for long.
+        for _ in 0..<10_000 {
+            let count = try await database.write { connection -> Int in
+                var conditions: [String] = []
+                var values: [SQLValue] = []
+                if let before {
+                    values.append(.text(before))
+                    conditions.append("at < ?\(values.count)")
+                }
+                if let keep {
+                    values.append(.integer(Int64(keep)))
+                    conditions.append("seq <= (SELECT seq FROM sqlite_sequence WHERE name = '_changes') - ?\(values.count)")
+                }
+                guard !conditions.isEmpty else { return 0 }
+                return try connection.run(
+                    "DELETE FROM _changes WHERE seq IN (SELECT seq FROM _changes WHERE \(conditions.joined(separator: " OR ")) ORDER BY seq LIMIT 500)",
+                    values)
+            }
+            deleted += count
+            if count < 500 { break }
+        }
+        return deleted
     }
 
     public func isHealthy() async -> Bool {
@@ -166,6 +246,10 @@ extension SQLiteStore {
     }
 
     // MARK: Statements shared by the operations
+
+    static func head(_ feed: Bool, _ connection: Connection) throws -> Int64 {
+        feed ? try ChangeLog.head(on: connection) : 0
+    }
 
     static func current(_ collection: Collection, key: SQLValue, id: String, on connection: Connection) throws -> Item? {
         let sql = "SELECT \(RowJSON.objectExpression(collection)) FROM \(quoteIdentifier(collection.name)) WHERE \(quoteIdentifier(collection.primaryKey.name)) = ?1"

@@ -11,6 +11,8 @@ public struct StoreConfiguration: Sendable {
     public var connection: ConnectionOptions
     /// Reader connections (and threads); about one per core.
     public var readers: Int
+    /// Record every write in the change log (the feed); off, REST works the same without it.
+    public var feed: Bool = true
 
     public init(
         path: String, migrationsDirectory: String? = nil, connection: ConnectionOptions = ConnectionOptions(),
@@ -25,6 +27,7 @@ public struct StoreConfiguration: Sendable {
 
 public final class SQLiteStore: ResourceStore {
     public let schema: Schema
+    public let feedEnabled: Bool
     /// Names of the migrations applied while opening.
     public let appliedMigrations: [String]
     let database: Database
@@ -43,6 +46,8 @@ public final class SQLiteStore: ResourceStore {
         }
         for name in appliedMigrations { logger.info("applied migration", metadata: ["migration": "\(name)"]) }
         schema = try Introspector.schema(of: writer)
+        try ChangeLog.install(schema.collections, enabled: configuration.feed, on: writer)
+        feedEnabled = configuration.feed
         for table in schema.skipped where !table.name.hasPrefix("_") && !table.name.hasPrefix("sqlite_") {
             logger.notice("table not served", metadata: ["table": "\(table.name)", "reason": "\(table.reason)"])
         }

@@ -147,7 +147,14 @@ final class HTTPConnection: @unchecked Sendable {
     }
 
     private func requestNow(_ method: String, _ target: String, headers: [(String, String)] = [], body: [UInt8]? = nil) throws -> HTTPResponse {
-        try writeNow(method, target, headers: headers, body: body)
+        do {
+            try writeNow(method, target, headers: headers, body: body)
+        } catch {
+            // A server may answer (413) and close before reading all of a large body: the
+            // answer, if it arrived, is still worth reading.
+            if let response = try? readResponseNow(forHEAD: method == "HEAD") { return response }
+            throw error
+        }
         return try readResponseNow(forHEAD: method == "HEAD")
     }
 
