@@ -146,9 +146,15 @@ final class Database: Sendable {
 
     /// Runs `body` in a read transaction on a reader thread.
     func read<T: Sendable>(_ body: @escaping @Sendable (Connection) throws -> T) async throws -> T {
+        try await readStatement { connection in try connection.transaction(.deferred) { try body(connection) } }
+    }
+
+    /// Runs `body` on a reader thread without an explicit transaction: for a read that is one
+    /// statement, which SQLite already runs on one snapshot (saves a BEGIN and a COMMIT).
+    func readStatement<T: Sendable>(_ body: @escaping @Sendable (Connection) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             let accepted = reads.push { connection in
-                continuation.resume(with: Result { try connection.transaction(.deferred) { try body(connection) } })
+                continuation.resume(with: Result { try body(connection) })
             }
             if !accepted { continuation.resume(throwing: StoreError(.internal, "the database is closed")) }
         }

@@ -5,12 +5,9 @@
 extension SQLiteStore {
     public func item(in collectionName: String, id: String) async throws -> Item? {
         let collection = try collection(collectionName)
-        guard let key = Self.keyValue(id, for: collection.primaryKey) else { return nil }
-        let feed = feedEnabled
-        return try await database.read { connection in
-            var item = try Self.current(collection, key: key, id: id, on: connection)
-            item?.seq = try Self.head(feed, connection)
-            return item
+        guard let key = Self.keyValue(id, for: collection.primaryKey), let sql = itemSQL[collection.name] else { return nil }
+        return try await database.readStatement { connection in
+            try connection.query(sql, [key]) { Item(id: id, json: $0.textBytes(0), seq: $0.int64(1)) }.first
         }
     }
 

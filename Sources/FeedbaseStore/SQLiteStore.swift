@@ -33,6 +33,8 @@ public final class SQLiteStore: ResourceStore {
     let database: Database
     let ids = TimeOrderedIDGenerator()
     private let collections: [String: Collection]
+    /// Per collection: one statement reading an item and the change log's head together.
+    let itemSQL: [String: String]
     private let logger: Logger
 
     /// Opens (creating if needed) the database, applies pending migrations, introspects. Blocks
@@ -58,6 +60,11 @@ public final class SQLiteStore: ResourceStore {
         }
         database = Database(writer: writer, readers: readers)
         collections = Dictionary(schema.collections.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let head = configuration.feed ? "(SELECT seq FROM sqlite_sequence WHERE name = '_changes')" : "0"
+        itemSQL = collections.mapValues { collection in
+            "SELECT \(RowJSON.objectExpression(collection)), \(head) FROM \(quoteIdentifier(collection.name)) "
+                + "WHERE \(quoteIdentifier(collection.primaryKey.name)) = ?1"
+        }
         self.logger = logger
     }
 
