@@ -178,7 +178,9 @@ struct Listing {
 
     // MARK: The page
 
-    func page(on connection: Connection) throws -> Page {
+    /// The page; `head` is a SQL expression read with every row (the change log's head), so the
+    /// page's `seq` comes from the same statement as its rows.
+    func page(on connection: Connection, head: String = "0") throws -> Page {
         let keys = try sortKeys
         var select = SQL()
         let filters = try whereClause(into: &select, on: connection)
@@ -207,7 +209,7 @@ struct Listing {
                 ? "\(SQLFunctions.base64Name)(\(quoteIdentifier(key.column.name)))" : quoteIdentifier(key.column.name)
         }
         let orderBy = keys.map { quoteIdentifier($0.column.name) + ($0.descending ? " DESC" : " ASC") }
-        select.text = "SELECT \(object), json_array(\(quoteLiteral(signature(keys))), \(cursorValues.joined(separator: ", "))) FROM \(table)"
+        select.text = "SELECT \(object), json_array(\(quoteLiteral(signature(keys))), \(cursorValues.joined(separator: ", "))), \(head) FROM \(table)"
         if !conditions.isEmpty { select.text += " WHERE " + conditions.joined(separator: " AND ") }
         select.text += " ORDER BY " + orderBy.joined(separator: ", ")
         select.text += " LIMIT \(select.bind(.integer(Int64(query.limit + 1)))) OFFSET \(select.bind(.integer(Int64(query.offset))))"
@@ -216,6 +218,7 @@ struct Listing {
         var count = 0
         var lastCursor: String?
         var more = false
+        var seq: Int64 = 0
         try connection.withStatement(select.text) { statement in
             try statement.bind(select.values)
             while try statement.step() {
@@ -225,6 +228,7 @@ struct Listing {
                 }
                 if count > 0 { json.append(UInt8(ascii: ",")) }
                 json.append(contentsOf: statement.textBytes(0))
+                if count == 0 { seq = statement.int64(2) }
                 count += 1
                 if count == query.limit { lastCursor = statement.text(1) }
             }
@@ -247,7 +251,9 @@ struct Listing {
                 start = Int(all - remaining) + query.offset
             }
         }
-        return Page(json: json, itemCount: count, next: more ? lastCursor.map(Self.encodeCursor) : nil, total: total, start: start)
+        var page = Page(json: json, itemCount: count, next: more ? lastCursor.map(Self.encodeCursor) : nil, total: total, start: start)
+        page.seq = seq
+        return page
     }
 
     private func keysetCondition(

@@ -14,9 +14,16 @@ extension SQLiteStore {
     public func list(in collectionName: String, query: ListQuery) async throws -> Page {
         let listing = Listing(collection: try collection(collectionName), query: query)
         let feed = feedEnabled
+        let head = feed ? "(SELECT seq FROM sqlite_sequence WHERE name = '_changes')" : "0"
+        // The usual page is one SELECT that also reads the change head: one snapshot without an
+        // explicit transaction. A count, or an empty page (no row to carry the head), needs one.
+        if !query.count {
+            let page = try await database.readStatement { connection in try listing.page(on: connection, head: head) }
+            if page.itemCount > 0 || !feed { return page }
+        }
         return try await database.read { connection in
-            var page = try listing.page(on: connection)
-            page.seq = try Self.head(feed, connection)
+            var page = try listing.page(on: connection, head: head)
+            if page.itemCount == 0 { page.seq = try Self.head(feed, connection) }
             return page
         }
     }
