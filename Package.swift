@@ -26,11 +26,18 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The change feed's fan-out: plain Swift over the store's change log, no NIO, no SQL.
+        .target(
+            name: "FeedbaseFeed",
+            dependencies: ["FeedbaseStore"]
+        ),
         // HTTP/1.1 on SwiftNIO: the router, the REST resources, problem+json. Sees no SQL.
         .target(
             name: "FeedbaseHTTP",
             dependencies: [
                 "FeedbaseStore",
+                "FeedbaseFeed",
+                .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

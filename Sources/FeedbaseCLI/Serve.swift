@@ -3,6 +3,7 @@
 
 import ArgumentParser
 import Dispatch
+import FeedbaseFeed
 import FeedbaseHTTP
 import FeedbaseStore
 import Foundation
@@ -29,6 +30,21 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("idle-timeout"), help: "Seconds a connection may stay silent (env FEEDBASE_IDLE_TIMEOUT).")
     var idleTimeout: String = environment("IDLE_TIMEOUT") ?? "60"
 
+    @Flag(name: .customLong("no-feed"), help: "Record no change events and serve no feed (env FEEDBASE_NO_FEED=1).")
+    var noFeed = environment("NO_FEED").map { ["1", "true", "yes"].contains($0.lowercased()) } ?? false
+
+    @Option(name: .customLong("feed-heartbeat"), help: "Seconds between feed pings (env FEEDBASE_FEED_HEARTBEAT).")
+    var feedHeartbeat: String = environment("FEED_HEARTBEAT") ?? "30"
+
+    @Option(name: .customLong("feed-buffer"), help: "Unsent bytes a feed subscriber may lag before it is cut off (env FEEDBASE_FEED_BUFFER).")
+    var feedBuffer: String = environment("FEED_BUFFER") ?? "1048576"
+
+    @Option(name: .customLong("feed-retention"), help: "Days of change events to keep (env FEEDBASE_FEED_RETENTION).")
+    var feedRetention: String = environment("FEED_RETENTION") ?? "7"
+
+    @Option(name: .customLong("feed-max-events"), help: "Most change events to keep; 0 for no limit (env FEEDBASE_FEED_MAX_EVENTS).")
+    var feedMaxEvents: String = environment("FEED_MAX_EVENTS") ?? "0"
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info (one line per request), notice, warning, error (env FEEDBASE_LOG_LEVEL).")
     var logLevel: String = environment("LOG_LEVEL") ?? "info"
 
@@ -36,6 +52,7 @@ struct Serve: AsyncParsableCommand {
         var logger = Logger(label: "feedbase")
         let server: HTTPServer
         let store: SQLiteStore
+        var hubTasks: Task<Void, Never>?
         do {
             guard let level = Logger.Level(rawValue: logLevel.lowercased()) else {
                 throw CLIError("--log-level must be one of trace, debug, info, notice, warning, error, critical, not '\(logLevel)'")
@@ -44,13 +61,25 @@ struct Serve: AsyncParsableCommand {
             guard let port = Int(port), (0...65535).contains(port) else { throw CLIError("--port must be 0 to 65535, not '\(port)'") }
             guard let maxBody = Int(maxBody), maxBody > 0 else { throw CLIError("--max-body must be a positive number of bytes, not '\(maxBody)'") }
             guard let idle = Int(idleTimeout), idle > 0 else { throw CLIError("--idle-timeout must be a positive number of seconds, not '\(idleTimeout)'") }
-            let configuration = StoreConfiguration(
+            guard let heartbeat = Int(feedHeartbeat), heartbeat > 0 else { throw CLIError("--feed-heartbeat must be a positive number of seconds, not '\(feedHeartbeat)'") }
+            guard let buffer = Int(feedBuffer), buffer >= 1024 else { throw CLIError("--feed-buffer must be at least 1024 bytes, not '\(feedBuffer)'") }
+            guard let retention = Double(feedRetention), retention > 0 else { throw CLIError("--feed-retention must be a positive number of days, not '\(feedRetention)'") }
+            guard let maxEvents = Int(feedMaxEvents), maxEvents >= 0 else { throw CLIError("--feed-max-events must be 0 or more, not '\(feedMaxEvents)'") }
+            var configuration = StoreConfiguration(
                 path: database.db, migrationsDirectory: migrationOptions.migrations, connection: try database.connectionOptions())
+            configuration.feed = !noFeed
             store = try SQLiteStore(configuration, logger: logger)
+            var feed: FeedService?
+            if !noFeed {
+                let hub = ChangeHub(store: store)
+                try await hub.start()
+                feed = FeedService(hub: hub, heartbeat: .seconds(Int64(heartbeat)))
+                hubTasks = FeedMaintenance.start(hub: hub, store: store, retentionDays: retention, maxEvents: maxEvents, logger: logger)
+            }
             do {
-                server = try await HTTPServer.start(
-                    ServerConfiguration(host: host, port: port, maxBodySize: maxBody, idleTimeout: .seconds(Int64(idle))),
-                    api: API(store: store, logger: logger), logger: logger)
+                var serverConfiguration = ServerConfiguration(host: host, port: port, maxBodySize: maxBody, idleTimeout: .seconds(Int64(idle)))
+                serverConfiguration.streamBufferLimit = buffer
+                server = try await HTTPServer.start(serverConfiguration, api: API(store: store, feed: feed, logger: logger), logger: logger)
             } catch {
                 await store.close()
                 throw CLIError("cannot listen on \(host):\(port): \(error)")
@@ -66,6 +95,7 @@ struct Serve: AsyncParsableCommand {
         logger.notice("listening on http://\(host.contains(":") ? "[\(host)]" : host):\(server.port)", metadata: ["collections": "\(collections)"])
         let signal = await Signals.next([SIGINT, SIGTERM])
         logger.notice("stopping", metadata: ["signal": "\(signal)"])
+        hubTasks?.cancel()
         await server.stop()
         await store.close()
         logger.notice("stopped")
@@ -94,5 +124,29 @@ enum Signals {
         }
         for source in sources { source.cancel() }
         return number
+    }
+}
+
+/// The feed's background work: noticing writes made by other processes (within 250 ms) and
+/// pruning the log by age and count (every minute, in small batches).
+enum FeedMaintenance {
+    static func start(hub: ChangeHub, store: SQLiteStore, retentionDays: Double, maxEvents: Int, logger: Logger) -> Task<Void, Never> {
+        Task {
+            var ticks = 0
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(250))
+                await hub.advance()
+                ticks += 1
+                if ticks % 240 == 1 {
+                    do {
+                        let age = Duration.milliseconds(Int64(retentionDays * 86_400_000))
+                        let pruned = try await store.pruneChanges(olderThan: age, keep: maxEvents > 0 ? maxEvents : nil)
+                        if pruned > 0 { logger.info("pruned change events", metadata: ["count": "\(pruned)"]) }
+                    } catch {
+                        logger.warning("pruning the change log failed", metadata: ["error": "\(error)"])
+                    }
+                }
+            }
+        }
     }
 }

@@ -2,6 +2,7 @@
 // place where store errors become RFC 9457 problems. Runs on Swift concurrency, never on an event
 // loop's thread for longer than it takes to hand work to the store.
 
+import FeedbaseFeed
 import FeedbaseStore
 import Logging
 import NIOHTTP1
@@ -11,10 +12,12 @@ public struct API: Sendable {
 
     let store: any ResourceStore
     let logger: Logger
+    let feed: FeedService?
     private(set) var router = Router<Handler>()
 
-    public init(store: any ResourceStore, logger: Logger) {
+    public init(store: any ResourceStore, feed: FeedService? = nil, logger: Logger) {
         self.store = store
+        self.feed = feed
         self.logger = logger
         let index = Self.indexDocument(store.schema)
         router.add(.GET, "/") { _ in .json(.ok, index) }
@@ -22,6 +25,11 @@ public struct API: Sendable {
             await store.isHealthy()
                 ? .json(.ok, Array(#"{"status":"ok"}"#.utf8))
                 : .json(.serviceUnavailable, Array(#"{"status":"unavailable"}"#.utf8))
+        }
+        if let feed {
+            let routes = FeedRoutes(store: store, feed: feed)
+            router.add(.GET, "/_changes", routes.changes)
+            router.add(.GET, "/_feed", routes.events)
         }
         for collection in store.schema.collections {
             let routes = CollectionRoutes(store: store, collection: collection)

@@ -22,6 +22,8 @@ public struct ServerConfiguration: Sendable {
     /// How long a stop waits for in-flight requests before closing their connections.
     public var shutdownGrace: TimeAmount
     public var eventLoopThreads: Int
+    /// Unsent bytes a streaming (SSE) or WebSocket client may have queued before it is cut off.
+    public var streamBufferLimit: Int = 1 << 20
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, maxBodySize: Int = 1 << 20, idleTimeout: TimeAmount = .seconds(60),
@@ -58,7 +60,8 @@ public final class HTTPServer: Sendable {
                     let sync = channel.pipeline.syncOperations
                     try sync.addHandler(IdleStateHandler(readTimeout: configuration.idleTimeout))
                     try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
-                    try sync.addHandler(RequestHandler(api: api, maxBodySize: configuration.maxBodySize, logger: logger))
+                    try sync.addHandler(RequestHandler(
+                        api: api, maxBodySize: configuration.maxBodySize, streamLimit: configuration.streamBufferLimit, logger: logger))
                     return channel.eventLoop.makeSucceededVoidFuture()
                 } catch {
                     return channel.eventLoop.makeFailedFuture(error)

@@ -24,6 +24,8 @@ public struct Response: Sendable {
     public var status: HTTPResponseStatus
     public var headers: HTTPHeaders
     public var body: [UInt8]
+    /// A body written over time instead of `body`: called once the head is sent.
+    public var stream: (@Sendable (ResponseStream) -> Void)?
 
     public init(status: HTTPResponseStatus, headers: HTTPHeaders = [:], body: [UInt8] = []) {
         self.status = status

@@ -21,12 +21,14 @@ final class RequestHandler: ChannelInboundHandler {
 
     private let api: API
     private let maxBodySize: Int
+    private let streamLimit: Int
     private let logger: Logger
     private var state = State.idle
 
-    init(api: API, maxBodySize: Int, logger: Logger) {
+    init(api: API, maxBodySize: Int, streamLimit: Int, logger: Logger) {
         self.api = api
         self.maxBodySize = maxBodySize
+        self.streamLimit = streamLimit
         self.logger = logger
     }
 
@@ -97,6 +99,10 @@ final class RequestHandler: ChannelInboundHandler {
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         promise.futureResult.whenSuccess { response in
             let (handler, context) = bound.value
+            if let stream = response.stream, head.method != .HEAD {
+                handler.startStream(response, stream, for: head, requestID: requestID, context: context)
+                return
+            }
             handler.state = .idle
             handler.write(response, for: head, requestID: requestID, started: started, keepAlive: head.isKeepAlive, context: context)
         }
@@ -128,6 +134,28 @@ final class RequestHandler: ChannelInboundHandler {
         logger.info(
             "\(head.method.rawValue) \(head.uri) \(response.status.code) \(milliseconds.formatted3)ms",
             metadata: ["request-id": "\(requestID)"])
+    }
+
+    /// Sends the head, then lets the route write the body over time; the connection takes its
+    /// next request once the stream finishes.
+    private func startStream(
+        _ response: Response, _ stream: @Sendable (ResponseStream) -> Void, for head: HTTPRequestHead, requestID: String,
+        context: ChannelHandlerContext
+    ) {
+        var headers = response.headers
+        headers.replaceOrAdd(name: "X-Request-Id", value: requestID)
+        headers.remove(name: "Content-Length")
+        context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: response.status, headers: headers))), promise: nil)
+        let responseStream = ResponseStream(channel: context.channel, limit: streamLimit)
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let keepAlive = head.isKeepAlive
+        responseStream.finished.whenComplete { _ in
+            let (handler, context) = bound.value
+            handler.state = .idle
+            if !keepAlive { context.close(promise: nil) }
+        }
+        logger.info("\(head.method.rawValue) \(head.uri) \(response.status.code) stream", metadata: ["request-id": "\(requestID)"])
+        stream(responseStream)
     }
 
     /// The client's X-Request-Id when it is short visible ASCII; otherwise a new random one.

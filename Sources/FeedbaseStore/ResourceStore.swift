@@ -66,9 +66,9 @@ public protocol ResourceStore: Sendable {
     /// Calls `observer` (on the writer's thread: it must return at once) after every commit.
     func observeCommits(_ observer: @escaping @Sendable () -> Void)
 
-    /// Deletes events older than `before` (an RFC 3339 UTC timestamp) and beyond the newest
-    /// `keep`, in small batches; returns how many were deleted.
-    func pruneChanges(before: String?, keep: Int?) async throws -> Int
+    /// Deletes events older than `age` and beyond the newest `keep`, in small batches; returns
+    /// how many were deleted.
+    func pruneChanges(olderThan age: Duration?, keep: Int?) async throws -> Int
 
     /// Whether the database answers a query.
     func isHealthy() async -> Bool

@@ -219,7 +219,12 @@ extension SQLiteStore {
         database.commitObservers.add(observer)
     }
 
-    public func pruneChanges(before: String?, keep: Int?) async throws -> Int {
+    public func pruneChanges(olderThan age: Duration?, keep: Int?) async throws -> Int {
+        let before = age.map { age -> String in
+            let (seconds, attoseconds) = age.components
+            let milliseconds = Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000)
+            return Timestamp.format(millisecondsSince1970: Int(TimeOrderedIDGenerator.currentMilliseconds()) - milliseconds)
+        }
         var deleted = 0
         // Small batches, each its own write job: a prune never holds the writer for long.
         for _ in 0..<10_000 {

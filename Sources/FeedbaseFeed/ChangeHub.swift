@@ -1,0 +1,235 @@
+// The fan-out hub: every subscriber is a cursor over one log.
+//
+// The hub reads new events from the store once per commit (not once per subscriber), keeps a
+// bounded ring of the most recent ones, and hands each subscriber the events with
+// `seq > lastSent` that match its filter, in order. A new or resuming subscriber first reads its
+// backlog from the store in pages; it joins the live stream only once its cursor reaches the
+// ring, inside the actor, so the switch from backlog to live can neither skip nor repeat an event:
+// there is one rule, `seq > lastSent`, for both.
+//
+// Writers never wait for subscribers: a sink that cannot take more (its bounded buffer is full)
+// is closed with its `lastSent`, from which it resumes.
+
+import FeedbaseStore
+import Synchronization
+
+/// Where a subscription's messages go (a WebSocket, an SSE stream, a test). Calls come from the
+/// hub's actor, in order; implementations hand the bytes to their transport and return at once.
+public protocol FeedSink: AnyObject, Sendable {
+    /// Queues events; false when the sink's buffer is full (the hub then closes it as slow).
+    func send(_ events: [ChangeEvent]) -> Bool
+    /// The backlog has been sent; live events follow.
+    func ready(seq: Int64)
+    /// The subscription is over; the sink closes its transport.
+    func close(_ reason: FeedCloseReason)
+}
+
+public enum FeedCloseReason: Sendable, Equatable {
+    /// The sink fell behind; resume with `since = lastSent`.
+    case slow(lastSent: Int64)
+    /// Events after `since` were pruned: re-read via REST, then subscribe from the head.
+    case reset(oldest: Int64)
+    /// The server is stopping.
+    case shutdown
+}
+
+public struct FeedSettings: Sendable {
+    /// How many recent events the hub keeps in memory for subscribers that are behind a little.
+    public var ringCapacity = 4096
+    /// Backlog page size when a subscriber resumes from the store.
+    public var backlogPage = 500
+    public init() {}
+}
+
+public actor ChangeHub {
+    private final class Subscription {
+        let sink: any FeedSink
+        let collections: Set<String>?
+        var lastSent: Int64
+        var live = false
+
+        init(sink: any FeedSink, collections: Set<String>?, lastSent: Int64) {
+            self.sink = sink
+            self.collections = collections
+            self.lastSent = lastSent
+        }
+
+        func matches(_ event: ChangeEvent) -> Bool { collections?.contains(event.collection) ?? true }
+    }
+
+    private let store: any ResourceStore
+    private let settings: FeedSettings
+    private var ring: [ChangeEvent] = []
+    /// The highest seq the hub has loaded (all events up to it are in the ring or were before it).
+    public private(set) var head: Int64 = 0
+    /// The oldest seq still in the store's log, as last seen.
+    private var oldest: Int64 = 1
+    private var subscriptions: [ObjectIdentifier: Subscription] = [:]
+    private var loading = false
+    private var loadAgain = false
+    private var waiters: [Int: (after: Int64, continuation: CheckedContinuation<Void, Never>)] = [:]
+    private var nextWaiter = 0
+    private var started = false
+    private let poke = Poke()
+
+    public init(store: any ResourceStore, settings: FeedSettings = FeedSettings()) {
+        self.store = store
+        self.settings = settings
+    }
+
+    /// Loads the head and starts following commits; call once before serving.
+    public func start() async throws {
+        guard !started else { return }
+        started = true
+        let batch = try await store.changes(after: Int64.max - 1, collections: nil, limit: 0)
+        head = batch.head
+        oldest = batch.oldest
+        let poke = self.poke
+        store.observeCommits { [weak self] in
+            guard let self, poke.arm() else { return }
+            Task { await self.advance() }
+        }
+    }
+
+    public var subscriberCount: Int { subscriptions.count }
+
+    /// Reads the events committed since the last call and delivers them. Concurrent calls
+    /// coalesce: one load runs at a time and runs again if poked meanwhile.
+    public func advance() async {
+        poke.disarm()
+        if loading {
+            loadAgain = true
+            return
+        }
+        loading = true
+        defer { loading = false }
+        repeat {
+            loadAgain = false
+            while true {
+                guard let batch = try? await store.changes(after: head, collections: nil, limit: 1000) else { return }
+                oldest = batch.oldest
+                guard let last = batch.events.last else { break }
+                ring += batch.events
+                if ring.count > settings.ringCapacity { ring.removeFirst(ring.count - settings.ringCapacity) }
+                head = last.seq
+                deliver(batch.events)
+                if batch.events.count < 1000 { break }
+            }
+            wakeWaiters()
+        } while loadAgain
+    }
+
+    private func deliver(_ events: [ChangeEvent]) {
+        for (id, subscription) in subscriptions where subscription.live {
+            let due = events.filter { $0.seq > subscription.lastSent && subscription.matches($0) }
+            guard let lastEvent = events.last else { continue }
+            if !due.isEmpty && !subscription.sink.send(due) {
+                subscriptions[id] = nil
+                subscription.sink.close(.slow(lastSent: subscription.lastSent))
+                continue
+            }
+            subscription.lastSent = max(subscription.lastSent, lastEvent.seq)
+        }
+    }
+
+    /// Subscribes `sink` from `since` (nil: from now). Returns at once; the backlog is sent by
+    /// a task, then `ready`, then live events.
+    public func subscribe(_ sink: any FeedSink, since: Int64?, collections: Set<String>?) async {
+        await advance()
+        let subscription = Subscription(sink: sink, collections: collections, lastSent: since ?? head)
+        subscriptions[ObjectIdentifier(sink)] = subscription
+        Task { await self.catchUp(subscription) }
+    }
+
+    public func unsubscribe(_ sink: any FeedSink) {
+        subscriptions[ObjectIdentifier(sink)] = nil
+    }
+
+    private func catchUp(_ subscription: Subscription) async {
+        let id = ObjectIdentifier(subscription.sink)
+        while subscriptions[id] === subscription {
+            if let first = ring.first, subscription.lastSent >= first.seq - 1 || subscription.lastSent >= head {
+                // The ring holds everything after lastSent: switch to live here, in one step.
+                let due = ring.filter { $0.seq > subscription.lastSent && subscription.matches($0) }
+                if !due.isEmpty && !subscription.sink.send(due) {
+                    subscriptions[id] = nil
+                    subscription.sink.close(.slow(lastSent: subscription.lastSent))
+                    return
+                }
+                subscription.lastSent = max(subscription.lastSent, head)
+                subscription.live = true
+                subscription.sink.ready(seq: subscription.lastSent)
+                return
+            }
+            if ring.isEmpty && subscription.lastSent >= head {
+                subscription.live = true
+                subscription.sink.ready(seq: subscription.lastSent)
+                return
+            }
+            let from = subscription.lastSent
+            guard let batch = try? await store.changes(after: from, collections: subscription.collections, limit: settings.backlogPage)
+            else {
+                subscriptions[id] = nil
+                subscription.sink.close(.shutdown)
+                return
+            }
+            guard subscriptions[id] === subscription else { return }
+            if from + 1 < batch.oldest {
+                subscriptions[id] = nil
+                subscription.sink.close(.reset(oldest: batch.oldest))
+                return
+            }
+            if !batch.events.isEmpty && !subscription.sink.send(batch.events) {
+                subscriptions[id] = nil
+                subscription.sink.close(.slow(lastSent: subscription.lastSent))
+                return
+            }
+            // A short page has read everything up to the snapshot's head.
+            let reached = batch.events.count < settings.backlogPage ? batch.head : (batch.events.last?.seq ?? from)
+            subscription.lastSent = max(subscription.lastSent, reached)
+            if batch.head > head { await advance() }
+        }
+    }
+
+    /// Waits until the hub has loaded an event after `seq`, or `timeout` passes.
+    public func waitForChange(after seq: Int64, timeout: Duration) async {
+        if head > seq { return }
+        let id = nextWaiter
+        nextWaiter += 1
+        await withCheckedContinuation { continuation in
+            waiters[id] = (seq, continuation)
+            Task {
+                try? await Task.sleep(for: timeout)
+                self.expire(id)
+            }
+        }
+    }
+
+    private func expire(_ id: Int) {
+        waiters.removeValue(forKey: id)?.continuation.resume()
+    }
+
+    private func wakeWaiters() {
+        for (id, waiter) in waiters where waiter.after < head {
+            waiters[id] = nil
+            waiter.continuation.resume()
+        }
+    }
+
+    /// Closes every subscription (the server is stopping) and releases long-polls.
+    public func shutdown() {
+        for subscription in subscriptions.values { subscription.sink.close(.shutdown) }
+        subscriptions = [:]
+        for waiter in waiters.values { waiter.continuation.resume() }
+        waiters = [:]
+    }
+}
+
+/// Coalesces commit notifications from the writer thread into one pending `advance`.
+final class Poke: Sendable {
+    private let armed = Mutex(false)
+
+    /// True when this call armed it (the caller schedules the advance).
+    func arm() -> Bool { armed.withLock { armed in defer { armed = true }; return !armed } }
+    func disarm() { armed.withLock { $0 = false } }
+}

@@ -1,0 +1,163 @@
+// The feed over HTTP: `GET /_changes` (catch-up, with long-poll) and `GET /_feed` as
+// Server-Sent Events. The WebSocket form of `/_feed` is upgraded in the pipeline
+// (WebSocketFeed.swift) with the same parameters, checked by `FeedRequest.parse`.
+
+import FeedbaseFeed
+import FeedbaseStore
+import NIOCore
+import NIOHTTP1
+
+/// The feed's parts the HTTP layer needs.
+public struct FeedService: Sendable {
+    public var hub: ChangeHub
+    /// Interval of WebSocket pings and SSE comment heartbeats.
+    public var heartbeat: TimeAmount
+
+    public init(hub: ChangeHub, heartbeat: TimeAmount = .seconds(30)) {
+        self.hub = hub
+        self.heartbeat = heartbeat
+    }
+}
+
+/// `since` and `collections` of a feed request, checked against the schema.
+struct FeedRequest: Sendable {
+    var since: Int64?
+    var collections: Set<String>?
+
+    static func parse(_ pairs: [(String, String)], lastEventID: String?, schema: Schema) throws(Problem) -> FeedRequest {
+        var request = FeedRequest()
+        for (name, value) in pairs {
+            switch name {
+            case "since":
+                guard let since = Int64(value), since >= 0 else { throw Problem.badParameter(name, "expected a change seq (a whole number), got '\(value)'") }
+                request.since = since
+            case "collections":
+                let names = value.split(separator: ",").map(String.init)
+                for collection in names where schema[collection] == nil {
+                    throw Problem(.notFound, "no collection named '\(collection)'", errors: [Problem.Item(parameter: name, detail: "unknown collection '\(collection)'")])
+                }
+                request.collections = names.isEmpty ? nil : Set(names)
+            case "limit", "wait":
+                break
+            default:
+                throw Problem.badParameter(name, "unknown parameter; the feed takes since and collections")
+            }
+        }
+        if request.since == nil, let lastEventID, let since = Int64(lastEventID), since >= 0 { request.since = since }
+        return request
+    }
+}
+
+struct FeedRoutes: Sendable {
+    let store: any ResourceStore
+    let feed: FeedService
+
+    /// `GET /_changes?since=&collections=&limit=&wait=` → `{"changes":[...],"last_seq":N}`.
+    func changes(_ request: Request) async throws -> Response {
+        let pairs = try QueryParameters.pairs(request.query)
+        let feedRequest = try FeedRequest.parse(pairs, lastEventID: nil, schema: store.schema)
+        var limit = 100
+        var wait = 0
+        for (name, value) in pairs {
+            if name == "limit" {
+                guard let value = Int(value), (1...1000).contains(value) else { throw Problem.badParameter(name, "expected 1 to 1000") }
+                limit = value
+            } else if name == "wait" {
+                guard let value = Int(value), (0...60).contains(value) else { throw Problem.badParameter(name, "expected 0 to 60 seconds") }
+                wait = value
+            }
+        }
+        let after = feedRequest.since ?? 0
+        var batch = try await store.changes(after: after, collections: feedRequest.collections, limit: limit)
+        if let since = feedRequest.since, since + 1 < batch.oldest {
+            throw Problem(.gone, "events after \(since) were pruned (the oldest kept is \(batch.oldest)); re-read the collections, then continue from X-Change-Seq")
+        }
+        if feedRequest.since == nil && after + 1 < batch.oldest {
+            batch = try await store.changes(after: batch.oldest - 1, collections: feedRequest.collections, limit: limit)
+        }
+        let deadline = ContinuousClock.now + .seconds(wait)
+        while batch.events.isEmpty && ContinuousClock.now < deadline {
+            await feed.hub.waitForChange(after: batch.head, timeout: deadline - ContinuousClock.now)
+            batch = try await store.changes(after: max(after, batch.oldest - 1), collections: feedRequest.collections, limit: limit)
+        }
+        let last = batch.events.count == limit ? (batch.events.last?.seq ?? batch.head) : batch.head
+        var body = Array(#"{"changes":["#.utf8)
+        for (index, event) in batch.events.enumerated() {
+            if index > 0 { body.append(UInt8(ascii: ",")) }
+            body += event.json
+        }
+        body += Array(#"],"last_seq":\#(last)}"#.utf8)
+        return .json(.ok, body, headers: ["X-Change-Seq": String(batch.head)])
+    }
+
+    /// `GET /_feed` with `Accept: text/event-stream`: the feed as Server-Sent Events.
+    func events(_ request: Request) async throws -> Response {
+        let accept = request.headers["Accept"].joined(separator: ",").lowercased()
+        guard accept.contains("text/event-stream") else {
+            throw Problem(.badRequest, "GET /_feed is a WebSocket (Upgrade: websocket) or Server-Sent Events (Accept: text/event-stream); for plain HTTP use GET /_changes")
+        }
+        let pairs = try QueryParameters.pairs(request.query)
+        let feedRequest = try FeedRequest.parse(pairs, lastEventID: request.headers.first(name: "Last-Event-ID"), schema: store.schema)
+        let current = try await store.changes(after: Int64.max - 1, collections: nil, limit: 0)
+        if let since = feedRequest.since {
+            guard since <= current.head else {
+                throw Problem.badParameter("since", "\(since) is ahead of the log (its head is \(current.head))")
+            }
+            if since + 1 < current.oldest {
+                throw Problem(.gone, "events after \(since) were pruned (the oldest kept is \(current.oldest)); re-read the collections, then subscribe again")
+            }
+        }
+        var response = Response(status: .ok, headers: [
+            "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-store", "X-Accel-Buffering": "no",
+        ])
+        let hub = feed.hub
+        let heartbeat = feed.heartbeat
+        response.stream = { stream in
+            let sink = ServerSentEvents(stream: stream)
+            let pings = stream.eventLoop.scheduleRepeatedTask(initialDelay: heartbeat, delay: heartbeat) { _ in
+                _ = stream.write(Array(": ping\n\n".utf8))
+            }
+            stream.onClose {
+                pings.cancel()
+                Task { await hub.unsubscribe(sink) }
+            }
+            _ = stream.write(Array(": feedbase change feed\nretry: 1000\n\n".utf8))
+            Task { await hub.subscribe(sink, since: feedRequest.since, collections: feedRequest.collections) }
+        }
+        return response
+    }
+}
+
+/// A subscription written as Server-Sent Events: `id: seq`, `event: change`, `data: json`.
+final class ServerSentEvents: FeedSink {
+    let stream: ResponseStream
+
+    init(stream: ResponseStream) { self.stream = stream }
+
+    func send(_ events: [ChangeEvent]) -> Bool {
+        var bytes: [UInt8] = []
+        for event in events {
+            bytes += Array("id: \(event.seq)\nevent: change\ndata: ".utf8)
+            bytes += event.json
+            bytes += [10, 10]
+        }
+        return stream.write(bytes)
+    }
+
+    func ready(seq: Int64) {
+        _ = stream.write(Array("event: ready\ndata: {\"type\":\"ready\",\"seq\":\(seq)}\n\n".utf8))
+    }
+
+    func close(_ reason: FeedCloseReason) {
+        switch reason {
+        case .reset(let oldest):
+            _ = stream.write(Array("event: reset\ndata: {\"type\":\"reset\",\"oldest\":\(oldest)}\n\n".utf8))
+        case .slow(let lastSent):
+            // The buffer is full: this may not arrive; the client resumes from its Last-Event-ID.
+            _ = stream.write(Array("event: overflow\ndata: {\"type\":\"overflow\",\"seq\":\(lastSent)}\n\n".utf8))
+        case .shutdown:
+            break
+        }
+        stream.finish()
+    }
+}

@@ -1,0 +1,78 @@
+// A response body written over time (Server-Sent Events): the handler writes the head, then
+// the route's stream function writes chunks from any thread until it finishes or the client
+// goes away. Writes beyond `limit` unflushed bytes are refused, so a client that stops reading
+// costs bounded memory and its subscription is closed instead of slowing anyone else.
+
+import NIOCore
+import NIOHTTP1
+import Synchronization
+
+public final class ResponseStream: Sendable {
+    private let channel: any Channel
+    private let limit: Int
+    private let state = Mutex<(outstanding: Int, finished: Bool, onClose: [@Sendable () -> Void])>((0, false, []))
+    private let finishedPromise: EventLoopPromise<Void>
+
+    init(channel: any Channel, limit: Int) {
+        self.channel = channel
+        self.limit = limit
+        self.finishedPromise = channel.eventLoop.makePromise()
+        channel.closeFuture.whenComplete { [weak self] _ in self?.closed() }
+    }
+
+    /// Completes when the stream has finished (by `finish()` or the connection closing).
+    var finished: EventLoopFuture<Void> { finishedPromise.futureResult }
+
+    /// Queues bytes; false when the client is too far behind (or gone).
+    public func write(_ bytes: [UInt8]) -> Bool {
+        let accepted = state.withLock { state -> Bool in
+            guard !state.finished, state.outstanding + bytes.count <= limit else { return false }
+            state.outstanding += bytes.count
+            return true
+        }
+        guard accepted else { return false }
+        let count = bytes.count
+        let part = HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(bytes: bytes)))
+        channel.writeAndFlush(part).whenComplete { [weak self] _ in
+            self?.state.withLock { $0.outstanding -= count }
+        }
+        return true
+    }
+
+    /// Ends the response (the connection may carry another request).
+    public func finish() {
+        guard let actions = settle() else { return }
+        for action in actions { action() }
+        channel.writeAndFlush(HTTPServerResponsePart.end(nil)).whenComplete { [finishedPromise] _ in
+            finishedPromise.succeed()
+        }
+    }
+
+    /// Runs `action` once when the client disconnects or the stream finishes.
+    public func onClose(_ action: @escaping @Sendable () -> Void) {
+        let runNow = state.withLock { state -> Bool in
+            if state.finished { return true }
+            state.onClose.append(action)
+            return false
+        }
+        if runNow { action() }
+    }
+
+    /// Marks the stream finished; the close actions to run, or nil if it already was.
+    private func settle() -> [@Sendable () -> Void]? {
+        state.withLock { state in
+            guard !state.finished else { return nil }
+            state.finished = true
+            defer { state.onClose = [] }
+            return state.onClose
+        }
+    }
+
+    public var eventLoop: any EventLoop { channel.eventLoop }
+
+    private func closed() {
+        guard let actions = settle() else { return }
+        for action in actions { action() }
+        finishedPromise.succeed()
+    }
+}
