@@ -92,12 +92,12 @@ struct FeedRoutes: Sendable {
 
     /// `GET /_feed` with `Accept: text/event-stream`: the feed as Server-Sent Events.
     func events(_ request: Request) async throws -> Response {
+        let pairs = try QueryParameters.pairs(request.query)
+        let feedRequest = try FeedRequest.parse(pairs, lastEventID: request.headers.first(name: "Last-Event-ID"), schema: store.schema)
         let accept = request.headers["Accept"].joined(separator: ",").lowercased()
         guard accept.contains("text/event-stream") else {
             throw Problem(.badRequest, "GET /_feed is a WebSocket (Upgrade: websocket) or Server-Sent Events (Accept: text/event-stream); for plain HTTP use GET /_changes")
         }
-        let pairs = try QueryParameters.pairs(request.query)
-        let feedRequest = try FeedRequest.parse(pairs, lastEventID: request.headers.first(name: "Last-Event-ID"), schema: store.schema)
         let current = try await store.changes(after: Int64.max - 1, collections: nil, limit: 0)
         if let since = feedRequest.since {
             guard since <= current.head else {

@@ -10,6 +10,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOWebSocket
 import Synchronization
 
 public struct ServerConfiguration: Sendable {
@@ -58,10 +59,21 @@ public final class HTTPServer: Sendable {
                 connections.insert(channel)
                 do {
                     let sync = channel.pipeline.syncOperations
-                    try sync.addHandler(IdleStateHandler(readTimeout: configuration.idleTimeout))
-                    try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
-                    try sync.addHandler(RequestHandler(
-                        api: api, maxBodySize: configuration.maxBodySize, streamLimit: configuration.streamBufferLimit, logger: logger))
+                    try sync.addHandler(IdleStateHandler(readTimeout: configuration.idleTimeout), name: "feedbase.idle")
+                    var upgrade: NIOHTTPServerUpgradeConfiguration?
+                    if let upgrader = WebSocketFeed.upgrader(api: api, streamLimit: configuration.streamBufferLimit) {
+                        // After the upgrade the request handler and the idle timer (a feed client
+                        // may stay silent for hours; pings keep the connection checked) leave.
+                        upgrade = (upgraders: [upgrader], completionHandler: { context in
+                            context.pipeline.removeHandler(name: "feedbase.request", promise: nil)
+                            context.pipeline.removeHandler(name: "feedbase.idle", promise: nil)
+                        })
+                    }
+                    try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withServerUpgrade: upgrade, withErrorHandling: true)
+                    try sync.addHandler(
+                        RequestHandler(
+                            api: api, maxBodySize: configuration.maxBodySize, streamLimit: configuration.streamBufferLimit, logger: logger),
+                        name: "feedbase.request")
                     return channel.eventLoop.makeSucceededVoidFuture()
                 } catch {
                     return channel.eventLoop.makeFailedFuture(error)

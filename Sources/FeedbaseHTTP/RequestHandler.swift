@@ -5,8 +5,9 @@ import FeedbaseStore
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOWebSocket
 
-final class RequestHandler: ChannelInboundHandler {
+final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
@@ -76,6 +77,9 @@ final class RequestHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // A refused WebSocket upgrade is reported as an error, then the request comes to us as
+        // plain HTTP and gets its answer (404, 400): that connection must stay open.
+        if error is NIOWebSocketUpgradeError { return }
         context.close(promise: nil)
     }
 
