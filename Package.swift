@@ -64,7 +64,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FeedbaseHTTPTests",
-            dependencies: ["FeedbaseHTTP", "FeedbaseStore", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["FeedbaseHTTP", "FeedbaseFeed", "FeedbaseStore", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "FeedbaseCLITests",

@@ -154,7 +154,7 @@ final class WebSocketSink: FeedSink {
         case .reset(let oldest):
             let text = #"{"type":"reset","oldest":\#(oldest)}"#
             _ = enqueue([(WebSocketFrame(fin: true, opcode: .text, data: ByteBuffer(string: text)), text.utf8.count, nil)])
-            close(code: 4410, reason: "events after since were pruned; re-read, then subscribe from X-Change-Seq")
+            close(code: WebSocketErrorCode(codeNumber: 4410), reason: "events after since were pruned; re-read, then subscribe from X-Change-Seq", keepQueued: true)
         case .shutdown:
             close(code: .goingAway, reason: "server stopping")
         }
@@ -164,9 +164,17 @@ final class WebSocketSink: FeedSink {
         close(code: WebSocketErrorCode(codeNumber: code), reason: reason)
     }
 
-    func close(code: WebSocketErrorCode, reason: String) {
+    /// Sends a close frame after the frames already handed to the socket (and, with
+    /// `keepQueued`, after those still queued: a reset message), then closes.
+    func close(code: WebSocketErrorCode, reason: String, keepQueued: Bool = false) {
         let first = state.withLock { state -> Bool in
-            defer { state.closed = true; state.queue = [] }
+            defer {
+                state.closed = true
+                if !keepQueued {
+                    state.queue = []
+                    state.queuedBytes = 0
+                }
+            }
             return !state.closed
         }
         guard first else { return }
@@ -174,8 +182,12 @@ final class WebSocketSink: FeedSink {
         data.write(webSocketErrorCode: code)
         data.writeString(String(reason.utf8.prefix(120)) ?? "")
         let channel = self.channel
-        channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .connectionClose, data: data)).whenComplete { _ in
-            channel.close(promise: nil)
+        let frameData = data
+        channel.eventLoop.execute {
+            self.drain()
+            channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .connectionClose, data: frameData)).whenComplete { _ in
+                channel.close(promise: nil)
+            }
         }
         // A client that never reads would keep the close frame queued forever: bound the wait.
         channel.eventLoop.scheduleTask(in: .seconds(10)) { channel.close(promise: nil) }

@@ -1,7 +1,8 @@
 // A small HTTP/1.1 client over a raw TCP socket for end-to-end tests: it writes exactly the bytes
 // a test asks for (malformed, pipelined, partial) and parses responses by Content-Length,
-// chunked encoding or close. Every blocking call is bounded by a timeout and runs on a thread of
-// its own (`offload`), never on Swift's cooperative pool, which the server under test needs.
+// chunked encoding or close. Every call (connect included) is bounded as a whole by the
+// connection's timeout and runs on a thread of its own (`offload`), never on Swift's cooperative
+// pool, which the server under test needs.
 
 import Foundation
 
@@ -45,6 +46,8 @@ final class HTTPConnection: @unchecked Sendable {
     private var descriptor: Int32
     private var buffer: [UInt8] = []
     private let timeout: Duration
+    /// When the current operation gives up; every public call starts a new one (`bounded`).
+    private var deadline = ContinuousClock.now
 
     convenience init(port: Int, timeout: Duration = .seconds(10)) async throws {
         let box = try await offload { try Box(HTTPConnection(port: port, host: "127.0.0.1", timeout: timeout)) }
@@ -76,13 +79,30 @@ final class HTTPConnection: @unchecked Sendable {
         }
         var one: Int32 = 1
         setsockopt(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        // Non-blocking from here on: connect, send and recv only proceed after poll says so.
+        _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
+        deadline = ContinuousClock.now + timeout
         let result = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
             }
         }
-        guard result == 0 else {
-            let code = errno
+        var code = result == 0 ? 0 : errno
+        if code == EINPROGRESS || code == EINTR {
+            do {
+                guard try wait(for: Int16(POLLOUT)) else {
+                    close()
+                    throw HTTPTestClientError(message: "timed out connecting to \(host):\(port)")
+                }
+            } catch {
+                close()
+                throw error
+            }
+            var pending: Int32 = 0
+            var length = socklen_t(MemoryLayout<Int32>.size)
+            code = getsockopt(descriptor, SOL_SOCKET, SO_ERROR, &pending, &length) == 0 ? pending : errno
+        }
+        guard code == 0 else {
             close()
             throw HTTPTestClientError(message: "connect to \(host):\(port) failed: errno \(code)")
         }
@@ -92,34 +112,125 @@ final class HTTPConnection: @unchecked Sendable {
 
     func close() {
         if descriptor >= 0 {
+            #if canImport(Glibc)
             _ = Glibc.close(descriptor)
+            #else
+            _ = Darwin.close(descriptor)
+            #endif
             descriptor = -1
         }
     }
 
-    private var timeoutMilliseconds: Int32 {
-        let (seconds, attoseconds) = timeout.components
-        return Int32(seconds * 1000 + attoseconds / 1_000_000_000_000_000)
+    /// Runs one operation with a fresh deadline, `timeout` from now.
+    private func bounded<T>(_ body: () throws -> T) rethrows -> T {
+        deadline = ContinuousClock.now + timeout
+        return try body()
+    }
+
+    /// Milliseconds left until `deadline`, rounded up so poll never spins at 0 early.
+    private static func milliseconds(until deadline: ContinuousClock.Instant) -> Int32 {
+        let (seconds, attoseconds) = (deadline - ContinuousClock.now).components
+        guard seconds >= 0, seconds < Int64(Int32.max / 1000) else { return seconds < 0 ? 0 : Int32.max }
+        return Int32(seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000)
     }
 
     func send(_ raw: [UInt8]) async throws {
-        try await offload { try self.sendNow(raw) }
+        try await offload { try self.bounded { try self.sendNow(raw) } }
     }
 
     func write(_ method: String, _ target: String, headers: [(String, String)] = [], body: [UInt8]? = nil) async throws {
-        try await offload { try self.writeNow(method, target, headers: headers, body: body) }
+        try await offload { try self.bounded { try self.writeNow(method, target, headers: headers, body: body) } }
     }
 
     func request(_ method: String, _ target: String, headers: [(String, String)] = [], body: [UInt8]? = nil) async throws -> HTTPResponse {
-        try await offload { try self.requestNow(method, target, headers: headers, body: body) }
+        try await offload { try self.bounded { try self.requestNow(method, target, headers: headers, body: body) } }
     }
 
     func readResponse(forHEAD: Bool = false) async throws -> HTTPResponse {
-        try await offload { try self.readResponseNow(forHEAD: forHEAD) }
+        try await offload { try self.bounded { try self.readResponseNow(forHEAD: forHEAD) } }
     }
 
     func isClosedByPeer(within: Duration) async -> Bool {
         (try? await offload { self.isClosedByPeerNow(within: within) }) ?? false
+    }
+
+    /// Reads a response head only (for a streamed body read with `nextChunk`).
+    func readHead() async throws -> HTTPResponse {
+        try await offload { try self.bounded { try self.readResponseNow(forHEAD: true) } }
+    }
+
+    /// The next chunk of a chunked body; nil at its end.
+    func nextChunk() async throws -> [UInt8]? {
+        try await offload {
+            try self.bounded {
+                let size = try self.readChunkSize()
+                if size == 0 {
+                    try self.skipTrailers()
+                    return nil
+                }
+                try self.fill(size + 2)
+                let chunk = Array(self.buffer[..<size])
+                self.buffer.removeFirst(size + 2)
+                return chunk
+            }
+        }
+    }
+
+    /// Sends a WebSocket handshake for `target` and reads the 101 (or the refusal).
+    func upgradeToWebSocket(_ target: String) async throws -> HTTPResponse {
+        try await offload {
+            try self.bounded {
+            try self.writeNow("GET", target, headers: [
+                ("Connection", "Upgrade"), ("Upgrade", "websocket"), ("Sec-WebSocket-Version", "13"),
+                ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+            ])
+            return try self.readResponseNow(forHEAD: true)
+            }
+        }
+    }
+
+    struct Frame: Sendable {
+        var opcode: UInt8
+        var payload: [UInt8]
+        var text: String { String(decoding: payload, as: UTF8.self) }
+        /// The close code of a close frame.
+        var closeCode: Int? { opcode == 8 && payload.count >= 2 ? Int(payload[0]) << 8 | Int(payload[1]) : nil }
+    }
+
+    /// The next WebSocket frame from the server (unmasked, unfragmented).
+    func nextFrame() async throws -> Frame {
+        try await offload {
+            try self.bounded {
+            try self.fill(2)
+            let opcode = self.buffer[0] & 0x0f
+            var length = Int(self.buffer[1] & 0x7f)
+            var header = 2
+            if length == 126 {
+                try self.fill(4)
+                length = Int(self.buffer[2]) << 8 | Int(self.buffer[3])
+                header = 4
+            } else if length == 127 {
+                try self.fill(10)
+                length = (2..<10).reduce(0) { $0 << 8 | Int(self.buffer[$1]) }
+                header = 10
+            }
+            try self.fill(header + length)
+            let payload = Array(self.buffer[header..<header + length])
+            self.buffer.removeFirst(header + length)
+            return Frame(opcode: opcode, payload: payload)
+            }
+        }
+    }
+
+    /// Sends a masked client frame.
+    func sendFrame(opcode: UInt8, payload: [UInt8]) async throws {
+        var frame: [UInt8] = [0x80 | opcode]
+        precondition(payload.count < 126)
+        frame.append(0x80 | UInt8(payload.count))
+        let mask: [UInt8] = [1, 2, 3, 4]
+        frame += mask
+        frame += payload.enumerated().map { $0.element ^ mask[$0.offset % 4] }
+        try await send(frame)
     }
 
     /// Writes `raw` as given.
@@ -127,7 +238,8 @@ final class HTTPConnection: @unchecked Sendable {
         var offset = 0
         while offset < raw.count {
             guard try wait(for: Int16(POLLOUT)) else { throw HTTPTestClientError(message: "timed out writing") }
-            let written = raw[offset...].withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            let written = raw[offset...].withUnsafeBytes { systemSend(descriptor, $0.baseAddress, $0.count) }
+            if written < 0, errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR { continue }
             guard written > 0 else { throw HTTPTestClientError(message: "send failed: errno \(errno)") }
             offset += written
         }
@@ -172,22 +284,15 @@ final class HTTPConnection: @unchecked Sendable {
         var headers: [(name: String, value: String)] = []
         for line in lines where !line.isEmpty {
             guard let colon = line.firstIndex(of: ":") else { throw HTTPTestClientError(message: "bad header: \(line)") }
-            let value = line[line.index(after: colon)...].drop { $0 == " " }
-            headers.append((String(line[..<colon]), String(value)))
+            headers.append((String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters()))
         }
         var response = HTTPResponse(status: status, reason: statusLine.count > 2 ? statusLine[2] : "", headers: headers, body: [])
         if forHEAD || status / 100 == 1 || status == 204 || status == 304 { return response }
         if response.header("Transfer-Encoding")?.lowercased().contains("chunked") == true {
             while true {
-                let lineEnd = try readUntil([13, 10])
-                let sizeText = String(decoding: buffer[..<lineEnd], as: UTF8.self).split(separator: ";").first ?? ""
-                buffer.removeFirst(lineEnd + 2)
-                guard let size = Int(sizeText.trimmingCharacters(), radix: 16) else {
-                    throw HTTPTestClientError(message: "bad chunk size: \(sizeText)")
-                }
+                let size = try readChunkSize()
                 if size == 0 {
-                    let trailerEnd = try readUntil([13, 10])
-                    buffer.removeFirst(trailerEnd + 2)
+                    try skipTrailers()
                     return response
                 }
                 try fill(size + 2)
@@ -210,37 +315,63 @@ final class HTTPConnection: @unchecked Sendable {
 
     /// Whether the server closes the connection within `within` (reading and dropping any bytes).
     private func isClosedByPeerNow(within: Duration) -> Bool {
-        let deadline = ContinuousClock.now + within
-        while ContinuousClock.now < deadline {
-            var pollDescriptor = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
-            let (seconds, attoseconds) = (deadline - ContinuousClock.now).components
-            let milliseconds = max(1, Int32(seconds * 1000 + attoseconds / 1_000_000_000_000_000))
-            guard poll(&pollDescriptor, 1, milliseconds) > 0 else { continue }
+        guard descriptor >= 0 else { return true }
+        deadline = ContinuousClock.now + within
+        while true {
+            guard (try? wait(for: Int16(POLLIN))) == true else { return false }
             var scratch = [UInt8](repeating: 0, count: 4096)
             let count = scratch.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
             if count == 0 || (count < 0 && errno == ECONNRESET) { return true }
-            if count < 0 { return false }
+            if count < 0, errno != EAGAIN, errno != EWOULDBLOCK, errno != EINTR { return false }
         }
-        return false
     }
 
+    /// Waits until `events` are ready or `deadline` passes (false); retries after signals.
     private func wait(for events: Int16) throws -> Bool {
-        var pollDescriptor = pollfd(fd: descriptor, events: events, revents: 0)
-        let result = poll(&pollDescriptor, 1, timeoutMilliseconds)
-        guard result >= 0 else { throw HTTPTestClientError(message: "poll failed: errno \(errno)") }
-        return result > 0
+        guard descriptor >= 0 else { throw HTTPTestClientError(message: "connection is closed") }
+        while true {
+            var pollDescriptor = pollfd(fd: descriptor, events: events, revents: 0)
+            let result = poll(&pollDescriptor, 1, Self.milliseconds(until: deadline))
+            if result < 0, errno == EINTR { continue }
+            guard result >= 0 else { throw HTTPTestClientError(message: "poll failed: errno \(errno)") }
+            return result > 0
+        }
     }
 
-    /// Reads what is available (waiting up to the timeout); false at end of stream.
+    /// Reads what is available (waiting until the deadline); false at end of stream.
     @discardableResult
     private func readMore() throws -> Bool {
-        guard try wait(for: Int16(POLLIN)) else { throw HTTPTestClientError(message: "timed out reading a response") }
         var chunk = [UInt8](repeating: 0, count: 65536)
-        let count = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
-        if count == 0 || (count < 0 && errno == ECONNRESET) { return false }
-        guard count > 0 else { throw HTTPTestClientError(message: "recv failed: errno \(errno)") }
-        buffer += chunk[..<count]
-        return true
+        while true {
+            guard try wait(for: Int16(POLLIN)) else { throw HTTPTestClientError(message: "timed out reading a response") }
+            let count = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+            if count == 0 || (count < 0 && errno == ECONNRESET) { return false }
+            if count < 0, errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR { continue }
+            guard count > 0 else { throw HTTPTestClientError(message: "recv failed: errno \(errno)") }
+            buffer += chunk[..<count]
+            return true
+        }
+    }
+
+    /// Reads a chunk-size line (extensions after `;` ignored).
+    private func readChunkSize() throws -> Int {
+        let lineEnd = try readUntil([13, 10])
+        let line = String(decoding: buffer[..<lineEnd], as: UTF8.self)
+        buffer.removeFirst(lineEnd + 2)
+        let sizeText = line.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        guard let size = Int(sizeText.trimmingCharacters(), radix: 16), size >= 0 else {
+            throw HTTPTestClientError(message: "bad chunk size: \(line)")
+        }
+        return size
+    }
+
+    /// Skips the trailer section after the last chunk, up to and including its empty line.
+    private func skipTrailers() throws {
+        while true {
+            let lineEnd = try readUntil([13, 10])
+            buffer.removeFirst(lineEnd + 2)
+            if lineEnd == 0 { return }
+        }
     }
 
     private func fill(_ count: Int) throws {
@@ -276,7 +407,17 @@ enum HTTP {
 }
 
 extension StringProtocol {
+    /// Without leading and trailing spaces and tabs (HTTP's optional whitespace).
     fileprivate func trimmingCharacters() -> String {
-        String(drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
+        String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
     }
+}
+
+/// send(2) without SIGPIPE on a closed peer.
+private func systemSend(_ descriptor: Int32, _ bytes: UnsafeRawPointer?, _ count: Int) -> Int {
+    #if canImport(Glibc)
+    Glibc.send(descriptor, bytes, count, Int32(MSG_NOSIGNAL))
+    #else
+    Darwin.send(descriptor, bytes, count, 0)
+    #endif
 }

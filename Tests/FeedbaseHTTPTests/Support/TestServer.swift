@@ -1,6 +1,7 @@
 // A real server for end-to-end tests: a SQLite file in a fresh directory, the shipped
 // migrations (or a test's own SQL), the store and the HTTP server on port 0 in this process.
 
+import FeedbaseFeed
 import FeedbaseHTTP
 import FeedbaseStore
 import Foundation
@@ -10,6 +11,7 @@ final class TestServer: Sendable {
     let directory: String
     let store: SQLiteStore
     let server: HTTPServer
+    let hub: ChangeHub?
     var port: Int { server.port }
 
     /// The repository's own migrations/ directory.
@@ -17,7 +19,10 @@ final class TestServer: Sendable {
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("migrations").path
 
-    static func start(sql: String? = nil, maxBodySize: Int = 1 << 20, idleTimeout: Int64 = 60) async throws -> TestServer {
+    static func start(
+        sql: String? = nil, maxBodySize: Int = 1 << 20, idleTimeout: Int64 = 60, feed: Bool = true, feedBuffer: Int = 1 << 20,
+        ringCapacity: Int = 4096
+    ) async throws -> TestServer {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("feedbase-http-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var migrations = shippedMigrations
@@ -28,21 +33,34 @@ final class TestServer: Sendable {
         }
         var logger = Logger(label: "feedbase-test")
         logger.logLevel = .warning
-        let store = try SQLiteStore(
-            StoreConfiguration(path: directory + "/test.sqlite", migrationsDirectory: migrations, readers: 2), logger: logger)
+        var storeConfiguration = StoreConfiguration(path: directory + "/test.sqlite", migrationsDirectory: migrations, readers: 2)
+        storeConfiguration.feed = feed
+        let store = try SQLiteStore(storeConfiguration, logger: logger)
+        var hub: ChangeHub?
+        if feed {
+            var settings = FeedSettings()
+            settings.ringCapacity = ringCapacity
+            hub = ChangeHub(store: store, settings: settings)
+            try await hub?.start()
+        }
+        var configuration = ServerConfiguration(
+            host: "127.0.0.1", port: 0, maxBodySize: maxBodySize, idleTimeout: .seconds(idleTimeout), eventLoopThreads: 2)
+        configuration.streamBufferLimit = feedBuffer
         let server = try await HTTPServer.start(
-            ServerConfiguration(host: "127.0.0.1", port: 0, maxBodySize: maxBodySize, idleTimeout: .seconds(idleTimeout), eventLoopThreads: 2),
-            api: API(store: store, logger: logger), logger: logger)
-        return TestServer(directory: directory, store: store, server: server)
+            configuration, api: API(store: store, feed: hub.map { FeedService(hub: $0, heartbeat: .seconds(30)) }, logger: logger),
+            logger: logger)
+        return TestServer(directory: directory, store: store, server: server, hub: hub)
     }
 
-    private init(directory: String, store: SQLiteStore, server: HTTPServer) {
+    private init(directory: String, store: SQLiteStore, server: HTTPServer, hub: ChangeHub?) {
         self.directory = directory
         self.store = store
         self.server = server
+        self.hub = hub
     }
 
     func stop() async {
+        await hub?.shutdown()
         await server.stop()
         await store.close()
         try? FileManager.default.removeItem(atPath: directory)
@@ -62,9 +80,12 @@ final class TestServer: Sendable {
 
 /// Runs `body` against a fresh server and always stops it.
 func withServer(
-    sql: String? = nil, maxBodySize: Int = 1 << 20, idleTimeout: Int64 = 60, _ body: (TestServer) async throws -> Void
+    sql: String? = nil, maxBodySize: Int = 1 << 20, idleTimeout: Int64 = 60, feed: Bool = true, feedBuffer: Int = 1 << 20,
+    ringCapacity: Int = 4096, _ body: (TestServer) async throws -> Void
 ) async throws {
-    let server = try await TestServer.start(sql: sql, maxBodySize: maxBodySize, idleTimeout: idleTimeout)
+    let server = try await TestServer.start(
+        sql: sql, maxBodySize: maxBodySize, idleTimeout: idleTimeout, feed: feed, feedBuffer: feedBuffer,
+        ringCapacity: ringCapacity)
     do {
         try await body(server)
     } catch {

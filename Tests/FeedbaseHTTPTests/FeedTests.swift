@@ -1,0 +1,303 @@
+// The change feed end to end: the events each mutation path gives, X-Change-Seq snapshots,
+// resuming over /_changes, Server-Sent Events and WebSocket under concurrent writers, the slow
+// consumer cut-off, reset after pruning, and --no-feed.
+
+import FeedbaseStore
+import Foundation
+import Testing
+
+/// One parsed change event.
+struct FeedMessage: Equatable, CustomStringConvertible {
+    var seq: Int
+    var collection: String
+    var op: String
+    var id: String
+    var item: [String: Any]
+
+    init(json: [UInt8]) throws {
+        guard let object = try JSONSerialization.jsonObject(with: Data(json)) as? [String: Any],
+            let seq = object["seq"] as? Int, let collection = object["collection"] as? String,
+            let op = object["op"] as? String, let id = object["id"] as? String, let item = object["item"] as? [String: Any],
+            object["at"] is String
+        else { throw HTTPTestClientError(message: "not a change event: \(String(decoding: json, as: UTF8.self))") }
+        self.seq = seq
+        self.collection = collection
+        self.op = op
+        self.id = id
+        self.item = item
+    }
+
+    static func == (a: FeedMessage, b: FeedMessage) -> Bool { a.seq == b.seq && a.op == b.op && a.id == b.id && a.collection == b.collection }
+    var description: String { "\(seq) \(op) \(collection)/\(id)" }
+}
+
+/// Reads `/_changes` from `since` until `count` events have come (bounded by long-polls).
+func changes(_ server: TestServer, since: Int, count: Int, query: String = "") async throws -> [FeedMessage] {
+    var events: [FeedMessage] = []
+    var cursor = since
+    for _ in 0..<200 where events.count < count {
+        let response = try await server.request("GET", "/_changes?since=\(cursor)&limit=1000&wait=2" + query)
+        guard response.status == 200 else { throw HTTPTestClientError(message: response.text) }
+        let body = try object(response)
+        let page = body["changes"] as? [[String: Any]] ?? []
+        for change in page {
+            events.append(try FeedMessage(json: Array(try JSONSerialization.data(withJSONObject: change))))
+        }
+        cursor = body["last_seq"] as? Int ?? cursor
+        if page.isEmpty { break }  // a long-poll that found nothing: there is no more
+    }
+    return events
+}
+
+@Suite struct FeedTests {
+    @Test func everyMutationPathGivesExactlyItsEvents() async throws {
+        try await withServer { server in
+            let seq = { (response: HTTPResponse) in Int(response.header("X-Change-Seq") ?? "") ?? -1 }
+            #expect(seq(try await server.request("GET", "/projects")) == 0)
+            let one = try await server.request("POST", "/projects", json: #"{"name":"one"}"#)
+            #expect(seq(one) == 1)
+            let many = try await server.request("POST", "/projects", json: #"[{"name":"two"},{"name":"three"}]"#)
+            #expect(seq(many) == 3)
+            #expect(seq(try await server.request("PUT", "/projects/9", json: #"{"name":"nine"}"#)) == 4)
+            #expect(seq(try await server.request("PUT", "/projects/9", json: #"{"name":"nine!"}"#)) == 5)
+            #expect(seq(try await server.request("PATCH", "/projects/1", json: #"{"archived":true}"#)) == 6)
+            #expect(seq(try await server.request("PATCH", "/projects/1", json: #"{"archived":true}"#)) == 6)  // no change, no event
+            #expect(seq(try await server.request("DELETE", "/projects/2")) == 7)
+            #expect(try await server.request("POST", "/projects", json: #"{"name":"one"}"#).status == 409)  // a failed write: no event
+            // A write through a second, plain SQLite connection (as the sqlite3 shell would make).
+            let shell = Process()
+            shell.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            shell.arguments = ["sqlite3", server.directory + "/test.sqlite", "INSERT INTO projects (name) VALUES ('external')"]
+            try shell.run()
+            shell.waitUntilExit()
+            #expect(shell.terminationStatus == 0)
+
+            let events = try await changes(server, since: 0, count: 8)
+            #expect(events.map(\.description) == [
+                "1 create projects/1", "2 create projects/2", "3 create projects/3", "4 create projects/9",
+                "5 update projects/9", "6 update projects/1", "7 delete projects/2", "8 create projects/10",
+            ])
+            #expect(events[4].item["name"] as? String == "nine!")
+            #expect(events[6].item["name"] as? String == "two")  // a delete carries the item as it was
+            #expect(events[5].item["archived"] as? Bool == true)
+            #expect(try await changes(server, since: 0, count: 1, query: "&collections=tasks").isEmpty)
+        }
+    }
+
+    @Test func aSnapshotPlusTheEventsAfterItRebuildsTheTable() async throws {
+        try await withServer { server in
+            _ = try await server.request("POST", "/projects", json: "[" + (0..<50).map { #"{"name":"p\#($0)"}"# }.joined(separator: ",") + "]")
+            let writers = Task {
+                for index in 0..<150 {
+                    switch index % 3 {
+                    case 0: _ = try await server.request("POST", "/projects", json: #"{"name":"new\#(index)"}"#)
+                    case 1: _ = try await server.request("PATCH", "/projects/\(index % 50 + 1)", json: #"{"description":"d\#(index)"}"#)
+                    default: _ = try await server.request("DELETE", "/projects/\(index % 50 + 1)")
+                    }
+                }
+            }
+            let page = try await server.request("GET", "/projects?limit=1000")
+            let since = try #require(Int(page.header("X-Change-Seq") ?? ""))
+            var table: [String: String] = [:]
+            for item in try array(page) { table["\(item["id"] ?? "")"] = String(decoding: try JSONSerialization.data(withJSONObject: item, options: .sortedKeys), as: UTF8.self) }
+            try await writers.value
+            let head = try #require(Int(try await server.request("GET", "/projects?limit=1").header("X-Change-Seq") ?? ""))
+            for event in try await changes(server, since: since, count: head - since) {
+                table[event.id] = event.op == "delete" ? nil : String(decoding: try JSONSerialization.data(withJSONObject: event.item, options: .sortedKeys), as: UTF8.self)
+            }
+            let now = try array(try await server.request("GET", "/projects?limit=1000"))
+            var expected: [String: String] = [:]
+            for item in now { expected["\(item["id"] ?? "")"] = String(decoding: try JSONSerialization.data(withJSONObject: item, options: .sortedKeys), as: UTF8.self) }
+            #expect(table == expected)
+        }
+    }
+
+    @Test func resumingOverChangesMissesNothingUnderConcurrentWriters() async throws {
+        try await withServer { server in
+            let writers = (0..<4).map { writer in
+                Task {
+                    for index in 0..<250 { _ = try await server.request("POST", "/projects", json: #"{"name":"w\#(writer)-\#(index)"}"#) }
+                }
+            }
+            // A reader that stops after every few events and resumes from the last seq it saw.
+            var seen: [Int] = []
+            var cursor = 0
+            while seen.count < 1000 {
+                let got = try await changes(server, since: cursor, count: 1)
+                let taken = got.prefix(7)
+                seen += taken.map(\.seq)
+                cursor = taken.last?.seq ?? cursor
+            }
+            for writer in writers { try await writer.value }
+            #expect(seen == Array(1...1000))
+        }
+    }
+
+    @Test func serverSentEventsResumeWithLastEventID() async throws {
+        try await withServer { server in
+            _ = try await server.request("POST", "/projects", json: "[" + (0..<30).map { #"{"name":"p\#($0)"}"# }.joined(separator: ",") + "]")
+            let writer = Task {
+                for index in 0..<60 { _ = try await server.request("POST", "/projects", json: #"{"name":"live\#(index)"}"#) }
+            }
+            var seen: [Int] = []
+            var lastEventID = 0
+            for _ in 0..<20 where seen.count < 90 {
+                let connection = try await HTTPConnection(port: server.port)
+                try await connection.write("GET", "/_feed", headers: [("Accept", "text/event-stream"), ("Last-Event-ID", String(lastEventID))])
+                let head = try await connection.readHead()
+                #expect(head.status == 200 && head.header("Content-Type")?.hasPrefix("text/event-stream") == true)
+                var text = ""
+                var taken = 0
+                // Take up to 13 events from this connection, then drop it and resume.
+                reading: while taken < 13 && seen.count < 90 {
+                    guard let chunk = try await connection.nextChunk() else { break }
+                    text += String(decoding: chunk, as: UTF8.self)
+                    while let end = text.range(of: "\n\n") {
+                        let message = String(text[..<end.lowerBound])
+                        text = String(text[end.upperBound...])
+                        let fields = Dictionary(message.split(separator: "\n").compactMap { line -> (String, String)? in
+                            guard let colon = line.firstIndex(of: ":"), colon != line.startIndex else { return nil }
+                            return (String(line[..<colon]), String(line[line.index(after: colon)...].drop { $0 == " " }))
+                        }, uniquingKeysWith: { $1 })
+                        guard fields["event"] == "change", let id = fields["id"].flatMap(Int.init) else { continue }
+                        let event = try FeedMessage(json: Array((fields["data"] ?? "").utf8))
+                        #expect(event.seq == id)
+                        seen.append(id)
+                        lastEventID = id
+                        taken += 1
+                        if taken == 13 || seen.count == 90 { break reading }
+                    }
+                }
+                connection.close()
+            }
+            try await writer.value
+            #expect(seen == Array(1...90), "\(seen)")
+        }
+    }
+
+    @Test func webSocketBacklogThenReadyThenLiveWithoutGapOrDuplicate() async throws {
+        try await withServer { server in
+            _ = try await server.request("POST", "/projects", json: "[" + (0..<40).map { #"{"name":"p\#($0)"}"# }.joined(separator: ",") + "]")
+            let writer = Task {
+                for index in 0..<200 { _ = try await server.request("POST", "/projects", json: #"{"name":"live\#(index)"}"#) }
+            }
+            var seen: [Int] = []
+            var since = 0
+            var readies = 0
+            // Several subscriptions, each dropped after a few events and resumed with since.
+            for round in 0..<40 where seen.count < 240 {
+                let connection = try await HTTPConnection(port: server.port)
+                let upgrade = try await connection.upgradeToWebSocket("/_feed?since=\(since)&collections=projects")
+                #expect(upgrade.status == 101)
+                var taken = 0
+                while taken < 5 + round % 17 && seen.count < 240 {
+                    let frame = try await connection.nextFrame()
+                    guard frame.opcode == 1 else { continue }
+                    if frame.text.contains(#""type":"ready""#) {
+                        readies += 1
+                        continue
+                    }
+                    let event = try FeedMessage(json: frame.payload)
+                    seen.append(event.seq)
+                    since = event.seq
+                    taken += 1
+                }
+                connection.close()
+            }
+            try await writer.value
+            #expect(seen == Array(1...240))
+            #expect(readies > 0)
+        }
+    }
+
+    @Test func webSocketRefusalsPingsAndClose() async throws {
+        try await withServer { server in
+            let unknown = try await HTTPConnection(port: server.port)
+            let refused = try await unknown.upgradeToWebSocket("/_feed?collections=nope")
+            #expect(refused.status == 404)
+            let connection = try await HTTPConnection(port: server.port)
+            #expect(try await connection.upgradeToWebSocket("/_feed").status == 101)
+            try await connection.sendFrame(opcode: 9, payload: Array("hi".utf8))
+            // The pong and the ready message may come in either order.
+            let frames = [try await connection.nextFrame(), try await connection.nextFrame()]
+            #expect(frames.contains { $0.opcode == 1 && $0.text == #"{"type":"ready","seq":0}"# })
+            #expect(frames.contains { $0.opcode == 10 && $0.text == "hi" })
+            try await connection.sendFrame(opcode: 8, payload: [0x03, 0xE8])
+            let close = try await connection.nextFrame()
+            #expect(close.closeCode == 1000)
+            #expect(await connection.isClosedByPeer(within: .seconds(5)))
+        }
+    }
+
+    @Test func aSubscriberThatStopsReadingIsCutOffWith4408AndOthersKeepUp() async throws {
+        try await withServer(feedBuffer: 16 * 1024) { server in
+            let slow = try await HTTPConnection(port: server.port)
+            #expect(try await slow.upgradeToWebSocket("/_feed").status == 101)
+            let fast = try await HTTPConnection(port: server.port)
+            #expect(try await fast.upgradeToWebSocket("/_feed").status == 101)
+            #expect(try await slow.nextFrame().text.contains("ready"))
+            #expect(try await fast.nextFrame().text.contains("ready"))
+            // Enough bytes to fill the slow client's socket buffers and then its 16 KiB queue.
+            let filler = String(repeating: "x", count: 8000)
+            let writer = Task {
+                for index in 0..<1500 {
+                    _ = try await server.request("POST", "/projects", json: #"{"name":"n\#(index)","description":"\#(filler)"}"#)
+                }
+            }
+            var fastSeen = 0
+            while fastSeen < 1500 {
+                let frame = try await fast.nextFrame()
+                if frame.opcode == 1 { fastSeen += 1 }
+            }
+            try await writer.value
+            // The slow one now reads what reached it: events, then a 4408 close naming its resume point.
+            var slowSeen: [Int] = []
+            var close: HTTPConnection.Frame?
+            for _ in 0..<1600 {
+                let frame = try await slow.nextFrame()
+                if frame.opcode == 8 {
+                    close = frame
+                    break
+                }
+                if frame.opcode == 1 { slowSeen.append(try FeedMessage(json: frame.payload).seq) }
+            }
+            let closing = try #require(close)
+            #expect(closing.closeCode == 4408)
+            let reason = String(decoding: closing.payload.dropFirst(2), as: UTF8.self)
+            let resume = try #require(reason.split(separator: "=").last.flatMap { Int($0) })
+            #expect(slowSeen == Array(1...resume).suffix(slowSeen.count) && slowSeen.count < 1500)
+            #expect(resume == slowSeen.last ?? 0)
+        }
+    }
+
+    @Test func pruningTheLogResetsSubscribersThatAreTooFarBehind() async throws {
+        // A ring of two events: a subscriber behind it must read the backlog from the log.
+        try await withServer(ringCapacity: 2) { server in
+            for index in 0..<5 { _ = try await server.request("POST", "/projects", json: #"{"name":"p\#(index)"}"#) }
+            #expect(try await server.store.pruneChanges(olderThan: nil, keep: 2) == 3)
+            let gone = try await server.request("GET", "/_changes?since=1")
+            #expect(gone.status == 410 && gone.header("Content-Type") == "application/problem+json")
+            #expect(try await server.request("GET", "/_changes?since=3").status == 200)
+            #expect(try await server.request("GET", "/_feed?since=1", headers: [("Accept", "text/event-stream")]).status == 410)
+            let connection = try await HTTPConnection(port: server.port)
+            #expect(try await connection.upgradeToWebSocket("/_feed?since=1").status == 101)
+            let reset = try await connection.nextFrame()
+            #expect(reset.text == #"{"type":"reset","oldest":4}"#)
+            #expect(try await connection.nextFrame().closeCode == 4410)
+            // Without since, /_changes starts at the oldest event kept.
+            let body = try object(try await server.request("GET", "/_changes"))
+            #expect((body["changes"] as? [[String: Any]])?.compactMap { $0["seq"] as? Int } == [4, 5])
+        }
+    }
+
+    @Test func withoutTheFeedRESTIsUnchanged() async throws {
+        try await withServer(feed: false) { server in
+            let created = try await server.request("POST", "/projects", json: #"{"name":"quiet"}"#)
+            #expect(created.status == 201 && created.header("X-Change-Seq") == nil)
+            #expect(try await server.request("GET", "/_changes").status == 404)
+            #expect(try await server.request("GET", "/_feed", headers: [("Accept", "text/event-stream")]).status == 404)
+            let batch = try await server.store.changes(after: 0, collections: nil, limit: 10)
+            #expect(batch.events.isEmpty)
+        }
+    }
+}
