@@ -53,6 +53,7 @@ struct Serve: AsyncParsableCommand {
         let server: HTTPServer
         let store: SQLiteStore
         var hubTasks: Task<Void, Never>?
+        var hub: ChangeHub?
         do {
             guard let level = Logger.Level(rawValue: logLevel.lowercased()) else {
                 throw CLIError("--log-level must be one of trace, debug, info, notice, warning, error, critical, not '\(logLevel)'")
@@ -71,10 +72,11 @@ struct Serve: AsyncParsableCommand {
             store = try SQLiteStore(configuration, logger: logger)
             var feed: FeedService?
             if !noFeed {
-                let hub = ChangeHub(store: store)
-                try await hub.start()
-                feed = FeedService(hub: hub, heartbeat: .seconds(Int64(heartbeat)))
-                hubTasks = FeedMaintenance.start(hub: hub, store: store, retentionDays: retention, maxEvents: maxEvents, logger: logger)
+                let changeHub = ChangeHub(store: store)
+                try await changeHub.start()
+                hub = changeHub
+                feed = FeedService(hub: changeHub, heartbeat: .seconds(Int64(heartbeat)))
+                hubTasks = FeedMaintenance.start(hub: changeHub, store: store, retentionDays: retention, maxEvents: maxEvents, logger: logger)
             }
             do {
                 var serverConfiguration = ServerConfiguration(host: host, port: port, maxBodySize: maxBody, idleTimeout: .seconds(Int64(idle)))
@@ -96,6 +98,9 @@ struct Serve: AsyncParsableCommand {
         let signal = await Signals.next([SIGINT, SIGTERM])
         logger.notice("stopping", metadata: ["signal": "\(signal)"])
         hubTasks?.cancel()
+        // Feed subscribers first: their streams never end by themselves, so close them (WebSocket
+        // 1001, SSE end of stream) rather than let the stop wait out its grace period.
+        await hub?.shutdown()
         await server.stop()
         await store.close()
         logger.notice("stopped")
