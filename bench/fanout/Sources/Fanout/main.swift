@@ -1,0 +1,227 @@
+// Fan-out benchmark: N WebSocket subscribers on /_feed (raw handshake and frame parsing, so the
+// client stays cheap) while a paced writer POSTs creates at a fixed rate. Each subscriber checks
+// it receives every event in order and records commit→delivery latency from the event's `at`
+// (stamped inside the writing transaction, so the figure slightly overstates the latency).
+// Usage: Fanout --port P [--subscribers 1000] [--rate 1000] [--seconds 10]
+
+#if canImport(Glibc)
+import Glibc
+#endif
+import NIOCore
+import NIOPosix
+import Synchronization
+
+func option(_ name: String, _ fallback: Int) -> Int {
+    guard let index = CommandLine.arguments.firstIndex(of: name), index + 1 < CommandLine.arguments.count,
+        let value = Int(CommandLine.arguments[index + 1])
+    else { return fallback }
+    return value
+}
+let port = option("--port", 8080)
+let subscriberCount = option("--subscribers", 1000)
+let rate = option("--rate", 1000)
+let seconds = option("--seconds", 10)
+
+func nowMilliseconds() -> Int64 {
+    var spec = timespec()
+    clock_gettime(CLOCK_REALTIME, &spec)
+    return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
+}
+
+/// `"at":"2026-11-25T06:44:36.123Z"` → Unix milliseconds.
+func atMilliseconds(_ bytes: ByteBufferView) -> Int64? {
+    let key = Array(#""at":""#.utf8)
+    let array = Array(bytes)
+    guard array.count > key.count + 24 else { return nil }
+    var index = array.count - key.count - 24
+    while index >= 0 {
+        if array[index..<index + key.count].elementsEqual(key) { break }
+        index -= 1
+    }
+    guard index >= 0 else { return nil }
+    let s = index + key.count
+    func n(_ from: Int, _ count: Int) -> Int { (0..<count).reduce(0) { $0 * 10 + Int(array[s + from + $1] - 48) } }
+    let (y, m, d) = (n(0, 4), n(5, 2), n(8, 2))
+    let yy = m <= 2 ? y - 1 : y
+    let era = yy / 400
+    let yoe = yy - era * 400
+    let doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1
+    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468
+    return Int64(days) * 86_400_000 + Int64(n(11, 2) * 3_600_000 + n(14, 2) * 60_000 + n(17, 2) * 1000 + n(20, 3))
+}
+
+/// Results shared by all subscribers.
+final class Tally: Sendable {
+    struct State {
+        var histogram = [Int](repeating: 0, count: 10_001)  // milliseconds, last bucket = 10 s or more
+        var events = 0
+        var outOfOrder = 0
+        var closedEarly = 0
+        var ready = 0
+        var lastSeq: [Int64] = []
+    }
+    let state: Mutex<State>
+    init(count: Int) { state = Mutex(State(lastSeq: [Int64](repeating: 0, count: count))) }
+}
+let tally = Tally(count: subscriberCount)
+
+final class Subscriber: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    let index: Int
+    var handshakeDone = false
+    var buffer = ByteBuffer()
+    var lastSeq: Int64 = 0
+    var local = [Int](repeating: 0, count: 10_001)
+    var localEvents = 0
+    var localDisorder = 0
+
+    init(index: Int) { self.index = index }
+
+    func channelActive(context: ChannelHandlerContext) {
+        let request = "GET /_feed HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+            + "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+        context.writeAndFlush(NIOAny(ByteBuffer(string: request)), promise: nil)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var incoming = unwrapInboundIn(data)
+        buffer.writeBuffer(&incoming)
+        if !handshakeDone {
+            guard let view = buffer.readableBytesView.firstRange(of: Array("\r\n\r\n".utf8)) else { return }
+            buffer.moveReaderIndex(forwardBy: view.upperBound - buffer.readerIndex)
+            handshakeDone = true
+        }
+        let now = nowMilliseconds()
+        while buffer.readableBytes >= 2 {
+            let start = buffer.readerIndex
+            guard let b0: UInt8 = buffer.getInteger(at: start), let b1: UInt8 = buffer.getInteger(at: start + 1) else { return }
+            var length = Int(b1 & 0x7f)
+            var header = 2
+            if length == 126 {
+                guard let l: UInt16 = buffer.getInteger(at: start + 2) else { return }
+                length = Int(l)
+                header = 4
+            } else if length == 127 {
+                guard let l: UInt64 = buffer.getInteger(at: start + 2) else { return }
+                length = Int(l)
+                header = 10
+            }
+            guard buffer.readableBytes >= header + length else { break }
+            let opcode = b0 & 0x0f
+            if opcode == 1, let payload = buffer.viewBytes(at: start + header, length: length) {
+                if payload.starts(with: Array(#"{"seq":"#.utf8)) {
+                    var seq: Int64 = 0
+                    for byte in payload.dropFirst(7) {
+                        guard byte >= 48 && byte <= 57 else { break }
+                        seq = seq * 10 + Int64(byte - 48)
+                    }
+                    if lastSeq != 0 && seq != lastSeq + 1 { localDisorder += 1 }
+                    lastSeq = seq
+                    localEvents += 1
+                    if let at = atMilliseconds(payload) { local[min(10_000, max(0, Int(now - at)))] += 1 }
+                } else if payload.starts(with: Array(#"{"type":"ready""#.utf8)) {
+                    tally.state.withLock { $0.ready += 1 }
+                }
+            } else if opcode == 9 {
+                // Pong with an empty masked payload.
+                context.writeAndFlush(NIOAny(ByteBuffer(bytes: [0x8A, 0x80, 0, 0, 0, 0])), promise: nil)
+            }
+            buffer.moveReaderIndex(forwardBy: header + length)
+        }
+        buffer.discardReadBytes()
+    }
+
+    func flushTally() {
+        let (histogram, events, disorder, last, index) = (local, localEvents, localDisorder, lastSeq, self.index)
+        tally.state.withLock { state in
+            for bucket in 0..<histogram.count where histogram[bucket] > 0 { state.histogram[bucket] += histogram[bucket] }
+            state.events += events
+            state.outOfOrder += disorder
+            state.lastSeq[index] = last
+        }
+        local = [Int](repeating: 0, count: 10_001)
+        localEvents = 0
+        localDisorder = 0
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        flushTally()
+        tally.state.withLock { $0.closedEarly += 1 }
+    }
+}
+
+let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+var subscribers: [any Channel] = []
+for index in 0..<subscriberCount {
+    let channel = try await ClientBootstrap(group: group)
+        .channelInitializer { channel in
+            channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(Subscriber(index: index)) }
+        }
+        .connect(host: "127.0.0.1", port: port).get()
+    subscribers.append(channel)
+}
+// Wait (bounded) until every subscriber is live.
+for _ in 0..<300 where tally.state.withLock({ $0.ready }) < subscriberCount { try await Task.sleep(for: .milliseconds(100)) }
+print("subscribers ready: \(tally.state.withLock { $0.ready }) of \(subscriberCount)")
+
+// The writer: keep-alive connections, each POSTing at its share of the rate.
+let writerConnections = 4
+let total = rate * seconds
+let body = #"{"name":"fanout-\#(UInt64.random(in: 0..<UInt64.max))-"#
+let started = nowMilliseconds()
+try await withThrowingTaskGroup(of: Void.self) { tasks in
+    for writer in 0..<writerConnections {
+        tasks.addTask {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
+            _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            defer { close(fd) }
+            var scratch = [UInt8](repeating: 0, count: 65536)
+            let share = total / writerConnections
+            for n in 0..<share {
+                let due = started + Int64((n * writerConnections + writer) * 1000 / rate)
+                let wait = due - nowMilliseconds()
+                if wait > 0 { try await Task.sleep(for: .milliseconds(wait)) }
+                let json = body + "\(writer)-\(n)\"}"
+                let request = "POST /projects HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(json.utf8.count)\r\n\r\n\(json)"
+                _ = request.withCString { send(fd, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
+                // Read until the end of one response (small, no body parsing needed beyond the head + length).
+                var got = 0
+                repeat {
+                    let count = scratch.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                    if count <= 0 { return }
+                    got += count
+                } while !scratch[0..<got].contains(UInt8(ascii: "}"))
+            }
+        }
+    }
+    try await tasks.waitForAll()
+}
+let writing = Double(nowMilliseconds() - started) / 1000
+// Wait (bounded, 30 s) for every subscriber to reach the last event, then collect.
+var lastSeen: [Int64] = []
+for _ in 0..<300 {
+    for channel in subscribers where channel.isActive {
+        try? await channel.eventLoop.submit { try channel.pipeline.syncOperations.handler(type: Subscriber.self).flushTally() }.get()
+    }
+    lastSeen = tally.state.withLock { $0.lastSeq }
+    if let lowest = lastSeen.min(), let highest = lastSeen.max(), lowest == highest, lowest > 0,
+        tally.state.withLock({ $0.events }) >= total * subscriberCount { break }
+    try await Task.sleep(for: .milliseconds(100))
+}
+let result = tally.state.withLock { $0 }
+let samples = result.histogram.reduce(0, +)
+func percentile(_ p: Double) -> Int {
+    var cumulative = 0
+    for (bucket, count) in result.histogram.enumerated() {
+        cumulative += count
+        if Double(cumulative) >= p * Double(samples) { return bucket }
+    }
+    return 10_000
+}
+print("writes: \(total) in \(String(Int(writing * 10) / 10) + "." + String(Int(writing * 10) % 10)) s (\(Int(Double(total) / writing))/s) over \(writerConnections) connections")
+print("events received: \(result.events) of \(total * subscriberCount) expected; out of order or gaps: \(result.outOfOrder); subscribers closed early: \(result.closedEarly)")
+print("commit→delivery latency (ms, from the event's at): p50 \(percentile(0.5)), p99 \(percentile(0.99)), max \(percentile(1.0))")
