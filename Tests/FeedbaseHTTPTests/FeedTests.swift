@@ -178,35 +178,49 @@ func changes(_ server: TestServer, since: Int, count: Int, query: String = "") a
     @Test func webSocketBacklogThenReadyThenLiveWithoutGapOrDuplicate() async throws {
         try await withServer { server in
             _ = try await server.request("POST", "/projects", json: "[" + (0..<40).map { #"{"name":"p\#($0)"}"# }.joined(separator: ",") + "]")
-            let writer = Task {
-                for index in 0..<200 { _ = try await server.request("POST", "/projects", json: #"{"name":"live\#(index)"}"#) }
-            }
-            var seen: [Int] = []
-            var since = 0
-            var readies = 0
-            // Several subscriptions, each dropped after a few events and resumed with since.
-            for round in 0..<40 where seen.count < 240 {
-                let connection = try await HTTPConnection(port: server.port)
-                let upgrade = try await connection.upgradeToWebSocket("/_feed?since=\(since)&collections=projects")
-                #expect(upgrade.status == 101)
-                var taken = 0
-                while taken < 5 + round % 17 && seen.count < 240 {
-                    let frame = try await connection.nextFrame()
-                    guard frame.opcode == 1 else { continue }
-                    if frame.text.contains(#""type":"ready""#) {
-                        readies += 1
-                        continue
-                    }
-                    let event = try FeedMessage(json: frame.payload)
-                    seen.append(event.seq)
-                    since = event.seq
-                    taken += 1
+            // Four writers, two thousand creates, while three subscribers drop and resume.
+            let writers = (0..<4).map { writer in
+                Task {
+                    for index in 0..<500 { _ = try await server.request("POST", "/projects", json: #"{"name":"w\#(writer)-\#(index)"}"#) }
                 }
-                connection.close()
             }
-            try await writer.value
-            #expect(seen == Array(1...240))
-            #expect(readies > 0)
+            let total = 2040
+            let results = try await withThrowingTaskGroup(of: ([Int], Int).self) { group in
+                for subscriber in 0..<3 {
+                    group.addTask {
+                        var seen: [Int] = []
+                        var since = 0
+                        var readies = 0
+                        // Each session is dropped after a few events and resumed with since.
+                        for round in 0..<2000 where seen.count < total {
+                            let connection = try await HTTPConnection(port: server.port)
+                            let upgrade = try await connection.upgradeToWebSocket("/_feed?since=\(since)&collections=projects")
+                            guard upgrade.status == 101 else { throw HTTPTestClientError(message: "upgrade: \(upgrade.status)") }
+                            var taken = 0
+                            while taken < 5 + (round * (subscriber + 3)) % 61 && seen.count < total {
+                                let frame = try await connection.nextFrame()
+                                guard frame.opcode == 1 else { continue }
+                                if frame.text.contains(#""type":"ready""#) {
+                                    readies += 1
+                                    continue
+                                }
+                                let event = try FeedMessage(json: frame.payload)
+                                seen.append(event.seq)
+                                since = event.seq
+                                taken += 1
+                            }
+                            connection.close()
+                        }
+                        return (seen, readies)
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            for writer in writers { try await writer.value }
+            for (seen, readies) in results {
+                #expect(seen == Array(1...total))
+                #expect(readies > 0)
+            }
         }
     }
 
