@@ -26,7 +26,7 @@ public final class ResponseStream: Sendable {
     /// Queues bytes; false when the client is too far behind (or gone).
     public func write(_ bytes: [UInt8]) -> Bool {
         let accepted = state.withLock { state -> Bool in
-            guard !state.finished, state.outstanding + bytes.count <= limit else { return false }
+            guard !state.finished, state.outstanding == 0 || state.outstanding + bytes.count <= limit else { return false }
             state.outstanding += bytes.count
             return true
         }

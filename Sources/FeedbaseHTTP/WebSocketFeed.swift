@@ -199,7 +199,9 @@ final class WebSocketSink: FeedSink {
         let accepted = state.withLock { state -> Bool in
             guard !state.closed else { return false }
             let bytes = frames.reduce(0) { $0 + $1.bytes }
-            guard state.queuedBytes + bytes <= limit else { return false }
+            // A batch is always taken when nothing waits (it may be larger than the limit); the
+            // limit bounds what piles up behind a socket that stopped taking data.
+            guard state.queuedBytes == 0 || state.queuedBytes + bytes <= limit else { return false }
             state.queue += frames
             state.queuedBytes += bytes
             return true
