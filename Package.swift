@@ -64,7 +64,10 @@ let package = Package(
         ),
         .testTarget(
             name: "FeedbaseHTTPTests",
-            dependencies: ["FeedbaseHTTP", "FeedbaseFeed", "FeedbaseStore", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "FeedbaseHTTP", "FeedbaseFeed", "FeedbaseStore", .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
         ),
         .testTarget(
             name: "FeedbaseCLITests",

@@ -284,6 +284,25 @@ func changes(_ server: TestServer, since: Int, count: Int, query: String = "") a
         }
     }
 
+    @Test func idleSubscribersGetHeartbeats() async throws {
+        try await withServer(heartbeat: .milliseconds(200)) { server in
+            let socket = try await HTTPConnection(port: server.port)
+            #expect(try await socket.upgradeToWebSocket("/_feed").status == 101)
+            var opcodes: [UInt8] = []
+            while !opcodes.contains(9) && opcodes.count < 5 { opcodes.append(try await socket.nextFrame().opcode) }
+            #expect(opcodes.contains(9))  // a ping, with nothing else happening
+            let stream = try await HTTPConnection(port: server.port)
+            try await stream.write("GET", "/_feed", headers: [("Accept", "text/event-stream")])
+            #expect(try await stream.readHead().status == 200)
+            var text = ""
+            for _ in 0..<10 where !text.contains(": ping") {
+                guard let chunk = try await stream.nextChunk() else { break }
+                text += String(decoding: chunk, as: UTF8.self)
+            }
+            #expect(text.contains(": ping\n\n"))
+        }
+    }
+
     @Test func pruningTheLogResetsSubscribersThatAreTooFarBehind() async throws {
         // A ring of two events: a subscriber behind it must read the backlog from the log.
         try await withServer(ringCapacity: 2) { server in

@@ -6,6 +6,7 @@ import FeedbaseHTTP
 import FeedbaseStore
 import Foundation
 import Logging
+import NIOCore
 
 final class TestServer: Sendable {
     let directory: String
@@ -21,7 +22,7 @@ final class TestServer: Sendable {
 
     static func start(
         sql: String? = nil, maxBodySize: Int = 1 << 20, idleTimeout: Int64 = 60, feed: Bool = true, feedBuffer: Int = 1 << 20,
-        ringCapacity: Int = 4096
+        ringCapacity: Int = 4096, heartbeat: TimeAmount = .seconds(30)
     ) async throws -> TestServer {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("feedbase-http-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -47,7 +48,7 @@ final class TestServer: Sendable {
             host: "127.0.0.1", port: 0, maxBodySize: maxBodySize, idleTimeout: .seconds(idleTimeout), eventLoopThreads: 2)
         configuration.streamBufferLimit = feedBuffer
         let server = try await HTTPServer.start(
-            configuration, api: API(store: store, feed: hub.map { FeedService(hub: $0, heartbeat: .seconds(30)) }, logger: logger),
+            configuration, api: API(store: store, feed: hub.map { FeedService(hub: $0, heartbeat: heartbeat) }, logger: logger),
             logger: logger)
         return TestServer(directory: directory, store: store, server: server, hub: hub)
     }
@@ -81,11 +82,11 @@ final class TestServer: Sendable {
 /// Runs `body` against a fresh server and always stops it.
 func withServer(
     sql: String? = nil, maxBodySize: Int = 1 << 20, idleTimeout: Int64 = 60, feed: Bool = true, feedBuffer: Int = 1 << 20,
-    ringCapacity: Int = 4096, _ body: (TestServer) async throws -> Void
+    ringCapacity: Int = 4096, heartbeat: TimeAmount = .seconds(30), _ body: (TestServer) async throws -> Void
 ) async throws {
     let server = try await TestServer.start(
         sql: sql, maxBodySize: maxBodySize, idleTimeout: idleTimeout, feed: feed, feedBuffer: feedBuffer,
-        ringCapacity: ringCapacity)
+        ringCapacity: ringCapacity, heartbeat: heartbeat)
     do {
         try await body(server)
     } catch {
