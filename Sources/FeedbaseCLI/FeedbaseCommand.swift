@@ -65,12 +65,23 @@ struct CLIError: Error, CustomStringConvertible {
 func reportingErrors(_ body: () throws -> Void) throws {
     do {
         try body()
-    } catch let error as StoreError {
+    } catch {
+        throw reported(error)
+    }
+}
+
+/// Prints a store or command-line error as one line and turns it into exit status 1; other
+/// errors pass through unchanged.
+func reported(_ error: any Error) -> any Error {
+    switch error {
+    case let error as StoreError:
         printError(error.message)
-        throw ExitCode.failure
-    } catch let error as CLIError {
+        return ExitCode.failure
+    case let error as CLIError:
         printError(error.description)
-        throw ExitCode.failure
+        return ExitCode.failure
+    default:
+        return error
     }
 }
 

@@ -86,12 +86,8 @@ struct Serve: AsyncParsableCommand {
                 await store.close()
                 throw CLIError("cannot listen on \(host):\(port): \(error)")
             }
-        } catch let error as StoreError {
-            printError(error.message)
-            throw ExitCode.failure
-        } catch let error as CLIError {
-            printError(error.description)
-            throw ExitCode.failure
+        } catch {
+            throw reported(error)
         }
         let collections = store.schema.collections.map(\.name).joined(separator: ", ")
         logger.notice("listening on http://\(host.contains(":") ? "[\(host)]" : host):\(server.port)", metadata: ["collections": "\(collections)"])
