@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Feed fan-out: N WebSocket subscribers on /_feed while a paced writer creates items; prints
 # delivery counts, ordering, commit→delivery latency and the server's RSS before and after.
-# Usage: bench/fanout.sh   (FANOUT_SUBSCRIBERS=1000 FANOUT_RATE=1000 FANOUT_SECONDS=10)
+# Usage: bench/fanout.sh   (FANOUT_SUBSCRIBERS=1000 FANOUT_RATE=1000 FANOUT_SECONDS=10, and for the slow
+# consumer case FANOUT_STALLED=20 subscribers that stop reading, FANOUT_PAYLOAD=2000 bytes per item)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 WORK=$(mktemp -d /tmp/feedbase-fanout.XXXXXX)
@@ -18,6 +19,7 @@ SERVER=$!
 for _ in $(seq 1 300); do curl -s -o /dev/null "http://127.0.0.1:$PORT/_health" && break; sleep 0.1; done
 echo "server RSS before: $(awk '/VmRSS/ {print $2}' /proc/$SERVER/status) kB"
 timeout 300 "$ROOT/bench/fanout/.build/release/Fanout" --port "$PORT" --subscribers "${FANOUT_SUBSCRIBERS:-1000}" \
-    --rate "${FANOUT_RATE:-1000}" --seconds "${FANOUT_SECONDS:-10}"
+    --rate "${FANOUT_RATE:-1000}" --seconds "${FANOUT_SECONDS:-10}" \
+    --stalled "${FANOUT_STALLED:-0}" --payload "${FANOUT_PAYLOAD:-0}"
 echo "server RSS after: $(awk '/VmRSS/ {print $2}' /proc/$SERVER/status) kB, peak $(awk '/VmHWM/ {print $2}' /proc/$SERVER/status) kB"
 echo "cores: $(nproc)"

@@ -21,6 +21,11 @@ let port = option("--port", 8080)
 let subscriberCount = option("--subscribers", 1000)
 let rate = option("--rate", 1000)
 let seconds = option("--seconds", 10)
+/// Subscribers that stop reading right after the handshake: they must be cut off (4408) while
+/// the others keep up, and the server's memory must stay bounded.
+let stalledCount = option("--stalled", 0)
+/// Extra bytes of description per created item (bigger events fill a stalled socket sooner).
+let payload = option("--payload", 0)
 
 func nowMilliseconds() -> Int64 {
     var spec = timespec()
@@ -58,16 +63,18 @@ final class Tally: Sendable {
         var outOfOrder = 0
         var closedEarly = 0
         var ready = 0
+        var cutOff4408 = 0
         var lastSeq: [Int64] = []
     }
     let state: Mutex<State>
     init(count: Int) { state = Mutex(State(lastSeq: [Int64](repeating: 0, count: count))) }
 }
-let tally = Tally(count: subscriberCount)
+let tally = Tally(count: subscriberCount + stalledCount)
 
 final class Subscriber: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     let index: Int
+    let stalled: Bool
     var handshakeDone = false
     var buffer = ByteBuffer()
     var lastSeq: Int64 = 0
@@ -75,7 +82,10 @@ final class Subscriber: ChannelInboundHandler {
     var localEvents = 0
     var localDisorder = 0
 
-    init(index: Int) { self.index = index }
+    init(index: Int, stalled: Bool = false) {
+        self.index = index
+        self.stalled = stalled
+    }
 
     func channelActive(context: ChannelHandlerContext) {
         let request = "GET /_feed HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
@@ -90,6 +100,10 @@ final class Subscriber: ChannelInboundHandler {
             guard let view = buffer.readableBytesView.firstRange(of: Array("\r\n\r\n".utf8)) else { return }
             buffer.moveReaderIndex(forwardBy: view.upperBound - buffer.readerIndex)
             handshakeDone = true
+            if stalled {
+                // Stop reading: the server's data piles up in the socket and then in its queue.
+                context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
+            }
         }
         let now = nowMilliseconds()
         while buffer.readableBytes >= 2 {
@@ -117,11 +131,13 @@ final class Subscriber: ChannelInboundHandler {
                     }
                     if lastSeq != 0 && seq != lastSeq + 1 { localDisorder += 1 }
                     lastSeq = seq
-                    localEvents += 1
-                    if let at = atMilliseconds(payload) { local[min(10_000, max(0, Int(now - at)))] += 1 }
+                    if !stalled { localEvents += 1 }
+                    if !stalled, let at = atMilliseconds(payload) { local[min(10_000, max(0, Int(now - at)))] += 1 }
                 } else if payload.starts(with: Array(#"{"type":"ready""#.utf8)) {
                     tally.state.withLock { $0.ready += 1 }
                 }
+            } else if opcode == 8, let code: UInt16 = buffer.getInteger(at: start + header), code == 4408 {
+                tally.state.withLock { $0.cutOff4408 += 1 }
             } else if opcode == 9 {
                 // Pong with an empty masked payload.
                 context.writeAndFlush(NIOAny(ByteBuffer(bytes: [0x8A, 0x80, 0, 0, 0, 0])), promise: nil)
@@ -160,6 +176,18 @@ for index in 0..<subscriberCount {
         .connect(host: "127.0.0.1", port: port).get()
     subscribers.append(channel)
 }
+var stalled: [any Channel] = []
+for index in 0..<stalledCount {
+    let channel = try await ClientBootstrap(group: group)
+        .channelOption(.socketOption(.so_rcvbuf), value: 4096)
+        .channelInitializer { channel in
+            channel.eventLoop.makeCompletedFuture {
+                try channel.pipeline.syncOperations.addHandler(Subscriber(index: subscriberCount + index, stalled: true))
+            }
+        }
+        .connect(host: "127.0.0.1", port: port).get()
+    stalled.append(channel)
+}
 // Wait (bounded) until every subscriber is live.
 for _ in 0..<300 where tally.state.withLock({ $0.ready }) < subscriberCount { try await Task.sleep(for: .milliseconds(100)) }
 print("subscribers ready: \(tally.state.withLock { $0.ready }) of \(subscriberCount)")
@@ -185,7 +213,7 @@ try await withThrowingTaskGroup(of: Void.self) { tasks in
                 let due = started + Int64((n * writerConnections + writer) * 1000 / rate)
                 let wait = due - nowMilliseconds()
                 if wait > 0 { try await Task.sleep(for: .milliseconds(wait)) }
-                let json = body + "\(writer)-\(n)\"}"
+                let json = body + "\(writer)-\(n)\",\"description\":\"" + String(repeating: "x", count: payload) + "\"}"
                 let request = "POST /projects HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(json.utf8.count)\r\n\r\n\(json)"
                 _ = request.withCString { send(fd, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
                 // Read until the end of one response (small, no body parsing needed beyond the head + length).
@@ -207,11 +235,17 @@ for _ in 0..<300 {
     for channel in subscribers where channel.isActive {
         try? await channel.eventLoop.submit { try channel.pipeline.syncOperations.handler(type: Subscriber.self).flushTally() }.get()
     }
-    lastSeen = tally.state.withLock { $0.lastSeq }
+    lastSeen = Array(tally.state.withLock { $0.lastSeq }.prefix(subscriberCount))
     if let lowest = lastSeen.min(), let highest = lastSeen.max(), lowest == highest, lowest > 0,
         tally.state.withLock({ $0.events }) >= total * subscriberCount { break }
     try await Task.sleep(for: .milliseconds(100))
 }
+// The stalled subscribers read again: each should find a 4408 close after what reached it.
+for channel in stalled {
+    channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
+    channel.read()
+}
+for _ in 0..<300 where tally.state.withLock({ $0.cutOff4408 }) < stalledCount { try await Task.sleep(for: .milliseconds(100)) }
 let result = tally.state.withLock { $0 }
 let samples = result.histogram.reduce(0, +)
 func percentile(_ p: Double) -> Int {
@@ -224,4 +258,5 @@ func percentile(_ p: Double) -> Int {
 }
 print("writes: \(total) in \(String(Int(writing * 10) / 10) + "." + String(Int(writing * 10) % 10)) s (\(Int(Double(total) / writing))/s) over \(writerConnections) connections")
 print("events received: \(result.events) of \(total * subscriberCount) expected; out of order or gaps: \(result.outOfOrder); subscribers closed early: \(result.closedEarly)")
+if stalledCount > 0 { print("stalled subscribers cut off with 4408: \(result.cutOff4408) of \(stalledCount)") }
 print("commit→delivery latency (ms, from the event's at): p50 \(percentile(0.5)), p99 \(percentile(0.99)), max \(percentile(1.0))")
