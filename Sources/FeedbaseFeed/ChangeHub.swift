@@ -81,7 +81,7 @@ public actor ChangeHub {
     public func start() async throws {
         guard !started else { return }
         started = true
-        let batch = try await store.changes(after: Int64.max - 1, collections: nil, limit: 0)
+        let batch = try await store.changes(after: 0, collections: nil, limit: 0)  // head and oldest only
         head = batch.head
         oldest = batch.oldest
         let poke = self.poke
@@ -125,9 +125,9 @@ public actor ChangeHub {
     }
 
     private func deliver(_ events: [ChangeEvent]) {
+        guard let lastEvent = events.last else { return }
         for (id, subscription) in subscriptions where subscription.live {
             let due = events.filter { $0.seq > subscription.lastSent && subscription.matches($0) }
-            guard let lastEvent = events.last else { continue }
             if !due.isEmpty && !subscription.sink.send(due) {
                 subscriptions[id] = nil
                 subscription.sink.close(.slow(lastSent: subscription.lastSent))
@@ -153,8 +153,10 @@ public actor ChangeHub {
     private func catchUp(_ subscription: Subscription) async {
         let id = ObjectIdentifier(subscription.sink)
         while subscriptions[id] === subscription {
-            if let first = ring.first, subscription.lastSent >= first.seq - 1 || subscription.lastSent >= head {
-                // The ring holds everything after lastSent: switch to live here, in one step.
+            // Live once everything after lastSent is in the ring (or there is nothing after it).
+            let ringCovers = ring.first.map { subscription.lastSent >= $0.seq - 1 } ?? false
+            if ringCovers || subscription.lastSent >= head {
+                // Switch to live here, in one step of the actor.
                 let due = ring.filter { $0.seq > subscription.lastSent && subscription.matches($0) }
                 if !due.isEmpty && !subscription.sink.send(due) {
                     subscriptions[id] = nil
@@ -162,11 +164,6 @@ public actor ChangeHub {
                     return
                 }
                 subscription.lastSent = max(subscription.lastSent, head)
-                subscription.live = true
-                subscription.sink.ready(seq: subscription.lastSent)
-                return
-            }
-            if ring.isEmpty && subscription.lastSent >= head {
                 subscription.live = true
                 subscription.sink.ready(seq: subscription.lastSent)
                 return

@@ -19,7 +19,7 @@ public struct API: Sendable {
         self.store = store
         self.feed = feed
         self.logger = logger
-        let index = Self.indexDocument(store.schema)
+        let index = Self.indexDocument(store.schema, feed: feed != nil)
         router.add(.GET, "/") { _ in .json(.ok, index) }
         router.add(.GET, "/_health") { _ in
             await store.isHealthy()
@@ -116,21 +116,20 @@ public struct API: Sendable {
         return store.schema[name]
     }
 
-    static func indexDocument(_ schema: Schema) -> [UInt8] {
+    /// The collections and links to what this server serves (the feed only when it is on).
+    static func indexDocument(_ schema: Schema, feed: Bool) -> [UInt8] {
         let collections = schema.collections.map { collection in
             JSONText.object([
                 ("name", JSONText.quote(collection.name)),
                 ("url", JSONText.quote("/" + PercentEncoding.encode(collection.name))),
             ])
         }
-        return Array(JSONText.object([
-            ("collections", JSONText.array(collections)),
-            ("feed", JSONText.quote("/_feed")),
-            ("changes", JSONText.quote("/_changes")),
-            ("openapi", JSONText.quote("/openapi.json")),
-            ("health", JSONText.quote("/_health")),
-        ]).utf8)
+        var members = [("collections", JSONText.array(collections))]
+        if feed { members += [("feed", JSONText.quote("/_feed")), ("changes", JSONText.quote("/_changes"))] }
+        members.append(("health", JSONText.quote("/_health")))
+        return Array(JSONText.object(members).utf8)
     }
+
 }
 
 /// The six operations of one collection.

@@ -67,18 +67,16 @@ struct FeedRoutes: Sendable {
                 wait = value
             }
         }
+        // Without since, seq > 0 starts at the oldest event kept.
         let after = feedRequest.since ?? 0
         var batch = try await store.changes(after: after, collections: feedRequest.collections, limit: limit)
         if let since = feedRequest.since, since + 1 < batch.oldest {
             throw Problem(.gone, "events after \(since) were pruned (the oldest kept is \(batch.oldest)); re-read the collections, then continue from X-Change-Seq")
         }
-        if feedRequest.since == nil && after + 1 < batch.oldest {
-            batch = try await store.changes(after: batch.oldest - 1, collections: feedRequest.collections, limit: limit)
-        }
         let deadline = ContinuousClock.now + .seconds(wait)
         while batch.events.isEmpty && ContinuousClock.now < deadline {
             await feed.hub.waitForChange(after: batch.head, timeout: deadline - ContinuousClock.now)
-            batch = try await store.changes(after: max(after, batch.oldest - 1), collections: feedRequest.collections, limit: limit)
+            batch = try await store.changes(after: after, collections: feedRequest.collections, limit: limit)
         }
         let last = batch.events.count == limit ? (batch.events.last?.seq ?? batch.head) : batch.head
         var body = Array(#"{"changes":["#.utf8)
@@ -98,7 +96,7 @@ struct FeedRoutes: Sendable {
         guard accept.contains("text/event-stream") else {
             throw Problem(.badRequest, "GET /_feed is a WebSocket (Upgrade: websocket) or Server-Sent Events (Accept: text/event-stream); for plain HTTP use GET /_changes")
         }
-        let current = try await store.changes(after: Int64.max - 1, collections: nil, limit: 0)
+        let current = try await store.changes(after: 0, collections: nil, limit: 0)  // head and oldest only
         if let since = feedRequest.since {
             guard since <= current.head else {
                 throw Problem.badParameter("since", "\(since) is ahead of the log (its head is \(current.head))")

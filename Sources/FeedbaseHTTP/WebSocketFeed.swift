@@ -24,9 +24,7 @@ enum WebSocketFeed {
         return NIOWebSocketServerUpgrader(
             maxFrameSize: 1 << 16,
             shouldUpgrade: { channel, head in
-                guard let request = feedRequest(head, schema: schema) else { return channel.eventLoop.makeSucceededFuture(nil) }
-                _ = request
-                return channel.eventLoop.makeSucceededFuture(HTTPHeaders())
+                channel.eventLoop.makeSucceededFuture(feedRequest(head, schema: schema) == nil ? nil : HTTPHeaders())
             },
             upgradePipelineHandler: { channel, head in
                 guard let request = feedRequest(head, schema: schema) else { return channel.close() }

@@ -15,12 +15,7 @@ extension SQLiteStore {
         let listing = Listing(collection: try collection(collectionName), query: query)
         let feed = feedEnabled
         let head = feed ? "(SELECT seq FROM sqlite_sequence WHERE name = '_changes')" : "0"
-        // The usual page is one SELECT that also reads the change head: one snapshot without an
-        // explicit transaction. A count, or an empty page (no row to carry the head), needs one.
-        if !query.count {
-            let page = try await database.readStatement { connection in try listing.page(on: connection, head: head) }
-            if page.itemCount > 0 || !feed { return page }
-        }
+        // The rows carry the change head; an empty page reads it in the same snapshot.
         return try await database.read { connection in
             var page = try listing.page(on: connection, head: head)
             if page.itemCount == 0 { page.seq = try Self.head(feed, connection) }
@@ -97,15 +92,17 @@ extension SQLiteStore {
             throw StoreError.invalid([Violation(pointer: pointer, detail: "the id '\(id)' in the URL is not a valid \(keyColumn.type.rawValue)")])
         }
         let feed = feedEnabled
+        let itemSQL = try itemStatement(collection)
         return try await database.write { connection in
-            var (item, created) = try Self.replace(collection, key: key, id: id, body: body, preconditions: preconditions, ids: ids, on: connection)
+            var (item, created) = try Self.replace(
+                collection, itemSQL: itemSQL, key: key, id: id, body: body, preconditions: preconditions, ids: ids, on: connection)
             item.seq = try Self.head(feed, connection)
             return (item, created)
         }
     }
 
     private static func replace(
-        _ collection: Collection, key: SQLValue, id: String, body: [UInt8], preconditions: Preconditions,
+        _ collection: Collection, itemSQL: String, key: SQLValue, id: String, body: [UInt8], preconditions: Preconditions,
         ids: TimeOrderedIDGenerator, on connection: Connection
     ) throws -> (Item, Bool) {
         let keyColumn = collection.primaryKey
@@ -120,7 +117,7 @@ extension SQLiteStore {
             row.columns.remove(at: index)
             row.values.remove(at: index)
         }
-        let current = try Self.current(collection, key: key, id: id, on: connection)
+        let current = try Self.current(itemSQL, key: key, id: id, on: connection)
         try Self.check(preconditions, current: current)
         guard current != nil else {
             row.columns.insert(keyColumn, at: 0)
@@ -149,24 +146,24 @@ extension SQLiteStore {
             throw StoreError.notFound("no item '\(id)' in \(collection.name)")
         }
         let feed = feedEnabled
+        let itemSQL = try itemStatement(collection)
         return try await database.write { connection in
-            var item = try Self.patch(collection, key: key, id: id, body: body, preconditions: preconditions, ids: ids, on: connection)
+            var item = try Self.patch(
+                collection, itemSQL: itemSQL, key: key, id: id, body: body, preconditions: preconditions, ids: ids, on: connection)
             item.seq = try Self.head(feed, connection)
             return item
         }
     }
 
     private static func patch(
-        _ collection: Collection, key: SQLValue, id: String, body: [UInt8], preconditions: Preconditions,
+        _ collection: Collection, itemSQL: String, key: SQLValue, id: String, body: [UInt8], preconditions: Preconditions,
         ids: TimeOrderedIDGenerator, on connection: Connection
     ) throws -> Item {
         let fields = try RequestBody.fields(ofObject: body, on: connection)
         let row = try RowValidator.values(of: fields, for: collection, mode: .patch, makeID: ids.next)
-        guard let current = try Self.current(collection, key: key, id: id, on: connection) else {
-            if preconditions.ifMatch != nil { try Self.check(preconditions, current: nil) }
-            throw StoreError.notFound("no item '\(id)' in \(collection.name)")
-        }
-        try Self.check(preconditions, current: current)
+        let current = try Self.current(itemSQL, key: key, id: id, on: connection)
+        try Self.check(preconditions, current: current)  // If-Match on a missing item is 412, not 404
+        guard let current else { throw StoreError.notFound("no item '\(id)' in \(collection.name)") }
         var sql = Listing.SQL()
         var assignments: [String] = []
         for (column, value) in zip(row.columns, row.values) {
@@ -197,9 +194,10 @@ extension SQLiteStore {
             throw StoreError.notFound("no item '\(id)' in \(collection.name)")
         }
         let feed = feedEnabled
+        let itemSQL = try itemStatement(collection)
         return try await database.write { connection in
-            let current = try Self.current(collection, key: key, id: id, on: connection)
-            if current != nil || preconditions.ifMatch != nil { try Self.check(preconditions, current: current) }
+            let current = try Self.current(itemSQL, key: key, id: id, on: connection)
+            try Self.check(preconditions, current: current)  // If-Match on a missing item is 412, not 404
             guard current != nil else { throw StoreError.notFound("no item '\(id)' in \(collection.name)") }
             let sql = "DELETE FROM \(quoteIdentifier(collection.name)) WHERE \(quoteIdentifier(collection.primaryKey.name)) = ?1"
             _ = try connection.run(sql, [key])
@@ -260,9 +258,15 @@ extension SQLiteStore {
         feed ? try ChangeLog.head(on: connection) : 0
     }
 
-    static func current(_ collection: Collection, key: SQLValue, id: String, on connection: Connection) throws -> Item? {
-        let sql = "SELECT \(RowJSON.objectExpression(collection)) FROM \(quoteIdentifier(collection.name)) WHERE \(quoteIdentifier(collection.primaryKey.name)) = ?1"
-        return try connection.query(sql, [key]) { Item(id: id, json: $0.textBytes(0)) }.first
+    /// The item as it is now, read with `itemSQL` (the store's cached statement for its collection).
+    static func current(_ itemSQL: String, key: SQLValue, id: String, on connection: Connection) throws -> Item? {
+        try connection.query(itemSQL, [key]) { Item(id: id, json: $0.textBytes(0)) }.first
+    }
+
+    /// The cached statement reading one item of `collection`.
+    func itemStatement(_ collection: Collection) throws -> String {
+        guard let sql = itemSQL[collection.name] else { throw StoreError.notFound("no collection named '\(collection.name)'") }
+        return sql
     }
 
     static func insert(_ row: RowValues, into collection: Collection, on connection: Connection) throws -> Item {
