@@ -58,6 +58,13 @@ let package = Package(
             name: "feedbase",
             dependencies: ["FeedbaseCLI", .product(name: "Logging", package: "swift-log")]
         ),
+        // Test-only helpers shared by the test targets (a child process without Foundation's `Process`).
+        .target(name: "FeedbaseTestSpawn", path: "Tests/FeedbaseTestSpawn"),
+        .target(
+            name: "FeedbaseTestSupport",
+            dependencies: ["FeedbaseTestSpawn"],
+            path: "Tests/FeedbaseTestSupport"
+        ),
         .testTarget(
             name: "FeedbaseStoreTests",
             dependencies: ["FeedbaseStore"]
@@ -65,13 +72,14 @@ let package = Package(
         .testTarget(
             name: "FeedbaseHTTPTests",
             dependencies: [
-                "FeedbaseHTTP", "FeedbaseFeed", "FeedbaseStore", .product(name: "Logging", package: "swift-log"),
+                "FeedbaseHTTP", "FeedbaseFeed", "FeedbaseStore", "FeedbaseTestSupport",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         .testTarget(
             name: "FeedbaseCLITests",
-            dependencies: ["FeedbaseCLI", "feedbase"]
+            dependencies: ["FeedbaseCLI", "feedbase", "FeedbaseTestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -1,6 +1,7 @@
 // The real `feedbase` binary, run as a user would: migrate, status, schema, environment
 // fallbacks, and one clear error line (never a crash or a stack trace) for each bad input.
 
+import FeedbaseTestSupport
 import Foundation
 import Testing
 
@@ -27,23 +28,11 @@ struct CLITestError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-func run(_ arguments: [String], in directory: String, environment: [String: String] = [:]) throws -> Run {
-    let process = Process()
-    process.executableURL = try feedbaseBinary()
-    process.arguments = arguments
-    process.currentDirectoryURL = URL(fileURLWithPath: directory)
+func run(_ arguments: [String], in directory: String, environment: [String: String] = [:]) async throws -> Run {
     var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("FEEDBASE_") }
     env.merge(environment) { $1 }
-    process.environment = env
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-        stderr: String(decoding: stderr, as: UTF8.self))
+    let result = try await ChildProcess.run(try feedbaseBinary().path, arguments, directory: directory, environment: env)
+    return Run(status: result.status, stdout: result.stdout, stderr: result.stderr)
 }
 
 let shippedMigrations = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -77,28 +66,28 @@ func expectOneErrorLine(_ result: Run, containing text: String, sourceLocation: 
 }
 
 @Suite struct CLITests {
-    @Test func migrateOnAFreshDirectoryCreatesTheDatabaseThenAppliesNothing() throws {
+    @Test func migrateOnAFreshDirectoryCreatesTheDatabaseThenAppliesNothing() async throws {
         let workspace = try Workspace()
         try workspace.copyMigrations()
-        let first = try run(["migrate"], in: workspace.path)
+        let first = try await run(["migrate"], in: workspace.path)
         #expect(first.status == 0, "\(first.stderr)")
         #expect(first.stdout == "applied 0001_projects_and_tasks.sql\napplied 0002_comments.sql\n")
         #expect(FileManager.default.fileExists(atPath: workspace.file("feedbase.sqlite")))
-        let second = try run(["migrate"], in: workspace.path)
+        let second = try await run(["migrate"], in: workspace.path)
         #expect(second.status == 0)
         #expect(second.stdout == "feedbase.sqlite is up to date; nothing to apply\n")
 
-        let status = try run(["migrate", "--status"], in: workspace.path)
+        let status = try await run(["migrate", "--status"], in: workspace.path)
         #expect(status.status == 0)
         #expect(status.stdout.split(separator: "\n").map { $0.split(separator: " ").prefix(2).joined(separator: " ") }
             == ["applied 0001_projects_and_tasks.sql", "applied 0002_comments.sql"])
     }
 
-    @Test func schemaListsTheExampleCollectionsWithTypes() throws {
+    @Test func schemaListsTheExampleCollectionsWithTypes() async throws {
         let workspace = try Workspace()
         try workspace.copyMigrations()
-        #expect(try run(["migrate"], in: workspace.path).status == 0)
-        let schema = try run(["schema"], in: workspace.path)
+        #expect(try await run(["migrate"], in: workspace.path).status == 0)
+        let schema = try await run(["schema"], in: workspace.path)
         #expect(schema.status == 0, "\(schema.stderr)")
         let lines = schema.stdout.split(separator: "\n").map(String.init)
         #expect(lines.contains("tasks"))
@@ -115,53 +104,53 @@ func expectOneErrorLine(_ result: Run, containing text: String, sourceLocation: 
         #expect(line("  remind_at  time") != nil)
     }
 
-    @Test func everyFlagFallsBackToItsEnvironmentVariable() throws {
+    @Test func everyFlagFallsBackToItsEnvironmentVariable() async throws {
         let workspace = try Workspace()
         let environment = ["FEEDBASE_DB": workspace.file("from-env.sqlite"), "FEEDBASE_MIGRATIONS": shippedMigrations,
                            "FEEDBASE_SYNCHRONOUS": "NORMAL"]
-        let result = try run(["migrate"], in: workspace.path, environment: environment)
+        let result = try await run(["migrate"], in: workspace.path, environment: environment)
         #expect(result.status == 0, "\(result.stderr)")
         #expect(FileManager.default.fileExists(atPath: workspace.file("from-env.sqlite")))
         // A flag beats the environment.
-        let flagged = try run(["migrate", "--db", workspace.file("from-flag.sqlite")], in: workspace.path, environment: environment)
+        let flagged = try await run(["migrate", "--db", workspace.file("from-flag.sqlite")], in: workspace.path, environment: environment)
         #expect(flagged.status == 0)
         #expect(FileManager.default.fileExists(atPath: workspace.file("from-flag.sqlite")))
-        let bad = try run(["migrate"], in: workspace.path, environment: ["FEEDBASE_SYNCHRONOUS": "SOMETIMES", "FEEDBASE_MIGRATIONS": shippedMigrations])
+        let bad = try await run(["migrate"], in: workspace.path, environment: ["FEEDBASE_SYNCHRONOUS": "SOMETIMES", "FEEDBASE_MIGRATIONS": shippedMigrations])
         expectOneErrorLine(bad, containing: "--synchronous must be FULL, NORMAL or OFF")
     }
 
-    @Test func badInputsGiveOneClearErrorLine() throws {
+    @Test func badInputsGiveOneClearErrorLine() async throws {
         let workspace = try Workspace()
-        expectOneErrorLine(try run(["migrate"], in: workspace.path), containing: "migrations directory migrations does not exist")
-        expectOneErrorLine(try run(["schema"], in: workspace.path), containing: "no database at feedbase.sqlite")
+        expectOneErrorLine(try await run(["migrate"], in: workspace.path), containing: "migrations directory migrations does not exist")
+        expectOneErrorLine(try await run(["schema"], in: workspace.path), containing: "no database at feedbase.sqlite")
 
         try workspace.copyMigrations()
-        #expect(try run(["migrate"], in: workspace.path).status == 0)
+        #expect(try await run(["migrate"], in: workspace.path).status == 0)
         let edited = workspace.file("migrations/0002_comments.sql")
         try ("-- edited\n" + String(contentsOfFile: edited, encoding: .utf8)).write(toFile: edited, atomically: true, encoding: .utf8)
-        expectOneErrorLine(try run(["migrate"], in: workspace.path), containing: "0002_comments.sql was changed after it was applied")
+        expectOneErrorLine(try await run(["migrate"], in: workspace.path), containing: "0002_comments.sql was changed after it was applied")
 
         try "CREATE TABLE broken (".write(toFile: workspace.file("migrations/0003_broken.sql"), atomically: true, encoding: .utf8)
         let other = workspace.file("other.sqlite")
-        expectOneErrorLine(try run(["migrate", "--db", other], in: workspace.path), containing: "migration 0003_broken.sql failed and was rolled back")
+        expectOneErrorLine(try await run(["migrate", "--db", other], in: workspace.path), containing: "migration 0003_broken.sql failed and was rolled back")
         try FileManager.default.removeItem(atPath: edited)
-        expectOneErrorLine(try run(["migrate", "--db", other], in: workspace.path), containing: "0003_broken.sql is out of sequence")
+        expectOneErrorLine(try await run(["migrate", "--db", other], in: workspace.path), containing: "0003_broken.sql is out of sequence")
 
         try Data(repeating: 0x42, count: 8192).write(to: URL(fileURLWithPath: workspace.file("garbage.sqlite")))
-        expectOneErrorLine(try run(["schema", "--db", "garbage.sqlite"], in: workspace.path), containing: "garbage.sqlite")
-        expectOneErrorLine(try run(["migrate", "--db", "garbage.sqlite", "--migrations", shippedMigrations], in: workspace.path),
+        expectOneErrorLine(try await run(["schema", "--db", "garbage.sqlite"], in: workspace.path), containing: "garbage.sqlite")
+        expectOneErrorLine(try await run(["migrate", "--db", "garbage.sqlite", "--migrations", shippedMigrations], in: workspace.path),
             containing: "not a database")
     }
 
-    @Test func aFailingMigrationIsNamedWithSQLitesMessage() throws {
+    @Test func aFailingMigrationIsNamedWithSQLitesMessage() async throws {
         let workspace = try Workspace()
         let migrations = workspace.file("m")
         try FileManager.default.createDirectory(atPath: migrations, withIntermediateDirectories: true)
         try "CREATE TABLE a (id INTEGER PRIMARY KEY);".write(toFile: migrations + "/0001_a.sql", atomically: true, encoding: .utf8)
         try "CREATE TABLE b (id INTEGER PRIMARY KEY); INSERT INTO nowhere VALUES (1);".write(toFile: migrations + "/0002_b.sql", atomically: true, encoding: .utf8)
-        let result = try run(["migrate", "--migrations", "m"], in: workspace.path)
+        let result = try await run(["migrate", "--migrations", "m"], in: workspace.path)
         expectOneErrorLine(result, containing: "migration 0002_b.sql failed and was rolled back: no such table: nowhere")
-        let status = try run(["migrate", "--status", "--migrations", "m"], in: workspace.path)
+        let status = try await run(["migrate", "--status", "--migrations", "m"], in: workspace.path)
         #expect(status.stdout.hasPrefix("applied  0001_a.sql"))
         #expect(status.stdout.contains("pending  0002_b.sql"))
     }

@@ -1,40 +1,23 @@
 // `feedbase serve` as a user runs it: port 0 logs the bound address on one line, the server
 // answers over HTTP, SIGTERM stops it cleanly with exit status 0, and bad flags are one error line.
 
+import FeedbaseTestSupport
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
-import Synchronization
 import Testing
 
 /// A running `feedbase serve` whose standard error is collected as it arrives.
 final class ServeProcess: Sendable {
-    let process: Process
-    private let stderr = LogBuffer()
-
-    final class LogBuffer: Sendable {
-        let text = Mutex<String>("")
-    }
+    let child: ChildProcess
 
     init(_ arguments: [String], in directory: String) throws {
-        let process = Process()
-        process.executableURL = try feedbaseBinary()
-        process.arguments = ["serve"] + arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("FEEDBASE_") }
-        let pipe = Pipe()
-        process.standardError = pipe
-        process.standardOutput = FileHandle.nullDevice
-        self.process = process
-        pipe.fileHandleForReading.readabilityHandler = { [stderr] handle in
-            let data = handle.availableData
-            if !data.isEmpty { stderr.text.withLock { $0 += String(decoding: data, as: UTF8.self) } }
-        }
-        try process.run()
+        child = try ChildProcess(try feedbaseBinary().path, ["serve"] + arguments, directory: directory,
+            environment: ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("FEEDBASE_") })
     }
 
-    var log: String { stderr.text.withLock { $0 } }
+    var log: String { child.stderr }
 
     /// Waits (bounded) until `condition` holds for the log so far.
     func waitForLog(timeout: Duration = .seconds(30), _ condition: (String) -> Bool) async throws -> String {
@@ -42,20 +25,15 @@ final class ServeProcess: Sendable {
         while ContinuousClock.now < deadline {
             let log = self.log
             if condition(log) { return log }
-            if !process.isRunning { throw CLITestError("the server exited early: \(log)") }
+            if !child.isRunning { throw CLITestError("the server exited early: \(log)") }
             try await Task.sleep(for: .milliseconds(20))
         }
         throw CLITestError("timed out waiting for the log: \(log)")
     }
 
-    func waitForExit(timeout: Duration = .seconds(20)) async throws -> Int32 {
-        let deadline = ContinuousClock.now + timeout
-        while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
-        guard !process.isRunning else {
-            process.interrupt()
-            throw CLITestError("the server did not exit: \(log)")
-        }
-        return process.terminationStatus
+    func stop() async throws -> Int32 {
+        child.signal(SIGTERM)
+        return try await child.exitStatus(timeout: .seconds(20))
     }
 }
 
@@ -81,20 +59,19 @@ final class ServeProcess: Sendable {
         #expect((listed as? HTTPURLResponse)?.statusCode == 200 && String(decoding: body, as: UTF8.self) == "[]")
         _ = try await server.waitForLog { $0.contains("POST /projects 201") }
 
-        kill(server.process.processIdentifier, SIGTERM)
-        #expect(try await server.waitForExit() == 0)
+        #expect(try await server.stop() == 0)
         #expect(server.log.contains("stopped"))
         #expect(FileManager.default.fileExists(atPath: workspace.file("feedbase.sqlite")))
     }
 
-    @Test func badServeFlagsAreOneErrorLine() throws {
+    @Test func badServeFlagsAreOneErrorLine() async throws {
         let workspace = try Workspace()
         try workspace.copyMigrations()
-        expectOneErrorLine(try run(["serve", "--port", "99999"], in: workspace.path), containing: "--port must be 0 to 65535")
-        expectOneErrorLine(try run(["serve", "--port", "http"], in: workspace.path), containing: "--port")
-        expectOneErrorLine(try run(["serve", "--max-body", "0"], in: workspace.path), containing: "--max-body")
-        expectOneErrorLine(try run(["serve", "--log-level", "loud"], in: workspace.path), containing: "--log-level")
-        expectOneErrorLine(try run(["serve", "--migrations", "nowhere"], in: workspace.path), containing: "nowhere")
+        expectOneErrorLine(try await run(["serve", "--port", "99999"], in: workspace.path), containing: "--port must be 0 to 65535")
+        expectOneErrorLine(try await run(["serve", "--port", "http"], in: workspace.path), containing: "--port")
+        expectOneErrorLine(try await run(["serve", "--max-body", "0"], in: workspace.path), containing: "--max-body")
+        expectOneErrorLine(try await run(["serve", "--log-level", "loud"], in: workspace.path), containing: "--log-level")
+        expectOneErrorLine(try await run(["serve", "--migrations", "nowhere"], in: workspace.path), containing: "nowhere")
     }
 }
 
@@ -116,19 +93,14 @@ final class ServeProcess: Sendable {
         let port = try #require(line.split(separator: ":").last.map(String.init))
         for command in lines {
             #expect(command.contains("localhost:8080"))
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/bin/bash")
             let local = command.replacingOccurrences(of: "localhost:8080", with: "127.0.0.1:\(port)")
-            process.arguments = ["-c", local.replacingOccurrences(of: "curl -s", with: "curl -s -w '\\n%{http_code}' --max-time 10")]
-            let out = Pipe()
-            process.standardOutput = out
-            try process.run()
-            let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
+            let result = try await ChildProcess.run("/bin/bash", ["-c",
+                local.replacingOccurrences(of: "curl -s", with: "curl -s -w '\\n%{http_code}' --max-time 10")],
+                environment: ProcessInfo.processInfo.environment)
+            let output = result.stdout
             let status = output.split(separator: "\n").last.map(String.init) ?? ""
-            #expect(process.terminationStatus == 0 && status.hasPrefix("2"), "\(command) → \(output)")
+            #expect(result.status == 0 && status.hasPrefix("2"), "\(command) → \(output)")
         }
-        kill(server.process.processIdentifier, SIGTERM)
-        #expect(try await server.waitForExit() == 0)
+        #expect(try await server.stop() == 0)
     }
 }

@@ -3,6 +3,7 @@
 // consumer cut-off, reset after pruning, and --no-feed.
 
 import FeedbaseStore
+import FeedbaseTestSupport
 import Foundation
 import Testing
 
@@ -65,12 +66,10 @@ func changes(_ server: TestServer, since: Int, count: Int, query: String = "") a
             #expect(seq(try await server.request("DELETE", "/projects/2")) == 7)
             #expect(try await server.request("POST", "/projects", json: #"{"name":"one"}"#).status == 409)  // a failed write: no event
             // A write through a second, plain SQLite connection (as the sqlite3 shell would make).
-            let shell = Process()
-            shell.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            shell.arguments = ["sqlite3", server.directory + "/test.sqlite", "INSERT INTO projects (name) VALUES ('external')"]
-            try shell.run()
-            shell.waitUntilExit()
-            #expect(shell.terminationStatus == 0)
+            let shell = try await ChildProcess.run("/usr/bin/env",
+                ["sqlite3", server.directory + "/test.sqlite", "INSERT INTO projects (name) VALUES ('external')"],
+                environment: ProcessInfo.processInfo.environment)
+            #expect(shell.status == 0, "\(shell.stderr)")
 
             let events = try await changes(server, since: 0, count: 8)
             #expect(events.map(\.description) == [
