@@ -9,6 +9,12 @@ static inline int feedbase_sqlite3_db_config_int(sqlite3 *db, int op, int value,
     return sqlite3_db_config(db, op, value, result);
 }
 
+/// SQLITE_CONFIG_MEMSTATUS: off spares a global mutex on every SQLite allocation. Only takes
+/// effect before the library is initialised (the first open); returns SQLITE_MISUSE after.
+static inline int feedbase_sqlite3_config_memstatus(int on) {
+    return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, on);
+}
+
 static inline sqlite3_destructor_type feedbase_sqlite3_transient(void) {
     return SQLITE_TRANSIENT;
 }

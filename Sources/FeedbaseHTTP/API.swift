@@ -1,6 +1,6 @@
 // The REST API over a ResourceStore: the routes of every collection, their handlers, and the one
-// place where store errors become RFC 9457 problems. Runs on Swift concurrency, never on an event
-// loop's thread for longer than it takes to hand work to the store.
+// place where store errors become RFC 9457 problems. Handlers never run SQL on an event loop's
+// thread: they hand work to the store and answer when it calls back.
 
 import FeedbaseFeed
 import FeedbaseStore
@@ -9,52 +9,85 @@ import NIOHTTP1
 
 public struct API: Sendable {
     public typealias Handler = @Sendable (Request) async throws -> Response
+    /// Answers through its reply closure, called once from any thread.
+    public typealias CallbackHandler = @Sendable (Request, @escaping @Sendable (Result<Response, any Error>) -> Void) -> Void
+
+    /// A route's handler. Most are async; the two hottest reads (an item, a page) are callbacks
+    /// that go from the event loop straight to the store's reader threads and back, two thread
+    /// hops per request where a Swift task costs four (into the concurrency pool, to the
+    /// reader, back to the pool, back to the event loop).
+    public enum Route: Sendable {
+        case async(Handler)
+        case callback(CallbackHandler)
+    }
 
     let store: any ResourceStore
     let logger: Logger
     let feed: FeedService?
-    private(set) var router = Router<Handler>()
+    private(set) var router = Router<Route>()
 
     public init(store: any ResourceStore, feed: FeedService? = nil, logger: Logger) {
         self.store = store
         self.feed = feed
         self.logger = logger
         let index = Self.indexDocument(store.schema, feed: feed != nil)
-        router.add(.GET, "/") { _ in .json(.ok, index) }
-        router.add(.GET, "/_health") { _ in
+        router.add(.GET, "/", .async { _ in .json(.ok, index) })
+        router.add(.GET, "/_health", .async { _ in
             await store.isHealthy()
                 ? .json(.ok, Array(#"{"status":"ok"}"#.utf8))
                 : .json(.serviceUnavailable, Array(#"{"status":"unavailable"}"#.utf8))
-        }
+        })
         if let feed {
             let routes = FeedRoutes(store: store, feed: feed)
-            router.add(.GET, "/_changes", routes.changes)
-            router.add(.GET, "/_feed", routes.events)
+            router.add(.GET, "/_changes", .async(routes.changes))
+            router.add(.GET, "/_feed", .async(routes.events))
         }
         for collection in store.schema.collections {
             let routes = CollectionRoutes(store: store, collection: collection)
-            let items: [Router<Handler>.Segment] = [.literal(collection.name)]
+            let items: [Router<Route>.Segment] = [.literal(collection.name)]
             let item = items + [.parameter("id")]
-            router.add(.GET, items, routes.list)
-            router.add(.POST, items, routes.create)
-            router.add(.GET, item, routes.read)
-            router.add(.PUT, item, routes.replace)
-            router.add(.PATCH, item, routes.patch)
-            router.add(.DELETE, item, routes.delete)
+            router.add(.GET, items, .callback(routes.list))
+            router.add(.POST, items, .async(routes.create))
+            router.add(.GET, item, .callback(routes.read))
+            router.add(.PUT, item, .async(routes.replace))
+            router.add(.PATCH, item, .async(routes.patch))
+            router.add(.DELETE, item, .async(routes.delete))
         }
     }
 
     /// Answers one request; never throws: every failure is a problem response.
     public func respond(to request: Request) async -> Response {
+        await withCheckedContinuation { continuation in
+            respond(to: request) { continuation.resume(returning: $0) }
+        }
+    }
+
+    /// Answers one request through `reply`, called exactly once, on any thread. Every failure
+    /// is a problem response.
+    public func respond(to request: Request, reply: @escaping @Sendable (Response) -> Void) {
+        let answer: @Sendable (Result<Response, any Error>) -> Void = { [self] result in
+            switch result {
+            case .success(let response): reply(response)
+            case .failure(let error):
+                reply(problem(for: error, request: request).response(instance: String(request.path), requestID: request.requestID))
+            }
+        }
         do {
-            guard let segments = Router<Handler>.segments(of: request.path) else {
+            guard let segments = Router<Route>.segments(of: request.path) else {
                 throw Problem(.badRequest, "the path is not valid percent-encoded UTF-8")
             }
             switch router.match(request.method, segments) {
-            case .found(let handler, let parameters):
+            case .found(let route, let parameters):
                 var request = request
                 request.parameters = parameters
-                return try await handler(request)
+                switch route {
+                case .callback(let handler):
+                    handler(request, answer)
+                case .async(let handler):
+                    Task { [request] in
+                        do { answer(.success(try await handler(request))) } catch { answer(.failure(error)) }
+                    }
+                }
             case .methodNotAllowed(let allow):
                 var problem = Problem(.methodNotAllowed, "\(request.method.rawValue) is not allowed here; allowed: \(allow.map(\.rawValue).joined(separator: ", "))")
                 problem.headers.add(name: "Allow", value: allow.map(\.rawValue).joined(separator: ", "))
@@ -63,7 +96,7 @@ public struct API: Sendable {
                 throw Problem(.notFound, "nothing at \(request.path); GET / lists the collections")
             }
         } catch {
-            return problem(for: error, request: request).response(instance: String(request.path), requestID: request.requestID)
+            answer(.failure(error))
         }
     }
 
@@ -112,7 +145,7 @@ public struct API: Sendable {
     }
 
     private func collection(of request: Request) -> Collection? {
-        guard let segments = Router<Handler>.segments(of: request.path), let name = segments.first else { return nil }
+        guard let segments = Router<Route>.segments(of: request.path), let name = segments.first else { return nil }
         return store.schema[name]
     }
 
@@ -140,26 +173,35 @@ struct CollectionRoutes: Sendable {
     var name: String { collection.name }
     var basePath: String { "/" + PercentEncoding.encode(collection.name) }
 
-    func list(_ request: Request) async throws -> Response {
-        let pairs = try QueryParameters.pairs(request.query)
-        var query = try QueryParameters.listQuery(pairs)
+    func list(_ request: Request, reply: @escaping @Sendable (Result<Response, any Error>) -> Void) {
+        let pairs: [(String, String)]
+        var query: ListQuery
+        do {
+            pairs = try QueryParameters.pairs(request.query)
+            query = try QueryParameters.listQuery(pairs)
+        } catch {
+            return reply(.failure(error))
+        }
         let prefer = request.headers["Prefer"].flatMap { $0.split(separator: ",") }.map { $0.trimmingSpaces.lowercased() }
         query.count = prefer.contains("count=exact")
-        let page = try await store.list(in: name, query: query)
-        var headers = HTTPHeaders()
-        if let next = page.next {
-            let kept = pairs.filter { $0.0 != "after" && $0.0 != "offset" }
-                .map { PercentEncoding.encode($0.0) + "=" + PercentEncoding.encode($0.1) }
-            let link = basePath + "?" + (kept + ["after=" + next]).joined(separator: "&")
-            headers.add(name: "Link", value: "<\(link)>; rel=\"next\"")
+        store.list(in: name, query: query) { [self] result in
+            reply(result.map { page in
+                var headers = HTTPHeaders()
+                if let next = page.next {
+                    let kept = pairs.filter { $0.0 != "after" && $0.0 != "offset" }
+                        .map { PercentEncoding.encode($0.0) + "=" + PercentEncoding.encode($0.1) }
+                    let link = basePath + "?" + (kept + ["after=" + next]).joined(separator: "&")
+                    headers.add(name: "Link", value: "<\(link)>; rel=\"next\"")
+                }
+                if let total = page.total {
+                    headers.add(name: "Preference-Applied", value: "count=exact")
+                    let range = page.itemCount == 0 ? "*" : "\(page.start)-\(page.start + page.itemCount - 1)"
+                    headers.add(name: "Content-Range", value: "\(range)/\(total)")
+                }
+                seq(page.seq, &headers)
+                return .json(.ok, page.json, headers: headers)
+            })
         }
-        if let total = page.total {
-            headers.add(name: "Preference-Applied", value: "count=exact")
-            let range = page.itemCount == 0 ? "*" : "\(page.start)-\(page.start + page.itemCount - 1)"
-            headers.add(name: "Content-Range", value: "\(range)/\(total)")
-        }
-        seq(page.seq, &headers)
-        return .json(.ok, page.json, headers: headers)
     }
 
     /// `X-Change-Seq`: the change log's head as of this response (absent with the feed off).
@@ -167,20 +209,22 @@ struct CollectionRoutes: Sendable {
         if store.feedEnabled { headers.replaceOrAdd(name: "X-Change-Seq", value: String(seq)) }
     }
 
-    func read(_ request: Request) async throws -> Response {
+    func read(_ request: Request, reply: @escaping @Sendable (Result<Response, any Error>) -> Void) {
         let id = request.parameters["id"] ?? ""
-        guard let item = try await store.item(in: name, id: id) else {
-            throw Problem(.notFound, "no item '\(id)' in \(name)")
+        store.item(in: name, id: id) { [self] result in
+            reply(result.flatMap { item in
+                guard let item else { return .failure(Problem(.notFound, "no item '\(id)' in \(name)")) }
+                let etag = item.etag
+                var headers: HTTPHeaders = ["ETag": etag]
+                seq(item.seq, &headers)
+                if let tags = Self.entityTags(request.headers, "If-None-Match"),
+                    tags.contains(where: { $0 == "*" || Self.weakTag($0) == etag })
+                {
+                    return .success(Response(status: .notModified, headers: headers))
+                }
+                return .success(.json(.ok, item.json, headers: headers))
+            })
         }
-        let etag = item.etag
-        var headers: HTTPHeaders = ["ETag": etag]
-        seq(item.seq, &headers)
-        if let tags = Self.entityTags(request.headers, "If-None-Match"),
-            tags.contains(where: { $0 == "*" || Self.weakTag($0) == etag })
-        {
-            return Response(status: .notModified, headers: headers)
-        }
-        return .json(.ok, item.json, headers: headers)
     }
 
     func create(_ request: Request) async throws -> Response {

@@ -99,7 +99,7 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
             method: head.method, uri: head.uri, headers: head.headers, body: Array(body.readableBytesView), requestID: requestID)
         let api = self.api
         let promise = context.eventLoop.makePromise(of: Response.self)
-        promise.completeWithTask { await api.respond(to: request) }
+        api.respond(to: request) { promise.succeed($0) }
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         promise.futureResult.whenSuccess { response in
             let (handler, context) = bound.value

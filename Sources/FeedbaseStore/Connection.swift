@@ -42,7 +42,13 @@ final class Connection {
     private var useCounter: UInt64 = 0
     private let cacheLimit: Int
 
+    /// Process-wide SQLite settings, applied once before the first connection opens: memory
+    /// statistics off (we never read them, and keeping them takes a global mutex on every
+    /// allocation of every connection).
+    private static let libraryConfigured: Bool = feedbase_sqlite3_config_memstatus(0) == SQLITE_OK
+
     init(path: String, options: ConnectionOptions = ConnectionOptions()) throws {
+        _ = Self.libraryConfigured
         var db: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
         let rc = sqlite3_open_v2(path, &db, flags, nil)

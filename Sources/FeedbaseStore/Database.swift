@@ -153,11 +153,25 @@ final class Database: Sendable {
     /// statement, which SQLite already runs on one snapshot (saves a BEGIN and a COMMIT).
     func readStatement<T: Sendable>(_ body: @escaping @Sendable (Connection) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
-            let accepted = reads.push { connection in
-                continuation.resume(with: Result { try body(connection) })
-            }
-            if !accepted { continuation.resume(throwing: StoreError(.internal, "the database is closed")) }
+            readStatement(body) { continuation.resume(with: $0) }
         }
+    }
+
+    /// The callback form of `readStatement`: `completion` runs on the reader thread (or at once,
+    /// when the database is closed). A caller that is not a Swift task, an event loop, saves
+    /// the two thread hops into and out of the concurrency pool this way.
+    func readStatement<T>(
+        _ body: @escaping @Sendable (Connection) throws -> T, completion: @escaping @Sendable (Result<T, any Error>) -> Void
+    ) {
+        let accepted = reads.push { connection in completion(Result { try body(connection) }) }
+        if !accepted { completion(.failure(StoreError(.internal, "the database is closed"))) }
+    }
+
+    /// The callback form of `read`.
+    func read<T>(
+        _ body: @escaping @Sendable (Connection) throws -> T, completion: @escaping @Sendable (Result<T, any Error>) -> Void
+    ) {
+        readStatement({ connection in try connection.transaction(.deferred) { try body(connection) } }, completion: completion)
     }
 
     /// Runs `body` on the writer thread inside a transaction shared with other queued writes, and

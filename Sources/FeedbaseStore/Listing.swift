@@ -215,6 +215,7 @@ struct Listing {
         select.text += " LIMIT \(select.bind(.integer(Int64(query.limit + 1)))) OFFSET \(select.bind(.integer(Int64(query.offset))))"
 
         var json: [UInt8] = [UInt8(ascii: "[")]
+        json.reserveCapacity(min(query.limit, 100) * 256)
         var count = 0
         var lastCursor: String?
         var more = false
@@ -227,7 +228,7 @@ struct Listing {
                     break
                 }
                 if count > 0 { json.append(UInt8(ascii: ",")) }
-                json.append(contentsOf: statement.textBytes(0))
+                statement.appendText(0, to: &json)
                 if count == 0 { seq = statement.int64(2) }
                 count += 1
                 if count == query.limit { lastCursor = statement.text(1) }

@@ -75,4 +75,26 @@ public protocol ResourceStore: Sendable {
 
     /// Finishes queued work and releases the database.
     func close() async
+
+    /// `item(in:id:)` with a completion instead of `async`, for callers on an event loop: an
+    /// engine with its own threads calls `completion` from them, sparing the hops through the
+    /// Swift concurrency pool. `completion` runs on any thread.
+    func item(in collection: String, id: String, completion: @escaping @Sendable (Result<Item?, any Error>) -> Void)
+
+    /// `list(in:query:)` with a completion; see `item(in:id:completion:)`.
+    func list(in collection: String, query: ListQuery, completion: @escaping @Sendable (Result<Page, any Error>) -> Void)
+}
+
+extension ResourceStore {
+    public func item(in collection: String, id: String, completion: @escaping @Sendable (Result<Item?, any Error>) -> Void) {
+        Task {
+            do { completion(.success(try await item(in: collection, id: id))) } catch { completion(.failure(error)) }
+        }
+    }
+
+    public func list(in collection: String, query: ListQuery, completion: @escaping @Sendable (Result<Page, any Error>) -> Void) {
+        Task {
+            do { completion(.success(try await list(in: collection, query: query))) } catch { completion(.failure(error)) }
+        }
+    }
 }

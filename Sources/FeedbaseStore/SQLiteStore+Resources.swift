@@ -4,23 +4,39 @@
 
 extension SQLiteStore {
     public func item(in collectionName: String, id: String) async throws -> Item? {
-        let collection = try collection(collectionName)
-        guard let key = Self.keyValue(id, for: collection.primaryKey), let sql = itemSQL[collection.name] else { return nil }
-        return try await database.readStatement { connection in
-            try connection.query(sql, [key]) { Item(id: id, json: $0.textBytes(0), seq: $0.int64(1)) }.first
+        try await withCheckedThrowingContinuation { continuation in
+            item(in: collectionName, id: id) { continuation.resume(with: $0) }
         }
     }
 
+    public func item(in collectionName: String, id: String, completion: @escaping @Sendable (Result<Item?, any Error>) -> Void) {
+        let collection: Collection
+        do { collection = try self.collection(collectionName) } catch { return completion(.failure(error)) }
+        guard let key = Self.keyValue(id, for: collection.primaryKey), let sql = itemSQL[collection.name] else {
+            return completion(.success(nil))
+        }
+        database.readStatement({ connection in
+            try connection.query(sql, [key]) { Item(id: id, json: $0.textBytes(0), seq: $0.int64(1)) }.first
+        }, completion: completion)
+    }
+
     public func list(in collectionName: String, query: ListQuery) async throws -> Page {
-        let listing = Listing(collection: try collection(collectionName), query: query)
+        try await withCheckedThrowingContinuation { continuation in
+            list(in: collectionName, query: query) { continuation.resume(with: $0) }
+        }
+    }
+
+    public func list(in collectionName: String, query: ListQuery, completion: @escaping @Sendable (Result<Page, any Error>) -> Void) {
+        let listing: Listing
+        do { listing = Listing(collection: try collection(collectionName), query: query) } catch { return completion(.failure(error)) }
         let feed = feedEnabled
         let head = feed ? "(SELECT seq FROM sqlite_sequence WHERE name = '_changes')" : "0"
         // The rows carry the change head; an empty page reads it in the same snapshot.
-        return try await database.read { connection in
+        database.read({ connection in
             var page = try listing.page(on: connection, head: head)
             if page.itemCount == 0 { page.seq = try Self.head(feed, connection) }
             return page
-        }
+        }, completion: completion)
     }
 
     public func create(in collectionName: String, body: [UInt8]) async throws -> Created {

@@ -102,6 +102,12 @@ final class Statement {
         return Array(UnsafeBufferPointer(start: pointer, count: count))
     }
 
+    /// Appends the column's UTF-8 text to `bytes`, without an intermediate array.
+    func appendText(_ index: Int32, to bytes: inout [UInt8]) {
+        guard let pointer = sqlite3_column_text(handle, index) else { return }
+        bytes.append(contentsOf: UnsafeBufferPointer(start: pointer, count: Int(sqlite3_column_bytes(handle, index))))
+    }
+
     func blob(_ index: Int32) -> [UInt8] {
         guard let pointer = sqlite3_column_blob(handle, index) else { return [] }
         let count = Int(sqlite3_column_bytes(handle, index))
