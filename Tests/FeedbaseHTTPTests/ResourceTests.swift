@@ -1,7 +1,7 @@
 // End-to-end over a real socket: the CRUD contract of a collection, conditional requests, and
 // every error status with its problem+json body.
 
-import FeedbaseStore
+@testable import FeedbaseStore
 import Foundation
 import Testing
 
@@ -189,6 +189,43 @@ import Testing
             #expect(pointers(cases[14].0) == ["/priority", "/due", "/attachment"])
             let echoed = try await server.request("GET", "/nothing", headers: [("X-Request-Id", "trace-123")])
             #expect(echoed.header("X-Request-Id") == "trace-123" && echoed.text.contains("\"requestId\":\"trace-123\""))
+        }
+    }
+
+    /// Another process holding the write lock past the busy timeout: 503 with Retry-After, and
+    /// nothing written; once the lock is gone, writes go through again.
+    @Test func aLockedDatabaseIs503WithRetryAfterThenWritesResume() async throws {
+        try await withServer(busyTimeoutMilliseconds: 200) { server in
+            let other = try Connection(path: server.directory + "/test.sqlite")
+            try other.execute("BEGIN IMMEDIATE")
+            let refused = try await server.request("POST", "/projects", json: #"{"name":"while locked"}"#)
+            #expect(refused.status == 503 && refused.header("Retry-After") == "1", "\(refused.text)")
+            #expect(refused.header("Content-Type") == "application/problem+json")
+            #expect((try object(refused)["detail"] as? String)?.contains("busy") == true)
+            try other.execute("ROLLBACK")
+            #expect(try await server.request("POST", "/projects", json: #"{"name":"after"}"#).status == 201)
+            let names = try array(try await server.request("GET", "/projects")).compactMap { $0["name"] as? String }
+            #expect(names == ["after"])
+        }
+    }
+
+    /// A real server fault (here: the database closed under the server) is a 500 problem that
+    /// names the request id and nothing of SQL; /_health says 503.
+    @Test func aServerFaultIs500WithoutDetailsAndHealthIs503() async throws {
+        try await withServer { server in
+            #expect(try await server.request("POST", "/projects", json: #"{"name":"one"}"#).status == 201)
+            await server.store.close()
+            for (method, target, json) in [("GET", "/projects/1", nil), ("GET", "/projects", nil), ("POST", "/projects", #"{"name":"x"}"#)] {
+                let failed = try await server.request(method, target, json: json)
+                #expect(failed.status == 500, "\(method) \(target): \(failed.text)")
+                #expect(failed.header("Content-Type") == "application/problem+json")
+                let problem = try object(failed)
+                #expect(problem["requestId"] as? String == failed.header("X-Request-Id"))
+                #expect((problem["detail"] as? String)?.contains("the log has the details") == true)
+                #expect(!failed.text.lowercased().contains("sql") && !failed.text.contains("closed"))
+            }
+            let health = try await server.request("GET", "/_health")
+            #expect(health.status == 503 && health.text == #"{"status":"unavailable"}"#)
         }
     }
 

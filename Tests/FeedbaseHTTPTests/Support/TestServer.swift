@@ -22,7 +22,7 @@ final class TestServer: Sendable {
 
     static func start(
         sql: String? = nil, maxBodySize: Int = 1 << 20, idleTimeout: Int64 = 60, feed: Bool = true, feedBuffer: Int = 1 << 20,
-        ringCapacity: Int = 4096, heartbeat: TimeAmount = .seconds(30)
+        ringCapacity: Int = 4096, heartbeat: TimeAmount = .seconds(30), busyTimeoutMilliseconds: Int32 = 5_000
     ) async throws -> TestServer {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("feedbase-http-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -34,7 +34,9 @@ final class TestServer: Sendable {
         }
         var logger = Logger(label: "feedbase-test")
         logger.logLevel = .warning
-        var storeConfiguration = StoreConfiguration(path: directory + "/test.sqlite", migrationsDirectory: migrations, readers: 2)
+        var storeConfiguration = StoreConfiguration(
+            path: directory + "/test.sqlite", migrationsDirectory: migrations,
+            connection: ConnectionOptions(busyTimeoutMilliseconds: busyTimeoutMilliseconds), readers: 2)
         storeConfiguration.feed = feed
         let store = try SQLiteStore(storeConfiguration, logger: logger)
         var hub: ChangeHub?
@@ -82,11 +84,12 @@ final class TestServer: Sendable {
 /// Runs `body` against a fresh server and always stops it.
 func withServer(
     sql: String? = nil, maxBodySize: Int = 1 << 20, idleTimeout: Int64 = 60, feed: Bool = true, feedBuffer: Int = 1 << 20,
-    ringCapacity: Int = 4096, heartbeat: TimeAmount = .seconds(30), _ body: (TestServer) async throws -> Void
+    ringCapacity: Int = 4096, heartbeat: TimeAmount = .seconds(30), busyTimeoutMilliseconds: Int32 = 5_000,
+    _ body: (TestServer) async throws -> Void
 ) async throws {
     let server = try await TestServer.start(
         sql: sql, maxBodySize: maxBodySize, idleTimeout: idleTimeout, feed: feed, feedBuffer: feedBuffer,
-        ringCapacity: ringCapacity, heartbeat: heartbeat)
+        ringCapacity: ringCapacity, heartbeat: heartbeat, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
     do {
         try await body(server)
     } catch {
