@@ -113,15 +113,29 @@ public actor ChangeHub {
             while true {
                 guard let batch = try? await store.changes(after: head, collections: nil, limit: 1000) else { return }
                 oldest = batch.oldest
-                guard let last = batch.events.last else { break }
+                if head + 1 < batch.oldest { skipPruned(oldest: batch.oldest) }
                 ring += batch.events
                 if ring.count > settings.ringCapacity { ring.removeFirst(ring.count - settings.ringCapacity) }
-                head = last.seq
                 deliver(batch.events)
-                if batch.events.count < 1000 { break }
+                // A short page has read everything up to the snapshot's head.
+                guard batch.events.count == 1000, let last = batch.events.last else {
+                    head = max(head, batch.head)
+                    break
+                }
+                head = last.seq
             }
             wakeWaiters()
         } while loadAgain
+    }
+
+    /// Events after `head` were pruned before the hub loaded them: the ring no longer joins the
+    /// log, and every subscriber that has not seen them must re-read (reset) instead of skipping them.
+    private func skipPruned(oldest: Int64) {
+        ring = []
+        for (id, subscription) in subscriptions where subscription.lastSent + 1 < oldest {
+            subscriptions[id] = nil
+            subscription.sink.close(.reset(oldest: oldest))
+        }
     }
 
     private func deliver(_ events: [ChangeEvent]) {
@@ -152,10 +166,13 @@ public actor ChangeHub {
 
     private func catchUp(_ subscription: Subscription) async {
         let id = ObjectIdentifier(subscription.sink)
+        // Whether the log has been read after lastSent: until then the hub's head may lag a
+        // commit the client has seen, and the events after lastSent may have been pruned.
+        var checked = false
         while subscriptions[id] === subscription {
             // Live once everything after lastSent is in the ring (or there is nothing after it).
             let ringCovers = ring.first.map { subscription.lastSent >= $0.seq - 1 } ?? false
-            if ringCovers || subscription.lastSent >= head {
+            if ringCovers || (checked && subscription.lastSent >= head) {
                 // Switch to live here, in one step of the actor.
                 let due = ring.filter { $0.seq > subscription.lastSent && subscription.matches($0) }
                 if !due.isEmpty && !subscription.sink.send(due) {
@@ -176,6 +193,7 @@ public actor ChangeHub {
                 return
             }
             guard subscriptions[id] === subscription else { return }
+            checked = true
             if from + 1 < batch.oldest {
                 subscriptions[id] = nil
                 subscription.sink.close(.reset(oldest: batch.oldest))

@@ -30,7 +30,7 @@ enum WebSocketFeed {
                 guard let request = feedRequest(head, schema: schema) else { return channel.close() }
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
-                        WebSocketFeedHandler(hub: feed.hub, request: request, heartbeat: feed.heartbeat, limit: streamLimit))
+                        WebSocketFeedHandler(store: api.store, hub: feed.hub, request: request, heartbeat: feed.heartbeat, limit: streamLimit))
                 }
             })
     }
@@ -47,6 +47,7 @@ final class WebSocketFeedHandler: ChannelInboundHandler {
     typealias InboundIn = WebSocketFrame
     typealias OutboundOut = WebSocketFrame
 
+    private let store: any ResourceStore
     private let hub: ChangeHub
     private let request: FeedRequest
     private let heartbeat: TimeAmount
@@ -54,7 +55,8 @@ final class WebSocketFeedHandler: ChannelInboundHandler {
     private var sink: WebSocketSink?
     private var pings: RepeatedTask?
 
-    init(hub: ChangeHub, request: FeedRequest, heartbeat: TimeAmount, limit: Int) {
+    init(store: any ResourceStore, hub: ChangeHub, request: FeedRequest, heartbeat: TimeAmount, limit: Int) {
+        self.store = store
         self.hub = hub
         self.request = request
         self.heartbeat = heartbeat
@@ -65,6 +67,7 @@ final class WebSocketFeedHandler: ChannelInboundHandler {
         let sink = WebSocketSink(channel: context.channel, limit: limit)
         self.sink = sink
         pings = context.eventLoop.scheduleRepeatedTask(initialDelay: heartbeat, delay: heartbeat) { _ in sink.ping() }
+        let store = self.store
         let hub = self.hub
         let request = self.request
         context.channel.closeFuture.whenComplete { [pings] _ in
@@ -74,8 +77,12 @@ final class WebSocketFeedHandler: ChannelInboundHandler {
         Task {
             if let since = request.since {
                 // A since ahead of the log cannot be served; one older than it was pruned gets
-                // the hub's reset (4410).
-                let head = await hub.head
+                // the hub's reset (4410). The head is the store's: the hub's may lag a commit
+                // that a client has already seen acknowledged.
+                guard let head = try? await store.changes(after: 0, collections: nil, limit: 0).head else {
+                    sink.close(code: 1011, reason: "the change log cannot be read")
+                    return
+                }
                 if since > head {
                     sink.close(code: 4400, reason: "since \(since) is ahead of the log (head \(head))")
                     return

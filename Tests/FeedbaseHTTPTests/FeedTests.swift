@@ -322,6 +322,26 @@ func changes(_ server: TestServer, since: Int, count: Int, query: String = "") a
         }
     }
 
+    @Test func writesAndPrunesTheHubHasNotLoadedYetAreNeitherRefusedNorSkipped() async throws {
+        // Another process writes and prunes: the hub hears of neither until the server's next commit.
+        try await withServer { server in
+            let shell = try await ChildProcess.run("/usr/bin/env", [
+                "sqlite3", server.directory + "/test.sqlite",
+                "INSERT INTO projects (name) VALUES ('a'), ('b'), ('c'), ('d'), ('e'); DELETE FROM _changes WHERE seq <= 3",
+            ], environment: ProcessInfo.processInfo.environment)
+            #expect(shell.status == 0, "\(shell.stderr)")
+            let current = try await HTTPConnection(port: server.port)
+            #expect(try await current.upgradeToWebSocket("/_feed?since=5").status == 101)
+            #expect(try await current.nextFrame().text == #"{"type":"ready","seq":5}"#)
+            let behind = try await HTTPConnection(port: server.port)
+            #expect(try await behind.upgradeToWebSocket("/_feed?since=1").status == 101)
+            #expect(try await behind.nextFrame().text == #"{"type":"reset","oldest":4}"#)
+            #expect(try await behind.nextFrame().closeCode == 4410)
+            _ = try await server.request("POST", "/projects", json: #"{"name":"f"}"#)
+            #expect(try FeedMessage(json: try await current.nextFrame().payload).seq == 6)
+        }
+    }
+
     @Test func withoutTheFeedRESTIsUnchanged() async throws {
         try await withServer(feed: false) { server in
             let created = try await server.request("POST", "/projects", json: #"{"name":"quiet"}"#)
