@@ -20,18 +20,23 @@ final class TestServer: Sendable {
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("migrations").path
 
+    /// A fresh temporary directory, and the migrations to use: the shipped ones, or `sql` as
+    /// the one migration of a directory inside it.
+    static func scratch(sql: String?) throws -> (directory: String, migrations: String) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("feedbase-http-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        guard let sql else { return (directory, shippedMigrations) }
+        let migrations = directory + "/migrations"
+        try FileManager.default.createDirectory(atPath: migrations, withIntermediateDirectories: true)
+        try sql.write(toFile: migrations + "/0001_test.sql", atomically: true, encoding: .utf8)
+        return (directory, migrations)
+    }
+
     static func start(
         sql: String? = nil, maxBodySize: Int = 1 << 20, idleTimeout: Int64 = 60, feed: Bool = true, feedBuffer: Int = 1 << 20,
         ringCapacity: Int = 4096, heartbeat: TimeAmount = .seconds(30), busyTimeoutMilliseconds: Int32 = 5_000
     ) async throws -> TestServer {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("feedbase-http-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        var migrations = shippedMigrations
-        if let sql {
-            migrations = directory + "/migrations"
-            try FileManager.default.createDirectory(atPath: migrations, withIntermediateDirectories: true)
-            try sql.write(toFile: migrations + "/0001_test.sql", atomically: true, encoding: .utf8)
-        }
+        let (directory, migrations) = try scratch(sql: sql)
         var logger = Logger(label: "feedbase-test")
         logger.logLevel = .warning
         var storeConfiguration = StoreConfiguration(
