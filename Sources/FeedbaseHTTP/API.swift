@@ -42,6 +42,22 @@ public struct API: Sendable {
             router.add(.GET, "/_changes", .async(routes.changes))
             router.add(.GET, "/_feed", .async(routes.events))
         }
+        // The documents name the server the client reached (its Host header), so that tools
+        // loading them from a running server send their requests back to it.
+        let schema = store.schema
+        let described = feed != nil
+        router.add(.GET, "/openapi.json", .async { request in
+            .json(.ok, OpenAPIDocument.openAPI(for: schema, feed: described, serverURL: Self.serverURL(of: request)).json())
+        })
+        router.add(.GET, "/openapi.yaml", .async { request in
+            let document = OpenAPIDocument.openAPI(for: schema, feed: described, serverURL: Self.serverURL(of: request))
+            return Response(status: .ok, headers: ["Content-Type": "application/yaml; charset=utf-8"], body: Array(document.yaml().utf8))
+        })
+        if described {
+            router.add(.GET, "/asyncapi.json", .async { request in
+                .json(.ok, OpenAPIDocument.asyncAPI(for: schema, serverURL: Self.serverURL(of: request)).json())
+            })
+        }
         for collection in store.schema.collections {
             let routes = CollectionRoutes(store: store, collection: collection)
             let items: [Router<Route>.Segment] = [.literal(collection.name)]
@@ -150,6 +166,15 @@ public struct API: Sendable {
     }
 
     /// The collections and links to what this server serves (the feed only when it is on).
+    /// `http://` and the request's Host when it is a plain host[:port]; nil (the documents'
+    /// default) otherwise.
+    static func serverURL(of request: Request) -> String? {
+        guard let host = request.headers.first(name: "Host"), !host.isEmpty, host.utf8.count <= 255,
+            host.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "-.:[]_".unicodeScalars.contains($0)) })
+        else { return nil }
+        return "http://" + host
+    }
+
     static func indexDocument(_ schema: Schema, feed: Bool) -> [UInt8] {
         let collections = schema.collections.map { collection in
             JSONText.object([
@@ -160,6 +185,8 @@ public struct API: Sendable {
         var members = [("collections", JSONText.array(collections))]
         if feed { members += [("feed", JSONText.quote("/_feed")), ("changes", JSONText.quote("/_changes"))] }
         members.append(("health", JSONText.quote("/_health")))
+        members.append(("openapi", JSONText.quote("/openapi.json")))
+        if feed { members.append(("asyncapi", JSONText.quote("/asyncapi.json"))) }
         return Array(JSONText.object(members).utf8)
     }
 

@@ -1161,6 +1161,12 @@ enum Components {
             required += ["feed", "changes"]
         }
         properties.append(("health", ["type": "string", "const": "/_health"]))
+        properties.append(("openapi", ["type": "string", "const": "/openapi.json"]))
+        required.append("openapi")
+        if feed {
+            properties.append(("asyncapi", ["type": "string", "const": "/asyncapi.json"]))
+            required.append("asyncapi")
+        }
         return [
             "type": "object",
             "properties": .object(ordered: properties),

@@ -95,6 +95,16 @@ final class Connection {
         StoreError.sqlite(code: sqlite3_extended_errcode(handle), message: String(cString: sqlite3_errmsg(handle)))
     }
 
+    /// Replaces this database's content with a consistent copy of `source`'s (SQLite's online backup).
+    func copy(from source: Connection) throws {
+        guard let backup = sqlite3_backup_init(handle, "main", source.handle, "main") else { throw lastError() }
+        let rc = sqlite3_backup_step(backup, -1)
+        let finished = sqlite3_backup_finish(backup)
+        guard rc == SQLITE_DONE, finished == SQLITE_OK else {
+            throw StoreError.sqlite(code: rc == SQLITE_DONE ? finished : rc, message: "cannot copy \(source.path): " + String(cString: sqlite3_errstr(rc == SQLITE_DONE ? finished : rc)))
+        }
+    }
+
     /// Runs one or more statements that bind nothing and return nothing (DDL, pragmas, BEGIN).
     func execute(_ sql: String) throws {
         var errorMessage: UnsafeMutablePointer<CChar>?

@@ -91,6 +91,18 @@ public final class SQLiteStore: ResourceStore {
         return try Introspector.schema(of: connection)
     }
 
+    /// The schema that `path` will have once the migrations in `migrationsDirectory` are applied,
+    /// worked out in memory on a copy: the database file is neither changed nor created.
+    public static func schemaAfterMigrations(path: String, migrationsDirectory: String) throws -> Schema {
+        let files = try Migrator.files(in: migrationsDirectory)
+        let scratch = try Connection(path: ":memory:")
+        if FileManager.default.fileExists(atPath: path) {
+            try scratch.copy(from: try Connection(path: path, options: ConnectionOptions(queryOnly: true)))
+        }
+        _ = try Migrator.migrate(files, on: scratch)
+        return try Introspector.schema(of: scratch)
+    }
+
     // MARK: Resources
 
     func collection(_ name: String) throws -> Collection {

@@ -142,6 +142,44 @@ func expectOneErrorLine(_ result: Run, containing text: String, sourceLocation: 
             containing: "not a database")
     }
 
+    @Test func theCommittedOpenAPIYAMLIsWhatTheCodeGenerates() async throws {
+        // openapi.yaml at the top level is `feedbase openapi` on the shipped migrations; regenerate
+        // it with `swift run feedbase openapi > openapi.yaml` when this fails.
+        let workspace = try Workspace()
+        let generated = try await run(["openapi", "--migrations", shippedMigrations], in: workspace.path)
+        #expect(generated.status == 0, "\(generated.stderr)")
+        let committed = try String(contentsOfFile: shippedMigrations + "/../openapi.yaml", encoding: .utf8)
+        #expect(generated.stdout == committed, "openapi.yaml drifted from the generator: run `swift run feedbase openapi > openapi.yaml`")
+        #expect(!FileManager.default.fileExists(atPath: workspace.file("feedbase.sqlite")))  // printing creates no database
+    }
+
+    @Test func openAPIDescribesTheDatabaseWithItsPendingMigrationsWithoutChangingIt() async throws {
+        let workspace = try Workspace()
+        let migrations = workspace.file("m")
+        try FileManager.default.createDirectory(atPath: migrations, withIntermediateDirectories: true)
+        try "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL);".write(toFile: migrations + "/0001_notes.sql", atomically: true, encoding: .utf8)
+        #expect(try await run(["migrate", "--migrations", "m"], in: workspace.path).status == 0)
+        try "CREATE TABLE tags (name TEXT PRIMARY KEY);".write(toFile: migrations + "/0002_tags.sql", atomically: true, encoding: .utf8)
+        let before = try Data(contentsOf: URL(fileURLWithPath: workspace.file("feedbase.sqlite")))
+
+        let json = try await run(["openapi", "--migrations", "m", "--format", "json", "--server-url", "http://api.example:9000"], in: workspace.path)
+        #expect(json.status == 0, "\(json.stderr)")
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        #expect(document["openapi"] as? String == "3.1.0")
+        #expect(((document["servers"] as? [[String: Any]])?.first?["url"] as? String) == "http://api.example:9000")
+        let paths = try #require(document["paths"] as? [String: Any])
+        #expect(paths["/notes/{id}"] != nil && paths["/tags/{id}"] != nil && paths["/_changes"] != nil)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: workspace.file("feedbase.sqlite"))) == before)
+        #expect(try await run(["migrate", "--status", "--migrations", "m"], in: workspace.path).stdout.contains("pending  0002_tags.sql"))
+
+        let quiet = try await run(["openapi", "--migrations", "m", "--no-feed"], in: workspace.path)
+        #expect(quiet.status == 0 && quiet.stdout.hasPrefix("openapi: \"3.1.0\"") && !quiet.stdout.contains("/_changes"))
+        let asyncAPI = try await run(["openapi", "--migrations", "m", "--asyncapi", "--format", "json"], in: workspace.path)
+        #expect(asyncAPI.status == 0 && asyncAPI.stdout.contains(#""asyncapi": "3.0.0""#))
+        expectOneErrorLine(try await run(["openapi", "--format", "xml", "--migrations", "m"], in: workspace.path), containing: "--format must be yaml or json")
+        expectOneErrorLine(try await run(["openapi", "--migrations", "nowhere"], in: workspace.path), containing: "migrations directory nowhere does not exist")
+    }
+
     @Test func aFailingMigrationIsNamedWithSQLitesMessage() async throws {
         let workspace = try Workspace()
         let migrations = workspace.file("m")
