@@ -18,8 +18,13 @@ cp -r "$ROOT/migrations" "$WORK/"
 SERVER=$!
 for _ in $(seq 1 300); do curl -s -o /dev/null "http://127.0.0.1:$PORT/_health" && break; sleep 0.1; done
 echo "server RSS before: $(awk '/VmRSS/ {print $2}' /proc/$SERVER/status) kB"
+ticks=$(getconf CLK_TCK)
+children_cpu() { awk '{print $16 + $17}' /proc/$$/stat; }
+client_before=$(children_cpu)
 timeout 300 "$ROOT/bench/fanout/.build/release/Fanout" --port "$PORT" --subscribers "${FANOUT_SUBSCRIBERS:-1000}" \
     --rate "${FANOUT_RATE:-1000}" --seconds "${FANOUT_SECONDS:-10}" \
     --stalled "${FANOUT_STALLED:-0}" --payload "${FANOUT_PAYLOAD:-0}"
 echo "server RSS after: $(awk '/VmRSS/ {print $2}' /proc/$SERVER/status) kB, peak $(awk '/VmHWM/ {print $2}' /proc/$SERVER/status) kB"
+# CPU seconds (user + system) of the server and of this benchmark's client, which share the cores.
+echo "server CPU: $(awk -v t="$ticks" '{printf "%.1f", ($14 + $15) / t}' /proc/$SERVER/stat) s; client CPU: $(awk -v t="$ticks" -v b="$client_before" '{printf "%.1f", ($16 + $17 - b) / t}' /proc/$$/stat) s"
 echo "cores: $(nproc)"

@@ -29,16 +29,17 @@ enum WebSocketFeed {
             upgradePipelineHandler: { channel, head in
                 guard let request = feedRequest(head, schema: schema) else { return channel.close() }
                 return channel.eventLoop.makeCompletedFuture {
+                    let writer = FrameBytesWriter(eventLoop: channel.eventLoop)
+                    try channel.pipeline.syncOperations.addHandler(writer, position: .first)
                     try channel.pipeline.syncOperations.addHandler(
-                        WebSocketFeedHandler(store: api.store, hub: feed.hub, request: request, heartbeat: feed.heartbeat, limit: streamLimit))
+                        WebSocketFeedHandler(store: api.store, hub: feed.hub, writer: writer, request: request, heartbeat: feed.heartbeat, limit: streamLimit))
                 }
             })
     }
 
     static func feedRequest(_ head: HTTPRequestHead, schema: Schema) -> FeedRequest? {
-        let parts = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
-        guard parts.first == "/_feed", head.method == .GET else { return nil }
-        guard let pairs = try? QueryParameters.pairs(parts.count > 1 ? parts[1] : nil) else { return nil }
+        guard Request.path(of: head.uri) == "/_feed", head.method == .GET else { return nil }
+        guard let pairs = try? QueryParameters.pairs(Request.query(of: head.uri)) else { return nil }
         return try? FeedRequest.parse(pairs, lastEventID: nil, schema: schema)
     }
 }
@@ -49,22 +50,24 @@ final class WebSocketFeedHandler: ChannelInboundHandler {
 
     private let store: any ResourceStore
     private let hub: ChangeHub
+    private let writer: FrameBytesWriter
     private let request: FeedRequest
     private let heartbeat: TimeAmount
     private let limit: Int
     private var sink: WebSocketSink?
     private var pings: RepeatedTask?
 
-    init(store: any ResourceStore, hub: ChangeHub, request: FeedRequest, heartbeat: TimeAmount, limit: Int) {
+    init(store: any ResourceStore, hub: ChangeHub, writer: FrameBytesWriter, request: FeedRequest, heartbeat: TimeAmount, limit: Int) {
         self.store = store
         self.hub = hub
+        self.writer = writer
         self.request = request
         self.heartbeat = heartbeat
         self.limit = limit
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        let sink = WebSocketSink(channel: context.channel, limit: limit)
+        let sink = WebSocketSink(channel: context.channel, writer: writer, limit: limit)
         self.sink = sink
         pings = context.eventLoop.scheduleRepeatedTask(initialDelay: heartbeat, delay: heartbeat) { _ in sink.ping() }
         let store = self.store
@@ -117,31 +120,40 @@ final class WebSocketFeedHandler: ChannelInboundHandler {
 }
 
 final class WebSocketSink: FeedSink {
+    /// Text frames, encoded: one buffer per batch of events.
+    private struct Batch {
+        var frames: ByteBuffer
+        var firstSeq: Int64?
+    }
+
     private struct State {
-        var queue: [(frame: WebSocketFrame, bytes: Int, seq: Int64?)] = []
+        var queue = CircularBuffer<Batch>()
         var queuedBytes = 0
         var closed = false
     }
 
     private let channel: any Channel
+    private let writer: FrameBytesWriter
     private let limit: Int
     private let state = Mutex(State())
 
-    init(channel: any Channel, limit: Int) {
+    init(channel: any Channel, writer: FrameBytesWriter, limit: Int) {
         self.channel = channel
+        self.writer = writer
         self.limit = limit
     }
 
     func send(_ events: [ChangeEvent]) -> Bool {
-        let frames = events.map { event in
-            (frame: WebSocketFrame(fin: true, opcode: .text, data: ByteBuffer(bytes: event.json)), bytes: event.json.count, seq: Optional(event.seq))
-        }
-        return enqueue(frames)
+        var frames = ByteBuffer()
+        frames.reserveCapacity(events.reduce(0) { $0 + $1.json.count + 10 })
+        for event in events { frames.writeWebSocketTextFrame(event.json) }
+        return enqueue(Batch(frames: frames, firstSeq: events.first?.seq))
     }
 
     func ready(seq: Int64) {
-        let text = #"{"type":"ready","seq":\#(seq)}"#
-        _ = enqueue([(WebSocketFrame(fin: true, opcode: .text, data: ByteBuffer(string: text)), text.utf8.count, nil)])
+        var frames = ByteBuffer()
+        frames.writeWebSocketTextFrame(Array(#"{"type":"ready","seq":\#(seq)}"#.utf8))
+        _ = enqueue(Batch(frames: frames, firstSeq: nil))
     }
 
     func ping() {
@@ -152,13 +164,15 @@ final class WebSocketSink: FeedSink {
     func close(_ reason: FeedCloseReason) {
         switch reason {
         case .slow(let lastSent):
-            // Queued events are dropped with the connection: resume just before the first of them.
-            let firstQueued = state.withLock { $0.queue.lazy.compactMap(\.seq).first }
-            let resume = firstQueued.map { $0 - 1 } ?? lastSent
-            close(code: 4408, reason: "too slow; resume with since=\(resume)")
+            // Queued events are dropped with the connection: resume just before the first of them
+            // (read in the same step that drops them, so that no drain hands one to the socket between).
+            close(code: WebSocketErrorCode(codeNumber: 4408)) { firstQueued in
+                "too slow; resume with since=\(firstQueued.map { $0 - 1 } ?? lastSent)"
+            }
         case .reset(let oldest):
-            let text = #"{"type":"reset","oldest":\#(oldest)}"#
-            _ = enqueue([(WebSocketFrame(fin: true, opcode: .text, data: ByteBuffer(string: text)), text.utf8.count, nil)])
+            var frames = ByteBuffer()
+            frames.writeWebSocketTextFrame(Array(#"{"type":"reset","oldest":\#(oldest)}"#.utf8))
+            _ = enqueue(Batch(frames: frames, firstSeq: nil))
             close(code: WebSocketErrorCode(codeNumber: 4410), reason: "events after since were pruned; re-read, then subscribe from X-Change-Seq", keepQueued: true)
         case .shutdown:
             close(code: .goingAway, reason: "server stopping")
@@ -172,17 +186,23 @@ final class WebSocketSink: FeedSink {
     /// Sends a close frame after the frames already handed to the socket (and, with
     /// `keepQueued`, after those still queued: a reset message), then closes.
     func close(code: WebSocketErrorCode, reason: String, keepQueued: Bool = false) {
-        let first = state.withLock { state -> Bool in
-            defer {
-                state.closed = true
-                if !keepQueued {
-                    state.queue = []
-                    state.queuedBytes = 0
-                }
+        close(code: code, keepQueued: keepQueued) { _ in reason }
+    }
+
+    /// `reason` is given the seq of the first queued event, read as the queue is dropped.
+    private func close(code: WebSocketErrorCode, keepQueued: Bool = false, reason makeReason: (Int64?) -> String) {
+        let firstClose = state.withLock { state -> (Int64?)? in
+            guard !state.closed else { return nil }
+            state.closed = true
+            let firstQueued = state.queue.lazy.compactMap(\.firstSeq).first
+            if !keepQueued {
+                state.queue = []
+                state.queuedBytes = 0
             }
-            return !state.closed
+            return .some(firstQueued)
         }
-        guard first else { return }
+        guard let firstQueued = firstClose else { return }
+        let reason = makeReason(firstQueued)
         var data = ByteBuffer()
         data.write(webSocketErrorCode: code)
         data.writeString(String(reason.utf8.prefix(120)) ?? "")
@@ -198,16 +218,16 @@ final class WebSocketSink: FeedSink {
         channel.eventLoop.scheduleTask(in: .seconds(10)) { channel.close(promise: nil) }
     }
 
-    /// Queues frames behind any already waiting and writes what the socket takes now; false
+    /// Queues a batch behind any already waiting and writes what the socket takes now; false
     /// when the queue would pass the limit.
-    private func enqueue(_ frames: [(frame: WebSocketFrame, bytes: Int, seq: Int64?)]) -> Bool {
+    private func enqueue(_ batch: Batch) -> Bool {
         let accepted = state.withLock { state -> Bool in
             guard !state.closed else { return false }
-            let bytes = frames.reduce(0) { $0 + $1.bytes }
+            let bytes = batch.frames.readableBytes
             // A batch is always taken when nothing waits (it may be larger than the limit); the
             // limit bounds what piles up behind a socket that stopped taking data.
             guard state.queuedBytes == 0 || state.queuedBytes + bytes <= limit else { return false }
-            state.queue += frames
+            state.queue.append(batch)
             state.queuedBytes += bytes
             return true
         }
@@ -215,20 +235,61 @@ final class WebSocketSink: FeedSink {
         return accepted
     }
 
-    /// On the event loop: hands queued frames to the socket while it is writable.
+    /// On the event loop: hands queued batches to the socket while it is writable.
     func drain() {
         var wrote = false
         while channel.isWritable {
-            let next = state.withLock { state -> (frame: WebSocketFrame, bytes: Int, seq: Int64?)? in
-                guard !state.queue.isEmpty else { return nil }
-                let item = state.queue.removeFirst()
-                state.queuedBytes -= item.bytes
-                return item
+            let next = state.withLock { state -> Batch? in
+                guard let batch = state.queue.popFirst() else { return nil }
+                state.queuedBytes -= batch.frames.readableBytes
+                return batch
             }
             guard let next else { break }
-            channel.write(next.frame, promise: nil)
+            writer.write(next.frames)
             wrote = true
         }
-        if wrote { channel.flush() }
+        if wrote { writer.flush() }
+    }
+}
+
+/// Writes WebSocket frames already encoded as bytes. It sits at the front of the pipeline, below
+/// NIO's frame encoder, so that a batch of events is one write to the socket rather than one
+/// trip through the pipeline (and two buffers) per frame. Control frames (ping, pong, close)
+/// still go through the encoder; both paths end in the socket's one queue, in call order.
+final class FrameBytesWriter: ChannelOutboundHandler, Sendable {
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let context: NIOLoopBoundBox<ChannelHandlerContext?>
+
+    init(eventLoop: any EventLoop) {
+        context = NIOLoopBoundBox(nil, eventLoop: eventLoop)
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context.value = context }
+    func handlerRemoved(context: ChannelHandlerContext) { self.context.value = nil }
+
+    /// On the event loop.
+    func write(_ frames: ByteBuffer) { context.value?.write(NIOAny(frames), promise: nil) }
+
+    /// On the event loop.
+    func flush() { context.value?.flush() }
+}
+
+extension ByteBuffer {
+    /// A final, unmasked text frame (RFC 6455 §5.2: servers do not mask).
+    mutating func writeWebSocketTextFrame(_ payload: [UInt8]) {
+        writeInteger(UInt8(0x81))
+        switch payload.count {
+        case ..<126:
+            writeInteger(UInt8(payload.count))
+        case ...0xFFFF:
+            writeInteger(UInt8(126))
+            writeInteger(UInt16(payload.count))
+        default:
+            writeInteger(UInt8(127))
+            writeInteger(UInt64(payload.count))
+        }
+        writeBytes(payload)
     }
 }

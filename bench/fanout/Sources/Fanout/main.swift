@@ -192,42 +192,49 @@ for index in 0..<stalledCount {
 for _ in 0..<300 where tally.state.withLock({ $0.ready }) < subscriberCount { try await Task.sleep(for: .milliseconds(100)) }
 print("subscribers ready: \(tally.state.withLock { $0.ready }) of \(subscriberCount)")
 
-// The writer: keep-alive connections, each POSTing at its share of the rate.
-let writerConnections = 4
+// The writer: keep-alive connections, each POSTing at its share of the rate, each on a thread of
+// its own (blocking calls on Swift's concurrency pool, two threads here, would cap the writer at
+// two requests in flight and measure the commit latency instead of the server's throughput).
+let writerConnections = 16
 let total = rate * seconds
 let body = #"{"name":"fanout-\#(UInt64.random(in: 0..<UInt64.max))-"#
+let writerThreads = NIOThreadPool(numberOfThreads: writerConnections)
+writerThreads.start()
 let started = nowMilliseconds()
 try await withThrowingTaskGroup(of: Void.self) { tasks in
     for writer in 0..<writerConnections {
         tasks.addTask {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = in_port_t(UInt16(port).bigEndian)
-            inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
-            _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-            defer { close(fd) }
-            var scratch = [UInt8](repeating: 0, count: 65536)
-            let share = total / writerConnections
-            for n in 0..<share {
-                let due = started + Int64((n * writerConnections + writer) * 1000 / rate)
-                let wait = due - nowMilliseconds()
-                if wait > 0 { try await Task.sleep(for: .milliseconds(wait)) }
-                let json = body + "\(writer)-\(n)\",\"description\":\"" + String(repeating: "x", count: payload) + "\"}"
-                let request = "POST /projects HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(json.utf8.count)\r\n\r\n\(json)"
-                _ = request.withCString { send(fd, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
-                // Read until the end of one response (small, no body parsing needed beyond the head + length).
-                var got = 0
-                repeat {
-                    let count = scratch.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-                    if count <= 0 { return }
-                    got += count
-                } while !scratch[0..<got].contains(UInt8(ascii: "}"))
+            try await writerThreads.runIfActive {
+                let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+                var address = sockaddr_in()
+                address.sin_family = sa_family_t(AF_INET)
+                address.sin_port = in_port_t(UInt16(port).bigEndian)
+                inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
+                _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+                defer { close(fd) }
+                var scratch = [UInt8](repeating: 0, count: 65536)
+                let share = total / writerConnections
+                for n in 0..<share {
+                    let due = started + Int64((n * writerConnections + writer) * 1000 / rate)
+                    let wait = due - nowMilliseconds()
+                    if wait > 0 { usleep(useconds_t(wait * 1000)) }
+                    let json = body + "\(writer)-\(n)\",\"description\":\"" + String(repeating: "x", count: payload) + "\"}"
+                    let request = "POST /projects HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(json.utf8.count)\r\n\r\n\(json)"
+                    _ = request.withCString { send(fd, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
+                    // Read until the end of one response (small, no body parsing needed beyond the head + length).
+                    var got = 0
+                    repeat {
+                        let count = scratch.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                        if count <= 0 { return }
+                        got += count
+                    } while !scratch[0..<got].contains(UInt8(ascii: "}"))
+                }
             }
         }
     }
     try await tasks.waitForAll()
 }
+try await writerThreads.shutdownGracefully()
 let writing = Double(nowMilliseconds() - started) / 1000
 // Wait (bounded, 30 s) for every subscriber to reach the last event, then collect.
 var lastSeen: [Int64] = []
