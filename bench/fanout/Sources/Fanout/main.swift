@@ -213,9 +213,9 @@ try await withThrowingTaskGroup(of: Void.self) { tasks in
                 _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
                 defer { close(fd) }
                 var scratch = [UInt8](repeating: 0, count: 65536)
-                let share = total / writerConnections
-                for n in 0..<share {
-                    let due = started + Int64((n * writerConnections + writer) * 1000 / rate)
+                // This connection's writes: every writerConnections-th of the total, from its index.
+                for n in stride(from: writer, to: total, by: writerConnections) {
+                    let due = started + Int64(n * 1000 / rate)
                     let wait = due - nowMilliseconds()
                     if wait > 0 { usleep(useconds_t(wait * 1000)) }
                     let json = body + "\(writer)-\(n)\",\"description\":\"" + String(repeating: "x", count: payload) + "\"}"
