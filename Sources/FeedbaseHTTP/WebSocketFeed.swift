@@ -38,8 +38,9 @@ enum WebSocketFeed {
     }
 
     static func feedRequest(_ head: HTTPRequestHead, schema: Schema) -> FeedRequest? {
-        guard Request.path(of: head.uri) == "/_feed", head.method == .GET else { return nil }
-        guard let pairs = try? QueryParameters.pairs(Request.query(of: head.uri)) else { return nil }
+        let parts = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        guard parts.first == "/_feed", head.method == .GET else { return nil }
+        guard let pairs = try? QueryParameters.pairs(parts.count > 1 ? parts[1] : nil) else { return nil }
         return try? FeedRequest.parse(pairs, lastEventID: nil, schema: schema)
     }
 }
