@@ -113,7 +113,7 @@ public actor ChangeHub {
             while true {
                 guard let batch = try? await store.changes(after: head, collections: nil, limit: 1000) else { return }
                 oldest = batch.oldest
-                if head + 1 < batch.oldest { skipPruned(oldest: batch.oldest) }
+                if batch.isPruned(after: head) { skipPruned(batch) }
                 ring += batch.events
                 if ring.count > settings.ringCapacity { ring.removeFirst(ring.count - settings.ringCapacity) }
                 deliver(batch.events)
@@ -130,9 +130,10 @@ public actor ChangeHub {
 
     /// Events after `head` were pruned before the hub loaded them: the ring no longer joins the
     /// log, and every subscriber that has not seen them must re-read (reset) instead of skipping them.
-    private func skipPruned(oldest: Int64) {
+    private func skipPruned(_ batch: ChangeBatch) {
         ring = []
-        for (id, subscription) in subscriptions where subscription.lastSent + 1 < oldest {
+        let oldest = batch.oldest
+        for (id, subscription) in subscriptions where batch.isPruned(after: subscription.lastSent) {
             subscriptions[id] = nil
             subscription.sink.close(.reset(oldest: oldest))
         }
@@ -194,7 +195,7 @@ public actor ChangeHub {
             }
             guard subscriptions[id] === subscription else { return }
             checked = true
-            if from + 1 < batch.oldest {
+            if batch.isPruned(after: from) {
                 subscriptions[id] = nil
                 subscription.sink.close(.reset(oldest: batch.oldest))
                 return

@@ -32,7 +32,7 @@ struct FeedRequest: Sendable {
                 guard let since = Int64(value), since >= 0 else { throw Problem.badParameter(name, "expected a change seq (a whole number), got '\(value)'") }
                 request.since = since
             case "collections":
-                let names = value.split(separator: ",").map(String.init)
+                let names = QueryParameters.split(value, at: ",").filter { !$0.isEmpty }
                 for collection in names where schema[collection] == nil {
                     throw Problem(.notFound, "no collection named '\(collection)'", errors: [Problem.Item(parameter: name, detail: "unknown collection '\(collection)'")])
                 }
@@ -70,7 +70,7 @@ struct FeedRoutes: Sendable {
         // Without since, seq > 0 starts at the oldest event kept.
         let after = feedRequest.since ?? 0
         var batch = try await store.changes(after: after, collections: feedRequest.collections, limit: limit)
-        if let since = feedRequest.since, since + 1 < batch.oldest {
+        if let since = feedRequest.since, batch.isPruned(after: since) {
             throw Problem(.gone, "events after \(since) were pruned (the oldest kept is \(batch.oldest)); re-read the collections, then continue from X-Change-Seq")
         }
         let deadline = ContinuousClock.now + .seconds(wait)
@@ -101,7 +101,7 @@ struct FeedRoutes: Sendable {
             guard since <= current.head else {
                 throw Problem.badParameter("since", "\(since) is ahead of the log (its head is \(current.head))")
             }
-            if since + 1 < current.oldest {
+            if current.isPruned(after: since) {
                 throw Problem(.gone, "events after \(since) were pruned (the oldest kept is \(current.oldest)); re-read the collections, then subscribe again")
             }
         }

@@ -69,7 +69,9 @@ public final class HTTPServer: Sendable {
                             context.pipeline.removeHandler(name: "feedbase.idle", promise: nil)
                         })
                     }
-                    try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withServerUpgrade: upgrade, withErrorHandling: true)
+                    // Without NIO's protocol error handler: RequestHandler answers a request the
+                    // decoder refuses with a problem like any other 400.
+                    try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withServerUpgrade: upgrade, withErrorHandling: false)
                     try sync.addHandler(
                         RequestHandler(
                             api: api, maxBodySize: configuration.maxBodySize, streamLimit: configuration.streamBufferLimit, logger: logger),

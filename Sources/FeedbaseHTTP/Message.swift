@@ -12,11 +12,20 @@ public struct Request: Sendable {
     /// Route parameters, percent-decoded.
     public var parameters: [String: String] = [:]
 
-    public var path: Substring { uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? "" }
+    public var path: Substring { Self.path(of: uri) }
 
-    public var query: Substring? {
-        guard let index = uri.firstIndex(of: "?") else { return nil }
-        return uri[uri.index(after: index)...]
+    public var query: Substring? { Self.query(of: uri) }
+
+    // The `?` is found among bytes, not Characters: a combining mark right after it would fuse
+    // with it into one grapheme.
+    static func path(of uri: String) -> Substring {
+        guard let index = uri.utf8.firstIndex(of: UInt8(ascii: "?")) else { return uri[...] }
+        return uri[..<index]
+    }
+
+    static func query(of uri: String) -> Substring? {
+        guard let index = uri.utf8.firstIndex(of: UInt8(ascii: "?")) else { return nil }
+        return uri[uri.utf8.index(after: index)...]
     }
 }
 

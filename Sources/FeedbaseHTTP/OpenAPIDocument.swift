@@ -252,14 +252,16 @@ enum ValueSyntax {
         + "|(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)-02-29)"
     /// `HH:MM:SS[.f{1,9}]` (Timestamp.isValidTime): no leap second, no offset.
     static let time = "(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\\.[0-9]{1,9})?"
-    /// Timestamp.normalizeDateTime: `T` or `t`; `Z`, `z` or `±HH:MM`. (The server also takes a
-    /// space for `T`, but only as `%20`: form encoders send a space as `+`, which stays a plus.)
-    static let dateTime = date + "[Tt]" + time + "(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
+    /// Timestamp.normalizeDateTime: `T`, `t` or a space; `Z`, `z` or `±HH:MM`. (In a query string
+    /// a space may be sent as `+`, and a plus must be sent as `%2B`.)
+    static let dateTime = date + "[Tt ]" + time + "(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
     /// Canonical standard base64, padded or not (Base64.decode).
     static let base64 = "(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/][AQgw](?:==)?|[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=?)?"
     static let anyText = "[\\s\\S]*"
     /// Strings the server stores: no NUL (RequestBody.containsEscapedNUL).
     static let storableString = "^[^\\x00]*$"
+    /// An HTTP/1.1 field value (RFC 9110 section 5.5): tab, space, visible ASCII and obs-text.
+    static let fieldValue = "^[\\t\\x20-\\x7e\\x80-\\xff]*$"
 
     /// An operand of `column`'s type as written in a URL.
     static func operand(_ type: ColumnType) -> String {
@@ -328,16 +330,20 @@ enum ValueSyntax {
 
 /// The JSON Schema of one column's values, and its description.
 enum ColumnSchema {
-    /// Any JSON value whose strings (keys included) hold no NUL.
+    /// Any JSON value whose strings (keys included) hold no NUL: the empty schema, with the NUL rule
+    /// in words. Not an `anyOf` of the JSON types with a `null` branch: swift-openapi-generator keeps
+    /// only the first type of `type: [null, boolean, number]` (numbers would not decode) and drops a
+    /// `{type: null}` branch with its whole schema; the empty schema is "any value" to every generator.
     static let jsonValue: DocumentValue = [
         "description": "Any JSON value. Strings, keys included, cannot hold U+0000.",
-        "anyOf": .array(jsonBranches(nullable: true)),
     ]
 
-    static func jsonBranches(nullable: Bool) -> [DocumentValue] {
+    /// A JSON value that is not null, one branch per type (one type per branch, for the same reason).
+    static func jsonBranches() -> [DocumentValue] {
         let nested: DocumentValue = ["$ref": "#/components/schemas/JSONValue"]
         return [
-            ["type": nullable ? ["null", "boolean", "number"] : ["boolean", "number"]],
+            ["type": "boolean"],
+            ["type": "number"],
             ["type": "string", "pattern": .string(ValueSyntax.storableString)],
             ["type": "array", "items": nested],
             ["type": "object", "propertyNames": ["pattern": .string(ValueSyntax.storableString)], "additionalProperties": nested],
@@ -365,7 +371,8 @@ enum ColumnSchema {
         case .blob:
             return ["type": typed("string"), "format": "byte", "contentEncoding": "base64"]
         case .json:
-            return ["anyOf": .array(jsonBranches(nullable: nullable))]
+            // Nullable: any JSON value at all, like JSONValue.
+            return nullable ? [:] : ["anyOf": .array(jsonBranches())]
         }
     }
 
@@ -398,13 +405,13 @@ enum ColumnSchema {
         switch type {
         case .boolean: "A boolean"
         case .integer: "A 64-bit integer"
-        case .number: "A number (64-bit float; infinities and NaN are refused)"
+        case .number: "A number (64-bit float; beyond its range, infinities and NaN are refused; written back with up to 17 significant digits)"
         case .string: "A string"
         case .dateTime: "An RFC 3339 date-time, stored and returned in UTC with milliseconds (`2026-11-25T09:30:00.000Z`)"
         case .date: "An RFC 3339 full-date `YYYY-MM-DD`"
         case .time: "A time `HH:MM:SS[.fraction]` (up to nine fraction digits, no offset)"
         case .blob: "Bytes, as canonical standard base64 (RFC 4648 section 4; padding optional on input)"
-        case .json: "Any JSON value"
+        case .json: "Any JSON value whose strings, keys included, hold no U+0000"
         }
     }
 
@@ -468,7 +475,8 @@ struct ItemSchemas {
             "description": .string("A change to an item of `\(collection.name)`."),
             "properties": [
                 "seq": ["type": "integer", "format": "int64", "minimum": 1, "description": "The change's place in the log, strictly increasing."],
-                "collection": ["const": .string(collection.name)],
+                // Typed, so generators make the discriminator a string enum rather than an untyped value.
+                "collection": ["type": "string", "const": .string(collection.name)],
                 "op": ["type": "string", "enum": ["create", "update", "delete"]],
                 "id": ["type": "string", "description": "The item's primary key, as text."],
                 "item": ["$ref": .string("#/components/schemas/" + names.item)],
@@ -893,7 +901,7 @@ struct CollectionOperations {
                 "headers": successHeaders([("ETag", header("ETagRequired")), ("Location", header("LocationRequired"))]),
                 "content": json(schemaReference(names.item)),
             ]),
-            ("400", response("BadRequest")),
+            ("400", response("BadRequest")), ("404", response("NotFound")),
         ]
         if hasOtherUniqueConstraint { responses.append(("409", response("Conflict"))) }
         responses += [
@@ -980,6 +988,7 @@ enum ServiceOperations {
                     "headers": requestIDHeader,
                     "content": ["application/json": ["schema": ["$ref": "#/components/schemas/Index"]]],
                 ],
+                "400": response("BadRequest"),
             ],
         ],
     ]
@@ -996,6 +1005,7 @@ enum ServiceOperations {
                     "headers": requestIDHeader,
                     "content": ["application/json": ["schema": ["$ref": "#/components/schemas/Health"]]],
                 ],
+                "400": response("BadRequest"),
                 "503": [
                     "description": "The database does not answer.",
                     "headers": requestIDHeader,
@@ -1053,7 +1063,7 @@ enum ServiceOperations {
                     [
                         "name": "Last-Event-ID", "in": "header",
                         "description": "SSE resume point, used when `since` is absent (an `EventSource` sends it by itself).",
-                        "schema": ["type": "string"],
+                        "schema": Components.fieldValue,
                     ],
                     requestID,
                 ],
@@ -1100,6 +1110,7 @@ enum ServiceOperations {
                             "headers": requestIDHeader,
                             "content": .object(ordered: [(mediaType, body)]),
                         ],
+                        "400": response("BadRequest"),
                     ],
                 ],
             ]
@@ -1182,31 +1193,36 @@ enum Components {
         "additionalProperties": false,
     ]
 
+    /// A request header's value as HTTP/1.1 carries it (RFC 9110 field-value: visible ASCII, space,
+    /// tab and obs-text). Any such value is accepted; a control character makes the request
+    /// unparsable, which is a 400 on any route.
+    static let fieldValue: DocumentValue = ["type": "string", "pattern": .string(ValueSyntax.fieldValue)]
+
     static let parameters: DocumentValue = [
         "RequestId": [
             "name": "X-Request-Id", "in": "header",
             "description": "Echoed in the response and in error bodies when it is 1 to 200 visible ASCII characters; otherwise the server makes one.",
-            "schema": ["type": "string"],
+            "schema": fieldValue,
         ],
         "IfMatch": [
             "name": "If-Match", "in": "header",
             "description": .string(Texts.ifMatch),
-            "schema": ["type": "string"],
+            "schema": fieldValue,
         ],
         "IfNoneMatchRead": [
             "name": "If-None-Match", "in": "header",
             "description": "Entity tags (weak comparison, `W/` accepted) or `*`: 304 when one matches.",
-            "schema": ["type": "string"],
+            "schema": fieldValue,
         ],
         "IfNoneMatchWrite": [
             "name": "If-None-Match", "in": "header",
             "description": "`*` makes the PUT create only: 412 when the item exists.",
-            "schema": ["type": "string"],
+            "schema": fieldValue,
         ],
         "Prefer": [
             "name": "Prefer", "in": "header",
             "description": "`count=exact` adds `Content-Range` (the number of matching rows) and `Preference-Applied`.",
-            "schema": ["type": "string"],
+            "schema": fieldValue,
         ],
         "Limit": [
             "name": "limit", "in": "query",
@@ -1346,7 +1362,8 @@ enum Texts {
             Request bodies are JSON (`application/json`, `application/merge-patch+json` or any `application/*+json`); \
             responses are `application/json`, errors RFC 9457 `application/problem+json`. Every response carries `X-Request-Id`. \
             A path that exists with another method is 405 with `Allow`; an unknown path is 404; a body larger than the server's \
-            limit is 413 on any route. `HEAD` works wherever `GET` does.
+            limit is 413 on any route. `HEAD` works wherever `GET` does. Query strings are decoded as HTML forms encode \
+            them: `+` is a space, `%2B` a plus.
             """
         if feed {
             text += " Every committed change is an event of the change feed (`/_changes`, `/_feed`); reads and writes carry `X-Change-Seq`."
@@ -1405,7 +1422,7 @@ enum Texts {
         """
 
     static let absentID = """
-        An id that cannot be of the key's type is absent (404), except for PUT (422).
+        An id that cannot be of the key's type names no item: 404, for PUT too.
         """
 
     static let listing = """
@@ -1432,8 +1449,8 @@ enum Texts {
         """
 
     static let replace = """
-        Keys left out become their column default, or NULL. An id in the body that differs from the URL, or an \
-        id in the URL that cannot be of the key's type, is refused with 422.
+        Keys left out become their column default, or NULL. An id in the body that differs from the URL is \
+        refused with 422; an id in the URL that cannot be of the key's type names no item (404).
         """
 
     static let changes = """
@@ -1465,12 +1482,13 @@ enum Texts {
     static let badRequest = """
         Malformed: a bad query parameter or cursor; a path or query that is not valid percent-encoded UTF-8; a \
         body that is not JSON, not UTF-8, nested deeper than 2,000 levels, empty, not an object (or array, for \
-        POST), or with an unknown or duplicate field.
+        POST), or with an unknown or duplicate field; on any route, a request that is not valid HTTP/1.1 (such \
+        as a control character in a header value), after which the connection closes.
         """
 
     static let unprocessable = """
         The body does not fit the table: a type, range, date or base64 error, a NOT NULL, CHECK or foreign key \
-        violation, a string holding U+0000, a key that differs from the URL (or one in the URL that cannot be of \
-        the key's type); `errors` points at each field.
+        violation, a string holding U+0000, a number beyond the range of a 64-bit float (in a JSON value too), a \
+        key in the body that differs from the URL; `errors` points at each field (never SQL).
         """
 }

@@ -1,22 +1,26 @@
 // The query string of a listing, parsed into a ListQuery: `column=op.value` filters (with `not.`
 // and `in.(a,"b,c")`), `order`, `select`, `limit`, `offset`, `after`. Syntax errors name the
 // parameter; whether a column exists and a value fits its type is the store's to say.
+//
+// Delimiters (`.`, `,`, `(`, `"`, `\`) are found among Unicode scalars, never Characters: a
+// combining mark after a delimiter would otherwise fuse with it into one grapheme and hide it.
 
 import FeedbaseStore
 
 enum QueryParameters {
     static let reserved: Set<String> = ["order", "select", "limit", "offset", "after"]
 
-    /// Name/value pairs, percent-decoded, in order.
+    /// Name/value pairs, decoded as HTML forms encode them (`application/x-www-form-urlencoded`:
+    /// `+` is a space, `%2B` a plus), in order.
     static func pairs(_ query: Substring?) throws(Problem) -> [(String, String)] {
         guard let query, !query.isEmpty else { return [] }
         var pairs: [(String, String)] = []
-        for part in query.split(separator: "&", omittingEmptySubsequences: true) {
-            let pieces = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            guard let name = PercentEncoding.decode(pieces[0]) else {
+        for part in query.unicodeScalars.split(separator: "&", omittingEmptySubsequences: true) {
+            let pieces = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(Substring.init)
+            guard let name = PercentEncoding.decode(pieces[0], plusAsSpace: true) else {
                 throw Problem(.badRequest, "the query string is not valid percent-encoded UTF-8")
             }
-            guard let value = PercentEncoding.decode(pieces.count > 1 ? pieces[1] : "") else {
+            guard let value = PercentEncoding.decode(pieces.count > 1 ? pieces[1] : "", plusAsSpace: true) else {
                 throw Problem.badParameter(name, "the value is not valid percent-encoded UTF-8")
             }
             pairs.append((name, value))
@@ -45,13 +49,13 @@ enum QueryParameters {
                 guard !value.isEmpty else { throw Problem.badParameter(name, "empty cursor") }
                 query.after = value
             case "select":
-                let columns = value.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+                let columns = split(value, at: ",")
                 guard !columns.contains("") else { throw Problem.badParameter(name, "expected column names separated by commas") }
                 query.select = columns
             case "order":
                 var order: [Ordering] = []
-                for term in value.split(separator: ",", omittingEmptySubsequences: false) {
-                    var parts = term.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+                for term in split(value, at: ",") {
+                    var parts = split(term, at: ".")
                     var descending = false
                     if parts.count > 1, let direction = parts.last, direction == "asc" || direction == "desc" {
                         descending = direction == "desc"
@@ -69,28 +73,33 @@ enum QueryParameters {
         return query
     }
 
+    /// `text` cut at every `separator` scalar (empty pieces kept).
+    static func split(_ text: String, at separator: Unicode.Scalar) -> [String] {
+        text.unicodeScalars.split(separator: separator, omittingEmptySubsequences: false).map { String(String.UnicodeScalarView($0)) }
+    }
+
     static func filter(column: String, _ text: String) throws(Problem) -> Filter {
-        var rest = Substring(text)
+        var rest = Substring(text).unicodeScalars
         var negated = false
-        if rest.hasPrefix("not.") {
+        if rest.starts(with: "not.".unicodeScalars) {
             negated = true
             rest = rest.dropFirst(4)
         }
-        guard let dot = rest.firstIndex(of: "."), let op = FilterOperator(rawValue: String(rest[..<dot])) else {
+        guard let dot = rest.firstIndex(of: "."), let op = FilterOperator(rawValue: String(Substring(rest[..<dot]))) else {
             let names = FilterOperator.allCases.map(\.rawValue).joined(separator: ", ")
             throw Problem.badParameter(column, "expected an operator and a value such as eq.5; operators: \(names), each may follow not.")
         }
         let operand = rest[rest.index(after: dot)...]
         switch op {
         case .is:
-            switch operand {
+            switch String(Substring(operand)) {
             case "null": return Filter(column: column, op: op, negated: negated, operand: .null)
             case "true": return Filter(column: column, op: op, negated: negated, operand: .true)
             case "false": return Filter(column: column, op: op, negated: negated, operand: .false)
             default: throw Problem.badParameter(column, "is takes null, true or false")
             }
         case .in:
-            guard operand.hasPrefix("("), operand.hasSuffix(")"), operand.count >= 2 else {
+            guard operand.first == "(", operand.last == ")", operand.count >= 2 else {
                 throw Problem.badParameter(column, "in takes a list in parentheses: in.(1,2,\"a,b\")")
             }
             guard let items = list(operand.dropFirst().dropLast()) else {
@@ -98,44 +107,44 @@ enum QueryParameters {
             }
             return Filter(column: column, op: op, negated: negated, operand: .list(items))
         default:
-            return Filter(column: column, op: op, negated: negated, operand: .value(String(operand)))
+            return Filter(column: column, op: op, negated: negated, operand: .value(String(Substring(operand))))
         }
     }
 
     /// `a,b,"c,d","say \"hi\""` → ["a", "b", "c,d", "say \"hi\""]; empty → [].
-    static func list(_ text: Substring) -> [String]? {
+    static func list(_ text: Substring.UnicodeScalarView) -> [String]? {
         guard !text.isEmpty else { return [] }
         var items: [String] = []
-        var current = ""
+        var current = String.UnicodeScalarView()
         var quoted = false
         var wasQuoted = false
         var iterator = text.makeIterator()
-        while let character = iterator.next() {
+        while let scalar = iterator.next() {
             if quoted {
-                switch character {
+                switch scalar {
                 case "\\":
                     guard let next = iterator.next() else { return nil }
                     current.append(next)
                 case "\"": quoted = false
-                default: current.append(character)
+                default: current.append(scalar)
                 }
             } else {
-                switch character {
+                switch scalar {
                 case "\"" where current.isEmpty && !wasQuoted:
                     quoted = true
                     wasQuoted = true
                 case ",":
-                    items.append(current)
-                    current = ""
+                    items.append(String(current))
+                    current = String.UnicodeScalarView()
                     wasQuoted = false
                 default:
                     guard !wasQuoted else { return nil }
-                    current.append(character)
+                    current.append(scalar)
                 }
             }
         }
         guard !quoted else { return nil }
-        items.append(current)
+        items.append(String(current))
         return items
     }
 }

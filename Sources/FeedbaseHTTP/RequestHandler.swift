@@ -80,7 +80,31 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         // A refused WebSocket upgrade is reported as an error, then the request comes to us as
         // plain HTTP and gets its answer (404, 400): that connection must stay open.
         if error is NIOWebSocketUpgradeError { return }
+        if error is HTTPParserError { answerMalformed(context: context) }
         context.close(promise: nil)
+    }
+
+    /// A request NIO's decoder refuses (a control character in a header, a broken chunk) is
+    /// answered like any other bad request, problem+json with a request id (NIO's own handler
+    /// sends a bare 400), unless a response has begun; the decoder cannot go on, so the
+    /// connection then closes.
+    private func answerMalformed(context: ChannelHandlerContext) {
+        let instance: String
+        switch state {
+        case .idle: instance = ""
+        case .receiving(let head, _, _): instance = String(Request.path(of: head.uri))
+        case .discarding, .processing: return
+        }
+        state = .discarding(budget: 0)
+        let requestID = Self.requestID([:])
+        var response = Problem(.badRequest, "the request is not valid HTTP/1.1").response(instance: instance, requestID: requestID)
+        response.headers.replaceOrAdd(name: "Content-Length", value: String(response.body.count))
+        response.headers.replaceOrAdd(name: "X-Request-Id", value: requestID)
+        response.headers.replaceOrAdd(name: "Connection", value: "close")
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .badRequest, headers: response.headers))), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: response.body)))), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        logger.info("malformed request 400", metadata: ["request-id": "\(requestID)"])
     }
 
     private func rejectTooLarge(context: ChannelHandlerContext, head: HTTPRequestHead, requestID: String) {

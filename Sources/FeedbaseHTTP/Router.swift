@@ -92,7 +92,8 @@ public struct Router<Handler: Sendable>: Sendable {
     /// not valid percent-encoded UTF-8. A single trailing slash is ignored.
     public static func segments(of path: some StringProtocol) -> [String]? {
         var segments: [String] = []
-        for raw in path.split(separator: "/", omittingEmptySubsequences: false).dropFirst() {
+        // Split among scalars: a combining mark after `/` must not hide it.
+        for raw in Substring(path).unicodeScalars.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map(Substring.init) {
             guard let decoded = PercentEncoding.decode(raw) else { return nil }
             segments.append(decoded)
         }
@@ -103,13 +104,15 @@ public struct Router<Handler: Sendable>: Sendable {
 }
 
 public enum PercentEncoding {
-    /// Decodes `%XX` escapes; `+` stays a plus (RFC 3986 gives it no meaning in a path or query).
-    public static func decode(_ text: some StringProtocol) -> String? {
+    /// Decodes `%XX` escapes. In a path `+` stays a plus (RFC 3986 gives it no meaning there);
+    /// in a query string (`plusAsSpace`) it is a space, as HTML forms, `URLSearchParams` and
+    /// most HTTP clients encode one.
+    public static func decode(_ text: some StringProtocol, plusAsSpace: Bool = false) -> String? {
         var bytes: [UInt8] = []
         var iterator = text.utf8.makeIterator()
         while let byte = iterator.next() {
             guard byte == UInt8(ascii: "%") else {
-                bytes.append(byte)
+                bytes.append(plusAsSpace && byte == UInt8(ascii: "+") ? UInt8(ascii: " ") : byte)
                 continue
             }
             guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else { return nil }

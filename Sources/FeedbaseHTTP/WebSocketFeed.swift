@@ -38,9 +38,8 @@ enum WebSocketFeed {
     }
 
     static func feedRequest(_ head: HTTPRequestHead, schema: Schema) -> FeedRequest? {
-        let parts = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
-        guard parts.first == "/_feed", head.method == .GET else { return nil }
-        guard let pairs = try? QueryParameters.pairs(parts.count > 1 ? parts[1] : nil) else { return nil }
+        guard Request.path(of: head.uri) == "/_feed", head.method == .GET else { return nil }
+        guard let pairs = try? QueryParameters.pairs(Request.query(of: head.uri)) else { return nil }
         return try? FeedRequest.parse(pairs, lastEventID: nil, schema: schema)
     }
 }

@@ -27,6 +27,14 @@ public struct ChangeBatch: Sendable {
     public var head: Int64
     /// The lowest seq still retained; `head + 1` when the log is empty.
     public var oldest: Int64
+
+    /// Whether events right after `seq` were pruned: a reader that has seen everything up to
+    /// `seq` cannot continue without a gap. No arithmetic can overflow, whatever `seq` a client
+    /// sends or the log holds.
+    public func isPruned(after seq: Int64) -> Bool {
+        let (next, overflow) = seq.addingReportingOverflow(1)
+        return !overflow && next < oldest
+    }
 }
 
 enum ChangeLog {
@@ -84,7 +92,8 @@ enum ChangeLog {
 
     static func batch(after seq: Int64, collections: Set<String>?, limit: Int, on connection: Connection) throws -> ChangeBatch {
         let head = try head(on: connection)
-        let oldest = try connection.scalarInt("SELECT min(seq) FROM _changes") ?? head + 1
+        // Saturating: another program may have set the sequence to its maximum.
+        let oldest = try connection.scalarInt("SELECT min(seq) FROM _changes") ?? (head == .max ? head : head + 1)
         var sql = """
             SELECT seq, collection, json_object('seq', seq, 'collection', collection, 'op', op, 'id', item_id, \
             'item', json(item), 'at', at) FROM _changes WHERE seq > ?1

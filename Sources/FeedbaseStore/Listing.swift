@@ -91,25 +91,27 @@ struct Listing {
             }
             if filter.op == .like {
                 // GLOB is case-sensitive; escape its own metacharacters, keep * as the wildcard.
-                var glob = ""
-                for character in pattern {
-                    switch character {
-                    case "?": glob += "[?]"
-                    case "[": glob += "[[]"
-                    default: glob.append(character)
+                // Scalars, not Characters: a combining mark after `?` must not hide it from the
+                // escape (SQLite matches code points).
+                var glob = String.UnicodeScalarView()
+                for scalar in pattern.unicodeScalars {
+                    switch scalar {
+                    case "?": glob += "[?]".unicodeScalars
+                    case "[": glob += "[[]".unicodeScalars
+                    default: glob.append(scalar)
                     }
                 }
-                condition = "\(reference) GLOB \(sql.bind(.text(glob)))"
+                condition = "\(reference) GLOB \(sql.bind(.text(String(glob))))"
             } else {
-                var like = ""
-                for character in pattern {
-                    switch character {
-                    case "*": like += "%"
-                    case "%", "_", "\\": like += "\\" + String(character)
-                    default: like.append(character)
+                var like = String.UnicodeScalarView()
+                for scalar in pattern.unicodeScalars {
+                    switch scalar {
+                    case "*": like.append("%")
+                    case "%", "_", "\\": like += ["\\", scalar]
+                    default: like.append(scalar)
                     }
                 }
-                condition = "\(reference) LIKE \(sql.bind(.text(like))) ESCAPE '\\'"
+                condition = "\(reference) LIKE \(sql.bind(.text(String(like)))) ESCAPE '\\'"
             }
         case (.eq, .value(let text)), (.neq, .value(let text)):
             let value = try operand(text, for: column, parameter: parameter, on: connection)
@@ -127,9 +129,10 @@ struct Listing {
         return filter.negated ? "NOT (\(condition))" : "(\(condition))"
     }
 
-    /// JSON columns compare as normalised JSON text, so `eq.{"a": 1}` matches `{"a":1}`.
+    /// JSON columns compare as normalised JSON text, so `eq.{"a": 1}` matches `{"a":1}` (and a
+    /// stored REAL as the text it reads as).
     private func comparable(_ column: Column, _ reference: String) -> String {
-        column.type == .json ? "CASE WHEN json_valid(\(reference)) THEN json(\(reference)) ELSE \(reference) END" : reference
+        column.type == .json ? RowJSON.valueExpression(column) : reference
     }
 
     /// The SQL value of an operand written in the URL, typed by its column.
@@ -143,7 +146,7 @@ struct Listing {
             return .integer(value)
         case .number:
             if let value = Int64(text) { return .integer(value) }
-            guard let value = Double(text), value.isFinite, text.allSatisfy({ "0123456789.eE+-".contains($0) }) else {
+            guard let value = Double(text), value.isFinite, text.unicodeScalars.allSatisfy({ "0123456789.eE+-".unicodeScalars.contains($0) }) else {
                 throw bad("a number")
             }
             return .real(value)
@@ -205,8 +208,12 @@ struct Listing {
             object = RowJSON.objectExpression(collection)
         }
         let cursorValues = keys.map { key in
-            key.column.isPrimaryKey && key.column.type == .blob
-                ? "\(SQLFunctions.base64Name)(\(quoteIdentifier(key.column.name)))" : quoteIdentifier(key.column.name)
+            switch key.column.type {
+            case .blob where key.column.isPrimaryKey: "\(SQLFunctions.base64Name)(\(quoteIdentifier(key.column.name)))"
+            // json_array would write a REAL with 15 digits: the next page would start at a rounded value.
+            case .number: RowJSON.valueExpression(key.column)
+            default: quoteIdentifier(key.column.name)
+            }
         }
         let orderBy = keys.map { quoteIdentifier($0.column.name) + ($0.descending ? " DESC" : " ASC") }
         select.text = "SELECT \(object), json_array(\(quoteLiteral(signature(keys))), \(cursorValues.joined(separator: ", "))), \(head) FROM \(table)"
@@ -249,7 +256,10 @@ struct Listing {
                 let keyset = try keysetCondition(after: after, keys: keys, into: &counting, on: connection)
                 let sql = "SELECT count(*) FROM \(table) WHERE " + (countFilters + [keyset]).joined(separator: " AND ")
                 let remaining = try connection.scalarInt(sql, counting.values) ?? 0
-                start = Int(all - remaining) + query.offset
+                // Saturating: the offset is the client's, up to Int64.max. Past the end the page
+                // is empty and its start is not shown.
+                let (sum, overflow) = Int(all - remaining).addingReportingOverflow(query.offset)
+                start = overflow ? .max : sum
             }
         }
         var page = Page(json: json, itemCount: count, next: more ? lastCursor.map(Self.encodeCursor) : nil, total: total, start: start)
@@ -261,8 +271,11 @@ struct Listing {
         after cursor: String, keys: [(column: Column, descending: Bool)], into sql: inout SQL, on connection: Connection
     ) throws -> String {
         let invalid = StoreError.badQuery("after", "not a cursor of this listing; follow the Link rel=\"next\" URL as given")
+        // json_type raises an error on text that is not JSON, and AND does not short-circuit in
+        // SQLite: the CASE keeps it from ever seeing such text.
         guard let bytes = Self.decodeCursor(cursor), String(validating: bytes, as: UTF8.self) != nil,
-            try connection.scalarInt("SELECT json_valid(?1) AND json_type(?1) = 'array'", [.text(String(decoding: bytes, as: UTF8.self))]) == 1
+            try connection.scalarInt(
+                "SELECT CASE WHEN json_valid(?1) THEN json_type(?1) = 'array' ELSE 0 END", [.text(String(decoding: bytes, as: UTF8.self))]) == 1
         else { throw invalid }
         let elements = try connection.query("SELECT type, atom FROM json_each(?1)", [.text(String(decoding: bytes, as: UTF8.self))]) {
             ($0.text(0) ?? "", $0.value(1))
@@ -307,7 +320,9 @@ struct Listing {
     }
 
     static func decodeCursor(_ cursor: String) -> [UInt8]? {
-        guard !cursor.contains("+"), !cursor.contains("/"), !cursor.contains("=") else { return nil }
-        return Base64.decode(String(cursor.map { $0 == "-" ? "+" : $0 == "_" ? "/" : $0 }))
+        let bytes = Array(cursor.utf8)
+        guard !bytes.contains(where: { $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "=") }) else { return nil }
+        let standard = bytes.map { $0 == UInt8(ascii: "-") ? UInt8(ascii: "+") : $0 == UInt8(ascii: "_") ? UInt8(ascii: "/") : $0 }
+        return Base64.decode(String(decoding: standard, as: UTF8.self))
     }
 }

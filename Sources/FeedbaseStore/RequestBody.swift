@@ -17,6 +17,9 @@ struct BodyField {
     var atom: SQLValue
     /// The member's JSON text.
     var json: String
+    /// Whether the member is, or holds, a number beyond the range of a 64-bit float (`1e999`):
+    /// SQLite reads it as an infinity, which JSON cannot carry.
+    var hasNonFiniteNumber = false
 }
 
 /// The checked values of one body, in column order, ready to bind.
@@ -88,10 +91,17 @@ enum RequestBody {
     }
 
     private static func members(of body: [UInt8], on connection: Connection) throws -> [BodyField] {
+        // A number's text is rendered from its value as RowJSON renders a REAL (CAST would keep
+        // only 15 digits, and write an infinity as `Inf`); arrays and objects keep their text.
         let sql = """
             SELECT key, type, atom, CASE type WHEN 'object' THEN value WHEN 'array' THEN value \
             WHEN 'text' THEN json_quote(value) WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' \
-            WHEN 'null' THEN 'null' ELSE CAST(value AS TEXT) END FROM json_each(?1)
+            WHEN 'null' THEN 'null' ELSE CASE WHEN typeof(atom) != 'real' THEN CAST(atom AS TEXT) \
+            WHEN atom IN (1e999, -1e999) THEN 'null' ELSE \(RowJSON.realText("atom")) END END, \
+            CASE WHEN type IN ('integer', 'real') THEN atom IN (1e999, -1e999) \
+            WHEN type IN ('array', 'object') THEN EXISTS (SELECT 1 FROM json_tree(member.value) AS node \
+            WHERE node.type IN ('integer', 'real') AND node.atom IN (1e999, -1e999)) ELSE 0 END \
+            FROM json_each(?1) AS member
             """
         return try connection.withStatement(sql) { statement in
             try statement.bindText(body, at: 1)
@@ -99,7 +109,7 @@ enum RequestBody {
             while try statement.step() {
                 fields.append(BodyField(
                     key: statement.text(0) ?? "", type: statement.text(1) ?? "null",
-                    atom: statement.value(2), json: statement.text(3) ?? "null"))
+                    atom: statement.value(2), json: statement.text(3) ?? "null", hasNonFiniteNumber: statement.int64(4) != 0))
             }
             return fields
         }
@@ -228,7 +238,15 @@ enum RowValidator {
             default: return .failure(Detail(text: "expected a number, got \(got)"))
             }
         case .json:
-            return .success(.text(field.json))
+            guard !field.hasNonFiniteNumber else {
+                return .failure(Detail(text: "holds a number out of range for a 64-bit float"))
+            }
+            // A number is stored as one (the JSON type's NUMERIC affinity would convert its text
+            // anyway, through one more decimal round trip).
+            switch (field.type, field.atom) {
+            case ("integer", .integer), ("integer", .real), ("real", .real): return .success(field.atom)
+            default: return .success(.text(field.json))
+            }
         case .string, .dateTime, .date, .time, .blob:
             guard field.type == "text", case .text(let text) = field.atom else {
                 return .failure(Detail(text: "expected a string, got \(got)"))

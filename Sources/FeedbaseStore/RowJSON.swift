@@ -10,13 +10,35 @@ enum RowJSON {
             // Stored 0/1; anything SQLite calls true (non-zero) reads as true.
             return "CASE WHEN \(reference) IS NULL THEN NULL WHEN \(reference) THEN json('true') ELSE json('false') END"
         case .json:
-            // Text that is not JSON (written by another program) comes back as a string, never an error.
-            return "CASE WHEN json_valid(\(reference)) THEN json(\(reference)) ELSE \(reference) END"
+            // Text that is not JSON (written by another program) comes back as a string, never an
+            // error. A declared type JSON has NUMERIC affinity: SQLite stores a number as INTEGER
+            // or REAL, and a REAL is rendered as in a number column.
+            return "CASE WHEN typeof(\(reference)) = 'real' THEN \(realValue(reference)) "
+                + "WHEN json_valid(\(reference)) THEN json(\(reference)) ELSE \(reference) END"
         case .blob:
             return "\(SQLFunctions.base64Name)(\(reference))"
-        case .integer, .number, .string, .dateTime, .date, .time:
+        case .number:
+            return "CASE WHEN typeof(\(reference)) = 'real' THEN \(realValue(reference)) ELSE \(reference) END"
+        case .integer, .string, .dateTime, .date, .time:
             return reference
         }
+    }
+
+    /// A REAL as a JSON number. json_object alone writes 15 significant digits, which is lossy
+    /// (and turns 1.7976931348623157e308 into a number that overflows when read back), and an
+    /// infinity as `Inf`, which is not JSON: an infinity (only another program can store one)
+    /// reads as null.
+    static func realValue(_ reference: String) -> String {
+        "CASE WHEN \(reference) IN (1e999, -1e999) THEN NULL ELSE json(\(realText(reference))) END"
+    }
+
+    /// A finite REAL as the text of a JSON number that reads back as the same double: 15
+    /// significant digits when SQLite reads those back to the same value, else 17. Plain SQL
+    /// (no function of ours), because the change-log triggers use it and fire in any program
+    /// that writes to the database.
+    static func realText(_ reference: String) -> String {
+        "CASE WHEN CAST(printf('%!.15g', \(reference)) AS REAL) = \(reference) THEN printf('%!.15g', \(reference)) "
+            + "ELSE printf('%!.17g', \(reference)) END"
     }
 
     /// SQLite caps a function at 127 arguments, so one json_object call takes at most 63 pairs.
@@ -44,7 +66,14 @@ enum RowJSON {
     /// The primary key as text: every item id is a string in URLs and events.
     static func keyTextExpression(_ collection: Collection, table: String? = nil) -> String {
         let reference = (table.map { quoteIdentifier($0) + "." } ?? "") + quoteIdentifier(collection.primaryKey.name)
-        return collection.primaryKey.type == .blob
-            ? "\(SQLFunctions.base64Name)(\(reference))" : "CAST(\(reference) AS TEXT)"
+        switch collection.primaryKey.type {
+        case .blob:
+            return "\(SQLFunctions.base64Name)(\(reference))"
+        case .number:
+            return "CASE WHEN typeof(\(reference)) = 'real' AND \(reference) NOT IN (1e999, -1e999) THEN \(realText(reference)) "
+                + "ELSE CAST(\(reference) AS TEXT) END"
+        default:
+            return "CAST(\(reference) AS TEXT)"
+        }
     }
 }

@@ -85,9 +85,14 @@ extension SQLiteStore {
             for (index, row) in rows.enumerated() {
                 do {
                     items.append(try Self.insert(row, into: collection, on: connection))
-                } catch var error as StoreError {
-                    error.violations = error.columns.map { Violation(pointer: "/\(index)/\($0)", detail: error.message) }
-                    if error.violations.isEmpty { error.violations = [Violation(pointer: "/\(index)", detail: error.message)] }
+                } catch var error as StoreError where [.conflict, .foreignKey, .constraint].contains(error.kind) {
+                    // SQLite's message names the table and, for CHECK, quotes its SQL: say what
+                    // is wrong in the API's words instead, pointing at the item and its columns.
+                    var columns = error.columns
+                    if error.kind == .foreignKey, collection.foreignKeys.count == 1 { columns = [collection.foreignKeys[0].column] }
+                    let detail = error.constraintDetail
+                    error.violations = columns.map { Violation(pointer: RequestBody.pointer("/\(index)", $0), detail: detail) }
+                    if error.violations.isEmpty { error.violations = [Violation(pointer: "/\(index)", detail: detail)] }
                     throw error
                 }
             }
@@ -103,9 +108,9 @@ extension SQLiteStore {
         let collection = try collection(collectionName)
         let keyColumn = collection.primaryKey
         let ids = self.ids
-        let pointer = RequestBody.pointer("", keyColumn.name)
+        // An id that cannot be of the key's type names no item, as for GET, PATCH and DELETE.
         guard let key = Self.keyValue(id, for: keyColumn) else {
-            throw StoreError.invalid([Violation(pointer: pointer, detail: "the id '\(id)' in the URL is not a valid \(keyColumn.type.rawValue)")])
+            throw StoreError.notFound("no item '\(id)' in \(collection.name)")
         }
         let feed = feedEnabled
         let itemSQL = try itemStatement(collection)

@@ -117,13 +117,21 @@ public final class SQLiteStore: ResourceStore {
             return Int64(id).map { .integer($0) }
         case .number:
             if let integer = Int64(id) { return .integer(integer) }
-            return Double(id).map { .real($0) }
+            // Decimal notation only, as in a filter: Double also reads `nan`, `inf` and hex.
+            guard id.utf8.allSatisfy({ "0123456789.eE+-".utf8.contains($0) }), let value = Double(id), value.isFinite
+            else { return nil }
+            return .real(value)
         case .blob:
             return Base64.decode(id).map { .blob($0) }
         case .dateTime:
             return Timestamp.normalizeDateTime(id).map { .text($0) }
-        case .json, .string, .date, .time:
-            return .text(id)
+        case .date:
+            return Timestamp.isValidDate(id) ? .text(id) : nil
+        case .time:
+            return Timestamp.isValidTime(id) ? .text(id) : nil
+        case .json, .string:
+            // Text with U+0000 cannot be stored (RequestBody refuses it in bodies).
+            return id.utf8.contains(0) ? nil : .text(id)
         }
     }
 }

@@ -75,6 +75,17 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         return text
     }
 
+    /// What a constraint failure means for the field, without SQLite's wording (which names
+    /// tables and quotes CHECK expressions).
+    var constraintDetail: String {
+        switch kind {
+        case .conflict: "must be unique"
+        case .foreignKey: "a referenced item does not exist"
+        case .constraint where message.hasPrefix("NOT NULL"): "must not be null"
+        default: "violates a constraint of the table"
+        }
+    }
+
     static func invalid(_ violations: [Violation]) -> StoreError {
         StoreError(.invalid, "the request body does not match the schema", violations: violations)
     }

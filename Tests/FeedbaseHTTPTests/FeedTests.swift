@@ -352,4 +352,19 @@ func changes(_ server: TestServer, since: Int, count: Int, query: String = "") a
             #expect(batch.events.isEmpty)
         }
     }
+
+    /// `since` is the client's, up to Int64.max: checking it against the oldest event kept must
+    /// not overflow (`since + 1`), for /_changes and for Server-Sent Events alike.
+    @Test func theLargestSinceIsAnswerNotACrash() async throws {
+        try await withServer { server in
+            _ = try await server.request("POST", "/projects", json: #"{"name":"one"}"#)
+            let top = try await server.request("GET", "/_changes?since=9223372036854775807")
+            #expect(top.status == 200 && top.text == #"{"changes":[],"last_seq":1}"#, "\(top.text)")
+            let ahead = try await server.request("GET", "/_feed?since=9223372036854775807", headers: [("Accept", "text/event-stream")])
+            let errors = try object(ahead)["errors"] as? [[String: Any]]
+            #expect(ahead.status == 400 && errors?.first?["parameter"] as? String == "since")
+            #expect(try await server.request("GET", "/_changes?since=9223372036854775808").status == 400)
+            #expect(try await server.request("GET", "/_changes?since=0").status == 200)
+        }
+    }
 }

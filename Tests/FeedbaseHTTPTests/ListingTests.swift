@@ -78,6 +78,8 @@ let things = [
         ("data=eq.%%%", "data"), ("data=like.A*", "data"), ("count=like.1*", "count"), ("count=is.true", "count"),
         ("missing=eq.1", "missing"), ("order=missing.asc", "order"), ("order=data", "order"), ("select=id,missing", "select"),
         ("after=WyJ4Il0", "after"), ("limit=1001", "limit"), ("count=between.1", "count"),
+        // Cursors that decode to text that is not JSON (`V9G-` is "WѾ"), or to no UTF-8 at all.
+        ("after=V9G-", "after"), ("after=_w", "after"), ("after=e30", "after"), ("after=%2Bw", "after"),
     ])
     func badFiltersNameTheirParameter(query: String, parameter: String) async throws {
         try await withServer(sql: everyTypeSchema) { server in
@@ -139,6 +141,66 @@ let things = [
             #expect(Set(seen).count == seen.count, "a row was repeated")
             let survivors = stable.filter { $0 <= 300 }
             #expect(survivors.isSubset(of: Set(seen)), "rows present throughout were skipped: \(survivors.subtracting(seen).sorted())")
+        }
+    }
+
+    /// The offset is the client's, up to Int64.max; with a cursor and a count, the page's start
+    /// (rows before the cursor + offset) must not overflow.
+    @Test func theLargestOffsetWithACursorAndACountIsAnEmptyPage() async throws {
+        try await withServer(sql: everyTypeSchema) { server in
+            for thing in things { _ = try await server.request("POST", "/things", json: thing) }
+            let first = try await server.request("GET", "/things?limit=2")
+            let link = try #require(first.header("Link"))
+            let after = try #require(link.split(separator: "after=").last?.split(separator: ">").first)
+            let page = try await server.request(
+                "GET", "/things?limit=2&after=\(after)&offset=9223372036854775807", headers: [("Prefer", "count=exact")])
+            #expect(page.status == 200 && page.text == "[]" && page.header("Content-Range") == "*/5", "\(page.text)")
+            let next = try await server.request("GET", "/things?limit=2&after=\(after)&offset=1", headers: [("Prefer", "count=exact")])
+            let nextIDs = try array(next).compactMap { $0["id"] as? Int }
+            #expect(next.header("Content-Range") == "3-4/5" && nextIDs == [4, 5])
+        }
+    }
+
+    /// Delimiters are found among Unicode scalars: U+0301 (a combining mark, `%CC%81`) fuses with
+    /// the character before it into one grapheme, and must neither hide that delimiter nor turn
+    /// a `like` pattern's literal `?` into GLOB's wildcard.
+    @Test func aCombiningMarkAfterADelimiterDoesNotChangeTheFilter() async throws {
+        try await withServer(sql: everyTypeSchema) { server in
+            for name in ["\u{301}x", "?\u{301}y", "a\u{301}y", "b"] {
+                let created = try await server.request("POST", "/things", json: #"{"name":"\#(name)"}"#)
+                #expect(created.status == 201)
+            }
+            #expect(try await ids(server, "name=eq.%CC%81x") == [1])
+            #expect(try await ids(server, "name=in.(b,%CC%81x)") == [1, 4])
+            #expect(try await ids(server, "name=in.(%22%CC%81x%22,b)") == [1, 4])
+            #expect(try await ids(server, "name=like.?%CC%81*") == [2])
+            #expect(try await ids(server, "name=ilike.?%CC%81*") == [2])
+            #expect(try await ids(server, "name=not.eq.%CC%81x") == [2, 3, 4])
+        }
+    }
+
+    /// Query strings are form-encoded: `+` is a space (in names and values), `%2B` a plus, and
+    /// the Link header writes both unambiguously.
+    @Test func plusInAQueryStringIsASpace() async throws {
+        try await withServer(sql: #"CREATE TABLE notes (id INTEGER PRIMARY KEY, "my col" TEXT, at DATETIME);"#) { server in
+            for (text, at) in [("a b", "2026-01-01T10:00:00Z"), ("a+b", "2026-01-02T10:00:00Z"), ("ab", "2026-01-03T10:00:00Z")] {
+                #expect(try await server.request("POST", "/notes", json: #"{"my col":"\#(text)","at":"\#(at)"}"#).status == 201)
+            }
+            let idsOf = { (query: String) async throws -> [Int] in
+                let response = try await server.request("GET", "/notes?" + query)
+                guard response.status == 200 else { throw HTTPTestClientError(message: "\(query): \(response.text)") }
+                return try array(response).compactMap { $0["id"] as? Int }
+            }
+            #expect(try await idsOf("my+col=eq.a+b") == [1])
+            #expect(try await idsOf("my%20col=eq.a%20b") == [1])
+            #expect(try await idsOf("my+col=eq.a%2Bb") == [2])
+            #expect(try await idsOf("at=gt.2026-01-01+12:00:00%2B01:00") == [2, 3])
+            // A plus typed as is becomes a space: the offset no longer parses, and says so.
+            let unencoded = try await server.request("GET", "/notes?at=gt.2026-01-01T12:00:00+01:00")
+            let errors = try object(unencoded)["errors"] as? [[String: Any]]
+            #expect(unencoded.status == 400 && errors?.first?["parameter"] as? String == "at")
+            let paged = try await server.request("GET", "/notes?my+col=in.(a+b,a%2Bb)&limit=1")
+            #expect(paged.header("Link")?.hasPrefix("</notes?my%20col=in.%28a%20b%2Ca%2Bb%29&limit=1&after=") == true, "\(paged.headers)")
         }
     }
 }

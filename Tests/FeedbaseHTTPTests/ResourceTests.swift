@@ -294,6 +294,138 @@ import Testing
             #expect((try object(third))["id"] as? Int == 3)
         }
     }
+
+    /// An id that cannot be of the key's type names no item: 404 for every method, PUT included
+    /// (which would otherwise create an item under a key no GET can reach).
+    @Test func idsThatCannotBeKeysAre404ForEveryMethod() async throws {
+        let sql = """
+            CREATE TABLE days (day DATE PRIMARY KEY, note TEXT);
+            CREATE TABLE clocks (at TIME PRIMARY KEY, note TEXT);
+            CREATE TABLE moments (at DATETIME PRIMARY KEY, note TEXT);
+            CREATE TABLE readings (value REAL PRIMARY KEY, note TEXT);
+            CREATE TABLE words (word TEXT PRIMARY KEY, note TEXT);
+            """
+        try await withServer(sql: sql) { server in
+            let unreachable = [
+                "/days/0.5", "/days/2026-02-30", "/clocks/25:00:00", "/clocks/12:00", "/moments/yesterday",
+                "/readings/nan", "/readings/inf", "/readings/0x10", "/words/a%00b",
+            ]
+            for path in unreachable {
+                for method in ["GET", "PATCH", "DELETE", "PUT"] {
+                    let response = try await server.request(method, path, json: method == "PUT" || method == "PATCH" ? #"{"note":"n"}"# : nil)
+                    #expect(response.status == 404, "\(method) \(path): \(response.text)")
+                    #expect(response.header("Content-Type") == "application/problem+json")
+                }
+            }
+            #expect(try await server.request("PUT", "/days/2026-02-28", json: #"{"note":"n"}"#).status == 201)
+            #expect(try await server.request("PUT", "/clocks/12:00:00.5", json: #"{"note":"n"}"#).status == 201)
+            let reading = try await server.request("PUT", "/readings/2.5", json: #"{"note":"n"}"#)
+            #expect(reading.status == 201 && reading.header("Location") == "/readings/2.5")
+            // A date-time key is normalised like a stored value, so any spelling of it finds the item.
+            let moment = try await server.request("PUT", "/moments/2026-01-01T10:00:00%2B01:00", json: #"{"note":"n"}"#)
+            #expect(moment.status == 201 && moment.header("Location") == "/moments/2026-01-01T09%3A00%3A00.000Z")
+            #expect(try await server.request("GET", "/moments/2026-01-01T09:00:00Z").status == 200)
+        }
+        try await withServer { server in
+            for method in ["GET", "PATCH", "DELETE", "PUT"] {
+                let response = try await server.request(method, "/tasks/5.0", json: method == "PUT" || method == "PATCH" ? "{}" : nil)
+                #expect(response.status == 404, "\(method) /tasks/5.0: \(response.text)")
+            }
+        }
+    }
+
+    /// Numbers read back as the numbers written: a REAL is written with enough digits to read
+    /// back as the same double (and finite), in a JSON column too, in GET and in the feed alike;
+    /// a number beyond a 64-bit float's range is refused, and one stored by another program
+    /// reads as null rather than as `Inf`, which is not JSON.
+    @Test func realsReadBackExactlyAndNeverAsInfinities() async throws {
+        try await withServer(sql: everyTypeSchema) { server in
+            let created = try await server.request("POST", "/things",
+                json: #"{"ratio":0.30000000000000004,"doc":[0.30000000000000004,{"b":-2.5e-300},0.1]}"#)
+            #expect(created.status == 201, "\(created.text)")
+            #expect(created.text.contains(#""ratio":0.30000000000000004,"#))
+            #expect(created.text.contains(#""doc":[0.30000000000000004,{"b":-2.5e-300},0.1]"#))
+            for value in ["0.1", "1e300", "-1.7976931348623157e308", "2.2250738585072014e-308", "123456.789"] {
+                let response = try await server.request("POST", "/things", json: #"{"ratio":\#(value),"doc":\#(value)}"#)
+                #expect(response.status == 201, "\(value): \(response.text)")
+                let item = try object(response)
+                let ratio = try #require(item["ratio"] as? Double, "\(value): \(response.text)")
+                let doc = try #require(item["doc"] as? Double, "\(value): \(response.text)")
+                #expect(ratio.isFinite && doc == ratio, "\(value): \(response.text)")
+                if abs(ratio) > 1e-300 && abs(ratio) < 1e300 { #expect(ratio == Double(value), "\(value): \(response.text)") }
+                if value == "0.1" { #expect(response.text.contains(#""ratio":0.1,"#)) }
+            }
+            for body in [#"{"ratio":1e999}"#, #"{"doc":-1e999}"#, #"{"doc":[1,{"a":1e400}]}"#, #"[{"doc":{"a":[-1e400]}}]"#] {
+                let refused = try await server.request("POST", "/things", json: body)
+                #expect(refused.status == 422, "\(body): \(refused.text)")
+                #expect(pointers(refused).allSatisfy { $0.hasSuffix("/ratio") || $0.hasSuffix("/doc") }, "\(refused.text)")
+            }
+            // Pages ordered by a REAL continue after the exact value (a cursor rounded to 0.3
+            // would repeat the row whose ratio is 0.3).
+            _ = try await server.request("POST", "/things", json: #"{"ratio":0.3}"#)
+            let all = try array(try await server.request("GET", "/things?order=ratio&ratio=lt.0.5")).compactMap { $0["id"] as? Int }
+            var seen: [Int] = []
+            var target = "/things?order=ratio&ratio=lt.0.5&limit=1"
+            for _ in 0..<10 {
+                let page = try await server.request("GET", target)
+                seen += try array(page).compactMap { $0["id"] as? Int }
+                guard let link = page.header("Link"), let start = link.firstIndex(of: "<"), let end = link.firstIndex(of: ">") else { break }
+                target = String(link[link.index(after: start)..<end])
+            }
+            #expect(seen == all && all.count == 5, "\(seen) \(all)")
+
+            let other = try Connection(path: server.directory + "/test.sqlite")
+            try other.execute("UPDATE things SET ratio = 1e999, doc = -1e999 WHERE id = 1")
+            let read = try await server.request("GET", "/things/1")
+            let item = try object(read)
+            #expect(item["ratio"] is NSNull && item["doc"] is NSNull, "\(read.text)")
+            let events = try await changes(server, since: 0, count: 20)
+            let update = try #require(events.last)
+            #expect(update.op == "update" && update.item["ratio"] is NSNull, "\(events)")
+            // The feed writes each item as GET does, digit for digit.
+            let log = try await server.request("GET", "/_changes?since=0&limit=1")
+            #expect(log.text.contains(#""item":\#(created.text),"#), "\(log.text)")
+        }
+    }
+
+    /// A CHECK failure names its columns, never its SQL, in a bulk create too (SQLite's message
+    /// is `CHECK constraint failed: length(title) BETWEEN 1 AND 200`).
+    @Test func constraintFailuresNameColumnsWithoutSQL() async throws {
+        try await withServer { server in
+            _ = try await server.request("POST", "/projects", json: #"{"name":"Home"}"#)
+            let cases: [(String, String, [String])] = [
+                ("/tasks", #"{"project_id":1,"title":""}"#, ["/title"]),
+                ("/tasks", #"[{"project_id":1,"title":"ok"},{"project_id":1,"title":""}]"#, ["/1/title"]),
+                ("/tasks", #"[{"project_id":1,"title":"ok","priority":9}]"#, ["/0/priority"]),
+                ("/tasks", #"[{"project_id":7,"title":"ok"}]"#, ["/0/project_id"]),
+                ("/projects", #"[{"name":"a"},{"name":"Home"}]"#, ["/1/name"]),
+            ]
+            for (path, body, expected) in cases {
+                let response = try await server.request("POST", path, json: body)
+                #expect([409, 422].contains(response.status) && pointers(response) == expected, "\(body): \(response.text)")
+                for leak in ["CHECK", "constraint failed", "length(", "BETWEEN", "FOREIGN KEY", "UNIQUE", "tasks.", "projects."] {
+                    #expect(!response.text.contains(leak), "\(body): \(response.text)")
+                }
+            }
+            #expect(try array(try await server.request("GET", "/tasks")).isEmpty)
+        }
+    }
+
+    /// A request the HTTP decoder refuses (a control character in a header value) is a
+    /// problem+json 400 with a request id, like any other, and the connection then closes.
+    @Test func aRequestThatIsNotHTTPIsAProblemToo() async throws {
+        try await withServer { server in
+            let connection = try await HTTPConnection(port: server.port)
+            try await connection.send(Array("GET /_health HTTP/1.1\r\nHost: x\r\nX-Request-Id: a\u{1}b\r\n\r\n".utf8))
+            let response = try await connection.readResponse()
+            #expect(response.status == 400 && response.header("Content-Type") == "application/problem+json")
+            #expect(response.header("Connection") == "close")
+            let requestID = try #require(response.header("X-Request-Id"))
+            #expect(try object(response)["requestId"] as? String == requestID)
+            #expect(await connection.isClosedByPeer(within: .seconds(5)))
+            #expect(try await server.request("GET", "/_health").status == 200)
+        }
+    }
 }
 
 // MARK: Helpers

@@ -54,6 +54,10 @@ import Testing
         #expect(resolve(.GET, "/a/b") == "404")
         #expect(resolve(.GET, "/tasks/%zz") == "bad path")
         #expect(resolve(.GET, "/tasks/%FF") == "bad path")
+        // A combining mark right after `/` or `?` stays in what follows it.
+        #expect(resolve(.GET, "/tasks/\u{301}x") == "read id=\u{301}x")
+        #expect(Request(method: .GET, uri: "/tasks?\u{301}x=1", headers: [:], body: [], requestID: "").query == "\u{301}x=1")
+        #expect(Request(method: .GET, uri: "/tasks?\u{301}x=1", headers: [:], body: [], requestID: "").path == "/tasks")
     }
 
     @Test func wrongMethodListsTheAllowedOnesAndHeadFollowsGet() {
@@ -73,8 +77,23 @@ import Testing
         ])
         #expect(query.order == [Ordering(column: "priority", descending: true), Ordering(column: "id")])
         #expect(query.select == ["id", "title"] && query.limit == 5 && query.offset == 2)
-        #expect(try QueryParameters.listQuery(QueryParameters.pairs("due=gt.2026-01-01T00:00:00+02:00")).filters
-            == [Filter(column: "due", op: .gt, operand: .value("2026-01-01T00:00:00+02:00"))])
+        // Form encoding: `+` is a space, `%2B` a plus, in names and values alike.
+        #expect(try QueryParameters.listQuery(QueryParameters.pairs("due=gt.2026-01-01T00:00:00%2B02:00&my+title=eq.a+b")).filters
+            == [Filter(column: "due", op: .gt, operand: .value("2026-01-01T00:00:00+02:00")),
+                Filter(column: "my title", op: .eq, operand: .value("a b"))])
+    }
+
+    @Test func delimitersAreFoundAmongScalarsNotGraphemes() throws {
+        // U+0301 (combining acute) fuses with the character before it into one grapheme: a
+        // delimiter before it must still delimit, and the mark belongs to what follows.
+        let query = try QueryParameters.listQuery(QueryParameters.pairs(
+            "title=eq.\u{301}x&body=in.(a,\u{301}b,%22c,\u{301}d%22)&select=id,\u{301}x&order=\u{301}x.desc"))
+        #expect(query.filters == [
+            Filter(column: "title", op: .eq, operand: .value("\u{301}x")),
+            Filter(column: "body", op: .in, operand: .list(["a", "\u{301}b", "c,\u{301}d"])),
+        ])
+        #expect(query.select == ["id", "\u{301}x"])
+        #expect(query.order == [Ordering(column: "\u{301}x", descending: true)])
     }
 
     @Test(arguments: [
