@@ -279,6 +279,37 @@ import Testing
         #expect(document["components"]?["schemas"]?["Ready"]?["properties"]?["type"] == ["const": "ready"])
     }
 
+    @Test func everyReferenceOfEveryDocumentResolves() async throws {
+        let schema = try await Self.schema()
+        let documents = [
+            OpenAPIDocument.openAPI(for: schema, feed: true, serverURL: nil), OpenAPIDocument.openAPI(for: schema, feed: false, serverURL: nil),
+            OpenAPIDocument.asyncAPI(for: schema, serverURL: nil),
+        ]
+        for document in documents {
+            var references: [String] = []
+            func collect(_ value: DocumentValue) {
+                switch value {
+                case .object(let members):
+                    for member in members {
+                        if member.key == "$ref", let target = member.value.stringValue { references.append(target) } else { collect(member.value) }
+                    }
+                case .array(let elements): elements.forEach(collect)
+                default: break
+                }
+            }
+            collect(document)
+            #expect(references.count > 10)
+            for reference in Set(references) {
+                #expect(reference.hasPrefix("#/"), "\(reference)")
+                var node: DocumentValue? = document
+                for token in reference.dropFirst(2).split(separator: "/", omittingEmptySubsequences: false) {
+                    node = node?[String(token).replacing("~1", with: "/").replacing("~0", with: "~")]
+                }
+                #expect(node != nil, "\(reference) resolves to nothing")
+            }
+        }
+    }
+
     @Test func collidingAndUnusualTablesGetUniqueNames() async throws {
         let schema = try await Self.schema(sql: """
             CREATE TABLE task (id INTEGER PRIMARY KEY, title TEXT NOT NULL);
