@@ -290,8 +290,8 @@ enum ValueSyntax {
         }
     }
 
-    /// The whole value of a filter parameter on `column`: `[not.]op.operand` with the operators
-    /// its type takes (Listing.condition).
+    /// One value (one condition) of a filter parameter on `column`: `[not.]op.operand` with the
+    /// operators its type takes (Listing.condition).
     static func filter(_ type: ColumnType) -> String {
         var alternatives = ["(?:eq|neq)\\." + operand(type)]
         if ![.boolean, .blob, .json].contains(type) { alternatives.append("(?:gt|gte|lt|lte)\\." + operand(type)) }
@@ -746,15 +746,7 @@ struct CollectionOperations {
     private var list: DocumentValue {
         var parameters: [DocumentValue] = []
         for column in collection.columns where !QueryParameters.reserved.contains(column.name) && !column.name.isEmpty {
-            let operators = ValueSyntax.operators(column.type).joined(separator: ", ")
-            parameters.append(Parameters.query(
-                column.name,
-                ["type": "string", "pattern": .string(ValueSyntax.filter(column.type))],
-                "Filter on `\(column.name)` (\(column.type.rawValue)): `op.value`, or `not.op.value`, with op one of \(operators). "
-                    + "`in.(a,b)` takes a list (quote items holding commas: `in.(\"a,b\",c)`); `is.null`"
-                    + (column.type == .boolean ? ", `is.true`, `is.false`" : "")
-                    + ". Values are parsed by the column's type; a value that does not parse is refused with 400. "
-                    + "Repeat the parameter to AND several conditions."))
+            parameters.append(filterParameter(column))
         }
         if let order = orderParameter { parameters.append(order) }
         if let select = selectParameter { parameters.append(select) }
@@ -778,6 +770,32 @@ struct CollectionOperations {
                 "400": response("BadRequest"),
                 "500": response("InternalServerError"),
                 "503": response("ServiceUnavailable"),
+            ],
+        ]
+    }
+
+    /// A filter on `column`: one condition per value, the parameter repeated for several
+    /// (`priority=gte.2&priority=lte.4`), which the server ANDs (QueryParameters.listQuery keeps
+    /// every one). An array exploded as a form, so that a generated client can send repeats.
+    private func filterParameter(_ column: Column) -> DocumentValue {
+        let operators = ValueSyntax.operators(column.type).joined(separator: ", ")
+        let description =
+            "Filter on `\(column.name)` (\(column.type.rawValue)): `op.value`, or `not.op.value`, with op one of \(operators). "
+            + "`in.(a,b)` takes a list (quote items holding commas: `in.(\"a,b\",c)`); `is.null`"
+            + (column.type == .boolean ? ", `is.true`, `is.false`" : "")
+            + ". Values are parsed by the column's type; a value that does not parse is refused with 400. "
+            + "Each value is one condition: repeat the parameter (`\(column.name)=...&\(column.name)=...`) and the "
+            + "conditions AND together."
+        return [
+            "name": .string(column.name),
+            "in": "query",
+            "description": .string(description),
+            "style": "form",
+            "explode": true,
+            "schema": [
+                "type": "array",
+                "items": ["type": "string", "pattern": .string(ValueSyntax.filter(column.type))],
+                "minItems": 1,
             ],
         ]
     }

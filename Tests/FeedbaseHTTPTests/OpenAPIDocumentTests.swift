@@ -183,6 +183,38 @@ import Testing
         #expect(okHeaders == ["X-Request-Id", "Link", "Content-Range", "Preference-Applied", "X-Change-Seq"])
     }
 
+    /// A filter is an array of conditions sent as repeated parameters
+    /// (`priority=gte.2&priority=lte.4`), so that a generated client can send several; each item
+    /// keeps its type's pattern.
+    @Test func eachFilterIsAnArrayOfConditionsRepeatedInTheQuery() async throws {
+        let document = OpenAPIDocument.openAPI(for: try await Self.schema(), feed: true, serverURL: nil)
+        let parameters = try #require(Self.operation(document, "/tasks", "get")?["parameters"]?.arrayValue)
+        let priority = try #require(parameters.first { $0["name"] == "priority" })
+        #expect(priority["in"] == "query")
+        #expect(priority["style"] == "form")
+        #expect(priority["explode"] == true)
+        #expect(priority["required"] == nil)
+        #expect(priority["schema"] == [
+            "type": "array",
+            "items": ["type": "string", "pattern": .string(ValueSyntax.filter(.integer))],
+            "minItems": 1,
+        ])
+        #expect(priority["description"]?.stringValue?.contains("`priority=...&priority=...`) and the conditions AND together") == true)
+        let title = try #require(parameters.first { $0["name"] == "title" })
+        #expect(title["schema"]?["items"]?["pattern"]?.stringValue == ValueSyntax.filter(.string))
+        // Every column's filter has the array form; the other listing parameters keep one value.
+        for name in ["id", "project_id", "title", "done", "priority", "estimate", "due", "tags", "attachment", "created_at"] {
+            #expect(parameters.first { $0["name"]?.stringValue == name }?["schema"]?["type"] == "array", "\(name)")
+        }
+        #expect(parameters.first { $0["name"] == "order" }?["schema"]?["type"] == "string")
+        #expect(parameters.first { $0["name"] == "select" }?["schema"]?["type"] == "string")
+        #expect(parameters.first { $0["name"] == "order" }?["explode"] == nil)
+        let components = try #require(document["components"]?["parameters"])
+        #expect(components["Limit"]?["schema"]?["type"] == "integer")
+        #expect(components["Offset"]?["schema"]?["type"] == "integer")
+        #expect(components["After"]?["schema"]?["type"] == "string")
+    }
+
     /// The filter patterns as the server parses them: what the pattern admits, the server takes.
     @Test func filterPatternsFollowTheOperatorSyntaxOfEachType() throws {
         func matches(_ type: ColumnType, _ value: String) throws -> Bool {

@@ -1,6 +1,6 @@
 // A walk through one task's life with the client generated from Feedbase's openapi.yaml: create a
-// project and a task, list with a filter, merge-patch, read with the ETag, delete. Any response
-// other than the one expected ends the program with status 1.
+// project and a task, list with filters (one of them repeated), merge-patch, read with the ETag,
+// delete. Any response other than the one expected ends the program with status 1.
 //
 //     swift run --scratch-path .build TaskClient [SERVER_URL]    (default http://127.0.0.1:8080)
 
@@ -61,9 +61,14 @@ func walk(_ client: Client) async throws {
         throw UnexpectedResponse("create task", other)
     }
 
-    // The project's open tasks, most urgent first, with the total count.
+    // The project's open tasks of priority 2 to 4, most urgent first, with the total count. Each
+    // filter is an array: `priority` goes out twice (`priority=gte.2&priority=lte.4`) and the
+    // server ANDs the two conditions.
     let listing = try await client.listTasks(
-        query: .init(projectId: "eq.\(project.id)", done: "is.false", order: "priority.desc", limit: 20),
+        query: .init(
+            projectId: ["eq.\(project.id)"], done: ["is.false"], priority: ["gte.2", "lte.4"],
+            order: "priority.desc", limit: 20
+        ),
         headers: .init(prefer: "count=exact")
     )
     switch listing {
@@ -72,8 +77,11 @@ func walk(_ client: Client) async throws {
         guard items.contains(where: { $0.id == task.id }), let range = ok.headers.contentRange else {
             throw UnexpectedResponse("list tasks: task or count missing", ok)
         }
+        guard items.allSatisfy({ (2...4).contains($0.priority ?? 0) }) else {
+            throw UnexpectedResponse("list tasks: a priority outside 2...4", ok)
+        }
         let titles = items.map { "#\($0.id.map(String.init) ?? "?") \($0.title ?? "?")" }.joined(separator: ", ")
-        print("listed open tasks of project #\(project.id): \(items.count) [\(titles)], Content-Range \(range)")
+        print("listed open tasks of project #\(project.id) with priority 2 to 4: \(items.count) [\(titles)], Content-Range \(range)")
     case let other:
         throw UnexpectedResponse("list tasks", other)
     }
