@@ -6,6 +6,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOWebSocket
+import Synchronization
 
 final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
@@ -193,10 +194,11 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         {
             return given
         }
-        var generator = SystemRandomNumberGenerator()
-        let value = generator.next() as UInt64
-        let digits = Array("0123456789abcdef".utf8)
-        return String(decoding: (0..<16).map { digits[Int(value >> UInt64(60 - $0 * 4) & 15)] }, as: UTF8.self)
+        let value = RequestIDs.next()
+        return String(unsafeUninitializedCapacity: 16) { buffer in
+            for index in 0..<16 { buffer[index] = RequestIDs.digits[Int(value >> UInt64(60 - index * 4) & 15)] }
+            return 16
+        }
     }
 }
 
@@ -206,5 +208,24 @@ extension Double {
         let thousandths = Int((self * 1000).rounded())
         let fraction = String(thousandths % 1000)
         return "\(thousandths / 1000)." + String(repeating: "0", count: 3 - fraction.count) + fraction
+    }
+}
+
+/// Generated request ids: 16 hex digits, unique within the process and unpredictable across
+/// runs, without a system call per request. Each is SplitMix64's finaliser (a bijection) over a
+/// random start plus a counter.
+enum RequestIDs {
+    private static let start: UInt64 = {
+        var generator = SystemRandomNumberGenerator()
+        return generator.next()
+    }()
+    private static let counter = Atomic<UInt64>(0)
+    static let digits = Array("0123456789abcdef".utf8)
+
+    static func next() -> UInt64 {
+        var z = start &+ counter.wrappingAdd(1, ordering: .relaxed).oldValue &* 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }

@@ -35,10 +35,22 @@ public struct ConnectionOptions: Sendable {
 /// SQLite's `SQLITE_TRANSIENT`: SQLite copies the bound bytes before the call returns.
 let sqliteTransient = feedbase_sqlite3_transient()
 
+/// A prepared statement kept for reuse, and whether a caller has it borrowed right now.
+private final class CachedStatement {
+    let statement: Statement
+    var lastUse: UInt64
+    var busy = false
+
+    init(_ statement: Statement, lastUse: UInt64) {
+        self.statement = statement
+        self.lastUse = lastUse
+    }
+}
+
 final class Connection {
     let handle: OpaquePointer
     let path: String
-    private var cache: [String: (statement: Statement, lastUse: UInt64)] = [:]
+    private var cache: [String: CachedStatement] = [:]
     private var useCounter: UInt64 = 0
     private let cacheLimit: Int
 
@@ -116,24 +128,35 @@ final class Connection {
         }
     }
 
+    /// How many prepared statements the cache holds.
+    var cachedStatementCount: Int { cache.count }
+
     /// Borrows the cached prepared statement for `sql` (preparing it on first use) and resets it
     /// afterwards. A nested call with the same SQL gets its own statement, so borrowing is safe
     /// in any order.
     func withStatement<T>(_ sql: String, _ body: (Statement) throws -> T) throws -> T {
-        let statement: Statement
-        if let entry = cache.removeValue(forKey: sql) {
-            statement = entry.statement
-        } else {
-            statement = try Statement(connection: self, sql: sql)
+        useCounter &+= 1
+        // One lookup on the common path: the entry is a class, marked busy while borrowed.
+        if let entry = cache[sql], !entry.busy {
+            entry.busy = true
+            entry.lastUse = useCounter
+            defer {
+                entry.statement.reset()
+                entry.busy = false
+            }
+            return try body(entry.statement)
         }
+        let statement = try Statement(connection: self, sql: sql)
         defer {
             statement.reset()
-            useCounter &+= 1
-            if cache.count >= cacheLimit, let oldest = cache.min(by: { $0.value.lastUse < $1.value.lastUse }) {
-                cache.removeValue(forKey: oldest.key)?.statement.finalize()
-            }
-            if let displaced = cache.updateValue((statement, useCounter), forKey: sql) {
-                displaced.statement.finalize()
+            if cache[sql] == nil {
+                if cache.count >= cacheLimit, let oldest = cache.filter({ !$0.value.busy }).min(by: { $0.value.lastUse < $1.value.lastUse }) {
+                    cache.removeValue(forKey: oldest.key)
+                    oldest.value.statement.finalize()
+                }
+                cache[sql] = CachedStatement(statement, lastUse: useCounter)
+            } else {
+                statement.finalize()  // a nested borrow of SQL already cached: this copy was extra
             }
         }
         return try body(statement)

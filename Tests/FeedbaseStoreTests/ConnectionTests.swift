@@ -122,6 +122,19 @@ import Testing
         #expect(try connection.query(sql, [.integer(41)]) { $0.int64(0) } == [42])
     }
 
+    @Test func theStatementCacheKeepsTheMostRecentlyUsedWithinItsLimit() throws {
+        let small = try Connection(path: directory.file("small.sqlite"), options: ConnectionOptions(statementCacheSize: 2))
+        for round in 0..<3 {
+            for addend in 1...3 {
+                #expect(try small.query("SELECT ?1 + \(addend)", [.integer(Int64(round))]) { $0.int64(0) } == [Int64(round + addend)])
+            }
+            #expect(small.cachedStatementCount == 2)
+        }
+        // A nested borrow of a cached statement prepares a copy and does not cache it twice.
+        let nested = try small.withStatement("SELECT 3") { _ in try small.query("SELECT 3") { $0.int64(0) } }
+        #expect(nested == [3] && small.cachedStatementCount == 2)
+    }
+
     @Test func base64FunctionEncodesBlobsAndPassesOtherValues() throws {
         let rows = try connection.query("SELECT feedbase_base64(?1), feedbase_base64(?2), feedbase_base64(?3), feedbase_base64(NULL) IS NULL",
             [.blob(Array("hello".utf8)), .blob([]), .text("already text")]) { [$0.text(0), $0.text(1), $0.text(2), $0.text(3)] }
