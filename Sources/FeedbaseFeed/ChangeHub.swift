@@ -82,7 +82,7 @@ public actor ChangeHub {
         guard !started else { return }
         started = true
         let batch = try await store.changes(after: 0, collections: nil, limit: 0)  // head and oldest only
-        head = batch.head
+        head = max(head, batch.head)
         oldest = batch.oldest
         let poke = self.poke
         store.observeCommits { [weak self] in

@@ -2,11 +2,17 @@
 // server and port. Text frames: the backlog after `since`, `{"type":"ready","seq":N}`, then live
 // events. Pings every heartbeat; client pings are answered; a close is honoured.
 //
-// Back-pressure: while the socket takes data, frames go straight to it. When it stops taking
-// them (the channel is not writable), frames wait in this connection's own queue, bounded by
-// the feed buffer; past that the subscriber is closed with 4408 and the seq of the last event
-// handed to the socket, so that it resumes with `since` and loses nothing. The close frame then
-// follows at most one socket buffer of data, so a client that reads again finds it.
+// A batch of events is encoded once into one buffer of text frames and written below NIO's frame
+// encoder: one write and one flush per subscriber per batch.
+//
+// Back-pressure: while the socket takes data, batches go straight to it. When it stops taking
+// them (the channel is not writable), batches wait in this connection's own queue, bounded by
+// the feed buffer (the `ready` and `reset` messages are taken past it); past that the subscriber
+// is closed with 4408 and the seq of the last event handed to the socket, so that it resumes
+// with `since` and loses nothing. The close frame is queued too, behind what is kept (nothing
+// for 4408, the backlog and the reset message for 4410), so nothing ever follows it on the wire;
+// a client that reads again finds it. A channel that closes makes the sink refuse events, so
+// the hub drops it even when its subscription lands after the unsubscribe.
 
 import FeedbaseFeed
 import FeedbaseStore
@@ -73,8 +79,12 @@ final class WebSocketFeedHandler: ChannelInboundHandler {
         let store = self.store
         let hub = self.hub
         let request = self.request
-        context.channel.closeFuture.whenComplete { [pings] _ in
+        let channel = context.channel
+        channel.closeFuture.whenComplete { [pings] _ in
             pings?.cancel()
+            // From now on the sink refuses events, so the hub drops it even if the subscribe
+            // below lands after this unsubscribe.
+            sink.disconnected()
             Task { await hub.unsubscribe(sink) }
         }
         Task {
@@ -92,6 +102,7 @@ final class WebSocketFeedHandler: ChannelInboundHandler {
                 }
             }
             await hub.subscribe(sink, since: request.since, collections: request.collections)
+            if !channel.isActive { await hub.unsubscribe(sink) }
         }
     }
 
@@ -102,7 +113,11 @@ final class WebSocketFeedHandler: ChannelInboundHandler {
             context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)), promise: nil)
         case .connectionClose:
             var data = frame.unmaskedData
-            let code = data.readWebSocketErrorCode() ?? .normalClosure
+            // Echo the client's code when it is one that may be sent (RFC 6455 §7.4), else 1000.
+            let code = data.readWebSocketErrorCode().flatMap { code -> WebSocketErrorCode? in
+                guard case .unknown(let number) = code else { return code }
+                return (3000...4999).contains(number) ? code : nil
+            } ?? .normalClosure
             sink?.close(code: code, reason: "")
         default:
             break  // the feed is one-way; other frames are ignored
@@ -124,6 +139,8 @@ final class WebSocketSink: FeedSink {
     private struct Batch {
         var frames: ByteBuffer
         var firstSeq: Int64?
+        /// The close frame: the connection closes once it is written.
+        var closes = false
     }
 
     private struct State {
@@ -153,7 +170,17 @@ final class WebSocketSink: FeedSink {
     func ready(seq: Int64) {
         var frames = ByteBuffer()
         frames.writeWebSocketTextFrame(Array(#"{"type":"ready","seq":\#(seq)}"#.utf8))
-        _ = enqueue(Batch(frames: frames, firstSeq: nil))
+        // A few bytes, once: taken past the limit, or a large last page would swallow it.
+        _ = enqueue(Batch(frames: frames, firstSeq: nil), overLimit: true)
+    }
+
+    /// The channel closed: refuse everything from now on (the hub then drops this sink).
+    func disconnected() {
+        state.withLock { state in
+            state.closed = true
+            state.queue = []
+            state.queuedBytes = 0
+        }
     }
 
     func ping() {
@@ -172,7 +199,7 @@ final class WebSocketSink: FeedSink {
         case .reset(let oldest):
             var frames = ByteBuffer()
             frames.writeWebSocketTextFrame(Array(#"{"type":"reset","oldest":\#(oldest)}"#.utf8))
-            _ = enqueue(Batch(frames: frames, firstSeq: nil))
+            _ = enqueue(Batch(frames: frames, firstSeq: nil), overLimit: true)
             close(code: WebSocketErrorCode(codeNumber: 4410), reason: "events after since were pruned; re-read, then subscribe from X-Change-Seq", keepQueued: true)
         case .shutdown:
             close(code: .goingAway, reason: "server stopping")
@@ -189,44 +216,39 @@ final class WebSocketSink: FeedSink {
         close(code: code, keepQueued: keepQueued) { _ in reason }
     }
 
-    /// `reason` is given the seq of the first queued event, read as the queue is dropped.
+    /// `reason` is given the seq of the first queued event, read as the queue is dropped. The
+    /// close frame is queued behind what is kept, so nothing follows it on the wire.
     private func close(code: WebSocketErrorCode, keepQueued: Bool = false, reason makeReason: (Int64?) -> String) {
-        let firstClose = state.withLock { state -> (Int64?)? in
-            guard !state.closed else { return nil }
+        let channel = self.channel
+        let closing = state.withLock { state -> Bool in
+            guard !state.closed else { return false }
             state.closed = true
             let firstQueued = state.queue.lazy.compactMap(\.firstSeq).first
             if !keepQueued {
                 state.queue = []
                 state.queuedBytes = 0
             }
-            return .some(firstQueued)
+            var frame = ByteBuffer()
+            frame.writeWebSocketCloseFrame(code: code, reason: makeReason(firstQueued))
+            state.queue.append(Batch(frames: frame, firstSeq: nil, closes: true))
+            state.queuedBytes += frame.readableBytes
+            return true
         }
-        guard let firstQueued = firstClose else { return }
-        let reason = makeReason(firstQueued)
-        var data = ByteBuffer()
-        data.write(webSocketErrorCode: code)
-        data.writeString(String(reason.utf8.prefix(120)) ?? "")
-        let channel = self.channel
-        let frameData = data
-        channel.eventLoop.execute {
-            self.drain()
-            channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .connectionClose, data: frameData)).whenComplete { _ in
-                channel.close(promise: nil)
-            }
-        }
+        guard closing else { return }
+        channel.eventLoop.execute { self.drain() }
         // A client that never reads would keep the close frame queued forever: bound the wait.
         channel.eventLoop.scheduleTask(in: .seconds(10)) { channel.close(promise: nil) }
     }
 
     /// Queues a batch behind any already waiting and writes what the socket takes now; false
-    /// when the queue would pass the limit.
-    private func enqueue(_ batch: Batch) -> Bool {
+    /// when the queue would pass the limit (`overLimit`: taken anyway, for control messages).
+    private func enqueue(_ batch: Batch, overLimit: Bool = false) -> Bool {
         let accepted = state.withLock { state -> Bool in
             guard !state.closed else { return false }
             let bytes = batch.frames.readableBytes
             // A batch is always taken when nothing waits (it may be larger than the limit); the
             // limit bounds what piles up behind a socket that stopped taking data.
-            guard state.queuedBytes == 0 || state.queuedBytes + bytes <= limit else { return false }
+            guard overLimit || state.queuedBytes == 0 || state.queuedBytes + bytes <= limit else { return false }
             state.queue.append(batch)
             state.queuedBytes += bytes
             return true
@@ -235,17 +257,29 @@ final class WebSocketSink: FeedSink {
         return accepted
     }
 
-    /// On the event loop: hands queued batches to the socket while it is writable.
+    /// On the event loop: hands queued batches to the socket while it is writable. Once the sink
+    /// is closing, the rest (bounded by the limit, plus the close frame) goes at once, in order,
+    /// and the connection closes when the close frame is written.
     func drain() {
+        channel.eventLoop.preconditionInEventLoop()
         var wrote = false
-        while channel.isWritable {
+        while true {
+            let writable = channel.isWritable
             let next = state.withLock { state -> Batch? in
-                guard let batch = state.queue.popFirst() else { return nil }
+                guard writable || state.closed, let batch = state.queue.popFirst() else { return nil }
                 state.queuedBytes -= batch.frames.readableBytes
                 return batch
             }
             guard let next else { break }
-            writer.write(next.frames)
+            if next.closes {
+                let channel = self.channel
+                let written = channel.eventLoop.makePromise(of: Void.self)
+                written.futureResult.whenComplete { _ in channel.close(promise: nil) }
+                writer.write(next.frames, promise: written)
+                writer.flush()
+                return
+            }
+            writer.write(next.frames, promise: nil)
             wrote = true
         }
         if wrote { writer.flush() }
@@ -269,14 +303,37 @@ final class FrameBytesWriter: ChannelOutboundHandler, Sendable {
     func handlerAdded(context: ChannelHandlerContext) { self.context.value = context }
     func handlerRemoved(context: ChannelHandlerContext) { self.context.value = nil }
 
-    /// On the event loop.
-    func write(_ frames: ByteBuffer) { context.value?.write(NIOAny(frames), promise: nil) }
+    /// On the event loop. Without a context (the handler was removed: the channel closed) the
+    /// promise fails.
+    func write(_ frames: ByteBuffer, promise: EventLoopPromise<Void>?) {
+        guard let context = context.value else {
+            promise?.fail(ChannelError.ioOnClosedChannel)
+            return
+        }
+        context.write(NIOAny(frames), promise: promise)
+    }
 
     /// On the event loop.
     func flush() { context.value?.flush() }
 }
 
 extension ByteBuffer {
+    /// A close frame with `code` and as much of `reason` as fits a control frame (123 bytes),
+    /// cut between characters.
+    mutating func writeWebSocketCloseFrame(code: WebSocketErrorCode, reason: String) {
+        var payload = ByteBuffer()
+        payload.write(webSocketErrorCode: code)
+        var text = ""
+        for character in reason {
+            guard text.utf8.count + character.utf8.count <= 123 else { break }
+            text.append(character)
+        }
+        payload.writeString(text)
+        writeInteger(UInt8(0x88))
+        writeInteger(UInt8(payload.readableBytes))
+        writeBuffer(&payload)
+    }
+
     /// A final, unmasked text frame (RFC 6455 §5.2: servers do not mask).
     mutating func writeWebSocketTextFrame(_ payload: [UInt8]) {
         writeInteger(UInt8(0x81))

@@ -2,9 +2,12 @@
 // resuming over /_changes, Server-Sent Events and WebSocket under concurrent writers, the slow
 // consumer cut-off, reset after pruning, and --no-feed.
 
+@testable import FeedbaseHTTP
 import FeedbaseStore
 import FeedbaseTestSupport
 import Foundation
+import NIOCore
+import NIOWebSocket
 import Testing
 
 /// One parsed change event.
@@ -340,6 +343,96 @@ func changes(_ server: TestServer, since: Int, count: Int, query: String = "") a
             _ = try await server.request("POST", "/projects", json: #"{"name":"f"}"#)
             #expect(try FeedMessage(json: try await current.nextFrame().payload).seq == 6)
         }
+    }
+
+    @Test func clientsThatLeaveRightAfterTheUpgradeLeaveNoSubscriptionBehind() async throws {
+        try await withServer { server in
+            let upgrade = "GET /_feed?since=0 HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+                + "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+            for _ in 0..<100 {
+                let connection = try await HTTPConnection(port: server.port)
+                try await connection.send(Array(upgrade.utf8))
+                connection.close()
+            }
+            // Each commit offers the events to every subscription; a sink whose channel closed
+            // refuses them and is dropped. Bounded: at most 200 commits.
+            let hub = try #require(server.hub)
+            var commits = 0
+            while await hub.subscriberCount > 0 && commits < 200 {
+                _ = try await server.request("POST", "/projects", json: #"{"name":"p\#(commits)"}"#)
+                commits += 1
+            }
+            #expect(await hub.subscriberCount == 0)
+        }
+    }
+
+    @Test func readyFollowsABacklogPageLargerThanTheFeedBuffer() async throws {
+        try await withServer(feedBuffer: 4096) { server in
+            _ = try await server.request("POST", "/projects", json: #"{"name":"big","description":"\#(String(repeating: "x", count: 6000))"}"#)
+            for _ in 0..<3 {
+                let connection = try await HTTPConnection(port: server.port)
+                #expect(try await connection.upgradeToWebSocket("/_feed?since=0").status == 101)
+                #expect(try FeedMessage(json: try await connection.nextFrame().payload).seq == 1)
+                #expect(try await connection.nextFrame().text == #"{"type":"ready","seq":1}"#)
+                connection.close()
+            }
+        }
+    }
+
+    @Test func aResetComesAfterEverythingQueuedAndNothingFollowsTheCloseFrame() async throws {
+        try await withServer(feedBuffer: 64 << 20) { server in
+            let slow = try await HTTPConnection(port: server.port, timeout: .seconds(20))
+            #expect(try await slow.upgradeToWebSocket("/_feed").status == 101)
+            #expect(try await slow.nextFrame().text.contains("ready"))
+            // The client stops reading while events pile up behind its socket.
+            let filler = String(repeating: "x", count: 16000)
+            for index in 0..<300 {
+                _ = try await server.request("POST", "/projects", json: #"{"name":"n\#(index)","description":"\#(filler)"}"#)
+            }
+            // Another process writes and prunes past the hub's head; the next commit shows the hub the gap.
+            let shell = try await ChildProcess.run("/usr/bin/env", [
+                "sqlite3", server.directory + "/test.sqlite",
+                "INSERT INTO projects (name) VALUES ('a'), ('b'); DELETE FROM _changes WHERE seq < (SELECT max(seq) FROM _changes)",
+            ], environment: ProcessInfo.processInfo.environment)
+            #expect(shell.status == 0, "\(shell.stderr)")
+            _ = try await server.request("POST", "/projects", json: #"{"name":"poke"}"#)
+            var seqs: [Int] = []
+            var reset: String?
+            var closeCode: Int?
+            var afterClose = 0
+            for _ in 0..<1000 {
+                guard let frame = try? await slow.nextFrame() else { break }
+                if closeCode != nil {
+                    afterClose += 1
+                } else if frame.opcode == 8 {
+                    closeCode = frame.closeCode
+                } else if frame.text.contains(#""type":"reset""#) {
+                    reset = frame.text
+                } else if frame.opcode == 1 {
+                    #expect(reset == nil, "an event after the reset message")
+                    seqs.append(try FeedMessage(json: frame.payload).seq)
+                }
+            }
+            #expect(!seqs.isEmpty && seqs == Array(1...seqs.count))
+            #expect(reset == #"{"type":"reset","oldest":302}"#)
+            #expect(closeCode == 4410 && afterClose == 0)
+        }
+    }
+
+    @Test func textFramesHaveRFC6455HeadersAtEveryLengthBoundary() {
+        for (count, header) in [
+            (0, [0x81, 0]), (125, [0x81, 125]), (126, [0x81, 126, 0, 126]), (65535, [0x81, 126, 0xFF, 0xFF]),
+            (65536, [0x81, 127, 0, 0, 0, 0, 0, 1, 0, 0]),
+        ] as [(Int, [UInt8])] {
+            var buffer = ByteBuffer()
+            buffer.writeWebSocketTextFrame([UInt8](repeating: 0x61, count: count))
+            #expect(Array(buffer.readableBytesView.prefix(header.count)) == header, "\(count)")
+            #expect(buffer.readableBytes == header.count + count)
+        }
+        var close = ByteBuffer()
+        close.writeWebSocketCloseFrame(code: WebSocketErrorCode(codeNumber: 4408), reason: String(repeating: "é", count: 100))
+        #expect(close.readableBytes == 2 + 2 + 122)  // 61 two-byte characters fit in 123 bytes
+        #expect(Array(close.readableBytesView.prefix(4)) == [0x88, 124, 0x11, 0x38])
     }
 
     @Test func withoutTheFeedRESTIsUnchanged() async throws {
