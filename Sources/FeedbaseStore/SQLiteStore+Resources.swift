@@ -244,24 +244,28 @@ extension SQLiteStore {
             let milliseconds = Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000)
             return Timestamp.format(millisecondsSince1970: Int(TimeOrderedIDGenerator.currentMilliseconds()) - milliseconds)
         }
+        guard before != nil || keep != nil else { return 0 }
+        // Only ever a prefix of the log goes, so that `oldest` tells a reader whether it missed
+        // anything: up to the newest event older than the cutoff (a clock that stepped back
+        // cannot leave a hole), or all but the newest `keep`.
+        let bound = try await database.read { connection -> Int64 in
+            var bound: Int64 = 0
+            if let before {
+                bound = try connection.scalarInt("SELECT max(seq) FROM _changes WHERE at < ?1", [.text(before)]) ?? 0
+            }
+            if let keep {
+                let head = try ChangeLog.head(on: connection)
+                bound = max(bound, head - Int64(clamping: keep))
+            }
+            return bound
+        }
+        guard bound > 0 else { return 0 }
         var deleted = 0
         // Small batches, each its own write job: a prune never holds the writer for long.
         for _ in 0..<10_000 {
             let count = try await database.write { connection -> Int in
-                var conditions: [String] = []
-                var values: [SQLValue] = []
-                if let before {
-                    values.append(.text(before))
-                    conditions.append("at < ?\(values.count)")
-                }
-                if let keep {
-                    values.append(.integer(Int64(keep)))
-                    conditions.append("seq <= (SELECT seq FROM sqlite_sequence WHERE name = '_changes') - ?\(values.count)")
-                }
-                guard !conditions.isEmpty else { return 0 }
-                return try connection.run(
-                    "DELETE FROM _changes WHERE seq IN (SELECT seq FROM _changes WHERE \(conditions.joined(separator: " OR ")) ORDER BY seq LIMIT 500)",
-                    values)
+                try connection.run(
+                    "DELETE FROM _changes WHERE seq IN (SELECT seq FROM _changes WHERE seq <= ?1 ORDER BY seq LIMIT 500)", [.integer(bound)])
             }
             deleted += count
             if count < 500 { break }

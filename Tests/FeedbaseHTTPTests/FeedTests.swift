@@ -435,6 +435,22 @@ func changes(_ server: TestServer, since: Int, count: Int, query: String = "") a
         #expect(Array(close.readableBytesView.prefix(4)) == [0x88, 124, 0x11, 0x38])
     }
 
+    @Test func pruningByAgeRemovesAPrefixEvenWhenTheClockSteppedBack() async throws {
+        try await withServer { server in
+            for index in 0..<4 { _ = try await server.request("POST", "/projects", json: #"{"name":"p\#(index)"}"#) }
+            // Events 1 and 3 look old, 2 and 4 new: as if the clock stepped back between commits.
+            let shell = try await ChildProcess.run("/usr/bin/env", [
+                "sqlite3", server.directory + "/test.sqlite", "UPDATE _changes SET at = '2000-01-01T00:00:00.000Z' WHERE seq IN (1, 3)",
+            ], environment: ProcessInfo.processInfo.environment)
+            #expect(shell.status == 0, "\(shell.stderr)")
+            #expect(try await server.store.pruneChanges(olderThan: .seconds(86_400), keep: nil) == 3)
+            // Event 2 went with them: a reader after 1 is told it missed events, never handed 4 after 1.
+            #expect(try await server.request("GET", "/_changes?since=1").status == 410)
+            let body = try object(try await server.request("GET", "/_changes?since=3"))
+            #expect((body["changes"] as? [[String: Any]])?.compactMap { $0["seq"] as? Int } == [4])
+        }
+    }
+
     @Test func withoutTheFeedRESTIsUnchanged() async throws {
         try await withServer(feed: false) { server in
             let created = try await server.request("POST", "/projects", json: #"{"name":"quiet"}"#)
