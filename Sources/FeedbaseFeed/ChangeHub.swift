@@ -17,11 +17,30 @@ import Synchronization
 /// hub's actor, in order; implementations hand the bytes to their transport and return at once.
 public protocol FeedSink: AnyObject, Sendable {
     /// Queues events; false when the sink's buffer is full (the hub then closes it as slow).
-    func send(_ events: [ChangeEvent]) -> Bool
+    func send(_ batch: EventBatch) -> Bool
     /// The backlog has been sent; live events follow.
     func ready(seq: Int64)
     /// The subscription is over; the sink closes its transport.
     func close(_ reason: FeedCloseReason)
+}
+
+/// Events handed to sinks. The hub hands the same batch to every subscriber that takes all of it,
+/// so a transport encodes it once for all of them (`encoded`) and they share the bytes.
+public final class EventBatch: Sendable {
+    public let events: [ChangeEvent]
+    private let encodings = Mutex<[String: any Sendable]>([:])
+
+    public init(_ events: [ChangeEvent]) {
+        self.events = events
+    }
+
+    /// The batch encoded by `make`, made once per `key` (a transport's name) and then reused.
+    public func encoded<Encoding: Sendable>(_ key: String, _ make: ([ChangeEvent]) -> Encoding) -> Encoding {
+        if let cached = encodings.withLock({ $0[key] }) as? Encoding { return cached }
+        let encoding = make(events)
+        encodings.withLock { $0[key] = encoding }
+        return encoding
+    }
 }
 
 public enum FeedCloseReason: Sendable, Equatable {
@@ -140,10 +159,13 @@ public actor ChangeHub {
     }
 
     private func deliver(_ events: [ChangeEvent]) {
-        guard let lastEvent = events.last else { return }
+        guard let firstEvent = events.first, let lastEvent = events.last else { return }
+        let all = EventBatch(events)
         for (id, subscription) in subscriptions where subscription.live {
-            let due = events.filter { $0.seq > subscription.lastSent && subscription.matches($0) }
-            if !due.isEmpty && !subscription.sink.send(due) {
+            // Most subscribers take the whole batch: they share one batch (and its encoding).
+            let takesAll = subscription.collections == nil && subscription.lastSent < firstEvent.seq
+            let due = takesAll ? events : events.filter { $0.seq > subscription.lastSent && subscription.matches($0) }
+            if !due.isEmpty && !subscription.sink.send(takesAll ? all : EventBatch(due)) {
                 subscriptions[id] = nil
                 subscription.sink.close(.slow(lastSent: subscription.lastSent))
                 continue
@@ -176,7 +198,7 @@ public actor ChangeHub {
             if ringCovers || (checked && subscription.lastSent >= head) {
                 // Switch to live here, in one step of the actor.
                 let due = ring.filter { $0.seq > subscription.lastSent && subscription.matches($0) }
-                if !due.isEmpty && !subscription.sink.send(due) {
+                if !due.isEmpty && !subscription.sink.send(EventBatch(due)) {
                     subscriptions[id] = nil
                     subscription.sink.close(.slow(lastSent: subscription.lastSent))
                     return
@@ -200,7 +222,7 @@ public actor ChangeHub {
                 subscription.sink.close(.reset(oldest: batch.oldest))
                 return
             }
-            if !batch.events.isEmpty && !subscription.sink.send(batch.events) {
+            if !batch.events.isEmpty && !subscription.sink.send(EventBatch(batch.events)) {
                 subscriptions[id] = nil
                 subscription.sink.close(.slow(lastSent: subscription.lastSent))
                 return

@@ -132,12 +132,15 @@ final class ServerSentEvents: FeedSink {
 
     init(stream: ResponseStream) { self.stream = stream }
 
-    func send(_ events: [ChangeEvent]) -> Bool {
-        var bytes: [UInt8] = []
-        for event in events {
-            bytes += Array("id: \(event.seq)\nevent: change\ndata: ".utf8)
-            bytes += event.json
-            bytes += [10, 10]
+    func send(_ batch: EventBatch) -> Bool {
+        let bytes = batch.encoded("event-stream") { events in
+            var bytes: [UInt8] = []
+            for event in events {
+                bytes += Array("id: \(event.seq)\nevent: change\ndata: ".utf8)
+                bytes += event.json
+                bytes += [10, 10]
+            }
+            return bytes
         }
         return stream.write(bytes)
     }

@@ -160,11 +160,15 @@ final class WebSocketSink: FeedSink {
         self.limit = limit
     }
 
-    func send(_ events: [ChangeEvent]) -> Bool {
-        var frames = ByteBuffer()
-        frames.reserveCapacity(events.reduce(0) { $0 + $1.json.count + 10 })
-        for event in events { frames.writeWebSocketTextFrame(event.json) }
-        return enqueue(Batch(frames: frames, firstSeq: events.first?.seq))
+    func send(_ batch: EventBatch) -> Bool {
+        // Encoded once per batch, shared by every WebSocket subscriber that takes all of it.
+        let frames = batch.encoded("websocket") { events in
+            var frames = ByteBuffer()
+            frames.reserveCapacity(events.reduce(0) { $0 + $1.json.count + 10 })
+            for event in events { frames.writeWebSocketTextFrame(event.json) }
+            return frames
+        }
+        return enqueue(Batch(frames: frames, firstSeq: batch.events.first?.seq))
     }
 
     func ready(seq: Int64) {
