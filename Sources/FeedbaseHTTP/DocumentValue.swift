@@ -150,7 +150,7 @@ extension DocumentValue {
         out.append(UInt8(ascii: "\""))
     }
 
-    /// `\uXXXX`, valid in JSON strings and in YAML double-quoted scalars alike.
+    /// `\u` and four hex digits, valid in JSON strings and in YAML double-quoted scalars alike.
     private static func unicodeEscape(_ value: UInt32) -> String {
         let digits = Array("0123456789ABCDEF")
         return "\\u" + String((0..<4).map { digits[Int(value >> UInt32(12 - $0 * 4) & 15)] })

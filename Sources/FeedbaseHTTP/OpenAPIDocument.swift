@@ -905,10 +905,20 @@ struct CollectionOperations {
         ]
     }
 
+    /// The errors of a PUT or PATCH of one item.
+    private var itemWriteErrors: [(String, DocumentValue)] {
+        var responses: [(String, DocumentValue)] = [("400", response("BadRequest")), ("404", response("NotFound"))]
+        if hasOtherUniqueConstraint { responses.append(("409", response("Conflict"))) }
+        return responses + [
+            ("412", response("PreconditionFailed")), ("413", response("PayloadTooLarge")), ("415", response("UnsupportedMediaType")),
+            ("422", response("UnprocessableEntity")), ("500", response("InternalServerError")), ("503", response("ServiceUnavailable")),
+        ]
+    }
+
     // MARK: PUT /{collection}/{id}
 
     private var replace: DocumentValue {
-        var responses: [(String, DocumentValue)] = [
+        let responses: [(String, DocumentValue)] = [
             ("200", [
                 "description": "Replaced: the stored item.",
                 "headers": successHeaders([("ETag", header("ETagRequired"))]),
@@ -919,13 +929,7 @@ struct CollectionOperations {
                 "headers": successHeaders([("ETag", header("ETagRequired")), ("Location", header("LocationRequired"))]),
                 "content": json(schemaReference(names.item)),
             ]),
-            ("400", response("BadRequest")), ("404", response("NotFound")),
-        ]
-        if hasOtherUniqueConstraint { responses.append(("409", response("Conflict"))) }
-        responses += [
-            ("412", response("PreconditionFailed")), ("413", response("PayloadTooLarge")), ("415", response("UnsupportedMediaType")),
-            ("422", response("UnprocessableEntity")), ("500", response("InternalServerError")), ("503", response("ServiceUnavailable")),
-        ]
+        ] + itemWriteErrors
         return [
             "operationId": .string(names.replaceOperation),
             "tags": [.string(names.tag)],
@@ -941,19 +945,13 @@ struct CollectionOperations {
 
     private var patch: DocumentValue {
         let body: DocumentValue = ["schema": schemaReference(names.patch)]
-        var responses: [(String, DocumentValue)] = [
+        let responses: [(String, DocumentValue)] = [
             ("200", [
                 "description": "Patched: the stored item.",
                 "headers": successHeaders([("ETag", header("ETagRequired"))]),
                 "content": json(schemaReference(names.item)),
             ]),
-            ("400", response("BadRequest")), ("404", response("NotFound")),
-        ]
-        if hasOtherUniqueConstraint { responses.append(("409", response("Conflict"))) }
-        responses += [
-            ("412", response("PreconditionFailed")), ("413", response("PayloadTooLarge")), ("415", response("UnsupportedMediaType")),
-            ("422", response("UnprocessableEntity")), ("500", response("InternalServerError")), ("503", response("ServiceUnavailable")),
-        ]
+        ] + itemWriteErrors
         return [
             "operationId": .string(names.patchOperation),
             "tags": [.string(names.tag)],

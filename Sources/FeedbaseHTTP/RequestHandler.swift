@@ -90,22 +90,18 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// sends a bare 400), unless a response has begun; the decoder cannot go on, so the
     /// connection then closes.
     private func answerMalformed(context: ChannelHandlerContext) {
-        let instance: String
+        let head: HTTPRequestHead
         switch state {
-        case .idle: instance = ""
-        case .receiving(let head, _, _): instance = String(Request.path(of: head.uri))
+        case .idle: head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "")
+        case .receiving(let received, _, _): head = received
         case .discarding, .processing: return
         }
         state = .discarding(budget: 0)
         let requestID = Self.requestID([:])
-        var response = Problem(.badRequest, "the request is not valid HTTP/1.1").response(instance: instance, requestID: requestID)
-        response.headers.replaceOrAdd(name: "Content-Length", value: String(response.body.count))
-        response.headers.replaceOrAdd(name: "X-Request-Id", value: requestID)
-        response.headers.replaceOrAdd(name: "Connection", value: "close")
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .badRequest, headers: response.headers))), promise: nil)
-        context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: response.body)))), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-        logger.info("malformed request 400", metadata: ["request-id": "\(requestID)"])
+        let problem = Problem(.badRequest, "the request is not valid HTTP/1.1")
+        let response = problem.response(instance: String(Request.path(of: head.uri)), requestID: requestID)
+        // errorCaught closes the connection after this.
+        write(response, for: head, requestID: requestID, started: .now(), keepAlive: false, closing: false, context: context)
     }
 
     private func rejectTooLarge(context: ChannelHandlerContext, head: HTTPRequestHead, requestID: String) {
