@@ -160,7 +160,7 @@ public struct API: Sendable {
         }
     }
 
-    private func collection(of request: Request) -> Collection? {
+    private func collection(of request: Request) -> CollectionSchema? {
         guard let segments = Router<Route>.segments(of: request.path), let name = segments.first else { return nil }
         return store.schema[name]
     }
@@ -195,7 +195,7 @@ public struct API: Sendable {
 /// The six operations of one collection.
 struct CollectionRoutes: Sendable {
     let store: any ResourceStore
-    let collection: Collection
+    let collection: CollectionSchema
 
     var name: String { collection.name }
     var basePath: String { "/" + PercentEncoding.encode(collection.name) }

@@ -142,7 +142,7 @@ public enum OpenAPIDocument {
 /// The names one collection gets in the documents: `tasks` → schemas `Task`, `TaskCreate`, ...,
 /// operations `listTasks`, `createTask`, `getTask`, ...
 struct CollectionNames: Sendable {
-    let collection: Collection
+    let collection: CollectionSchema
     /// The item's component name (`Task`).
     let item: String
     /// The list operation's noun (`Tasks`).
@@ -377,7 +377,7 @@ enum ColumnSchema {
     }
 
     /// What a reader of the document needs to know about `column` beyond its type.
-    static func description(_ column: Column, in collection: Collection, schema: Schema) -> String {
+    static func description(_ column: Column, in collection: CollectionSchema, schema: Schema) -> String {
         var sentences: [String] = []
         sentences.append(typeDescription(column.type) + ".")
         sentences.append(column.declaredType.isEmpty ? "No declared SQL type." : "SQL type `\(column.declaredType)`.")
@@ -459,7 +459,7 @@ struct ItemSchemas {
     let names: CollectionNames
     let schema: Schema
 
-    var collection: Collection { names.collection }
+    var collection: CollectionSchema { names.collection }
 
     private enum Use { case item, listItem, create, replace, patch }
 
@@ -663,7 +663,7 @@ enum Parameters {
     static func reference(_ name: String) -> DocumentValue { ["$ref": .string("#/components/parameters/" + name)] }
 }
 
-// MARK: Collection operations
+// MARK: CollectionSchema operations
 
 /// The six operations of one collection, with every status its handler (CollectionRoutes in
 /// API.swift) and the store beneath it can answer.
@@ -672,7 +672,7 @@ struct CollectionOperations {
     let schema: Schema
     let feed: Bool
 
-    var collection: Collection { names.collection }
+    var collection: CollectionSchema { names.collection }
 
     var collectionPath: DocumentValue { ["get": list, "post": create] }
 

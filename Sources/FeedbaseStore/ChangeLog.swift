@@ -54,7 +54,7 @@ enum ChangeLog {
 
     /// Creates the log and (when `enabled`) the triggers of every collection, replacing the
     /// triggers of an earlier start; with `enabled` false the triggers are removed.
-    static func install(_ collections: [Collection], enabled: Bool, on connection: Connection) throws {
+    static func install(_ collections: [CollectionSchema], enabled: Bool, on connection: Connection) throws {
         try connection.transaction(.immediate) {
             try connection.execute(schema)
             let existing = try connection.query(
@@ -68,7 +68,7 @@ enum ChangeLog {
         }
     }
 
-    static func triggers(for collection: Collection) -> [String] {
+    static func triggers(for collection: CollectionSchema) -> [String] {
         let table = quoteIdentifier(collection.name)
         let name = { (op: String) in quoteIdentifier(triggerPrefix + collection.name + "_" + op) }
         let now = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"

@@ -3,7 +3,7 @@
 
 enum Introspector {
     enum CollectionOrSkipped {
-        case collection(Collection)
+        case collection(CollectionSchema)
         case skipped(SkippedTable)
     }
 
@@ -12,7 +12,7 @@ enum Introspector {
             "SELECT name, type, wr FROM pragma_table_list WHERE schema = 'main' ORDER BY name"
         ) { (name: $0.text(0) ?? "", type: $0.text(1) ?? "", withoutRowID: $0.int64(2) != 0) }
 
-        var collections: [Collection] = []
+        var collections: [CollectionSchema] = []
         var skipped: [SkippedTable] = []
         for table in tables {
             if table.name.hasPrefix("sqlite_") || table.name.hasPrefix("_") {
@@ -95,7 +95,7 @@ enum Introspector {
             isRowIDAlias ? .serverInteger : (primaryKey.type == .string ? .serverText : .client)
         var uniques = uniqueConstraints
         if !uniques.contains([primaryKey.name]) { uniques.insert([primaryKey.name], at: 0) }
-        return .collection(Collection(
+        return .collection(CollectionSchema(
             name: table, columns: columns, primaryKey: primaryKey, keyAssignment: assignment,
             uniqueConstraints: uniques, foreignKeys: foreignKeys.map(\.fk), hasRowID: !withoutRowID))
     }

@@ -7,19 +7,8 @@
 // row whose sort value is NULL is neither skipped nor repeated.
 
 struct Listing {
-    let collection: Collection
+    let collection: CollectionSchema
     let query: ListQuery
-
-    /// SQL fragments with their bound values; placeholders are numbered as they are appended.
-    struct SQL {
-        var text = ""
-        var values: [SQLValue] = []
-
-        mutating func bind(_ value: SQLValue) -> String {
-            values.append(value)
-            return "?\(values.count)"
-        }
-    }
 
     private var table: String { quoteIdentifier(collection.name) }
 
@@ -55,11 +44,11 @@ struct Listing {
 
     // MARK: Filters
 
-    func whereClause(into sql: inout SQL, on connection: Connection) throws -> [String] {
+    func whereClause(into sql: inout BoundSQL, on connection: Connection) throws -> [String] {
         try query.filters.map { try condition($0, into: &sql, on: connection) }
     }
 
-    private func condition(_ filter: Filter, into sql: inout SQL, on connection: Connection) throws -> String {
+    private func condition(_ filter: Filter, into sql: inout BoundSQL, on connection: Connection) throws -> String {
         let parameter = filter.column
         guard let column = collection.column(filter.column) else {
             throw StoreError.badQuery(parameter, "\(collection.name) has no column '\(filter.column)'")
@@ -185,7 +174,7 @@ struct Listing {
     /// page's `seq` comes from the same statement as its rows.
     func page(on connection: Connection, head: String = "0") throws -> Page {
         let keys = try sortKeys
-        var select = SQL()
+        var select = BoundSQL()
         let filters = try whereClause(into: &select, on: connection)
         let filterValues = select.values
         var conditions = filters
@@ -251,7 +240,7 @@ struct Listing {
             total = Int(all)
             if let after = query.after {
                 // Rows before the cursor = all matching rows - those after it.
-                var counting = SQL()
+                var counting = BoundSQL()
                 let countFilters = try whereClause(into: &counting, on: connection)
                 let keyset = try keysetCondition(after: after, keys: keys, into: &counting, on: connection)
                 let sql = "SELECT count(*) FROM \(table) WHERE " + (countFilters + [keyset]).joined(separator: " AND ")
@@ -268,7 +257,7 @@ struct Listing {
     }
 
     private func keysetCondition(
-        after cursor: String, keys: [(column: Column, descending: Bool)], into sql: inout SQL, on connection: Connection
+        after cursor: String, keys: [(column: Column, descending: Bool)], into sql: inout BoundSQL, on connection: Connection
     ) throws -> String {
         let invalid = StoreError.badQuery("after", "not a cursor of this listing; follow the Link rel=\"next\" URL as given")
         // json_type raises an error on text that is not JSON, and AND does not short-circuit in
@@ -324,5 +313,18 @@ struct Listing {
         guard !bytes.contains(where: { $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "=") }) else { return nil }
         let standard = bytes.map { $0 == UInt8(ascii: "-") ? UInt8(ascii: "+") : $0 == UInt8(ascii: "_") ? UInt8(ascii: "/") : $0 }
         return Base64.decode(String(decoding: standard, as: UTF8.self))
+    }
+}
+
+/// SQL text and the values bound to its numbered parameters (`?1`, `?2`, ...), built together so
+/// that a value is never spliced into the text.
+struct BoundSQL {
+    var text = ""
+    var values: [SQLValue] = []
+
+    /// Appends `value` to the bound values and returns its parameter.
+    mutating func bind(_ value: SQLValue) -> String {
+        values.append(value)
+        return "?\(values.count)"
     }
 }

@@ -137,7 +137,7 @@ enum RowValidator {
     /// members make the body malformed; values of the wrong type, out of range, or missing make
     /// it invalid. All problems of one kind are reported together.
     static func values(
-        of fields: [BodyField], for collection: Collection, mode: WriteMode, pointerPrefix: String = "",
+        of fields: [BodyField], for collection: CollectionSchema, mode: WriteMode, pointerPrefix: String = "",
         makeID: () -> String
     ) throws -> RowValues {
         var seen = Set<String>()

@@ -47,7 +47,7 @@ enum RowJSON {
     /// The whole row as one JSON object, keys in table order. Rows wider than one call are built
     /// from several objects spliced as text (`{a…}` + `{b…}` → `{a…,b…}`): JSON paths cannot name
     /// every key (SQLite's path syntax has no escape for `"`), so json_insert is not an option.
-    static func objectExpression(_ collection: Collection, table: String? = nil) -> String {
+    static func objectExpression(_ collection: CollectionSchema, table: String? = nil) -> String {
         let pairs = collection.columns.map { quoteLiteral($0.name) + ", " + valueExpression($0, table: table) }
         let chunks = stride(from: 0, to: pairs.count, by: pairsPerCall).map {
             "json_object(" + pairs[$0..<min($0 + pairsPerCall, pairs.count)].joined(separator: ", ") + ")"
@@ -64,7 +64,7 @@ enum RowJSON {
     }
 
     /// The primary key as text: every item id is a string in URLs and events.
-    static func keyTextExpression(_ collection: Collection, table: String? = nil) -> String {
+    static func keyTextExpression(_ collection: CollectionSchema, table: String? = nil) -> String {
         let reference = (table.map { quoteIdentifier($0) + "." } ?? "") + quoteIdentifier(collection.primaryKey.name)
         switch collection.primaryKey.type {
         case .blob:

@@ -10,7 +10,7 @@ extension SQLiteStore {
     }
 
     public func item(in collectionName: String, id: String, completion: @escaping @Sendable (Result<Item?, any Error>) -> Void) {
-        let collection: Collection
+        let collection: CollectionSchema
         do { collection = try self.collection(collectionName) } catch { return completion(.failure(error)) }
         guard let key = Self.keyValue(id, for: collection.primaryKey), let sql = itemSQL[collection.name] else {
             return completion(.success(nil))
@@ -52,7 +52,7 @@ extension SQLiteStore {
     }
 
     private static func insert(
-        _ body: [UInt8], into collection: Collection, ids: TimeOrderedIDGenerator, on connection: Connection
+        _ body: [UInt8], into collection: CollectionSchema, ids: TimeOrderedIDGenerator, on connection: Connection
     ) throws -> Created {
         switch try RequestBody.topLevelType(of: body, on: connection) {
         case "object":
@@ -123,7 +123,7 @@ extension SQLiteStore {
     }
 
     private static func replace(
-        _ collection: Collection, itemSQL: String, key: SQLValue, id: String, body: [UInt8], preconditions: Preconditions,
+        _ collection: CollectionSchema, itemSQL: String, key: SQLValue, id: String, body: [UInt8], preconditions: Preconditions,
         ids: TimeOrderedIDGenerator, on connection: Connection
     ) throws -> (Item, Bool) {
         let keyColumn = collection.primaryKey
@@ -145,7 +145,7 @@ extension SQLiteStore {
             row.values.insert(key, at: 0)
             return (try Self.insert(row, into: collection, on: connection), true)
         }
-        var sql = Listing.SQL()
+        var sql = BoundSQL()
         var assignments: [String] = []
         for column in collection.writableColumns where !column.isPrimaryKey {
             let name = quoteIdentifier(column.name)
@@ -177,7 +177,7 @@ extension SQLiteStore {
     }
 
     private static func patch(
-        _ collection: Collection, itemSQL: String, key: SQLValue, id: String, body: [UInt8], preconditions: Preconditions,
+        _ collection: CollectionSchema, itemSQL: String, key: SQLValue, id: String, body: [UInt8], preconditions: Preconditions,
         ids: TimeOrderedIDGenerator, on connection: Connection
     ) throws -> Item {
         let fields = try RequestBody.fields(ofObject: body, on: connection)
@@ -185,7 +185,7 @@ extension SQLiteStore {
         let current = try Self.current(itemSQL, key: key, id: id, on: connection)
         try Self.check(preconditions, current: current)  // If-Match on a missing item is 412, not 404
         guard let current else { throw StoreError.notFound("no item '\(id)' in \(collection.name)") }
-        var sql = Listing.SQL()
+        var sql = BoundSQL()
         var assignments: [String] = []
         for (column, value) in zip(row.columns, row.values) {
             let name = quoteIdentifier(column.name)
@@ -289,12 +289,12 @@ extension SQLiteStore {
     }
 
     /// The cached statement reading one item of `collection`.
-    func itemStatement(_ collection: Collection) throws -> String {
+    func itemStatement(_ collection: CollectionSchema) throws -> String {
         guard let sql = itemSQL[collection.name] else { throw StoreError.notFound("no collection named '\(collection.name)'") }
         return sql
     }
 
-    static func insert(_ row: RowValues, into collection: Collection, on connection: Connection) throws -> Item {
+    static func insert(_ row: RowValues, into collection: CollectionSchema, on connection: Connection) throws -> Item {
         let table = quoteIdentifier(collection.name)
         let returning = "RETURNING \(RowJSON.keyTextExpression(collection)), \(RowJSON.objectExpression(collection))"
         let sql: String
@@ -313,7 +313,7 @@ extension SQLiteStore {
     }
 
     /// A CHECK failure names its expression, not a column: point at the columns it mentions.
-    private static func naming<T>(_ collection: Collection, _ body: () throws -> T) throws -> T {
+    private static func naming<T>(_ collection: CollectionSchema, _ body: () throws -> T) throws -> T {
         do {
             return try body()
         } catch var error as StoreError where error.kind == .constraint && error.columns.isEmpty {
@@ -327,7 +327,7 @@ extension SQLiteStore {
     }
 
     private static func update(
-        _ collection: Collection, assignments: [String], key: SQLValue, id: String, sql: inout Listing.SQL,
+        _ collection: CollectionSchema, assignments: [String], key: SQLValue, id: String, sql: inout BoundSQL,
         on connection: Connection
     ) throws -> Item {
         let keyPlaceholder = sql.bind(key)

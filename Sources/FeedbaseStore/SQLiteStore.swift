@@ -32,7 +32,7 @@ public final class SQLiteStore: ResourceStore {
     public let appliedMigrations: [String]
     let database: Database
     let ids = TimeOrderedIDGenerator()
-    private let collections: [String: Collection]
+    private let collections: [String: CollectionSchema]
     /// Per collection: one statement reading an item and the change log's head together.
     let itemSQL: [String: String]
     private let logger: Logger
@@ -105,7 +105,7 @@ public final class SQLiteStore: ResourceStore {
 
     // MARK: Resources
 
-    func collection(_ name: String) throws -> Collection {
+    func collection(_ name: String) throws -> CollectionSchema {
         guard let collection = collections[name] else { throw StoreError.notFound("no collection named '\(name)'") }
         return collection
     }

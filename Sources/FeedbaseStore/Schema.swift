@@ -87,7 +87,7 @@ public struct Column: Sendable, Equatable {
     }
 }
 
-public struct Collection: Sendable, Equatable {
+public struct CollectionSchema: Sendable, Equatable {
     public var name: String
     /// In table order.
     public var columns: [Column]
@@ -112,13 +112,13 @@ public struct SkippedTable: Sendable, Equatable {
 
 public struct Schema: Sendable, Equatable {
     /// Sorted by name.
-    public var collections: [Collection]
+    public var collections: [CollectionSchema]
     public var skipped: [SkippedTable]
 
-    public init(collections: [Collection], skipped: [SkippedTable]) {
+    public init(collections: [CollectionSchema], skipped: [SkippedTable]) {
         self.collections = collections.sorted { $0.name < $1.name }
         self.skipped = skipped
     }
 
-    public subscript(name: String) -> Collection? { collections.first { $0.name == name } }
+    public subscript(name: String) -> CollectionSchema? { collections.first { $0.name == name } }
 }
