@@ -29,7 +29,7 @@ let package = Package(
         // The change feed's fan-out: plain Swift over the store's change log, no NIO, no SQL.
         .target(
             name: "FeedbaseFeed",
-            dependencies: ["FeedbaseStore"]
+            dependencies: ["FeedbaseStore", .product(name: "Logging", package: "swift-log")]
         ),
         // HTTP/1.1 on SwiftNIO: the router, the REST resources, problem+json. Sees no SQL.
         .target(
@@ -44,9 +44,22 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The wiring: store → hub → feed maintenance → API → server, from one configuration.
+        // `feedbase serve` and the end-to-end tests both start it.
+        .target(
+            name: "FeedbaseApp",
+            dependencies: [
+                "FeedbaseStore",
+                "FeedbaseFeed",
+                "FeedbaseHTTP",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(
             name: "FeedbaseCLI",
             dependencies: [
+                "FeedbaseApp",
                 "FeedbaseStore",
                 "FeedbaseHTTP",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -70,9 +83,13 @@ let package = Package(
             dependencies: ["FeedbaseStore"]
         ),
         .testTarget(
+            name: "FeedbaseFeedTests",
+            dependencies: ["FeedbaseFeed", "FeedbaseStore", .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
             name: "FeedbaseHTTPTests",
             dependencies: [
-                "FeedbaseHTTP", "FeedbaseFeed", "FeedbaseStore", "FeedbaseTestSupport",
+                "FeedbaseApp", "FeedbaseHTTP", "FeedbaseFeed", "FeedbaseStore", "FeedbaseTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]

@@ -3,12 +3,11 @@
 
 import ArgumentParser
 import Dispatch
-import FeedbaseFeed
+import FeedbaseApp
 import FeedbaseHTTP
 import FeedbaseStore
 import Foundation
 import Logging
-import NIOCore
 import Synchronization
 
 struct Serve: AsyncParsableCommand {
@@ -50,56 +49,51 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         var logger = Logger(label: "feedbase")
-        let server: HTTPServer
-        let store: SQLiteStore
-        var hubTasks: Task<Void, Never>?
-        var hub: ChangeHub?
+        let app: FeedbaseApp
         do {
             guard let level = Logger.Level(rawValue: logLevel.lowercased()) else {
                 throw CLIError("--log-level must be one of trace, debug, info, notice, warning, error, critical, not '\(logLevel)'")
             }
             logger.logLevel = level
-            guard let port = Int(port), (0...65535).contains(port) else { throw CLIError("--port must be 0 to 65535, not '\(port)'") }
-            guard let maxBody = Int(maxBody), maxBody > 0 else { throw CLIError("--max-body must be a positive number of bytes, not '\(maxBody)'") }
-            guard let idle = Int(idleTimeout), idle > 0 else { throw CLIError("--idle-timeout must be a positive number of seconds, not '\(idleTimeout)'") }
-            guard let heartbeat = Int(feedHeartbeat), heartbeat > 0 else { throw CLIError("--feed-heartbeat must be a positive number of seconds, not '\(feedHeartbeat)'") }
-            guard let buffer = Int(feedBuffer), buffer >= 1024 else { throw CLIError("--feed-buffer must be at least 1024 bytes, not '\(feedBuffer)'") }
-            guard let retention = Double(feedRetention), retention > 0 else { throw CLIError("--feed-retention must be a positive number of days, not '\(feedRetention)'") }
-            guard let maxEvents = Int(feedMaxEvents), maxEvents >= 0 else { throw CLIError("--feed-max-events must be 0 or more, not '\(feedMaxEvents)'") }
-            var configuration = StoreConfiguration(
-                path: database.db, migrationsDirectory: migrationOptions.migrations, connection: try database.connectionOptions())
-            configuration.feed = !noFeed
-            store = try SQLiteStore(configuration, logger: logger)
-            var feed: FeedService?
-            if !noFeed {
-                let changeHub = ChangeHub(store: store)
-                try await changeHub.start()
-                hub = changeHub
-                feed = FeedService(hub: changeHub, heartbeat: .seconds(Int64(heartbeat)))
-                hubTasks = FeedMaintenance.start(hub: changeHub, store: store, retentionDays: retention, maxEvents: maxEvents, logger: logger)
-            }
+            let configuration = try appConfiguration()
             do {
-                var serverConfiguration = ServerConfiguration(host: host, port: port, maxBodySize: maxBody, idleTimeout: .seconds(Int64(idle)))
-                serverConfiguration.streamBufferLimit = buffer
-                server = try await HTTPServer.start(serverConfiguration, api: API(store: store, feed: feed, logger: logger), logger: logger)
+                app = try await FeedbaseApp.start(configuration, logger: logger)
+            } catch let error as StoreError {
+                throw error
             } catch {
-                await store.close()
                 throw CLIError("cannot listen on \(host):\(port): \(error)")
             }
         } catch {
             throw reported(error)
         }
-        let collections = store.schema.collections.map(\.name).joined(separator: ", ")
-        logger.notice("listening on http://\(host.contains(":") ? "[\(host)]" : host):\(server.port)", metadata: ["collections": "\(collections)"])
+        let collections = app.store.schema.collections.map(\.name).joined(separator: ", ")
+        logger.notice("listening on http://\(host.contains(":") ? "[\(host)]" : host):\(app.port)", metadata: ["collections": "\(collections)"])
         let signal = await Signals.next([SIGINT, SIGTERM])
         logger.notice("stopping", metadata: ["signal": "\(signal)"])
-        hubTasks?.cancel()
-        // Feed subscribers first: their streams never end by themselves, so close them (WebSocket
-        // 1001, SSE end of stream) rather than let the stop wait out its grace period.
-        await hub?.shutdown()
-        await server.stop()
-        await store.close()
+        await app.stop()
         logger.notice("stopped")
+    }
+
+    /// The flags, checked, as the app's one configuration value.
+    func appConfiguration() throws -> AppConfiguration {
+        guard let port = Int(port), (0...65535).contains(port) else { throw CLIError("--port must be 0 to 65535, not '\(port)'") }
+        guard let maxBody = Int(maxBody), maxBody > 0 else { throw CLIError("--max-body must be a positive number of bytes, not '\(maxBody)'") }
+        guard let idle = Int(idleTimeout), idle > 0 else { throw CLIError("--idle-timeout must be a positive number of seconds, not '\(idleTimeout)'") }
+        guard let heartbeat = Int(feedHeartbeat), heartbeat > 0 else { throw CLIError("--feed-heartbeat must be a positive number of seconds, not '\(feedHeartbeat)'") }
+        guard let buffer = Int(feedBuffer), buffer >= 1024 else { throw CLIError("--feed-buffer must be at least 1024 bytes, not '\(feedBuffer)'") }
+        guard let retention = Double(feedRetention), retention > 0, retention <= 36_500 else {
+            throw CLIError("--feed-retention must be a positive number of days (at most 36500), not '\(feedRetention)'")
+        }
+        guard let maxEvents = Int(feedMaxEvents), maxEvents >= 0 else { throw CLIError("--feed-max-events must be 0 or more, not '\(feedMaxEvents)'") }
+        var store = StoreConfiguration(path: database.db, migrationsDirectory: migrationOptions.migrations, connection: try database.connectionOptions())
+        store.feed = !noFeed
+        var server = ServerConfiguration(host: host, port: port, maxBodySize: maxBody, idleTimeout: .seconds(Int64(idle)))
+        server.streamBufferLimit = buffer
+        var configuration = AppConfiguration(store: store, server: server)
+        configuration.feed.heartbeat = .seconds(Int64(heartbeat))
+        configuration.feed.retention = .milliseconds(Int64(retention * 86_400_000))
+        configuration.feed.maxEvents = maxEvents > 0 ? maxEvents : nil
+        return configuration
     }
 }
 
@@ -125,29 +119,5 @@ enum Signals {
         }
         for source in sources { source.cancel() }
         return number
-    }
-}
-
-/// The feed's background work: noticing writes made by other processes (within 250 ms) and
-/// pruning the log by age and count (every minute, in small batches).
-enum FeedMaintenance {
-    static func start(hub: ChangeHub, store: SQLiteStore, retentionDays: Double, maxEvents: Int, logger: Logger) -> Task<Void, Never> {
-        Task {
-            var ticks = 0
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .milliseconds(250))
-                await hub.advance()
-                ticks += 1
-                if ticks % 240 == 1 {
-                    do {
-                        let age = Duration.milliseconds(Int64(retentionDays * 86_400_000))
-                        let pruned = try await store.pruneChanges(olderThan: age, keep: maxEvents > 0 ? maxEvents : nil)
-                        if pruned > 0 { logger.info("pruned change events", metadata: ["count": "\(pruned)"]) }
-                    } catch {
-                        logger.warning("pruning the change log failed", metadata: ["error": "\(error)"])
-                    }
-                }
-            }
-        }
     }
 }

@@ -8,9 +8,12 @@
 // there is one rule, `seq > lastSent`, for both.
 //
 // Writers never wait for subscribers: a sink that cannot take more (its bounded buffer is full)
-// is closed with its `lastSent`, from which it resumes.
+// is closed with its `lastSent`, from which it resumes. Memory is bounded in events and in bytes:
+// the ring by `ringCapacity` and `ringBytes`, every page read from the log (live or backlog) by
+// its count and `pageBytes`, and each sink by its own buffer.
 
 import FeedbaseStore
+import Logging
 import Synchronization
 
 /// Where a subscription's messages go (a WebSocket, an SSE stream, a test). Calls come from the
@@ -48,6 +51,8 @@ public enum FeedCloseReason: Sendable, Equatable {
     case slow(lastSent: Int64)
     /// Events after `since` were pruned: re-read via REST, then subscribe from the head.
     case reset(oldest: Int64)
+    /// The log could not be read (the database failed); resume with `since = lastSent`.
+    case failure(lastSent: Int64)
     /// The server is stopping.
     case shutdown
 }
@@ -55,8 +60,15 @@ public enum FeedCloseReason: Sendable, Equatable {
 public struct FeedSettings: Sendable {
     /// How many recent events the hub keeps in memory for subscribers that are behind a little.
     public var ringCapacity = 4096
+    /// The ring's bound in bytes of event JSON: a burst of large items keeps fewer of them.
+    public var ringBytes = 8 << 20
+    /// Events read from the log in one page when following commits.
+    public var livePage = 1000
     /// Backlog page size when a subscriber resumes from the store.
     public var backlogPage = 500
+    /// Bytes of event JSON in one page (live or backlog): a page stops at the event that
+    /// reaches it, so a page of 1 MiB items is a few items, not a thousand.
+    public var pageBytes = 4 << 20
     public init() {}
 }
 
@@ -76,9 +88,11 @@ public actor ChangeHub {
         func matches(_ event: ChangeEvent) -> Bool { collections?.contains(event.collection) ?? true }
     }
 
-    private let store: any ResourceStore
+    private let source: any ChangeSource
     private let settings: FeedSettings
+    private let logger: Logger
     private var ring: [ChangeEvent] = []
+    private var ringBytes = 0
     /// The highest seq the hub has loaded (all events up to it are in the ring or were before it).
     public private(set) var head: Int64 = 0
     /// The oldest seq still in the store's log, as last seen.
@@ -89,22 +103,25 @@ public actor ChangeHub {
     private var waiters: [Int: (after: Int64, continuation: CheckedContinuation<Void, Never>)] = [:]
     private var nextWaiter = 0
     private var started = false
+    /// After `shutdown`: the store may be closed, so nothing reads it again.
+    private var stopped = false
     private let poke = Poke()
 
-    public init(store: any ResourceStore, settings: FeedSettings = FeedSettings()) {
-        self.store = store
+    public init(source: any ChangeSource, settings: FeedSettings = FeedSettings(), logger: Logger) {
+        self.source = source
         self.settings = settings
+        self.logger = logger
     }
 
     /// Loads the head and starts following commits; call once before serving.
     public func start() async throws {
         guard !started else { return }
         started = true
-        let batch = try await store.changes(after: 0, collections: nil, limit: 0)  // head and oldest only
+        let batch = try await source.changes(after: 0, collections: nil, limit: 0, maxBytes: 0)  // head and oldest only
         head = max(head, batch.head)
         oldest = batch.oldest
         let poke = self.poke
-        store.observeCommits { [weak self] in
+        source.observeCommits { [weak self] in
             guard let self, poke.arm() else { return }
             Task {
                 // Commits within a few milliseconds are delivered together: one write and one
@@ -117,10 +134,14 @@ public actor ChangeHub {
 
     public var subscriberCount: Int { subscriptions.count }
 
+    /// Bytes of event JSON the ring holds.
+    var retainedBytes: Int { ringBytes }
+
     /// Reads the events committed since the last call and delivers them. Concurrent calls
     /// coalesce: one load runs at a time and runs again if poked meanwhile.
     public func advance() async {
         poke.disarm()
+        guard !stopped else { return }
         if loading {
             loadAgain = true
             return
@@ -130,27 +151,51 @@ public actor ChangeHub {
         repeat {
             loadAgain = false
             while true {
-                guard let batch = try? await store.changes(after: head, collections: nil, limit: 1000) else { return }
+                let batch: ChangeBatch
+                do {
+                    batch = try await source.changes(after: head, collections: nil, limit: max(1, settings.livePage), maxBytes: max(1, settings.pageBytes))
+                } catch {
+                    fail(error)
+                    return
+                }
                 oldest = batch.oldest
                 if batch.isPruned(after: head) { skipPruned(batch) }
-                ring += batch.events
-                if ring.count > settings.ringCapacity { ring.removeFirst(ring.count - settings.ringCapacity) }
+                keep(batch.events)
                 deliver(batch.events)
-                // A short page has read everything up to the snapshot's head.
-                guard batch.events.count == 1000, let last = batch.events.last else {
-                    head = max(head, batch.head)
-                    break
-                }
-                head = last.seq
+                head = max(head, batch.reached)
+                if batch.reached >= batch.head { break }
             }
             wakeWaiters()
         } while loadAgain
+    }
+
+    /// Appends to the ring, then drops its oldest events until it is within both bounds.
+    private func keep(_ events: [ChangeEvent]) {
+        ring += events
+        ringBytes += events.reduce(0) { $0 + $1.json.count }
+        var drop = 0
+        while drop < ring.count && (ring.count - drop > settings.ringCapacity || ringBytes > settings.ringBytes) {
+            ringBytes -= ring[drop].json.count
+            drop += 1
+        }
+        if drop > 0 { ring.removeFirst(drop) }
+    }
+
+    /// The log could not be read: every subscriber is closed with the seq to resume from (it
+    /// cannot be told what it missed), and the next `advance` tries again.
+    private func fail(_ error: any Error) {
+        logger.error("reading the change log failed; feed subscribers closed", metadata: [
+            "error": "\(error)", "subscribers": "\(subscriptions.count)",
+        ])
+        for subscription in subscriptions.values { subscription.sink.close(.failure(lastSent: subscription.lastSent)) }
+        subscriptions = [:]
     }
 
     /// Events after `head` were pruned before the hub loaded them: the ring no longer joins the
     /// log, and every subscriber that has not seen them must re-read (reset) instead of skipping them.
     private func skipPruned(_ batch: ChangeBatch) {
         ring = []
+        ringBytes = 0
         let oldest = batch.oldest
         for (id, subscription) in subscriptions where batch.isPruned(after: subscription.lastSent) {
             subscriptions[id] = nil
@@ -178,6 +223,10 @@ public actor ChangeHub {
     /// a task, then `ready`, then live events.
     public func subscribe(_ sink: any FeedSink, since: Int64?, collections: Set<String>?) async {
         await advance()
+        guard !stopped else {
+            sink.close(.shutdown)
+            return
+        }
         let subscription = Subscription(sink: sink, collections: collections, lastSent: since ?? head)
         subscriptions[ObjectIdentifier(sink)] = subscription
         Task { await self.catchUp(subscription) }
@@ -209,10 +258,16 @@ public actor ChangeHub {
                 return
             }
             let from = subscription.lastSent
-            guard let batch = try? await store.changes(after: from, collections: subscription.collections, limit: settings.backlogPage)
-            else {
-                subscriptions[id] = nil
-                subscription.sink.close(.shutdown)
+            let batch: ChangeBatch
+            do {
+                batch = try await source.changes(
+                    after: from, collections: subscription.collections, limit: max(1, settings.backlogPage), maxBytes: max(1, settings.pageBytes))
+            } catch {
+                if subscriptions[id] === subscription {
+                    logger.error("reading the change log failed; a feed subscriber closed", metadata: ["error": "\(error)"])
+                    subscriptions[id] = nil
+                    subscription.sink.close(.failure(lastSent: subscription.lastSent))
+                }
                 return
             }
             guard subscriptions[id] === subscription else { return }
@@ -227,9 +282,7 @@ public actor ChangeHub {
                 subscription.sink.close(.slow(lastSent: subscription.lastSent))
                 return
             }
-            // A short page has read everything up to the snapshot's head.
-            let reached = batch.events.count < settings.backlogPage ? batch.head : (batch.events.last?.seq ?? from)
-            subscription.lastSent = max(subscription.lastSent, reached)
+            subscription.lastSent = max(subscription.lastSent, batch.reached)
             if batch.head > head { await advance() }
         }
     }
@@ -261,6 +314,7 @@ public actor ChangeHub {
 
     /// Closes every subscription (the server is stopping) and releases long-polls.
     public func shutdown() {
+        stopped = true
         for subscription in subscriptions.values { subscription.sink.close(.shutdown) }
         subscriptions = [:]
         for waiter in waiters.values { waiter.continuation.resume() }

@@ -12,10 +12,14 @@ public struct FeedService: Sendable {
     public var hub: ChangeHub
     /// Interval of WebSocket pings and SSE comment heartbeats.
     public var heartbeat: TimeAmount
+    /// How long a WebSocket that is being closed may take to read what was queued before its
+    /// close frame; a client that reads nothing is then disconnected.
+    public var closeTimeout: TimeAmount
 
-    public init(hub: ChangeHub, heartbeat: TimeAmount = .seconds(30)) {
+    public init(hub: ChangeHub, heartbeat: TimeAmount = .seconds(30), closeTimeout: TimeAmount = .seconds(10)) {
         self.hub = hub
         self.heartbeat = heartbeat
+        self.closeTimeout = closeTimeout
     }
 }
 
@@ -49,6 +53,10 @@ struct FeedRequest: Sendable {
 }
 
 struct FeedRoutes: Sendable {
+    /// A `/_changes` page stops at the event whose JSON reaches this many bytes (it still holds
+    /// at least one event); `last_seq` then says where to continue.
+    static let pageBytes = 4 << 20
+
     let store: any ResourceStore
     let feed: FeedService
 
@@ -69,16 +77,16 @@ struct FeedRoutes: Sendable {
         }
         // Without since, seq > 0 starts at the oldest event kept.
         let after = feedRequest.since ?? 0
-        var batch = try await store.changes(after: after, collections: feedRequest.collections, limit: limit)
+        var batch = try await store.changes(after: after, collections: feedRequest.collections, limit: limit, maxBytes: Self.pageBytes)
         if let since = feedRequest.since, batch.isPruned(after: since) {
             throw Problem(.gone, "events after \(since) were pruned (the oldest kept is \(batch.oldest)); re-read the collections, then continue from X-Change-Seq")
         }
         let deadline = ContinuousClock.now + .seconds(wait)
         while batch.events.isEmpty && ContinuousClock.now < deadline {
             await feed.hub.waitForChange(after: batch.head, timeout: deadline - ContinuousClock.now)
-            batch = try await store.changes(after: after, collections: feedRequest.collections, limit: limit)
+            batch = try await store.changes(after: after, collections: feedRequest.collections, limit: limit, maxBytes: Self.pageBytes)
         }
-        let last = batch.events.count == limit ? (batch.events.last?.seq ?? batch.head) : batch.head
+        let last = batch.reached
         var body = Array(#"{"changes":["#.utf8)
         for (index, event) in batch.events.enumerated() {
             if index > 0 { body.append(UInt8(ascii: ",")) }
@@ -96,7 +104,7 @@ struct FeedRoutes: Sendable {
         guard accept.contains("text/event-stream") else {
             throw Problem(.badRequest, "GET /_feed is a WebSocket (Upgrade: websocket) or Server-Sent Events (Accept: text/event-stream); for plain HTTP use GET /_changes")
         }
-        let current = try await store.changes(after: 0, collections: nil, limit: 0)  // head and oldest only
+        let current = try await store.changes(after: 0, collections: nil, limit: 0, maxBytes: 0)  // head and oldest only
         if let since = feedRequest.since {
             guard since <= current.head else {
                 throw Problem.badParameter("since", "\(since) is ahead of the log (its head is \(current.head))")
@@ -156,6 +164,9 @@ final class ServerSentEvents: FeedSink {
         case .slow(let lastSent):
             // The buffer is full: this may not arrive; the client resumes from its Last-Event-ID.
             _ = stream.write(Array("event: overflow\ndata: {\"type\":\"overflow\",\"seq\":\(lastSent)}\n\n".utf8))
+        case .failure(let lastSent):
+            // The client resumes from its Last-Event-ID; `seq` says the same for one that keeps none.
+            _ = stream.write(Array("event: failure\ndata: {\"type\":\"failure\",\"seq\":\(lastSent)}\n\n".utf8))
         case .shutdown:
             break
         }

@@ -38,7 +38,7 @@ enum WebSocketFeed {
                     let writer = FrameBytesWriter(eventLoop: channel.eventLoop)
                     try channel.pipeline.syncOperations.addHandler(writer, position: .first)
                     try channel.pipeline.syncOperations.addHandler(
-                        WebSocketFeedHandler(store: api.store, hub: feed.hub, writer: writer, request: request, heartbeat: feed.heartbeat, limit: streamLimit))
+                        WebSocketFeedHandler(store: api.store, hub: feed.hub, writer: writer, request: request, heartbeat: feed.heartbeat, limit: streamLimit, closeTimeout: feed.closeTimeout))
                 }
             })
     }
@@ -60,10 +60,15 @@ final class WebSocketFeedHandler: ChannelInboundHandler {
     private let request: FeedRequest
     private let heartbeat: TimeAmount
     private let limit: Int
+    private let closeTimeout: TimeAmount
     private var sink: WebSocketSink?
     private var pings: RepeatedTask?
 
-    init(store: any ResourceStore, hub: ChangeHub, writer: FrameBytesWriter, request: FeedRequest, heartbeat: TimeAmount, limit: Int) {
+    init(
+        store: any ResourceStore, hub: ChangeHub, writer: FrameBytesWriter, request: FeedRequest, heartbeat: TimeAmount, limit: Int,
+        closeTimeout: TimeAmount
+    ) {
+        self.closeTimeout = closeTimeout
         self.store = store
         self.hub = hub
         self.writer = writer
@@ -73,7 +78,7 @@ final class WebSocketFeedHandler: ChannelInboundHandler {
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        let sink = WebSocketSink(channel: context.channel, writer: writer, limit: limit)
+        let sink = WebSocketSink(channel: context.channel, writer: writer, limit: limit, closeTimeout: closeTimeout)
         self.sink = sink
         pings = context.eventLoop.scheduleRepeatedTask(initialDelay: heartbeat, delay: heartbeat) { _ in sink.ping() }
         let store = self.store
@@ -92,7 +97,7 @@ final class WebSocketFeedHandler: ChannelInboundHandler {
                 // A since ahead of the log cannot be served; one older than it was pruned gets
                 // the hub's reset (4410). The head is the store's: the hub's may lag a commit
                 // that a client has already seen acknowledged.
-                guard let head = try? await store.changes(after: 0, collections: nil, limit: 0).head else {
+                guard let head = try? await store.changes(after: 0, collections: nil, limit: 0, maxBytes: 0).head else {
                     sink.close(code: 1011, reason: "the change log cannot be read")
                     return
                 }
@@ -152,12 +157,14 @@ final class WebSocketSink: FeedSink {
     private let channel: any Channel
     private let writer: FrameBytesWriter
     private let limit: Int
+    private let closeTimeout: TimeAmount
     private let state = Mutex(State())
 
-    init(channel: any Channel, writer: FrameBytesWriter, limit: Int) {
+    init(channel: any Channel, writer: FrameBytesWriter, limit: Int, closeTimeout: TimeAmount) {
         self.channel = channel
         self.writer = writer
         self.limit = limit
+        self.closeTimeout = closeTimeout
     }
 
     func send(_ batch: EventBatch) -> Bool {
@@ -205,6 +212,10 @@ final class WebSocketSink: FeedSink {
             frames.writeWebSocketTextFrame(Array(#"{"type":"reset","oldest":\#(oldest)}"#.utf8))
             _ = enqueue(Batch(frames: frames, firstSeq: nil), overLimit: true)
             close(code: WebSocketErrorCode(codeNumber: 4410), reason: "events after since were pruned; re-read, then subscribe from X-Change-Seq", keepQueued: true)
+        case .failure(let lastSent):
+            close(code: .unexpectedServerError) { firstQueued in
+                "internal error; resume with since=\(firstQueued.map { $0 - 1 } ?? lastSent)"
+            }
         case .shutdown:
             close(code: .goingAway, reason: "server stopping")
         }
@@ -241,7 +252,7 @@ final class WebSocketSink: FeedSink {
         guard closing else { return }
         channel.eventLoop.execute { self.drain() }
         // A client that never reads would keep the close frame queued forever: bound the wait.
-        channel.eventLoop.scheduleTask(in: .seconds(10)) { channel.close(promise: nil) }
+        channel.eventLoop.scheduleTask(in: closeTimeout) { channel.close(promise: nil) }
     }
 
     /// Queues a batch behind any already waiting and writes what the socket takes now; false

@@ -1,12 +1,17 @@
 // The change log: a transactional outbox. `_changes` is written by triggers that the server
-// (re)creates for every collection at startup, so each event commits atomically with the row
-// change it describes, whoever makes the change (this server, the sqlite3 shell, another process).
+// (re)creates for every collection at startup and around every migration, so each event commits
+// atomically with the row change it describes, whoever makes the change (this server, the sqlite3
+// shell, another process).
 //
 // - `seq` is AUTOINCREMENT: never reused, even after pruning, so `sqlite_sequence` holds the
 //   high-water mark that `X-Change-Seq` reports.
 // - An UPDATE that changes no column fires no event (the trigger's WHEN compares OLD and NEW).
-// - `item` is the item's JSON after the change (before it, for a delete), built by the same SQL
-//   as a GET, so a subscriber sees exactly what a reader would.
+// - `item` is the item's JSON after the change (before it, for a delete); `previous` is the
+//   item before an update. Both are built as a GET builds them, with one difference: the
+//   triggers are plain SQL, because they fire in every program that writes to the database and
+//   those know no function of ours. So a BLOB value is null in `item` and `previous`, and its hex
+//   is in `blobs` (`{"id":…,"item":{…},"previous":{…}}`, NULL when the row holds no BLOB); the
+//   reading side, which has `feedbase_base64`, puts it back as base64 (`eventJSON`).
 
 public struct ChangeEvent: Sendable, Equatable {
     public var seq: Int64
@@ -27,6 +32,16 @@ public struct ChangeBatch: Sendable {
     public var head: Int64
     /// The lowest seq still retained; `head + 1` when the log is empty.
     public var oldest: Int64
+    /// The seq up to which this batch covers the log: `head` when it holds every event after
+    /// the seq asked for, else the seq of its last event (a page cut short by its limits).
+    public var reached: Int64
+
+    public init(events: [ChangeEvent], head: Int64, oldest: Int64, reached: Int64) {
+        self.events = events
+        self.head = head
+        self.oldest = oldest
+        self.reached = reached
+    }
 
     /// Whether events right after `seq` were pruned: a reader that has seen everything up to
     /// `seq` cannot continue without a gap. No arithmetic can overflow, whatever `seq` a client
@@ -47,67 +62,143 @@ enum ChangeLog {
             item_id TEXT NOT NULL,
             op TEXT NOT NULL CHECK (op IN ('create', 'update', 'delete')),
             item TEXT NOT NULL,
-            at TEXT NOT NULL
+            at TEXT NOT NULL,
+            previous TEXT,
+            blobs TEXT
         );
         CREATE INDEX IF NOT EXISTS _changes_at ON _changes(at);
         """
 
-    /// Creates the log and (when `enabled`) the triggers of every collection, replacing the
-    /// triggers of an earlier start; with `enabled` false the triggers are removed.
+    /// Creates (or upgrades) the log and, when `enabled`, the triggers of every collection,
+    /// replacing those of an earlier start; with `enabled` false the triggers are removed.
     static func install(_ collections: [CollectionSchema], enabled: Bool, on connection: Connection) throws {
         try connection.transaction(.immediate) {
-            try connection.execute(schema)
-            let existing = try connection.query(
-                "SELECT name FROM sqlite_schema WHERE type = 'trigger' AND substr(name, 1, 10) = ?1", [.text(triggerPrefix)]
-            ) { $0.text(0) ?? "" }
-            for name in existing { try connection.execute("DROP TRIGGER \(quoteIdentifier(name))") }
-            guard enabled else { return }
-            for collection in collections {
-                for sql in triggers(for: collection) { try connection.execute(sql) }
-            }
+            try createLog(on: connection)
+            try dropTriggers(on: connection)
+            if enabled { try createTriggers(collections, on: connection) }
         }
     }
 
+    /// Creates the log, or upgrades one made by an earlier version. Logs made before `previous`
+    /// and `blobs` existed gain them; their rows keep NULL, which reads as before (their BLOBs
+    /// were logged as base64 by a function of ours, which the triggers no longer call).
+    private static func createLog(on connection: Connection) throws {
+        try connection.execute(schema)
+        let columns = Set(try connection.query("SELECT name FROM pragma_table_info('_changes')") { $0.text(0) ?? "" })
+        for column in ["previous", "blobs"] where !columns.contains(column) {
+            try connection.execute("ALTER TABLE _changes ADD COLUMN \(column) TEXT")
+        }
+    }
+
+    /// Whether this database has Feedbase's triggers (the feed was on when it was last served).
+    static func hasTriggers(on connection: Connection) throws -> Bool {
+        try !triggerNames(on: connection).isEmpty
+    }
+
+    static func dropTriggers(on connection: Connection) throws {
+        for name in try triggerNames(on: connection) { try connection.execute("DROP TRIGGER \(quoteIdentifier(name))") }
+    }
+
+    static func createTriggers(_ collections: [CollectionSchema], on connection: Connection) throws {
+        try createLog(on: connection)
+        for collection in collections {
+            for sql in triggers(for: collection) { try connection.execute(sql) }
+        }
+    }
+
+    private static func triggerNames(on connection: Connection) throws -> [String] {
+        try connection.query(
+            "SELECT name FROM sqlite_schema WHERE type = 'trigger' AND substr(name, 1, 10) = ?1", [.text(triggerPrefix)]
+        ) { $0.text(0) ?? "" }
+    }
+
+    /// The three triggers of a collection, in plain SQL (no function the sqlite3 shell lacks).
     static func triggers(for collection: CollectionSchema) -> [String] {
         let table = quoteIdentifier(collection.name)
         let name = { (op: String) in quoteIdentifier(triggerPrefix + collection.name + "_" + op) }
         let now = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
-        func insert(_ op: String, _ row: String) -> String {
-            "INSERT INTO _changes (collection, item_id, op, item, at) VALUES (\(quoteLiteral(collection.name)), "
-                + "\(RowJSON.keyTextExpression(collection, table: row)), '\(op)', \(RowJSON.objectExpression(collection, table: row)), \(now));"
+        func insert(_ op: String, _ row: String, previous: String?) -> String {
+            let item = RowJSON.objectExpression(collection, table: row, dialect: .plain)
+            let before = previous.map { RowJSON.objectExpression(collection, table: $0, dialect: .plain) } ?? "NULL"
+            return "INSERT INTO _changes (collection, item_id, op, item, at, previous, blobs) VALUES (\(quoteLiteral(collection.name)), "
+                + "\(RowJSON.keyTextExpression(collection, table: row, dialect: .plain)), '\(op)', \(item), \(now), \(before), "
+                + "\(blobs(collection, row: row, previous: previous)));"
         }
         let changed = collection.columns.map { "\"OLD\".\(quoteIdentifier($0.name)) IS NOT \"NEW\".\(quoteIdentifier($0.name))" }
             .joined(separator: " OR ")
         return [
-            "CREATE TRIGGER \(name("create")) AFTER INSERT ON \(table) BEGIN \(insert("create", "NEW")) END",
-            "CREATE TRIGGER \(name("update")) AFTER UPDATE ON \(table) WHEN \(changed) BEGIN \(insert("update", "NEW")) END",
-            "CREATE TRIGGER \(name("delete")) AFTER DELETE ON \(table) BEGIN \(insert("delete", "OLD")) END",
+            "CREATE TRIGGER \(name("create")) AFTER INSERT ON \(table) BEGIN \(insert("create", "NEW", previous: nil)) END",
+            "CREATE TRIGGER \(name("update")) AFTER UPDATE ON \(table) WHEN \(changed) BEGIN \(insert("update", "NEW", previous: "OLD")) END",
+            "CREATE TRIGGER \(name("delete")) AFTER DELETE ON \(table) BEGIN \(insert("delete", "OLD", previous: nil)) END",
         ]
     }
+
+    /// The hex of every BLOB value of the row (and of the previous row), or NULL when there is
+    /// none; plain SQL.
+    static func blobs(_ collection: CollectionSchema, row: String, previous: String?) -> String {
+        let blobColumns = collection.columns.filter { $0.type == .blob }
+        let keyIsBlob = collection.primaryKey.type == .blob
+        guard !blobColumns.isEmpty || keyIsBlob else { return "NULL" }
+        let reference = { (table: String, column: Column) in quoteIdentifier(table) + "." + quoteIdentifier(column.name) }
+        let hex = { (table: String, column: Column) in
+            "CASE WHEN typeof(\(reference(table, column))) = 'blob' THEN hex(\(reference(table, column))) END"
+        }
+        let images = [row] + (previous.map { [$0] } ?? [])
+        let anyBlob = images.flatMap { table in blobColumns.map { "typeof(\(reference(table, $0))) = 'blob'" } }
+            + (keyIsBlob ? ["typeof(\(reference(row, collection.primaryKey))) = 'blob'"] : [])
+        var members: [(key: String, value: String)] = [
+            ("id", keyIsBlob ? hex(row, collection.primaryKey) : "NULL"),
+            ("item", RowJSON.object(blobColumns.map { ($0.name, hex(row, $0)) })),
+        ]
+        if let previous { members.append(("previous", RowJSON.object(blobColumns.map { ($0.name, hex(previous, $0)) }))) }
+        return "CASE WHEN \(anyBlob.joined(separator: " OR ")) THEN \(RowJSON.object(members)) END"
+    }
+
+    /// The event as clients see it, `{"seq":…,"collection":…,"op":…,"id":…,"item":{…},"at":…}`,
+    /// as a SQL expression over a row of `_changes` (on our connections: it uses our functions).
+    static let eventJSON = """
+        json_object('seq', seq, 'collection', collection, 'op', op, \
+        'id', CASE WHEN blobs ->> '$.id' IS NULL THEN item_id ELSE \(SQLFunctions.base64OfHexName)(blobs ->> '$.id') END, \
+        'item', CASE WHEN blobs IS NULL THEN json(item) ELSE json_patch(item, \
+        (SELECT json_group_object(key, \(SQLFunctions.base64OfHexName)(value)) FROM json_each(blobs, '$.item') WHERE type = 'text')) END, \
+        'at', at)
+        """
 
     /// The highest seq ever assigned; 0 before the first event.
     static func head(on connection: Connection) throws -> Int64 {
         try connection.scalarInt("SELECT seq FROM sqlite_sequence WHERE name = '_changes'") ?? 0
     }
 
-    static func batch(after seq: Int64, collections: Set<String>?, limit: Int, on connection: Connection) throws -> ChangeBatch {
+    static func batch(after seq: Int64, collections: Set<String>?, limit: Int, maxBytes: Int, on connection: Connection) throws -> ChangeBatch {
         let head = try head(on: connection)
         // Saturating: another program may have set the sequence to its maximum.
         let oldest = try connection.scalarInt("SELECT min(seq) FROM _changes") ?? (head == .max ? head : head + 1)
-        var sql = """
-            SELECT seq, collection, json_object('seq', seq, 'collection', collection, 'op', op, 'id', item_id, \
-            'item', json(item), 'at', at) FROM _changes WHERE seq > ?1
-            """
+        var sql = "SELECT seq, collection, \(eventJSON) FROM _changes WHERE seq > ?1"
         var values: [SQLValue] = [.integer(seq)]
         if let collections {
             let names = collections.sorted()
             sql += " AND collection IN (" + names.indices.map { "?\($0 + 2)" }.joined(separator: ", ") + ")"
             values += names.map { .text($0) }
         }
-        sql += " ORDER BY seq LIMIT \(max(0, limit))"
-        let events = try connection.query(sql, values) {
-            ChangeEvent(seq: $0.int64(0), collection: $0.text(1) ?? "", json: $0.textBytes(2))
+        sql += " ORDER BY seq"
+        var events: [ChangeEvent] = []
+        var bytes = 0
+        var complete = false
+        if limit > 0 {
+            try connection.withStatement(sql) { statement in
+                try statement.bind(values)
+                while events.count < limit && bytes < maxBytes {
+                    guard try statement.step() else {
+                        complete = true
+                        return
+                    }
+                    let event = ChangeEvent(seq: statement.int64(0), collection: statement.text(1) ?? "", json: statement.textBytes(2))
+                    bytes += event.json.count
+                    events.append(event)
+                }
+            }
         }
-        return ChangeBatch(events: events, head: head, oldest: oldest)
+        let reached = complete ? head : (events.last?.seq ?? seq)
+        return ChangeBatch(events: events, head: head, oldest: oldest, reached: reached)
     }
 }

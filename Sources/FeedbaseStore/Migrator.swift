@@ -86,17 +86,38 @@ public enum Migrator {
 
     /// Applies every pending file, each in its own transaction; returns the names applied.
     /// A failing file is rolled back completely and stops the run, naming the file.
+    ///
+    /// Within each file's transaction the change-log triggers are dropped before the file runs
+    /// and made anew for the schema it leaves (when the database had them), so a migration may
+    /// drop, rename or rebuild anything the triggers name. Foreign keys are not enforced while a
+    /// file runs (SQLite's 12-step table rebuild drops a table that others reference; with
+    /// enforcement on, that would delete their rows by ON DELETE CASCADE) and are checked as a
+    /// whole before it commits.
     @discardableResult
     static func migrate(_ files: [MigrationFile], on connection: Connection) throws -> [String] {
         let applied = try verifiedHistory(of: files, on: connection)
+        let pending = files.filter { applied[$0.name] == nil }
+        guard !pending.isEmpty else { return [] }
+        // PRAGMA foreign_keys is a no-op inside a transaction: set it around them.
+        try connection.execute("PRAGMA foreign_keys=OFF")
+        defer { try? connection.execute("PRAGMA foreign_keys=ON") }
         var names: [String] = []
-        for file in files where applied[file.name] == nil {
+        for file in pending {
             do {
                 try connection.transaction(.immediate) {
+                    let feed = try ChangeLog.hasTriggers(on: connection)
+                    let danglingBefore = try danglingReferences(on: connection).count
+                    try ChangeLog.dropTriggers(on: connection)
                     try connection.execute(file.sql)
                     try connection.run(
                         "INSERT INTO \(historyTable) (version, name, checksum, applied_at) VALUES (?1, ?2, ?3, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
                         [.integer(Int64(file.number)), .text(file.name), .text(file.checksum)])
+                    let dangling = try danglingReferences(on: connection)
+                    if dangling.count > danglingBefore, let first = dangling.first {
+                        throw StoreError(.migration, "it leaves \(dangling.count - danglingBefore) more row(s) referencing a missing "
+                            + "parent (such as \(first.table) rowid \(first.rowid), referencing \(first.parent))")
+                    }
+                    if feed { try ChangeLog.createTriggers(Introspector.schema(of: connection).collections, on: connection) }
                 }
             } catch let error as StoreError {
                 throw StoreError(.migration, "migration \(file.name) failed and was rolled back: \(error.message)", sqliteCode: error.sqliteCode)
@@ -104,6 +125,12 @@ public enum Migrator {
             names.append(file.name)
         }
         return names
+    }
+
+    /// The rows whose foreign key names a missing parent. Checked as a count before and after a
+    /// file, so that rows another program left dangling do not block every later migration.
+    private static func danglingReferences(on connection: Connection) throws -> [(table: String, rowid: Int64, parent: String)] {
+        try connection.query("PRAGMA foreign_key_check") { (table: $0.text(0) ?? "", rowid: $0.int64(1), parent: $0.text(2) ?? "") }
     }
 
     /// Creates the history table if needed and checks it against the files: every applied file

@@ -29,7 +29,19 @@ public struct Created: Sendable {
     public var seq: Int64 = 0
 }
 
-public protocol ResourceStore: Sendable {
+/// The change log as the feed reads it.
+public protocol ChangeSource: Sendable {
+    /// Events after `seq` (of some collections, or all), oldest first, with the log's head and
+    /// oldest retained seq from the same snapshot: at most `limit` events, and no more once
+    /// their JSON reaches `maxBytes` (so one page is at least one event, and at most `maxBytes`
+    /// plus one event).
+    func changes(after seq: Int64, collections: Set<String>?, limit: Int, maxBytes: Int) async throws -> ChangeBatch
+
+    /// Calls `observer` (on the writer's thread: it must return at once) after every commit.
+    func observeCommits(_ observer: @escaping @Sendable () -> Void)
+}
+
+public protocol ResourceStore: ChangeSource {
     /// The collections served, fixed for the life of the store.
     var schema: Schema { get }
 
@@ -58,13 +70,6 @@ public protocol ResourceStore: Sendable {
 
     /// Whether writes are recorded in the change log (`--no-feed` turns it off).
     var feedEnabled: Bool { get }
-
-    /// Events after `seq` (of some collections, or all), oldest first, with the log's head and
-    /// oldest retained seq from the same snapshot.
-    func changes(after seq: Int64, collections: Set<String>?, limit: Int) async throws -> ChangeBatch
-
-    /// Calls `observer` (on the writer's thread: it must return at once) after every commit.
-    func observeCommits(_ observer: @escaping @Sendable () -> Void)
 
     /// Deletes events older than `age` and beyond the newest `keep`, in small batches; returns
     /// how many were deleted.

@@ -2,8 +2,13 @@
 // so rows travel from the database to the socket as bytes, never through a JSON encoder.
 
 enum RowJSON {
+    /// Who evaluates the SQL: one of our connections, which have `feedbase_base64`, or any SQLite
+    /// program (the change-log triggers fire in the sqlite3 shell too), where a BLOB value is left
+    /// out of the JSON (null) and logged as hex beside it (`ChangeLog`).
+    enum Dialect { case feedbase, plain }
+
     /// The JSON value of one column, as a SQL expression over `table.column`.
-    static func valueExpression(_ column: Column, table: String? = nil) -> String {
+    static func valueExpression(_ column: Column, table: String? = nil, dialect: Dialect = .feedbase) -> String {
         let reference = (table.map { quoteIdentifier($0) + "." } ?? "") + quoteIdentifier(column.name)
         switch column.type {
         case .boolean:
@@ -15,6 +20,8 @@ enum RowJSON {
             // or REAL, and a REAL is rendered as in a number column.
             return "CASE WHEN typeof(\(reference)) = 'real' THEN \(realValue(reference)) "
                 + "WHEN json_valid(\(reference)) THEN json(\(reference)) ELSE \(reference) END"
+        case .blob where dialect == .plain:
+            return "CASE WHEN typeof(\(reference)) = 'blob' THEN NULL ELSE \(reference) END"
         case .blob:
             return "\(SQLFunctions.base64Name)(\(reference))"
         case .number:
@@ -47,8 +54,13 @@ enum RowJSON {
     /// The whole row as one JSON object, keys in table order. Rows wider than one call are built
     /// from several objects spliced as text (`{a…}` + `{b…}` → `{a…,b…}`): JSON paths cannot name
     /// every key (SQLite's path syntax has no escape for `"`), so json_insert is not an option.
-    static func objectExpression(_ collection: CollectionSchema, table: String? = nil) -> String {
-        let pairs = collection.columns.map { quoteLiteral($0.name) + ", " + valueExpression($0, table: table) }
+    static func objectExpression(_ collection: CollectionSchema, table: String? = nil, dialect: Dialect = .feedbase) -> String {
+        object(collection.columns.map { ($0.name, valueExpression($0, table: table, dialect: dialect)) })
+    }
+
+    /// A JSON object of (key, SQL expression) pairs, in order, whatever their number.
+    static func object(_ members: [(key: String, value: String)]) -> String {
+        let pairs = members.map { quoteLiteral($0.key) + ", " + $0.value }
         let chunks = stride(from: 0, to: pairs.count, by: pairsPerCall).map {
             "json_object(" + pairs[$0..<min($0 + pairsPerCall, pairs.count)].joined(separator: ", ") + ")"
         }
@@ -64,9 +76,11 @@ enum RowJSON {
     }
 
     /// The primary key as text: every item id is a string in URLs and events.
-    static func keyTextExpression(_ collection: CollectionSchema, table: String? = nil) -> String {
+    static func keyTextExpression(_ collection: CollectionSchema, table: String? = nil, dialect: Dialect = .feedbase) -> String {
         let reference = (table.map { quoteIdentifier($0) + "." } ?? "") + quoteIdentifier(collection.primaryKey.name)
         switch collection.primaryKey.type {
+        case .blob where dialect == .plain:
+            return "CASE WHEN typeof(\(reference)) = 'blob' THEN hex(\(reference)) ELSE CAST(\(reference) AS TEXT) END"
         case .blob:
             return "\(SQLFunctions.base64Name)(\(reference))"
         case .number:

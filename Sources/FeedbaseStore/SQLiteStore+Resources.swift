@@ -228,9 +228,9 @@ extension SQLiteStore {
 
     // MARK: The change log
 
-    public func changes(after seq: Int64, collections: Set<String>?, limit: Int) async throws -> ChangeBatch {
+    public func changes(after seq: Int64, collections: Set<String>?, limit: Int, maxBytes: Int) async throws -> ChangeBatch {
         try await database.read { connection in
-            try ChangeLog.batch(after: seq, collections: collections, limit: limit, on: connection)
+            try ChangeLog.batch(after: seq, collections: collections, limit: limit, maxBytes: maxBytes, on: connection)
         }
     }
 

@@ -1,19 +1,23 @@
 // A real server for end-to-end tests: a SQLite file in a fresh directory, the shipped
-// migrations (or a test's own SQL), the store and the HTTP server on port 0 in this process.
+// migrations (or a test's own SQL), and the app as `feedbase serve` wires it (store, hub, feed
+// maintenance, HTTP server) on port 0 in this process.
 
+import FeedbaseApp
 import FeedbaseFeed
 import FeedbaseHTTP
 import FeedbaseStore
+import FeedbaseTestSupport
 import Foundation
 import Logging
 import NIOCore
 
 final class TestServer: Sendable {
     let directory: String
-    let store: SQLiteStore
-    let server: HTTPServer
-    let hub: ChangeHub?
-    var port: Int { server.port }
+    let migrations: String
+    let app: FeedbaseApp
+    var store: SQLiteStore { app.store }
+    var hub: ChangeHub? { app.hub }
+    var port: Int { app.port }
 
     /// The repository's own migrations/ directory.
     static let shippedMigrations = URL(fileURLWithPath: #filePath)
@@ -32,47 +36,53 @@ final class TestServer: Sendable {
         return (directory, migrations)
     }
 
+    /// A server on the database (and migrations) that `earlier` left, which must have been
+    /// stopped with `removingFiles: false`.
+    static func restart(_ earlier: TestServer, migrations: String? = nil) async throws -> TestServer {
+        try await start(directory: earlier.directory, migrations: migrations ?? earlier.migrations)
+    }
+
     static func start(
         sql: String? = nil, maxBodySize: Int = 1 << 20, idleTimeout: Int64 = 60, feed: Bool = true, feedBuffer: Int = 1 << 20,
-        ringCapacity: Int = 4096, heartbeat: TimeAmount = .seconds(30), busyTimeoutMilliseconds: Int32 = 5_000
+        ringCapacity: Int = 4096, heartbeat: TimeAmount = .seconds(30), busyTimeoutMilliseconds: Int32 = 5_000,
+        closeTimeout: TimeAmount = .seconds(10), directory existing: String? = nil, migrations existingMigrations: String? = nil
     ) async throws -> TestServer {
-        let (directory, migrations) = try scratch(sql: sql)
+        let (directory, migrations) = try existing.map { ($0, existingMigrations ?? shippedMigrations) } ?? scratch(sql: sql)
         var logger = Logger(label: "feedbase-test")
         logger.logLevel = .warning
-        var storeConfiguration = StoreConfiguration(
+        var store = StoreConfiguration(
             path: directory + "/test.sqlite", migrationsDirectory: migrations,
             connection: ConnectionOptions(busyTimeoutMilliseconds: busyTimeoutMilliseconds), readers: 2)
-        storeConfiguration.feed = feed
-        let store = try SQLiteStore(storeConfiguration, logger: logger)
-        var hub: ChangeHub?
-        if feed {
-            var settings = FeedSettings()
-            settings.ringCapacity = ringCapacity
-            hub = ChangeHub(store: store, settings: settings)
-            try await hub?.start()
-        }
-        var configuration = ServerConfiguration(
+        store.feed = feed
+        var server = ServerConfiguration(
             host: "127.0.0.1", port: 0, maxBodySize: maxBodySize, idleTimeout: .seconds(idleTimeout), eventLoopThreads: 2)
-        configuration.streamBufferLimit = feedBuffer
-        let server = try await HTTPServer.start(
-            configuration, api: API(store: store, feed: hub.map { FeedService(hub: $0, heartbeat: heartbeat) }, logger: logger),
-            logger: logger)
-        return TestServer(directory: directory, store: store, server: server, hub: hub)
+        server.streamBufferLimit = feedBuffer
+        var configuration = AppConfiguration(store: store, server: server)
+        configuration.feed.hub.ringCapacity = ringCapacity
+        configuration.feed.heartbeat = heartbeat
+        configuration.feed.closeTimeout = closeTimeout
+        return TestServer(directory: directory, migrations: migrations, app: try await FeedbaseApp.start(configuration, logger: logger))
     }
 
-    private init(directory: String, store: SQLiteStore, server: HTTPServer, hub: ChangeHub?) {
+    private init(directory: String, migrations: String, app: FeedbaseApp) {
         self.directory = directory
-        self.store = store
-        self.server = server
-        self.hub = hub
+        self.migrations = migrations
+        self.app = app
     }
 
-    func stop() async {
-        await hub?.shutdown()
-        await server.stop()
-        await store.close()
-        try? FileManager.default.removeItem(atPath: directory)
+    func stop(removingFiles: Bool = true) async {
+        await app.stop()
+        if removingFiles { try? FileManager.default.removeItem(atPath: directory) }
     }
+
+    /// Runs the stock `sqlite3` shell on the server's database, as another program would.
+    func sqlite3(_ sql: String) async throws {
+        // As a user would, with a busy timeout: the shell has none by default.
+        let shell = try await ChildProcess.run("/usr/bin/env", ["sqlite3", "-cmd", ".timeout 5000", database, sql], environment: ProcessInfo.processInfo.environment)
+        guard shell.status == 0 else { throw HTTPTestClientError(message: "sqlite3 failed (\(shell.status)): \(shell.stderr)") }
+    }
+
+    var database: String { directory + "/test.sqlite" }
 
     /// One request on a fresh connection.
     func request(
@@ -90,11 +100,11 @@ final class TestServer: Sendable {
 func withServer(
     sql: String? = nil, maxBodySize: Int = 1 << 20, idleTimeout: Int64 = 60, feed: Bool = true, feedBuffer: Int = 1 << 20,
     ringCapacity: Int = 4096, heartbeat: TimeAmount = .seconds(30), busyTimeoutMilliseconds: Int32 = 5_000,
-    _ body: (TestServer) async throws -> Void
+    closeTimeout: TimeAmount = .seconds(10), _ body: (TestServer) async throws -> Void
 ) async throws {
     let server = try await TestServer.start(
         sql: sql, maxBodySize: maxBodySize, idleTimeout: idleTimeout, feed: feed, feedBuffer: feedBuffer,
-        ringCapacity: ringCapacity, heartbeat: heartbeat, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
+        ringCapacity: ringCapacity, heartbeat: heartbeat, busyTimeoutMilliseconds: busyTimeoutMilliseconds, closeTimeout: closeTimeout)
     do {
         try await body(server)
     } catch {

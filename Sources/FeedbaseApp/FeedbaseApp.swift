@@ -1,0 +1,117 @@
+// The whole server as one value: store → change hub → feed maintenance → API → HTTP server,
+// assembled from one configuration. `feedbase serve` and the end-to-end tests both start this,
+// so every test runs the production wiring, the poll for other processes' writes and pruning
+// included.
+
+import FeedbaseFeed
+import FeedbaseHTTP
+import FeedbaseStore
+import Logging
+import NIOCore
+
+public struct FeedConfiguration: Sendable {
+    /// Seconds between feed pings on idle WebSocket and SSE subscriptions.
+    public var heartbeat: TimeAmount = .seconds(30)
+    /// How long a closing WebSocket subscriber may take to read what was queued before the close.
+    public var closeTimeout: TimeAmount = .seconds(10)
+    public var hub = FeedSettings()
+    /// How often the log is checked for writes made by other processes.
+    public var pollInterval: Duration = .milliseconds(250)
+    /// How often the log is pruned.
+    public var pruneInterval: Duration = .seconds(60)
+    /// Events older than this are pruned.
+    public var retention: Duration = .seconds(7 * 86_400)
+    /// At most this many events are kept (nil: no limit).
+    public var maxEvents: Int?
+
+    public init() {}
+}
+
+public struct AppConfiguration: Sendable {
+    /// `store.feed` false serves REST alone: no log, no hub, no feed routes.
+    public var store: StoreConfiguration
+    public var server: ServerConfiguration
+    public var feed = FeedConfiguration()
+
+    public init(store: StoreConfiguration, server: ServerConfiguration) {
+        self.store = store
+        self.server = server
+    }
+}
+
+public final class FeedbaseApp: Sendable {
+    public let store: SQLiteStore
+    public let hub: ChangeHub?
+    public let server: HTTPServer
+    private let maintenance: Task<Void, Never>?
+    private let logger: Logger
+
+    /// The port the server listens on (the one it picked when configured with 0).
+    public var port: Int { server.port }
+
+    /// Opens and migrates the database, starts the hub and its maintenance, and listens. Blocks
+    /// on the database at first (migrations), so call it at startup.
+    public static func start(_ configuration: AppConfiguration, logger: Logger) async throws -> FeedbaseApp {
+        let store = try SQLiteStore(configuration.store, logger: logger)
+        var hub: ChangeHub?
+        var maintenance: Task<Void, Never>?
+        do {
+            if configuration.store.feed {
+                let changeHub = ChangeHub(source: store, settings: configuration.feed.hub, logger: logger)
+                try await changeHub.start()
+                hub = changeHub
+                maintenance = FeedMaintenance.start(hub: changeHub, store: store, configuration: configuration.feed, logger: logger)
+            }
+            let feed = hub.map { FeedService(hub: $0, heartbeat: configuration.feed.heartbeat, closeTimeout: configuration.feed.closeTimeout) }
+            let server = try await HTTPServer.start(configuration.server, api: API(store: store, feed: feed, logger: logger), logger: logger)
+            return FeedbaseApp(store: store, hub: hub, server: server, maintenance: maintenance, logger: logger)
+        } catch {
+            maintenance?.cancel()
+            await hub?.shutdown()
+            await store.close()
+            throw error
+        }
+    }
+
+    private init(store: SQLiteStore, hub: ChangeHub?, server: HTTPServer, maintenance: Task<Void, Never>?, logger: Logger) {
+        self.store = store
+        self.hub = hub
+        self.server = server
+        self.maintenance = maintenance
+        self.logger = logger
+    }
+
+    /// Stops gracefully: feed subscribers first (their streams never end by themselves, so they
+    /// are closed with 1001 or the end of the SSE stream rather than left to the grace period),
+    /// then in-flight requests within the grace period, then the database.
+    public func stop() async {
+        maintenance?.cancel()
+        await hub?.shutdown()
+        await server.stop()
+        await store.close()
+    }
+}
+
+/// The feed's background work: noticing writes made by other processes (each `pollInterval`)
+/// and pruning the log by age and count (each `pruneInterval`, in small batches).
+enum FeedMaintenance {
+    static func start(hub: ChangeHub, store: SQLiteStore, configuration: FeedConfiguration, logger: Logger) -> Task<Void, Never> {
+        Task {
+            let clock = ContinuousClock()
+            var nextPrune = clock.now
+            while !Task.isCancelled {
+                if clock.now >= nextPrune {
+                    nextPrune = clock.now + configuration.pruneInterval
+                    do {
+                        let pruned = try await store.pruneChanges(olderThan: configuration.retention, keep: configuration.maxEvents)
+                        if pruned > 0 { logger.info("pruned change events", metadata: ["count": "\(pruned)"]) }
+                    } catch {
+                        logger.warning("pruning the change log failed", metadata: ["error": "\(error)"])
+                    }
+                }
+                try? await Task.sleep(for: configuration.pollInterval)
+                await hub.advance()
+            }
+        }
+    }
+}
