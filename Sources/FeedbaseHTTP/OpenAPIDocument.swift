@@ -745,7 +745,7 @@ struct CollectionOperations {
 
     private var list: DocumentValue {
         var parameters: [DocumentValue] = []
-        for column in collection.columns where !QueryParameters.reserved.contains(column.name) && !column.name.isEmpty {
+        for column in collection.columns where !ListQuery.reservedParameters.contains(column.name) && !column.name.isEmpty {
             parameters.append(filterParameter(column))
         }
         if let order = orderParameter { parameters.append(order) }
