@@ -31,12 +31,20 @@ let package = Package(
             name: "FeedbaseFeed",
             dependencies: ["FeedbaseStore"]
         ),
-        // HTTP/1.1 on SwiftNIO: the router, the REST resources, problem+json. Sees no SQL.
+        // The OpenAPI 3.1 and AsyncAPI 3.0 documents, built from the store's schema model as plain
+        // values with their own JSON and YAML writers: no NIO, no SQL.
+        .target(
+            name: "FeedbaseOpenAPI",
+            dependencies: ["FeedbaseStore"]
+        ),
+        // HTTP/1.1 on SwiftNIO: the router, the REST resources, problem+json, and the documents
+        // FeedbaseOpenAPI builds. Sees no SQL.
         .target(
             name: "FeedbaseHTTP",
             dependencies: [
                 "FeedbaseStore",
                 "FeedbaseFeed",
+                "FeedbaseOpenAPI",
                 .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -49,6 +57,7 @@ let package = Package(
             dependencies: [
                 "FeedbaseStore",
                 "FeedbaseHTTP",
+                "FeedbaseOpenAPI",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -68,6 +77,11 @@ let package = Package(
         .testTarget(
             name: "FeedbaseStoreTests",
             dependencies: ["FeedbaseStore"]
+        ),
+        .testTarget(
+            name: "FeedbaseOpenAPITests",
+            // Logging: the tests open their schema with SQLiteStore, as the server does.
+            dependencies: ["FeedbaseOpenAPI", "FeedbaseStore", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "FeedbaseHTTPTests",
