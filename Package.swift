@@ -56,6 +56,7 @@ let package = Package(
             name: "FeedbaseCLI",
             dependencies: [
                 "FeedbaseStore",
+                "FeedbaseFeed",
                 "FeedbaseHTTP",
                 "FeedbaseOpenAPI",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -76,7 +77,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FeedbaseStoreTests",
-            dependencies: ["FeedbaseStore"]
+            dependencies: ["FeedbaseStore", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "FeedbaseOpenAPITests",
@@ -89,6 +90,8 @@ let package = Package(
                 "FeedbaseHTTP", "FeedbaseFeed", "FeedbaseStore", "FeedbaseTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
             ]
         ),
         .testTarget(
