@@ -5,7 +5,7 @@
 import FeedbaseStore
 
 /// The six operations of one collection, with every status its handler (CollectionRoutes in
-/// API.swift) and the store beneath it can answer.
+/// FeedbaseHTTP's API.swift) and the store beneath it can answer.
 struct CollectionOperations {
     let names: CollectionNames
     let schema: Schema
