@@ -31,12 +31,20 @@ let package = Package(
             name: "FeedbaseFeed",
             dependencies: ["FeedbaseStore", .product(name: "Logging", package: "swift-log")]
         ),
-        // HTTP/1.1 on SwiftNIO: the router, the REST resources, problem+json. Sees no SQL.
+        // The OpenAPI 3.1 and AsyncAPI 3.0 documents, built from the store's schema model as plain
+        // values with their own JSON and YAML writers: no NIO, no SQL.
+        .target(
+            name: "FeedbaseOpenAPI",
+            dependencies: ["FeedbaseStore"]
+        ),
+        // HTTP/1.1 on SwiftNIO: the router, the REST resources, problem+json, and the documents
+        // FeedbaseOpenAPI builds. Sees no SQL.
         .target(
             name: "FeedbaseHTTP",
             dependencies: [
                 "FeedbaseStore",
                 "FeedbaseFeed",
+                "FeedbaseOpenAPI",
                 .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -61,7 +69,9 @@ let package = Package(
             dependencies: [
                 "FeedbaseApp",
                 "FeedbaseStore",
+                "FeedbaseFeed",
                 "FeedbaseHTTP",
+                "FeedbaseOpenAPI",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -80,7 +90,12 @@ let package = Package(
         ),
         .testTarget(
             name: "FeedbaseStoreTests",
-            dependencies: ["FeedbaseStore"]
+            dependencies: ["FeedbaseStore", .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
+            name: "FeedbaseOpenAPITests",
+            // Logging: the tests open their schema with SQLiteStore, as the server does.
+            dependencies: ["FeedbaseOpenAPI", "FeedbaseStore", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "FeedbaseFeedTests",
@@ -92,6 +107,8 @@ let package = Package(
                 "FeedbaseApp", "FeedbaseHTTP", "FeedbaseFeed", "FeedbaseStore", "FeedbaseTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
             ]
         ),
         .testTarget(

@@ -3,6 +3,7 @@
 // thread: they hand work to the store and answer when it calls back.
 
 import FeedbaseFeed
+import FeedbaseOpenAPI
 import FeedbaseStore
 import Logging
 import NIOHTTP1

@@ -8,8 +8,6 @@
 import FeedbaseStore
 
 enum QueryParameters {
-    static let reserved: Set<String> = ["order", "select", "limit", "offset", "after"]
-
     /// Name/value pairs, decoded as HTML forms encode them (`application/x-www-form-urlencoded`:
     /// `+` is a space, `%2B` a plus), in order.
     static func pairs(_ query: Substring?) throws(Problem) -> [(String, String)] {
@@ -32,7 +30,7 @@ enum QueryParameters {
         var query = ListQuery()
         var seen = Set<String>()
         for (name, value) in pairs {
-            if reserved.contains(name) {
+            if ListQuery.reservedParameters.contains(name) {
                 guard seen.insert(name).inserted else { throw Problem.badParameter(name, "given more than once") }
             }
             switch name {

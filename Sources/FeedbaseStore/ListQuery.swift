@@ -43,6 +43,9 @@ public struct Ordering: Sendable, Equatable {
 public struct ListQuery: Sendable, Equatable {
     public static let defaultLimit = 100
     public static let maximumLimit = 1000
+    /// The query parameters of a listing that are not filters: a column of one of these names
+    /// cannot be filtered on.
+    public static let reservedParameters: Set<String> = ["order", "select", "limit", "offset", "after"]
 
     public var filters: [Filter] = []
     /// Sort keys; the primary key is always appended as the final tiebreaker.

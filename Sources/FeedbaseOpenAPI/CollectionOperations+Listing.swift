@@ -1,0 +1,102 @@
+// `GET /{collection}`: a filter parameter per column, `order`, `select` and the paging
+// parameters.
+
+import FeedbaseStore
+
+extension CollectionOperations {
+    // MARK: GET /{collection}
+
+    var list: DocumentValue {
+        var parameters: [DocumentValue] = []
+        for column in collection.columns where !ListQuery.reservedParameters.contains(column.name) && !column.name.isEmpty {
+            parameters.append(filterParameter(column))
+        }
+        if let order = orderParameter { parameters.append(order) }
+        if let select = selectParameter { parameters.append(select) }
+        parameters += [Parameters.reference("Limit"), Parameters.reference("Offset"), Parameters.reference("After")]
+        parameters += [Parameters.reference("Prefer"), requestID]
+        let okHeaders: [(String, DocumentValue)] = [
+            ("Link", header("Link")), ("Content-Range", header("ContentRange")), ("Preference-Applied", header("PreferenceApplied")),
+        ]
+        return [
+            "operationId": .string(names.listOperation),
+            "tags": [.string(names.tag)],
+            "summary": .string("List \(collection.name)"),
+            "description": .string(Texts.listing),
+            "parameters": .array(parameters),
+            "responses": [
+                "200": [
+                    "description": "The page (possibly empty).",
+                    "headers": successHeaders(okHeaders),
+                    "content": json(["type": "array", "items": schemaReference(names.listItem)]),
+                ],
+                "400": response("BadRequest"),
+                "500": response("InternalServerError"),
+                "503": response("ServiceUnavailable"),
+            ],
+        ]
+    }
+
+    /// A filter on `column`: one condition per value, the parameter repeated for several
+    /// (`priority=gte.2&priority=lte.4`), which the server ANDs (QueryParameters.listQuery keeps
+    /// every one). An array exploded as a form, so that a generated client can send repeats.
+    private func filterParameter(_ column: Column) -> DocumentValue {
+        let operators = ValueSyntax.operators(column.type).joined(separator: ", ")
+        let description =
+            "Filter on `\(column.name)` (\(column.type.rawValue)): `op.value`, or `not.op.value`, with op one of \(operators). "
+            + "`in.(a,b)` takes a list (quote items holding commas: `in.(\"a,b\",c)`); `is.null`"
+            + (column.type == .boolean ? ", `is.true`, `is.false`" : "")
+            + ". Values are parsed by the column's type; a value that does not parse is refused with 400. "
+            + "Each value is one condition: repeat the parameter (`\(column.name)=...&\(column.name)=...`) and the "
+            + "conditions AND together."
+        return [
+            "name": .string(column.name),
+            "in": "query",
+            "description": .string(description),
+            "style": "form",
+            "explode": true,
+            "schema": [
+                "type": "array",
+                "items": ["type": "string", "pattern": .string(ValueSyntax.filter(column.type))],
+                "minItems": 1,
+            ],
+        ]
+    }
+
+    /// `order`: distinct sortable columns (not blob or JSON), each `.asc` or `.desc`; the key may
+    /// end the list (Listing.sortKeys). Nil when nothing can be ordered by.
+    private var orderParameter: DocumentValue? {
+        let key = collection.primaryKey
+        let sortable = collection.columns.filter { column in
+            column.type != .blob && column.type != .json && !column.name.isEmpty && !column.name.contains(",")
+                && !column.name.hasSuffix(".asc") && !column.name.hasSuffix(".desc")
+        }
+        let others = sortable.filter { !$0.isPrimaryKey }.map(\.name)
+        let keyIsSortable = sortable.contains { $0.isPrimaryKey }
+        guard !others.isEmpty || keyIsSortable else { return nil }
+        let direction = "(?:\\.(?:asc|desc))?"
+        var lasts: [String] = []
+        if !others.isEmpty { lasts.append(ValueSyntax.alternation(others) + direction) }
+        if keyIsSortable { lasts.append(ValueSyntax.alternation([key.name]) + direction) }
+        var pattern = "^"
+        if !others.isEmpty {
+            // No column twice (a repeated column is refused with 400).
+            let names = ValueSyntax.alternation(others)
+            pattern += "(?!(?:[^,]*,)*(" + names + ")" + direction + ",(?:[^,]*,)*\\1" + direction + "(?:,|$))"
+            pattern += "(?:" + names + direction + ",)*"
+        }
+        pattern += "(?:" + lasts.joined(separator: "|") + ")$"
+        return Parameters.query(
+            "order", ["type": "string", "pattern": .string(pattern)],
+            Texts.order)
+    }
+
+    private var selectParameter: DocumentValue? {
+        let columns = collection.columns.map(\.name).filter { !$0.isEmpty && !$0.contains(",") }
+        guard !columns.isEmpty else { return nil }
+        let names = ValueSyntax.alternation(columns)
+        return Parameters.query(
+            "select", ["type": "string", "pattern": .string("^" + names + "(?:," + names + ")*$")],
+            "Only these keys in each item, comma-separated, in this order (e.g. `id,title`).")
+    }
+}

@@ -1,0 +1,83 @@
+// The change feed's paths: `/_changes` (catching up over plain HTTP) and `/_feed` (Server-Sent
+// Events or the WebSocket upgrade).
+
+extension ServiceOperations {
+    static func changes(_ names: [CollectionNames]) -> DocumentValue {
+        let limit: DocumentValue = ["type": "integer", "minimum": 1, "maximum": 1000, "default": 100]
+        let wait: DocumentValue = ["type": "integer", "minimum": 0, "maximum": 60, "default": 0]
+        return [
+            "get": [
+                "operationId": "listChanges",
+                "tags": ["feed"],
+                "summary": "Catch up on changes over plain HTTP",
+                "description": .string(Texts.changes),
+                "parameters": [
+                    Parameters.query("since", Parameters.sinceSchema(Texts.changesSince), Texts.changesSince),
+                    Parameters.query("collections", Parameters.collectionsSchema(names), Texts.collections),
+                    Parameters.query("limit", limit, "At most this many events."),
+                    Parameters.query("wait", wait, "Seconds to wait for an event when there is none yet."),
+                    requestID,
+                ],
+                "responses": [
+                    "200": [
+                        "description": "Events (possibly none).",
+                        "headers": [
+                            "X-Request-Id": ["$ref": "#/components/headers/XRequestId"],
+                            "X-Change-Seq": ["$ref": "#/components/headers/XChangeSeq"],
+                        ],
+                        "content": ["application/json": ["schema": ["$ref": "#/components/schemas/Changes"]]],
+                    ],
+                    "400": response("BadRequest"),
+                    "404": response("NotFound"),
+                    "410": response("Gone"),
+                    "500": response("InternalServerError"),
+                    "503": response("ServiceUnavailable"),
+                ],
+            ],
+        ]
+    }
+
+    static func feed(_ names: [CollectionNames]) -> DocumentValue {
+        [
+            "get": [
+                "operationId": "subscribeFeed",
+                "tags": ["feed"],
+                "summary": "Subscribe to changes: Server-Sent Events or a WebSocket",
+                "description": .string(Texts.feedOperationDescription),
+                "parameters": [
+                    Parameters.query("since", Parameters.sinceSchema(Texts.feedSince), Texts.feedSince),
+                    Parameters.query("collections", Parameters.collectionsSchema(names), Texts.collections),
+                    [
+                        "name": "Last-Event-ID", "in": "header",
+                        "description": "SSE resume point, used when `since` is absent (an `EventSource` sends it by itself).",
+                        "schema": Components.fieldValue,
+                    ],
+                    requestID,
+                ],
+                "responses": [
+                    "101": [
+                        "description": .string(Texts.upgraded),
+                        "headers": [
+                            "Upgrade": ["required": true, "schema": ["type": "string", "enum": ["websocket"]]],
+                            "Connection": ["required": true, "schema": ["type": "string"]],
+                            "Sec-WebSocket-Accept": ["required": true, "schema": ["type": "string"]],
+                        ],
+                    ],
+                    "200": [
+                        "description": .string(Texts.eventStream),
+                        "headers": [
+                            "X-Request-Id": ["$ref": "#/components/headers/XRequestId"],
+                            "Cache-Control": ["required": true, "schema": ["type": "string", "enum": ["no-store"]]],
+                        ],
+                        "content": ["text/event-stream": ["schema": ["type": "string"]]],
+                    ],
+                    "400": response("BadRequest"),
+                    "404": response("NotFound"),
+                    "410": response("Gone"),
+                    "500": response("InternalServerError"),
+                    "503": response("ServiceUnavailable"),
+                ],
+            ],
+        ]
+    }
+}

@@ -1,0 +1,139 @@
+// The longer descriptions of the documents, kept out of the structure that holds them.
+
+enum Texts {
+    static func openAPIDescription(feed: Bool) -> String {
+        var text = """
+            Every table of the database with a single-column primary key, served as a collection of JSON items. \
+            Request bodies are JSON (`application/json`, `application/merge-patch+json` or any `application/*+json`); \
+            responses are `application/json`, errors RFC 9457 `application/problem+json`. Every response carries `X-Request-Id`. \
+            A path that exists with another method is 405 with `Allow`; an unknown path is 404; a body larger than the server's \
+            limit is 413 on any route. `HEAD` works wherever `GET` does. Query strings are decoded as HTML forms encode \
+            them: `+` is a space, `%2B` a plus.
+            """
+        if feed {
+            text += " Every committed change is an event of the change feed (`/_changes`, `/_feed`); reads and writes carry `X-Change-Seq`."
+        }
+        return text
+    }
+
+    static let asyncAPIDescription = """
+        The change feed of a Feedbase server over WebSocket, described from the subscriber's side. Connect with \
+        `GET /_feed` and `Upgrade: websocket`; the server sends text frames only: the backlog after `since`, then a \
+        `ready` message, then every change as it commits, in strictly increasing `seq`. The same feed is served as \
+        Server-Sent Events (`Accept: text/event-stream`) and, for catching up, as `GET /_changes` (see the OpenAPI \
+        document at `/openapi.json`).
+        """
+
+    static let feedChannelDescription = """
+        One connection is one subscription. The server pings every heartbeat interval (30 s by default) and answers \
+        pings. Close codes: 4400 when `since` is ahead of the log; 4408 when the subscriber reads too slowly (the reason \
+        says `resume with since=N`); 4410 after a `reset` message, when events after `since` were pruned; 1001 when \
+        the server stops. Query parameters are checked before the upgrade: a bad one is answered over HTTP (400, or \
+        404 for an unknown collection).
+        """
+
+    static let feedOperationDescription = """
+        Two transports on one route. With `Upgrade: websocket` (and the usual `Connection: Upgrade`, \
+        `Sec-WebSocket-Key`, `Sec-WebSocket-Version: 13`) the connection switches to the WebSocket feed (101), whose \
+        messages the AsyncAPI document at `/asyncapi.json` describes. With `Accept: text/event-stream` the answer is \
+        the Server-Sent Events stream (200). A plain GET with neither is refused with 400: use `GET /_changes` to read \
+        changes over plain HTTP.
+        """
+
+    static let changeEvent = """
+        A committed create, update or delete. `item` is the item after the change (as it was, for a delete), \
+        exactly as GET returns it.
+        """
+
+    static let resetMessage = """
+        Events after `since` are no longer kept (the oldest is `oldest`); the connection then closes with code \
+        4410. Re-read the collections over REST, then subscribe from their X-Change-Seq.
+        """
+
+    static let feedSince = """
+        Send the events after this seq (default: the `Last-Event-ID` header, else only new events). Ahead of the \
+        log is refused with 400 (SSE) or closed with 4400 (WebSocket); older than the oldest kept gives 410 \
+        (SSE) or a reset message (WebSocket).
+        """
+
+    static let changesSince = """
+        Return the events after this seq (default: from the oldest kept). Older than the oldest kept is refused \
+        with 410.
+        """
+
+    static let collections = """
+        Only these collections, comma-separated (default: all). An unknown name is refused with 404 (for \
+        `/_feed`, before any upgrade).
+        """
+
+    static let absentID = """
+        An id that cannot be of the key's type names no item: 404, for PUT too.
+        """
+
+    static let listing = """
+        A page of items, ordered by `order` and then by the primary key. While more rows may follow, `Link` \
+        holds the next page's URL (keyset pagination: rows are never skipped or repeated). `HEAD` answers the \
+        same without a body.
+        """
+
+    static let order = """
+        Sort keys, comma-separated: `column` or `column.asc`, `column.desc` (e.g. `priority.desc,title`). The \
+        primary key is always the final tiebreaker, in the direction of the last key. NULLs come first \
+        ascending, last descending. Blob and JSON columns cannot be ordered by; a column twice is refused with \
+        400.
+        """
+
+    static let created = """
+        Created: the stored item with its defaults and key (`Location` and `ETag` for an object body), or the \
+        array of them (for an array body).
+        """
+
+    static let create = """
+        An object creates one item; an array of objects creates all of them in one transaction, or none (errors \
+        then point into the array: `/3/title`).
+        """
+
+    static let replace = """
+        Keys left out become their column default, or NULL. An id in the body that differs from the URL is \
+        refused with 422; an id in the URL that cannot be of the key's type names no item (404).
+        """
+
+    static let changes = """
+        Events after `since`, oldest first. Continue with `since=last_seq`. With `wait`, an empty answer is held \
+        until an event comes or the time is up (long poll).
+        """
+
+    static let upgraded = """
+        Switching Protocols: with `Upgrade: websocket`, the connection becomes the WebSocket feed described by \
+        the AsyncAPI document at `/asyncapi.json`.
+        """
+
+    static let eventStream = """
+        With `Accept: text/event-stream`: the stream. Each event is `id: <seq>`, `event: change`, `data: \
+        <ChangeEvent JSON>`; `event: ready` (data `{"type":"ready","seq":N}`) ends the backlog; `event: reset` \
+        or `event: overflow` ends the stream; `: ping` comment lines are heartbeats.
+        """
+
+    static let ifMatch = """
+        Entity tags (or `*`): the write happens only if the item exists and its current ETag is one of them; \
+        otherwise 412 with the current ETag. Checked inside the write's transaction.
+        """
+
+    static let changeSeq = """
+        The change log's head: for a read, the highest seq visible in the snapshot the body was read from; for a \
+        write, the seq of its last event. Subscribe with `since` set to this to miss nothing.
+        """
+
+    static let badRequest = """
+        Malformed: a bad query parameter or cursor; a path or query that is not valid percent-encoded UTF-8; a \
+        body that is not JSON, not UTF-8, nested deeper than 2,000 levels, empty, not an object (or array, for \
+        POST), or with an unknown or duplicate field; on any route, a request that is not valid HTTP/1.1 (such \
+        as a control character in a header value), after which the connection closes.
+        """
+
+    static let unprocessable = """
+        The body does not fit the table: a type, range, date or base64 error, a NOT NULL, CHECK or foreign key \
+        violation, a string holding U+0000, a number beyond the range of a 64-bit float (in a JSON value too), a \
+        key in the body that differs from the URL; `errors` points at each field (never SQL).
+        """
+}
