@@ -27,8 +27,8 @@ enum Texts {
     static let feedChannelDescription = """
         One connection is one subscription. The server pings every heartbeat interval (30 s by default) and answers \
         pings. Close codes: 4400 when `since` is ahead of the log; 4408 when the subscriber reads too slowly (the reason \
-        says `resume with since=N`); 4410 after a `reset` message, when events after `since` were pruned; 1001 when \
-        the server stops. Query parameters are checked before the upgrade: a bad one is answered over HTTP (400, or \
+        says `resume with since=N`); 4410 after a `reset` message, when events after `since` were pruned; 1011 when \
+        the server cannot read its change log (the reason says `resume with since=N`); 1001 when the server stops. Query parameters are checked before the upgrade: a bad one is answered over HTTP (400, or \
         404 for an unknown collection).
         """
 
@@ -110,8 +110,9 @@ enum Texts {
 
     static let eventStream = """
         With `Accept: text/event-stream`: the stream. Each event is `id: <seq>`, `event: change`, `data: \
-        <ChangeEvent JSON>`; `event: ready` (data `{"type":"ready","seq":N}`) ends the backlog; `event: reset` \
-        or `event: overflow` ends the stream; `: ping` comment lines are heartbeats.
+        <ChangeEvent JSON>`; `event: ready` (data `{"type":"ready","seq":N}`) ends the backlog; `event: reset`, \
+        `event: overflow` or `event: failure` (data `{"type":"failure","seq":N}`: the server cannot read its change \
+        log; resume after N) ends the stream; `: ping` comment lines are heartbeats.
         """
 
     static let ifMatch = """
