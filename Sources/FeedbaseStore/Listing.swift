@@ -48,7 +48,7 @@ struct Listing {
         try query.filters.map { try condition($0, into: &sql, on: connection) }
     }
 
-    private func condition(_ filter: Filter, into sql: inout BoundSQL, on connection: Connection) throws -> String {
+    func condition(_ filter: Filter, into sql: inout BoundSQL, on connection: Connection) throws -> String {
         let parameter = filter.column
         guard let column = collection.column(filter.column) else {
             throw StoreError.badQuery(parameter, "\(collection.name) has no column '\(filter.column)'")
@@ -90,7 +90,7 @@ struct Listing {
                     default: glob.append(scalar)
                     }
                 }
-                condition = "\(reference) GLOB \(sql.bind(.text(String(glob))))"
+                condition = "\(comparable(column, reference)) GLOB \(sql.bind(.text(String(glob))))"
             } else {
                 var like = String.UnicodeScalarView()
                 for scalar in pattern.unicodeScalars {
@@ -100,7 +100,7 @@ struct Listing {
                     default: like.append(scalar)
                     }
                 }
-                condition = "\(reference) LIKE \(sql.bind(.text(String(like)))) ESCAPE '\\'"
+                condition = "\(comparable(column, reference)) LIKE \(sql.bind(.text(String(like)))) ESCAPE '\\'"
             }
         case (.eq, .value(let text)), (.neq, .value(let text)):
             let value = try operand(text, for: column, parameter: parameter, on: connection)
@@ -118,8 +118,9 @@ struct Listing {
         return filter.negated ? "NOT (\(condition))" : "(\(condition))"
     }
 
-    /// JSON columns compare as normalised JSON text, so `eq.{"a": 1}` matches `{"a":1}` (and a
-    /// stored REAL as the text it reads as).
+    /// JSON columns compare (and match patterns) as normalised JSON text, so `eq.{"a": 1}`
+    /// matches `{"a":1}` (and a stored REAL as the text it reads as), whatever spacing another
+    /// program stored.
     private func comparable(_ column: Column, _ reference: String) -> String {
         column.type == .json ? RowJSON.valueExpression(column) : reference
     }

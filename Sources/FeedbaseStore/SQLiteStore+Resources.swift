@@ -39,6 +39,15 @@ extension SQLiteStore {
         }, completion: completion)
     }
 
+    /// `filters` as a predicate over items of the collection, typed and checked as a listing
+    /// with those filters would be (the same errors for the same mistakes).
+    public func predicate(in collectionName: String, filters: [Filter]) async throws -> RowPredicate {
+        var query = ListQuery()
+        query.filters = filters
+        let listing = Listing(collection: try collection(collectionName), query: query)
+        return try await database.read { connection in try listing.predicate(on: connection) }
+    }
+
     public func create(in collectionName: String, body: [UInt8]) async throws -> Created {
         let collection = try collection(collectionName)
         let ids = self.ids

@@ -1,0 +1,204 @@
+// A listing's filters as a predicate over one row, evaluated in Swift: a band (a live filtered
+// list) decides whether an event's row is in it without a query. The store compiles it with the
+// same checks and operand typing as a listing's SQL (`Listing.operand`), and evaluation follows
+// SQLite's rules for what that SQL does: storage-class order (NULL < numbers < text < BLOB),
+// numbers compared by value, text by bytes, three-valued NULL logic under NOT, GLOB for `like`
+// and ASCII-case-insensitive LIKE for `ilike`. A test holds the two equal on random rows.
+
+public struct RowPredicate: Sendable, Equatable {
+    enum Test: Sendable, Equatable {
+        case isNull
+        /// `x IS NOT NULL AND x != 0`
+        case isTrue
+        /// `x = 0`
+        case isFalse
+        case compare(FilterOperator, SQLValue)
+        case oneOf([SQLValue])
+        /// `in.()`: false for every row, NULL included.
+        case never
+        /// Code points and wildcards (`*` matches any run); `caseless` folds ASCII only.
+        case pattern([Unicode.Scalar?], caseless: Bool)
+    }
+
+    struct Condition: Sendable, Equatable {
+        var column: Int
+        var test: Test
+        var negated: Bool
+    }
+
+    public let collection: String
+    let conditions: [Condition]
+    /// The column types, in table order, for reading an item's JSON back into values.
+    let types: [ColumnType]
+    let names: [String]
+
+    /// The columns this predicate reads, and for each the values it requires by equality (one
+    /// value for `eq`, several for `in`): what an index of bands can key on. Nil for a column
+    /// tested otherwise.
+    public var equalities: [(column: String, values: [SQLValue])] {
+        conditions.compactMap { condition in
+            guard !condition.negated else { return nil }
+            switch condition.test {
+            case .compare(.eq, let value): return (names[condition.column], [value])
+            case .oneOf(let values): return (names[condition.column], values)
+            default: return nil
+            }
+        }
+    }
+
+    /// Whether the row whose item JSON is `json` (as events and GET give it) satisfies every
+    /// condition; false when the JSON is not an item of this collection.
+    public func matches(itemJSON json: [UInt8]) -> Bool {
+        guard let values = RowImage.values(json, names: names, types: types) else { return false }
+        return matches(values)
+    }
+
+    func matches(_ values: [SQLValue]) -> Bool {
+        conditions.allSatisfy { condition in
+            let result = Self.evaluate(condition.test, values[condition.column])
+            return (condition.negated ? result.map { !$0 } : result) == true
+        }
+    }
+
+    /// SQL's three-valued result: nil is NULL.
+    static func evaluate(_ test: Test, _ value: SQLValue) -> Bool? {
+        switch test {
+        case .isNull:
+            return value == .null
+        case .isTrue:
+            return value == .null ? false : compare(value, .integer(0)) != 0
+        case .isFalse:
+            return value == .null ? nil : compare(value, .integer(0)) == 0
+        case .never:
+            return false
+        case .compare(let op, let operand):
+            guard value != .null else { return nil }
+            let order = compare(value, operand)
+            switch op {
+            case .eq: return order == 0
+            case .neq: return order != 0
+            case .gt: return order > 0
+            case .gte: return order >= 0
+            case .lt: return order < 0
+            case .lte: return order <= 0
+            default: return nil
+            }
+        case .oneOf(let operands):
+            guard value != .null else { return nil }
+            return operands.contains { compare(value, $0) == 0 }
+        case .pattern(let pattern, let caseless):
+            guard let text = text(of: value) else { return nil }
+            return matchPattern(Array(text.unicodeScalars)[...], pattern[...], caseless: caseless)
+        }
+    }
+
+    /// SQLite's order of two values: NULL < INTEGER and REAL (by value) < TEXT (by bytes) < BLOB.
+    static func compare(_ a: SQLValue, _ b: SQLValue) -> Int {
+        func rank(_ value: SQLValue) -> Int {
+            switch value {
+            case .null: 0
+            case .integer, .real: 1
+            case .text: 2
+            case .blob: 3
+            }
+        }
+        switch (a, b) {
+        case (.integer(let x), .integer(let y)): return x < y ? -1 : (x > y ? 1 : 0)
+        case (.integer(let x), .real(let y)): return -compareReal(y, x)
+        case (.real(let x), .integer(let y)): return compareReal(x, y)
+        case (.real(let x), .real(let y)): return x < y ? -1 : (x > y ? 1 : 0)
+        case (.text(let x), .text(let y)): return compareBytes(Array(x.utf8), Array(y.utf8))
+        case (.blob(let x), .blob(let y)): return compareBytes(x, y)
+        default: return rank(a) - rank(b)
+        }
+    }
+
+    /// A double against an integer, exactly (as SQLite does: no rounding of large integers).
+    private static func compareReal(_ x: Double, _ y: Int64) -> Int {
+        if x.isNaN { return -1 }
+        if x < -9.223372036854775808e18 { return -1 }
+        if x >= 9.223372036854775808e18 { return 1 }
+        let whole = Int64(x.rounded(.down))
+        if whole != y { return whole < y ? -1 : 1 }
+        return x > Double(whole) ? 1 : 0
+    }
+
+    private static func compareBytes(_ x: [UInt8], _ y: [UInt8]) -> Int {
+        for (a, b) in zip(x, y) where a != b { return a < b ? -1 : 1 }
+        return x.count - y.count
+    }
+
+    /// A value as text, the way SQLite converts it for GLOB and LIKE; nil for NULL.
+    private static func text(of value: SQLValue) -> String? {
+        switch value {
+        case .null: nil
+        case .integer(let x): String(x)
+        case .real(let x): RowImage.sqliteText(x)
+        case .text(let x): x
+        case .blob(let x): String(decoding: x, as: UTF8.self)
+        }
+    }
+
+    /// `*` (nil in `pattern`) matches any run of code points; every other code point itself,
+    /// ASCII letters regardless of case when `caseless`.
+    private static func matchPattern(_ text: ArraySlice<Unicode.Scalar>, _ pattern: ArraySlice<Unicode.Scalar?>, caseless: Bool) -> Bool {
+        func same(_ a: Unicode.Scalar, _ b: Unicode.Scalar) -> Bool {
+            guard caseless, a.isASCII, b.isASCII else { return a == b }
+            return a.properties.lowercaseMapping == b.properties.lowercaseMapping
+        }
+        // Iterative wildcard matching with backtracking to the last `*`.
+        var t = text.startIndex, p = pattern.startIndex
+        var star: (pattern: Int, text: Int)?
+        while t < text.endIndex {
+            if p < pattern.endIndex, let literal = pattern[p], same(literal, text[t]) {
+                t += 1
+                p += 1
+            } else if p < pattern.endIndex, pattern[p] == nil {
+                star = (p, t)
+                p += 1
+            } else if let last = star {
+                star = (last.pattern, last.text + 1)
+                p = last.pattern + 1
+                t = last.text + 1
+            } else {
+                return false
+            }
+        }
+        while p < pattern.endIndex, pattern[p] == nil { p += 1 }
+        return p == pattern.endIndex
+    }
+}
+
+extension Listing {
+    /// The filters as a predicate; the same errors as the listing's SQL for the same filters.
+    func predicate(on connection: Connection) throws -> RowPredicate {
+        var conditions: [RowPredicate.Condition] = []
+        for filter in query.filters {
+            let parameter = filter.column
+            guard let index = collection.columns.firstIndex(where: { $0.name == filter.column }) else {
+                throw StoreError.badQuery(parameter, "\(collection.name) has no column '\(filter.column)'")
+            }
+            let column = collection.columns[index]
+            // The SQL of the same filter checks the operator against the column's type.
+            var scratch = BoundSQL()
+            _ = try condition(filter, into: &scratch, on: connection)
+            let test: RowPredicate.Test
+            switch (filter.op, filter.operand) {
+            case (.is, .null): test = .isNull
+            case (.is, .true): test = .isTrue
+            case (.is, .false): test = .isFalse
+            case (.in, .list(let items)):
+                test = items.isEmpty ? .never : .oneOf(try items.map { try operand($0, for: column, parameter: parameter, on: connection) })
+            case (.like, .value(let pattern)), (.ilike, .value(let pattern)):
+                test = .pattern(pattern.unicodeScalars.map { $0 == "*" ? nil : $0 }, caseless: filter.op == .ilike)
+            case (let op, .value(let text)):
+                test = .compare(op, try operand(text, for: column, parameter: parameter, on: connection))
+            default:
+                throw StoreError.badQuery(parameter, "\(filter.op.rawValue) takes a single value")
+            }
+            conditions.append(RowPredicate.Condition(column: index, test: test, negated: filter.negated))
+        }
+        return RowPredicate(
+            collection: collection.name, conditions: conditions, types: collection.columns.map(\.type), names: collection.columns.map(\.name))
+    }
+}
