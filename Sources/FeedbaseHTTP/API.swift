@@ -26,35 +26,36 @@ public struct API: Sendable {
     let feed: FeedService?
     private(set) var router = Router<Route>()
 
-    public init(store: any ResourceStore, feed: FeedService? = nil, logger: Logger) {
+    /// Throws `Router.Conflict` if two of its routes capture one segment under different names.
+    public init(store: any ResourceStore, feed: FeedService? = nil, logger: Logger) throws {
         self.store = store
         self.feed = feed
         self.logger = logger
         let index = Self.indexDocument(store.schema, feed: feed != nil)
-        router.add(.GET, "/", .async { _ in .json(.ok, index) })
-        router.add(.GET, "/_health", .async { _ in
+        try router.add(.GET, "/", .async { _ in .json(.ok, index) })
+        try router.add(.GET, "/_health", .async { _ in
             await store.isHealthy()
                 ? .json(.ok, Array(#"{"status":"ok"}"#.utf8))
                 : .json(.serviceUnavailable, Array(#"{"status":"unavailable"}"#.utf8))
         })
         if let feed {
             let routes = FeedRoutes(store: store, feed: feed)
-            router.add(.GET, "/_changes", .async(routes.changes))
-            router.add(.GET, "/_feed", .async(routes.events))
+            try router.add(.GET, "/_changes", .async(routes.changes))
+            try router.add(.GET, "/_feed", .async(routes.events))
         }
         // The documents name the server the client reached (its Host header), so that tools
         // loading them from a running server send their requests back to it.
         let schema = store.schema
         let described = feed != nil
-        router.add(.GET, "/openapi.json", .async { request in
+        try router.add(.GET, "/openapi.json", .async { request in
             .json(.ok, OpenAPIDocument.openAPI(for: schema, feed: described, serverURL: Self.serverURL(of: request)).json())
         })
-        router.add(.GET, "/openapi.yaml", .async { request in
+        try router.add(.GET, "/openapi.yaml", .async { request in
             let document = OpenAPIDocument.openAPI(for: schema, feed: described, serverURL: Self.serverURL(of: request))
             return Response(status: .ok, headers: ["Content-Type": "application/yaml; charset=utf-8"], body: Array(document.yaml().utf8))
         })
         if described {
-            router.add(.GET, "/asyncapi.json", .async { request in
+            try router.add(.GET, "/asyncapi.json", .async { request in
                 .json(.ok, OpenAPIDocument.asyncAPI(for: schema, serverURL: Self.serverURL(of: request)).json())
             })
         }
@@ -62,12 +63,12 @@ public struct API: Sendable {
             let routes = CollectionRoutes(store: store, collection: collection)
             let items: [Router<Route>.Segment] = [.literal(collection.name)]
             let item = items + [.parameter("id")]
-            router.add(.GET, items, .callback(routes.list))
-            router.add(.POST, items, .async(routes.create))
-            router.add(.GET, item, .callback(routes.read))
-            router.add(.PUT, item, .async(routes.replace))
-            router.add(.PATCH, item, .async(routes.patch))
-            router.add(.DELETE, item, .async(routes.delete))
+            try router.add(.GET, items, .callback(routes.list))
+            try router.add(.POST, items, .async(routes.create))
+            try router.add(.GET, item, .callback(routes.read))
+            try router.add(.PUT, item, .async(routes.replace))
+            try router.add(.PATCH, item, .async(routes.patch))
+            try router.add(.DELETE, item, .async(routes.delete))
         }
     }
 
