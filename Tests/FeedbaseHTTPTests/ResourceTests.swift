@@ -116,6 +116,28 @@ import Testing
         }
     }
 
+    /// A string holding an escaped NUL is refused like any invalid value: 422 with the pointer
+    /// of that string, whether it is a column, inside a JSON column, or in one item of a bulk
+    /// create (escapes in keys are decoded for the pointer).
+    @Test func aStringHoldingNULIsRefusedWithItsPointer() async throws {
+        try await withServer { server in
+            _ = try await server.request("POST", "/projects", json: #"{"name":"Home"}"#)
+            let cases: [(String, String, String)] = [
+                ("POST", "/projects", #"{"name":"a\u0000b"}"#),
+                ("PATCH", "/projects/1", #"{"description":"ok","na\u006de":"\u0000"}"#),
+                ("POST", "/tasks", #"{"project_id":1,"title":"x","tags":["a",{"k~/":"b\u0000"}]}"#),
+                ("POST", "/projects", #"[{"name":"fine"},{"name":"\\u0000 is fine, this is not: \u0000"}]"#),
+            ]
+            let expected = ["/name", "/name", "/tags/1/k~0~1", "/1/name"]
+            for ((method, target, json), pointer) in zip(cases, expected) {
+                let response = try await server.request(method, target, json: json)
+                #expect(response.status == 422 && response.header("Content-Type") == "application/problem+json", "\(response.text)")
+                #expect(pointers(response) == [pointer], "\(json): \(response.text)")
+            }
+            #expect(try array(try await server.request("GET", "/projects")).count == 1)
+        }
+    }
+
     @Test func bulkCreateIsAllOrNothing() async throws {
         try await withServer { server in
             _ = try await server.request("POST", "/projects", json: #"{"name":"Home"}"#)
