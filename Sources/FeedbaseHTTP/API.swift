@@ -245,9 +245,7 @@ struct CollectionRoutes: Sendable {
                 let etag = item.etag
                 var headers: HTTPHeaders = ["ETag": etag]
                 seq(item.seq, &headers)
-                if let tags = Self.entityTags(request.headers, "If-None-Match"),
-                    tags.contains(where: { $0 == "*" || Self.weakTag($0) == etag })
-                {
+                if let tags = Self.entityTags(request.headers, "If-None-Match"), ETag.weaklyMatches(tags, etag) {
                     return .success(Response(status: .notModified, headers: headers))
                 }
                 return .success(.json(.ok, item.json, headers: headers))
@@ -329,9 +327,6 @@ struct CollectionRoutes: Sendable {
         guard !values.isEmpty else { return nil }
         return values.flatMap { $0.split(separator: ",") }.map { $0.trimmingSpaces }.filter { !$0.isEmpty }
     }
-
-    /// A tag without its weakness marker, for the weak comparison of If-None-Match on GET.
-    static func weakTag(_ tag: String) -> String { tag.hasPrefix("W/") ? String(tag.dropFirst(2)) : tag }
 }
 
 extension StringProtocol {

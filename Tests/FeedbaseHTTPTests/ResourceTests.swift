@@ -90,6 +90,17 @@ import Testing
             #expect(try await server.request("PUT", "/projects/2", headers: [("If-Match", "*")], json: #"{"name":"New"}"#).status == 412)
             #expect(try await server.request("PUT", "/projects/2", headers: [("If-None-Match", "*")], json: #"{"name":"New"}"#).status == 201)
             #expect(try await server.request("DELETE", "/projects/1", headers: [("If-Match", newTag)]).status == 204)
+            // If-None-Match compares weakly (RFC 9110 §13.1.2) on writes as on GET: a W/ tag
+            // of the current representation matches it.
+            let current = try #require(try await server.request("GET", "/projects/2").header("ETag"))
+            let weak = try await server.request("PUT", "/projects/2", headers: [("If-None-Match", "W/" + current)], json: #"{"name":"Newer"}"#)
+            #expect(weak.status == 412 && weak.header("ETag") == current, "\(weak.text)")
+            let listed = try await server.request("PATCH", "/projects/2", headers: [("If-None-Match", #""0000000000000000", W/"# + current)], json: #"{"name":"Newer"}"#)
+            #expect(listed.status == 412)
+            #expect(try await server.request("DELETE", "/projects/2", headers: [("If-None-Match", "W/" + current)]).status == 412)
+            #expect(try await server.request("GET", "/projects/2").header("ETag") == current)
+            // If-Match stays strong: a weak tag never matches.
+            #expect(try await server.request("PATCH", "/projects/2", headers: [("If-Match", "W/" + current)], json: #"{"name":"Newer"}"#).status == 412)
             // The ETag changes with the representation and only with it.
             let first = try await server.request("GET", "/projects/2").header("ETag")
             let unchanged = try await server.request("PATCH", "/projects/2", json: #"{"name":"New"}"#)
