@@ -90,6 +90,10 @@ public struct API: Sendable {
             }
         }
         do {
+            guard request.uri.utf8.count <= RequestLimits.targetBytes else {
+                throw Problem(.uriTooLong,
+                    "the request target is \(request.uri.utf8.count) bytes long; the limit is \(RequestLimits.targetBytes) bytes (path and query string)")
+            }
             guard let segments = Router<Route>.segments(of: request.path) else {
                 throw Problem(.badRequest, "the path is not valid percent-encoded UTF-8")
             }

@@ -125,4 +125,48 @@ import Testing
             #expect(try await server.request("GET", "/_health").status == 200)
         }
     }
+
+    /// The documented limits (docs/API.md, "Limits") are answered with a problem naming them,
+    /// never a 500 or NIO's bare 400, and a connection that may go on does.
+    @Test func requestsPastTheLimitsAreProblemsThatNameThem() async throws {
+        try await withServer { server in
+            func check(_ response: HTTPResponse, _ status: Int, _ detail: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+                #expect(response.status == status, "\(response.text)", sourceLocation: sourceLocation)
+                #expect(response.header("Content-Type") == "application/problem+json", sourceLocation: sourceLocation)
+                let problem = try object(response)
+                #expect(problem["status"] as? Int == status, sourceLocation: sourceLocation)
+                #expect((problem["detail"] as? String)?.contains(detail) == true, "\(response.text)", sourceLocation: sourceLocation)
+                #expect(problem["requestId"] as? String == response.header("X-Request-Id"), sourceLocation: sourceLocation)
+            }
+            let connection = try await HTTPConnection(port: server.port)
+            // Filters: 100 are fine, 101 are not.
+            let hundred = (0..<100).map { _ in "id=gt.0" }.joined(separator: "&")
+            #expect(try await connection.request("GET", "/tasks?" + hundred).status == 200)
+            try check(try await connection.request("GET", "/tasks?" + hundred + "&id=gt.0"), 400, "limit is 100 filter")
+            // Items of one in list: 1,000 are fine, 1,001 are not.
+            let items = (1...1_000).map(String.init).joined(separator: ",")
+            #expect(try await connection.request("GET", "/tasks?id=in.(\(items))").status == 200)
+            try check(try await connection.request("GET", "/tasks?id=in.(\(items),0)"), 400, "limit is 1000 items")
+            #expect(pointers(try await connection.request("GET", "/tasks?id=in.(\(items),0)")).isEmpty)
+            // The request target: 16 KiB is fine, more is 414, and the connection goes on.
+            let target = "/tasks?title=neq." + String(repeating: "x", count: 16 * 1024 - 17)
+            #expect(target.utf8.count == 16 * 1024)
+            #expect(try await connection.request("GET", target).status == 200)
+            // The probe that found this: 5,000 filters answered 500.
+            let probe = "/tasks?" + (0..<5_000).map { _ in "title=neq.x" }.joined(separator: "&")
+            try check(try await connection.request("GET", probe), 414, "limit is 16384 bytes")
+            try check(try await connection.request("GET", target + "x"), 414, "limit is 16384 bytes")
+            #expect(try await connection.request("GET", "/_health").status == 200)
+            // Past the head NIO reads (80 KiB): 431 with a problem, then the connection closes.
+            let huge = try await HTTPConnection(port: server.port)
+            let list = (1...40_000).map(String.init).joined(separator: ",")
+            let overflow = try await huge.request("GET", "/tasks?id=in.(\(list))")
+            try check(overflow, 431, "larger than 81920 bytes")
+            #expect(overflow.header("Connection") == "close")
+            #expect(await huge.isClosedByPeer(within: .seconds(5)))
+            let headers = try await HTTPConnection(port: server.port)
+            try check(try await headers.request("GET", "/_health", headers: [("X-Padding", String(repeating: "p", count: 90_000))]), 431, "header fields")
+            #expect(try await server.request("GET", "/_health").status == 200)
+        }
+    }
 }
