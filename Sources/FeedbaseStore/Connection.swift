@@ -205,8 +205,6 @@ final class Connection {
 
     var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
 
-    var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
-
     enum TransactionKind: String {
         /// Takes the write lock at BEGIN, so a write never fails half-way for want of the lock.
         case immediate = "BEGIN IMMEDIATE"
