@@ -48,6 +48,7 @@ let package = Package(
             name: "FeedbaseCLI",
             dependencies: [
                 "FeedbaseStore",
+                "FeedbaseFeed",
                 "FeedbaseHTTP",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -67,7 +68,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FeedbaseStoreTests",
-            dependencies: ["FeedbaseStore"]
+            dependencies: ["FeedbaseStore", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "FeedbaseHTTPTests",
@@ -75,6 +76,8 @@ let package = Package(
                 "FeedbaseHTTP", "FeedbaseFeed", "FeedbaseStore", "FeedbaseTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
             ]
         ),
         .testTarget(
