@@ -15,6 +15,12 @@ static inline int feedbase_sqlite3_config_memstatus(int on) {
     return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, on);
 }
 
+/// SQLITE_CONFIG_LOG: SQLite reports misuse of its API (a call on a closed connection) and other
+/// anomalies through this callback. Same rule as above: before the first open.
+static inline int feedbase_sqlite3_config_log(void (*callback)(void *, int, const char *), void *context) {
+    return sqlite3_config(SQLITE_CONFIG_LOG, callback, context);
+}
+
 static inline sqlite3_destructor_type feedbase_sqlite3_transient(void) {
     return SQLITE_TRANSIENT;
 }

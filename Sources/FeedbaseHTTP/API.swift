@@ -27,35 +27,36 @@ public struct API: Sendable {
     let feed: FeedService?
     private(set) var router = Router<Route>()
 
-    public init(store: any ResourceStore, feed: FeedService? = nil, logger: Logger) {
+    /// Throws `Router.Conflict` if two of its routes capture one segment under different names.
+    public init(store: any ResourceStore, feed: FeedService? = nil, logger: Logger) throws {
         self.store = store
         self.feed = feed
         self.logger = logger
         let index = Self.indexDocument(store.schema, feed: feed != nil)
-        router.add(.GET, "/", .async { _ in .json(.ok, index) })
-        router.add(.GET, "/_health", .async { _ in
+        try router.add(.GET, "/", .async { _ in .json(.ok, index) })
+        try router.add(.GET, "/_health", .async { _ in
             await store.isHealthy()
                 ? .json(.ok, Array(#"{"status":"ok"}"#.utf8))
                 : .json(.serviceUnavailable, Array(#"{"status":"unavailable"}"#.utf8))
         })
         if let feed {
             let routes = FeedRoutes(store: store, feed: feed)
-            router.add(.GET, "/_changes", .async(routes.changes))
-            router.add(.GET, "/_feed", .async(routes.events))
+            try router.add(.GET, "/_changes", .async(routes.changes))
+            try router.add(.GET, "/_feed", .async(routes.events))
         }
         // The documents name the server the client reached (its Host header), so that tools
         // loading them from a running server send their requests back to it.
         let schema = store.schema
         let described = feed != nil
-        router.add(.GET, "/openapi.json", .async { request in
+        try router.add(.GET, "/openapi.json", .async { request in
             .json(.ok, OpenAPIDocument.openAPI(for: schema, feed: described, serverURL: Self.serverURL(of: request)).json())
         })
-        router.add(.GET, "/openapi.yaml", .async { request in
+        try router.add(.GET, "/openapi.yaml", .async { request in
             let document = OpenAPIDocument.openAPI(for: schema, feed: described, serverURL: Self.serverURL(of: request))
             return Response(status: .ok, headers: ["Content-Type": "application/yaml; charset=utf-8"], body: Array(document.yaml().utf8))
         })
         if described {
-            router.add(.GET, "/asyncapi.json", .async { request in
+            try router.add(.GET, "/asyncapi.json", .async { request in
                 .json(.ok, OpenAPIDocument.asyncAPI(for: schema, serverURL: Self.serverURL(of: request)).json())
             })
         }
@@ -63,12 +64,12 @@ public struct API: Sendable {
             let routes = CollectionRoutes(store: store, collection: collection)
             let items: [Router<Route>.Segment] = [.literal(collection.name)]
             let item = items + [.parameter("id")]
-            router.add(.GET, items, .callback(routes.list))
-            router.add(.POST, items, .async(routes.create))
-            router.add(.GET, item, .callback(routes.read))
-            router.add(.PUT, item, .async(routes.replace))
-            router.add(.PATCH, item, .async(routes.patch))
-            router.add(.DELETE, item, .async(routes.delete))
+            try router.add(.GET, items, .callback(routes.list))
+            try router.add(.POST, items, .async(routes.create))
+            try router.add(.GET, item, .callback(routes.read))
+            try router.add(.PUT, item, .async(routes.replace))
+            try router.add(.PATCH, item, .async(routes.patch))
+            try router.add(.DELETE, item, .async(routes.delete))
         }
     }
 
@@ -90,6 +91,10 @@ public struct API: Sendable {
             }
         }
         do {
+            guard request.uri.utf8.count <= RequestLimits.targetBytes else {
+                throw Problem(.uriTooLong,
+                    "the request target is \(request.uri.utf8.count) bytes long; the limit is \(RequestLimits.targetBytes) bytes (path and query string)")
+            }
             guard let segments = Router<Route>.segments(of: request.path) else {
                 throw Problem(.badRequest, "the path is not valid percent-encoded UTF-8")
             }
@@ -245,9 +250,7 @@ struct CollectionRoutes: Sendable {
                 let etag = item.etag
                 var headers: HTTPHeaders = ["ETag": etag]
                 seq(item.seq, &headers)
-                if let tags = Self.entityTags(request.headers, "If-None-Match"),
-                    tags.contains(where: { $0 == "*" || Self.weakTag($0) == etag })
-                {
+                if let tags = Self.entityTags(request.headers, "If-None-Match"), ETag.weaklyMatches(tags, etag) {
                     return .success(Response(status: .notModified, headers: headers))
                 }
                 return .success(.json(.ok, item.json, headers: headers))
@@ -329,9 +332,6 @@ struct CollectionRoutes: Sendable {
         guard !values.isEmpty else { return nil }
         return values.flatMap { $0.split(separator: ",") }.map { $0.trimmingSpaces }.filter { !$0.isEmpty }
     }
-
-    /// A tag without its weakness marker, for the weak comparison of If-None-Match on GET.
-    static func weakTag(_ tag: String) -> String { tag.hasPrefix("W/") ? String(tag.dropFirst(2)) : tag }
 }
 
 extension StringProtocol {

@@ -71,7 +71,10 @@ public final class HTTPServer: Sendable {
                     }
                     // Without NIO's protocol error handler: RequestHandler answers a request the
                     // decoder refuses with a problem like any other 400.
-                    try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withServerUpgrade: upgrade, withErrorHandling: false)
+                    try sync.configureHTTPServerPipeline(
+                        withPipeliningAssistance: true, withServerUpgrade: upgrade, withErrorHandling: false,
+                        withEncoderConfiguration: HTTPResponseEncoder.Configuration(),
+                        withDecoderLimitConfiguration: RequestLimits.decoder)
                     try sync.addHandler(
                         RequestHandler(
                             api: api, maxBodySize: configuration.maxBodySize, streamLimit: configuration.streamBufferLimit, logger: logger),

@@ -65,6 +65,9 @@ enum QueryParameters {
                 }
                 query.order = order
             default:
+                guard query.filters.count < RequestLimits.filters else {
+                    throw Problem(.badRequest, "more than \(RequestLimits.filters) filters; the limit is \(RequestLimits.filters) filter parameters per request")
+                }
                 query.filters.append(try filter(column: name, value))
             }
         }
@@ -102,6 +105,9 @@ enum QueryParameters {
             }
             guard let items = list(operand.dropFirst().dropLast()) else {
                 throw Problem.badParameter(column, "unbalanced quotes in the in.(...) list")
+            }
+            guard items.count <= RequestLimits.inListItems else {
+                throw Problem.badParameter(column, "\(items.count) items in the in.(...) list; the limit is \(RequestLimits.inListItems) items")
             }
             return Filter(column: column, op: op, negated: negated, operand: .list(items))
         default:

@@ -81,15 +81,15 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         // A refused WebSocket upgrade is reported as an error, then the request comes to us as
         // plain HTTP and gets its answer (404, 400): that connection must stay open.
         if error is NIOWebSocketUpgradeError { return }
-        if error is HTTPParserError { answerMalformed(context: context) }
+        if let parserError = error as? HTTPParserError { answerMalformed(parserError, context: context) }
         context.close(promise: nil)
     }
 
-    /// A request NIO's decoder refuses (a control character in a header, a broken chunk) is
-    /// answered like any other bad request, problem+json with a request id (NIO's own handler
-    /// sends a bare 400), unless a response has begun; the decoder cannot go on, so the
-    /// connection then closes.
-    private func answerMalformed(context: ChannelHandlerContext) {
+    /// A request NIO's decoder refuses (a control character in a header, a broken chunk, a head
+    /// past `RequestLimits.headBytes`) is answered like any other bad request, problem+json with
+    /// a request id (NIO's own handler sends a bare 400), unless a response has begun; the
+    /// decoder cannot go on, so the connection then closes.
+    private func answerMalformed(_ error: HTTPParserError, context: ChannelHandlerContext) {
         let head: HTTPRequestHead
         switch state {
         case .idle: head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "")
@@ -98,7 +98,14 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         state = .discarding(budget: 0)
         let requestID = Self.requestID([:])
-        let problem = Problem(.badRequest, "the request is not valid HTTP/1.1")
+        let problem =
+            if case .headerOverflow = error {
+                Problem(.requestHeaderFieldsTooLarge,
+                    "the request line and header fields are larger than \(RequestLimits.headBytes) bytes together "
+                        + "(the request target alone may have \(RequestLimits.targetBytes) bytes)")
+            } else {
+                Problem(.badRequest, "the request is not valid HTTP/1.1")
+            }
         let response = problem.response(instance: String(Request.path(of: head.uri)), requestID: requestID)
         // errorCaught closes the connection after this.
         write(response, for: head, requestID: requestID, started: .now(), keepAlive: false, closing: false, context: context)

@@ -32,32 +32,44 @@ public struct Router<Handler: Sendable>: Sendable {
         case parameter(String)
     }
 
+    /// Two routes capture the same segment under different names (`/tasks/:id` and
+    /// `/tasks/:key/comments`): one handler would get its parameter under the other's name.
+    public struct Conflict: Error, Equatable, CustomStringConvertible {
+        public var description: String
+    }
+
     /// Adds a route written as a path; a segment `:name` is a parameter. HEAD is answered by
     /// GET's handler unless HEAD has its own.
-    public mutating func add(_ method: HTTPMethod, _ path: String, _ handler: Handler) {
+    public mutating func add(_ method: HTTPMethod, _ path: String, _ handler: Handler) throws(Conflict) {
         let segments = path.split(separator: "/", omittingEmptySubsequences: true).map { segment in
             segment.hasPrefix(":") ? Segment.parameter(String(segment.dropFirst())) : .literal(String(segment))
         }
-        add(method, segments, handler)
+        try add(method, segments, handler)
     }
 
     /// Adds a route from segments (a literal may contain `/`: it matches `%2F` in a request).
-    public mutating func add(_ method: HTTPMethod, _ segments: [Segment], _ handler: Handler) {
-        Self.insert(&root, segments[...], method, handler)
+    public mutating func add(_ method: HTTPMethod, _ segments: [Segment], _ handler: Handler) throws(Conflict) {
+        try Self.insert(&root, segments[...], depth: 0, method, handler)
     }
 
-    private static func insert(_ node: inout Node, _ segments: ArraySlice<Segment>, _ method: HTTPMethod, _ handler: Handler) {
+    private static func insert(
+        _ node: inout Node, _ segments: ArraySlice<Segment>, depth: Int, _ method: HTTPMethod, _ handler: Handler
+    ) throws(Conflict) {
         guard let first = segments.first else {
             node.handlers[method.rawValue] = handler
             return
         }
         switch first {
         case .parameter(let name):
+            if let existing = node.parameterName, existing != name {
+                throw Conflict(description: "\(method.rawValue) route: segment \(depth + 1) is the parameter ':\(name)', "
+                    + "but another route already captures it as ':\(existing)'")
+            }
             if node.parameter.isEmpty { node.parameter = [Node()] }
             node.parameterName = name
-            insert(&node.parameter[0], segments.dropFirst(), method, handler)
+            try insert(&node.parameter[0], segments.dropFirst(), depth: depth + 1, method, handler)
         case .literal(let text):
-            insert(&node.literals[text, default: Node()], segments.dropFirst(), method, handler)
+            try insert(&node.literals[text, default: Node()], segments.dropFirst(), depth: depth + 1, method, handler)
         }
     }
 

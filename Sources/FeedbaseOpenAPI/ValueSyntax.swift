@@ -21,7 +21,7 @@ enum ValueSyntax {
     /// Canonical standard base64, padded or not (Base64.decode).
     static let base64 = "(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/][AQgw](?:==)?|[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=?)?"
     static let anyText = "[\\s\\S]*"
-    /// Strings the server stores: no NUL (RequestBody.containsEscapedNUL).
+    /// Strings the server stores: no NUL (RequestBody.escapedNULPointer).
     static let storableString = "^[^\\x00]*$"
     /// An HTTP/1.1 field value (RFC 9110 section 5.5): tab, space, visible ASCII and obs-text.
     static let fieldValue = "^[\\t\\x20-\\x7e\\x80-\\xff]*$"

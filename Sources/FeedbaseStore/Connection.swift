@@ -3,6 +3,7 @@
 // why it may be opened with SQLITE_OPEN_NOMUTEX.
 
 import FeedbaseCSQLite
+import Synchronization
 
 /// How hard a commit waits for the disk. `full` (the default) makes an acknowledged write survive
 /// power loss in WAL mode; `normal` may lose the last transactions on power loss (never corrupts).
@@ -56,8 +57,19 @@ final class Connection {
 
     /// Process-wide SQLite settings, applied once before the first connection opens: memory
     /// statistics off (we never read them, and keeping them takes a global mutex on every
-    /// allocation of every connection).
-    private static let libraryConfigured: Bool = feedbase_sqlite3_config_memstatus(0) == SQLITE_OK
+    /// allocation of every connection), and SQLite's error log counting misuse reports.
+    private static let libraryConfigured: Bool = {
+        let memstatus = feedbase_sqlite3_config_memstatus(0)
+        let log = feedbase_sqlite3_config_log({ _, code, _ in
+            if code & 0xff == SQLITE_MISUSE { Connection.misuseReports.add(1, ordering: .relaxed) }
+        }, nil)
+        return memstatus == SQLITE_OK && log == SQLITE_OK
+    }()
+
+    /// SQLite's reports of API misuse in this process (a call on a closed or freed handle: always
+    /// our bug, and one that AddressSanitizer cannot see inside the uninstrumented library).
+    private static let misuseReports = Atomic<Int>(0)
+    static var misuseReportCount: Int { misuseReports.load(ordering: .relaxed) }
 
     init(path: String, options: ConnectionOptions = ConnectionOptions()) throws {
         _ = Self.libraryConfigured
@@ -93,7 +105,8 @@ final class Connection {
             if options.queryOnly { try execute("PRAGMA query_only=1") }
             try SQLFunctions.register(on: db)
         } catch let error as StoreError {
-            sqlite3_close_v2(db)
+            // Every stored property is set: throwing now runs deinit, the one owner of the close
+            // from here on (closing here as well would close a freed handle).
             throw StoreError(error.kind, "cannot open \(path): \(error.message)", sqliteCode: error.sqliteCode)
         }
     }
@@ -191,8 +204,6 @@ final class Connection {
     }
 
     var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
-
-    var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
 
     enum TransactionKind: String {
         /// Takes the write lock at BEGIN, so a write never fails half-way for want of the lock.

@@ -111,8 +111,16 @@ public enum ETag {
         return "\"" + Hex.lowercase((0..<8).map { UInt8(truncatingIfNeeded: hash >> UInt64(56 - $0 * 8)) }) + "\""
     }
 
-    /// Whether `tag` (as a client sent it) strongly matches `current`: weak tags never do.
-    public static func matches(_ tags: [String], _ current: String) -> Bool {
+    /// If-Match's strong comparison (RFC 9110 §13.1.1): whether one of `tags` (as a client sent
+    /// them) is `*` or `current` itself; weak tags never match.
+    public static func stronglyMatches(_ tags: [String], _ current: String) -> Bool {
         tags.contains { $0 == "*" || $0 == current }
+    }
+
+    /// If-None-Match's weak comparison (RFC 9110 §13.1.2), on reads and writes alike: the `W/`
+    /// marker is ignored on both sides.
+    public static func weaklyMatches(_ tags: [String], _ current: String) -> Bool {
+        let opaque = current.hasPrefix("W/") ? Substring(current.dropFirst(2)) : Substring(current)
+        return tags.contains { $0 == "*" || ($0.hasPrefix("W/") ? $0.dropFirst(2) : Substring($0)) == opaque }
     }
 }

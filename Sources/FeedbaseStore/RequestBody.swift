@@ -45,35 +45,102 @@ enum RequestBody {
         }
         guard let type else { throw StoreError.malformed("the request body is not valid JSON") }
         // SQLite's JSON decoder ends a string at an escaped NUL, which would silently store a
-        // shorter string; refuse it instead (PostgreSQL's jsonb does the same).
-        guard !containsEscapedNUL(body) else {
-            throw StoreError.invalid([Violation(pointer: "", detail: "strings containing \\u0000 cannot be stored")])
+        // shorter string; refuse it instead (PostgreSQL's jsonb does the same), naming the value.
+        if let pointer = escapedNULPointer(body) {
+            throw StoreError.invalid([Violation(pointer: pointer, detail: "strings containing \\u0000 cannot be stored")])
         }
         return type
     }
 
-    /// Whether a valid JSON text has a `\u0000` escape inside a string.
-    static func containsEscapedNUL(_ body: [UInt8]) -> Bool {
-        var index = 0
-        var inString = false
-        let backslash = UInt8(ascii: "\\"), quote = UInt8(ascii: "\"")
-        while index < body.count {
-            let byte = body[index]
-            if !inString {
-                if byte == quote { inString = true }
-            } else if byte == quote {
-                inString = false
-            } else if byte == backslash, index + 1 < body.count {
-                if body[index + 1] == UInt8(ascii: "u"), index + 5 < body.count,
-                    body[(index + 2)...(index + 5)].elementsEqual("0000".utf8)
-                {
-                    return true
+    /// The JSON pointer of the first string with a `\u0000` escape in a valid JSON text (a key
+    /// holding one points at its member), or nil when there is none. A scan of the raw text:
+    /// SQLite's own decoder has already cut such a string short, so its paths cannot tell.
+    static func escapedNULPointer(_ body: [UInt8]) -> String? {
+        enum Container {
+            case object(key: String?)
+            case array(index: Int)
+        }
+        var path: [Container] = []
+        func pointer() -> String {
+            path.reduce("") { prefix, container in
+                switch container {
+                case .object(let key): key.map { Self.pointer(prefix, $0) } ?? prefix
+                case .array(let index): prefix + "/" + String(index)
                 }
-                index += 1  // skip the escaped character
+            }
+        }
+        var index = 0
+        while index < body.count {
+            switch body[index] {
+            case UInt8(ascii: "{"): path.append(.object(key: nil))
+            case UInt8(ascii: "["): path.append(.array(index: 0))
+            case UInt8(ascii: "}"), UInt8(ascii: "]"): _ = path.popLast()
+            case UInt8(ascii: ","):
+                if case .array(let position)? = path.last { path[path.count - 1] = .array(index: position + 1) }
+            case UInt8(ascii: "\""):
+                let (text, end, hasNUL) = decodeString(body, from: index)
+                // In an object, a string followed by `:` is a key.
+                var next = end
+                while next < body.count, [0x20, 0x09, 0x0A, 0x0D].contains(body[next]) { next += 1 }
+                let isKey = next < body.count && body[next] == UInt8(ascii: ":")
+                if isKey, case .object? = path.last { path[path.count - 1] = .object(key: text) }
+                if hasNUL { return pointer() }
+                index = end
+                continue
+            default: break
             }
             index += 1
         }
-        return false
+        return nil
+    }
+
+    /// The string starting at the quote at `start`: its decoded text, the index after its
+    /// closing quote, and whether it holds an escaped NUL.
+    private static func decodeString(_ body: [UInt8], from start: Int) -> (String, Int, Bool) {
+        var bytes: [UInt8] = []
+        var hasNUL = false
+        var index = start + 1
+        var pendingHighSurrogate: UInt32?
+        func hex(_ at: Int) -> UInt32? {
+            guard at + 4 <= body.count, let value = UInt32(String(decoding: body[at..<(at + 4)], as: UTF8.self), radix: 16) else {
+                return nil
+            }
+            return value
+        }
+        func append(_ scalar: UInt32) {
+            bytes += Array(String(Unicode.Scalar(scalar).map(Character.init) ?? "\u{FFFD}").utf8)
+        }
+        while index < body.count, body[index] != UInt8(ascii: "\"") {
+            guard body[index] == UInt8(ascii: "\\"), index + 1 < body.count else {
+                bytes.append(body[index])
+                index += 1
+                continue
+            }
+            let escaped = body[index + 1]
+            index += 2
+            guard escaped == UInt8(ascii: "u"), let unit = hex(index) else {
+                switch escaped {
+                case UInt8(ascii: "b"): bytes.append(0x08)
+                case UInt8(ascii: "f"): bytes.append(0x0C)
+                case UInt8(ascii: "n"): bytes.append(0x0A)
+                case UInt8(ascii: "r"): bytes.append(0x0D)
+                case UInt8(ascii: "t"): bytes.append(0x09)
+                default: bytes.append(escaped)  // `"`, `\`, `/`
+                }
+                continue
+            }
+            index += 4
+            if unit == 0 { hasNUL = true }
+            if let high = pendingHighSurrogate, (0xDC00...0xDFFF).contains(unit) {
+                append(0x10000 + ((high - 0xD800) << 10) + (unit - 0xDC00))
+                pendingHighSurrogate = nil
+            } else if (0xD800...0xDBFF).contains(unit) {
+                pendingHighSurrogate = unit
+            } else {
+                append(unit)
+            }
+        }
+        return (String(decoding: bytes, as: UTF8.self), min(index + 1, body.count), hasNUL)
     }
 
     /// The members of a JSON object body, in document order.

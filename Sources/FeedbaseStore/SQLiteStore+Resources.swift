@@ -360,9 +360,9 @@ extension SQLiteStore {
         }
         if let tags = preconditions.ifMatch {
             guard let etag else { throw failed("If-Match: the item does not exist") }
-            guard ETag.matches(tags, etag) else { throw failed("If-Match: the item has changed; its current ETag is \(etag)") }
+            guard ETag.stronglyMatches(tags, etag) else { throw failed("If-Match: the item has changed; its current ETag is \(etag)") }
         }
-        if let tags = preconditions.ifNoneMatch, let etag, ETag.matches(tags, etag) {
+        if let tags = preconditions.ifNoneMatch, let etag, ETag.weaklyMatches(tags, etag) {
             throw failed(tags.contains("*") ? "If-None-Match: *: the item already exists" : "If-None-Match: the item has this ETag")
         }
     }

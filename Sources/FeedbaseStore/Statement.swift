@@ -29,8 +29,6 @@ final class Statement {
         sqlite3_clear_bindings(handle)
     }
 
-    var parameterCount: Int { Int(sqlite3_bind_parameter_count(handle)) }
-
     func bind(_ values: [SQLValue]) throws {
         for (offset, value) in values.enumerated() { try bind(value, at: Int32(offset + 1)) }
     }
@@ -78,10 +76,6 @@ final class Statement {
         }
     }
 
-    var columnCount: Int32 { sqlite3_column_count(handle) }
-
-    func columnName(_ index: Int32) -> String { String(cString: sqlite3_column_name(handle, index)) }
-
     func isNull(_ index: Int32) -> Bool { sqlite3_column_type(handle, index) == SQLITE_NULL }
 
     func int64(_ index: Int32) -> Int64 { sqlite3_column_int64(handle, index) }
@@ -123,7 +117,4 @@ final class Statement {
         default: .null
         }
     }
-
-    /// SQLite's storage class of the column in the current row.
-    func storageClass(_ index: Int32) -> Int32 { sqlite3_column_type(handle, index) }
 }

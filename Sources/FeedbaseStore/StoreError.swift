@@ -106,13 +106,9 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
 /// SQLite's result codes that the classification needs; the C macros built with `|` and `<<`
 /// are not all importable, so they are spelled out here.
 enum SQLiteCode {
-    static let ok: Int32 = 0
-    static let error: Int32 = 1
-    static let `internal`: Int32 = 2
     static let perm: Int32 = 3
     static let busy: Int32 = 5
     static let locked: Int32 = 6
-    static let nomem: Int32 = 7
     static let readonly: Int32 = 8
     static let ioerr: Int32 = 10
     static let corrupt: Int32 = 11
@@ -121,8 +117,6 @@ enum SQLiteCode {
     static let constraint: Int32 = 19
     static let mismatch: Int32 = 20
     static let notadb: Int32 = 26
-    static let row: Int32 = 100
-    static let done: Int32 = 101
 
     static let constraintCheck: Int32 = constraint | (1 << 8)
     static let constraintForeignKey: Int32 = constraint | (3 << 8)

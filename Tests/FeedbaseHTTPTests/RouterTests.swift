@@ -8,23 +8,25 @@ import Testing
 @testable import FeedbaseHTTP
 
 @Suite struct RouterTests {
-    func router() -> Router<String> {
+    let router: Router<String>
+
+    init() throws {
         var router = Router<String>()
-        router.add(.GET, "/", "index")
-        router.add(.GET, "/_health", "health")
-        router.add(.GET, "/tasks", "list")
-        router.add(.POST, "/tasks", "create")
-        router.add(.GET, "/tasks/:id", "read")
-        router.add(.DELETE, "/tasks/:id", "delete")
-        router.add(.GET, "/tasks/special", "special")
-        router.add(.GET, "/tasks/:id/comments", "comments")
-        router.add(.GET, [.literal("a/b")], "slash")
-        return router
+        try router.add(.GET, "/", "index")
+        try router.add(.GET, "/_health", "health")
+        try router.add(.GET, "/tasks", "list")
+        try router.add(.POST, "/tasks", "create")
+        try router.add(.GET, "/tasks/:id", "read")
+        try router.add(.DELETE, "/tasks/:id", "delete")
+        try router.add(.GET, "/tasks/special", "special")
+        try router.add(.GET, "/tasks/:id/comments", "comments")
+        try router.add(.GET, [.literal("a/b")], "slash")
+        self.router = router
     }
 
     func resolve(_ method: HTTPMethod, _ path: String) -> String {
         guard let segments = Router<String>.segments(of: path) else { return "bad path" }
-        switch router().match(method, segments) {
+        switch router.match(method, segments) {
         case .found(let handler, let parameters):
             return parameters.isEmpty ? handler : handler + " " + parameters.sorted { $0.key < $1.key }.map { "\($0)=\($1)" }.joined(separator: " ")
         case .methodNotAllowed(let allow):
@@ -45,6 +47,23 @@ import Testing
         #expect(resolve(.GET, "/tasks/42/other") == "404")
         #expect(resolve(.GET, "/projects") == "404")
         #expect(resolve(.GET, "/_health") == "health")
+    }
+
+    /// One segment captured under two names would hand one route its parameter under the
+    /// other's name; the second registration is refused instead.
+    @Test func aParameterCapturedUnderTwoNamesIsAConflict() throws {
+        var router = Router<String>()
+        try router.add(.GET, "/tasks/:id", "read")
+        try router.add(.DELETE, "/tasks/:id", "delete")  // the same name again is fine
+        #expect(throws: Router<String>.Conflict.self) { try router.add(.GET, "/tasks/:key/comments", "comments") }
+        #expect(throws: Router<String>.Conflict.self) { try router.add(.PUT, [.literal("tasks"), .parameter("key")], "replace") }
+        // The refused routes left nothing behind: the first route still names its parameter `id`.
+        guard case .found(let handler, let parameters) = router.match(.GET, ["tasks", "7"]) else {
+            Issue.record("GET /tasks/7 did not match")
+            return
+        }
+        #expect(handler == "read" && parameters == ["id": "7"])
+        if case .notFound = router.match(.GET, ["tasks", "7", "comments"]) {} else { Issue.record("a refused route matched") }
     }
 
     @Test func segmentsArePercentDecodedAfterSplitting() {

@@ -109,6 +109,20 @@ import Testing
         #expect(error?.kind == .storage)
     }
 
+    /// A connection that fails while opening is closed once, by its deinit: closing it in the
+    /// initialiser as well made the second close read a freed handle, which SQLite reports as
+    /// misuse (and which could close another connection that reused the memory).
+    @Test func aConnectionThatFailsToOpenIsClosedExactlyOnce() throws {
+        let path = directory.file("garbage.sqlite")
+        try Data(repeating: 0x41, count: 4096).write(to: URL(fileURLWithPath: path))
+        _ = try Connection(path: directory.file("first.sqlite"))  // the library is configured
+        let before = Connection.misuseReportCount
+        for _ in 0..<3 {
+            #expect(throws: StoreError.self) { try Connection(path: path) }
+        }
+        #expect(Connection.misuseReportCount == before)
+    }
+
     @Test func statementsAreCachedAndSafeToNest() throws {
         let sql = "SELECT ?1 + 1"
         let outer = try connection.withStatement(sql) { outer in

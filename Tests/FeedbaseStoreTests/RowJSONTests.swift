@@ -171,6 +171,7 @@ private func bytes(_ json: String) -> [UInt8] { Array(json.utf8) }
         // An escaped NUL would be cut short by SQLite's JSON decoder, so it is refused, not truncated.
         let nul = try #require(await failure(bytes(#"{"required":"a\u0000b"}"#)))
         #expect(nul.kind == .invalid && nul.violations.first?.detail.contains("u0000") == true)
+        #expect(nul.violations.map(\.pointer) == ["/required"])
         #expect(try await create(#"{"required":"still serving"}"#).contains(#""id":1,"#))
     }
 

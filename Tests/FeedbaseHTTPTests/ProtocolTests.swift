@@ -1,0 +1,172 @@
+// End-to-end over a real socket: what the server does with the connection and the request as
+// such, whatever the collection: limits on bodies and request targets, idle timeouts, keep-alive
+// and pipelining, requests that are not HTTP, a locked database and a server fault.
+
+@testable import FeedbaseStore
+import Foundation
+import Testing
+
+@Suite struct ProtocolTests {
+    /// Another process holding the write lock past the busy timeout: 503 with Retry-After, and
+    /// nothing written; once the lock is gone, writes go through again.
+    @Test func aLockedDatabaseIs503WithRetryAfterThenWritesResume() async throws {
+        try await withServer(busyTimeoutMilliseconds: 200) { server in
+            let other = try Connection(path: server.directory + "/test.sqlite")
+            try other.execute("BEGIN IMMEDIATE")
+            let refused = try await server.request("POST", "/projects", json: #"{"name":"while locked"}"#)
+            #expect(refused.status == 503 && refused.header("Retry-After") == "1", "\(refused.text)")
+            #expect(refused.header("Content-Type") == "application/problem+json")
+            #expect((try object(refused)["detail"] as? String)?.contains("busy") == true)
+            try other.execute("ROLLBACK")
+            #expect(try await server.request("POST", "/projects", json: #"{"name":"after"}"#).status == 201)
+            let names = try array(try await server.request("GET", "/projects")).compactMap { $0["name"] as? String }
+            #expect(names == ["after"])
+        }
+    }
+
+    /// A real server fault (here: the database closed under the server) is a 500 problem that
+    /// names the request id and nothing of SQL; /_health says 503.
+    @Test func aServerFaultIs500WithoutDetailsAndHealthIs503() async throws {
+        try await withServer { server in
+            #expect(try await server.request("POST", "/projects", json: #"{"name":"one"}"#).status == 201)
+            await server.store.close()
+            for (method, target, json) in [("GET", "/projects/1", nil), ("GET", "/projects", nil), ("POST", "/projects", #"{"name":"x"}"#)] {
+                let failed = try await server.request(method, target, json: json)
+                #expect(failed.status == 500, "\(method) \(target): \(failed.text)")
+                #expect(failed.header("Content-Type") == "application/problem+json")
+                let problem = try object(failed)
+                #expect(problem["requestId"] as? String == failed.header("X-Request-Id"))
+                #expect((problem["detail"] as? String)?.contains("the log has the details") == true)
+                #expect(!failed.text.lowercased().contains("sql") && !failed.text.contains("closed"))
+            }
+            let health = try await server.request("GET", "/_health")
+            #expect(health.status == 503 && health.text == #"{"status":"unavailable"}"#)
+        }
+    }
+
+    @Test func hostileBodiesAreRefusedAndTheServerGoesOn() async throws {
+        try await withServer(maxBodySize: 1 << 20) { server in
+            let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
+            #expect(try await server.request("POST", "/projects", json: deep).status == 400)
+            let nested = #"{"name":"#  + deep + "}"
+            #expect(try await server.request("POST", "/projects", json: nested).status == 400)
+            let connection = try await HTTPConnection(port: server.port)
+            let invalidUTF8 = try await connection.request("POST", "/projects", headers: [("Content-Type", "application/json")],
+                body: Array(#"{"name":""#.utf8) + [0xC3, 0x28] + Array(#""}"#.utf8))
+            #expect(invalidUTF8.status == 400 && invalidUTF8.text.contains("UTF-8"))
+            let tooLarge = try await server.request("POST", "/projects", json: #"{"name":""# + String(repeating: "x", count: 2 << 20) + #""}"#)
+            #expect(tooLarge.status == 413)
+            #expect(try await server.request("POST", "/projects", json: #"{"name":"still here"}"#).status == 201)
+        }
+    }
+
+    @Test func oversizedBodiesGet413WithoutBeingBuffered() async throws {
+        try await withServer(maxBodySize: 1000) { server in
+            // Declared too large: answered before the body is sent.
+            let declared = try await HTTPConnection(port: server.port)
+            try await declared.send(Array("POST /projects HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000000\r\n\r\n".utf8))
+            let early = try await declared.readResponse()
+            #expect(early.status == 413 && early.header("Connection") == "close")
+            #expect(await declared.isClosedByPeer(within: .seconds(5)))
+            // Chunked, growing past the limit.
+            let chunked = try await HTTPConnection(port: server.port)
+            try await chunked.send(Array("POST /projects HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n".utf8))
+            let chunk = String(repeating: "x", count: 600)
+            try await chunked.send(Array("258\r\n\(chunk)\r\n258\r\n\(chunk)\r\n".utf8))
+            #expect(try await chunked.readResponse().status == 413)
+            #expect(try await server.request("GET", "/_health").status == 200)
+        }
+    }
+
+    @Test func silentAndSlowClientsAreCutOffByTheIdleTimeout() async throws {
+        try await withServer(idleTimeout: 1) { server in
+            let silent = try await HTTPConnection(port: server.port)
+            #expect(await silent.isClosedByPeer(within: .seconds(10)))
+            let slow = try await HTTPConnection(port: server.port)
+            try await slow.send(Array("POST /projects HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 50\r\n\r\n{".utf8))
+            #expect(await slow.isClosedByPeer(within: .seconds(10)))
+            #expect(try await server.request("GET", "/projects").text == "[]")
+        }
+    }
+
+    @Test func keepAliveAndPipelining() async throws {
+        try await withServer { server in
+            let connection = try await HTTPConnection(port: server.port)
+            for index in 0..<200 {
+                let response = try await connection.request("POST", "/projects", headers: [("Content-Type", "application/json")],
+                    body: Array(#"{"name":"p\#(index)"}"#.utf8))
+                #expect(response.status == 201)
+            }
+            // Three requests written at once come back in order on the same connection.
+            try await connection.write("GET", "/projects/1")
+            try await connection.write("HEAD", "/projects/2")
+            try await connection.write("GET", "/projects/3")
+            let first = try await connection.readResponse()
+            let second = try await connection.readResponse(forHEAD: true)
+            let third = try await connection.readResponse()
+            #expect((try object(first))["id"] as? Int == 1)
+            #expect(second.status == 200 && second.body.isEmpty)
+            #expect((try object(third))["id"] as? Int == 3)
+        }
+    }
+
+    /// A request the HTTP decoder refuses (a control character in a header value) is a
+    /// problem+json 400 with a request id, like any other, and the connection then closes.
+    @Test func aRequestThatIsNotHTTPIsAProblemToo() async throws {
+        try await withServer { server in
+            let connection = try await HTTPConnection(port: server.port)
+            try await connection.send(Array("GET /_health HTTP/1.1\r\nHost: x\r\nX-Request-Id: a\u{1}b\r\n\r\n".utf8))
+            let response = try await connection.readResponse()
+            #expect(response.status == 400 && response.header("Content-Type") == "application/problem+json")
+            #expect(response.header("Connection") == "close")
+            let requestID = try #require(response.header("X-Request-Id"))
+            #expect(try object(response)["requestId"] as? String == requestID)
+            #expect(await connection.isClosedByPeer(within: .seconds(5)))
+            #expect(try await server.request("GET", "/_health").status == 200)
+        }
+    }
+
+    /// The documented limits (docs/API.md, "Limits") are answered with a problem naming them,
+    /// never a 500 or NIO's bare 400, and a connection that may go on does.
+    @Test func requestsPastTheLimitsAreProblemsThatNameThem() async throws {
+        try await withServer { server in
+            func check(_ response: HTTPResponse, _ status: Int, _ detail: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+                #expect(response.status == status, "\(response.text)", sourceLocation: sourceLocation)
+                #expect(response.header("Content-Type") == "application/problem+json", sourceLocation: sourceLocation)
+                let problem = try object(response)
+                #expect(problem["status"] as? Int == status, sourceLocation: sourceLocation)
+                #expect((problem["detail"] as? String)?.contains(detail) == true, "\(response.text)", sourceLocation: sourceLocation)
+                #expect(problem["requestId"] as? String == response.header("X-Request-Id"), sourceLocation: sourceLocation)
+            }
+            let connection = try await HTTPConnection(port: server.port)
+            // Filters: 100 are fine, 101 are not.
+            let hundred = (0..<100).map { _ in "id=gt.0" }.joined(separator: "&")
+            #expect(try await connection.request("GET", "/tasks?" + hundred).status == 200)
+            try check(try await connection.request("GET", "/tasks?" + hundred + "&id=gt.0"), 400, "limit is 100 filter")
+            // Items of one in list: 1,000 are fine, 1,001 are not.
+            let items = (1...1_000).map(String.init).joined(separator: ",")
+            #expect(try await connection.request("GET", "/tasks?id=in.(\(items))").status == 200)
+            try check(try await connection.request("GET", "/tasks?id=in.(\(items),0)"), 400, "limit is 1000 items")
+            #expect(pointers(try await connection.request("GET", "/tasks?id=in.(\(items),0)")).isEmpty)
+            // The request target: 16 KiB is fine, more is 414, and the connection goes on.
+            let target = "/tasks?title=neq." + String(repeating: "x", count: 16 * 1024 - 17)
+            #expect(target.utf8.count == 16 * 1024)
+            #expect(try await connection.request("GET", target).status == 200)
+            // The probe that found this: 5,000 filters answered 500.
+            let probe = "/tasks?" + (0..<5_000).map { _ in "title=neq.x" }.joined(separator: "&")
+            try check(try await connection.request("GET", probe), 414, "limit is 16384 bytes")
+            try check(try await connection.request("GET", target + "x"), 414, "limit is 16384 bytes")
+            #expect(try await connection.request("GET", "/_health").status == 200)
+            // Past the head NIO reads (80 KiB): 431 with a problem, then the connection closes.
+            let huge = try await HTTPConnection(port: server.port)
+            let list = (1...40_000).map(String.init).joined(separator: ",")
+            let overflow = try await huge.request("GET", "/tasks?id=in.(\(list))")
+            try check(overflow, 431, "larger than 81920 bytes")
+            #expect(overflow.header("Connection") == "close")
+            #expect(await huge.isClosedByPeer(within: .seconds(5)))
+            let headers = try await HTTPConnection(port: server.port)
+            try check(try await headers.request("GET", "/_health", headers: [("X-Padding", String(repeating: "p", count: 90_000))]), 431, "header fields")
+            #expect(try await server.request("GET", "/_health").status == 200)
+        }
+    }
+}
