@@ -48,7 +48,9 @@ private let columns: [(name: String, stored: [String], operands: [String], ops: 
         let path = directory.file("p.sqlite")
         var configuration = StoreConfiguration(path: path, migrationsDirectory: migrations, readers: 1)
         configuration.feed = false
-        let store = try SQLiteStore(configuration, logger: Logger(label: "test"))
+        var logger = Logger(label: "test")
+        logger.logLevel = .warning
+        let store = try SQLiteStore(configuration, logger: logger)
         defer { Task { await store.close() } }
         // Rows written as another program would: any stored value, typed or not.
         let writer = try Connection(path: path)
