@@ -44,7 +44,7 @@ func offload<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async thro
 /// Unchecked Sendable: a connection is used by one test at a time, one call after another.
 final class HTTPConnection: @unchecked Sendable {
     private var descriptor: Int32
-    private var buffer: [UInt8] = []
+    var buffer: [UInt8] = []
     private let timeout: Duration
     /// When the current operation gives up; every public call starts a new one (`bounded`).
     private var deadline = ContinuousClock.now
@@ -122,7 +122,7 @@ final class HTTPConnection: @unchecked Sendable {
     }
 
     /// Runs one operation with a fresh deadline, `timeout` from now.
-    private func bounded<T>(_ body: () throws -> T) rethrows -> T {
+    func bounded<T>(_ body: () throws -> T) rethrows -> T {
         deadline = ContinuousClock.now + timeout
         return try body()
     }
@@ -176,63 +176,6 @@ final class HTTPConnection: @unchecked Sendable {
         }
     }
 
-    /// Sends a WebSocket handshake for `target` and reads the 101 (or the refusal).
-    func upgradeToWebSocket(_ target: String) async throws -> HTTPResponse {
-        try await offload {
-            try self.bounded {
-            try self.writeNow("GET", target, headers: [
-                ("Connection", "Upgrade"), ("Upgrade", "websocket"), ("Sec-WebSocket-Version", "13"),
-                ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
-            ])
-            return try self.readResponseNow(forHEAD: true)
-            }
-        }
-    }
-
-    struct Frame: Sendable {
-        var opcode: UInt8
-        var payload: [UInt8]
-        var text: String { String(decoding: payload, as: UTF8.self) }
-        /// The close code of a close frame.
-        var closeCode: Int? { opcode == 8 && payload.count >= 2 ? Int(payload[0]) << 8 | Int(payload[1]) : nil }
-    }
-
-    /// The next WebSocket frame from the server (unmasked, unfragmented).
-    func nextFrame() async throws -> Frame {
-        try await offload {
-            try self.bounded {
-            try self.fill(2)
-            let opcode = self.buffer[0] & 0x0f
-            var length = Int(self.buffer[1] & 0x7f)
-            var header = 2
-            if length == 126 {
-                try self.fill(4)
-                length = Int(self.buffer[2]) << 8 | Int(self.buffer[3])
-                header = 4
-            } else if length == 127 {
-                try self.fill(10)
-                length = (2..<10).reduce(0) { $0 << 8 | Int(self.buffer[$1]) }
-                header = 10
-            }
-            try self.fill(header + length)
-            let payload = Array(self.buffer[header..<header + length])
-            self.buffer.removeFirst(header + length)
-            return Frame(opcode: opcode, payload: payload)
-            }
-        }
-    }
-
-    /// Sends a masked client frame.
-    func sendFrame(opcode: UInt8, payload: [UInt8]) async throws {
-        var frame: [UInt8] = [0x80 | opcode]
-        precondition(payload.count < 126)
-        frame.append(0x80 | UInt8(payload.count))
-        let mask: [UInt8] = [1, 2, 3, 4]
-        frame += mask
-        frame += payload.enumerated().map { $0.element ^ mask[$0.offset % 4] }
-        try await send(frame)
-    }
-
     /// Writes `raw` as given.
     private func sendNow(_ raw: [UInt8]) throws {
         var offset = 0
@@ -247,7 +190,7 @@ final class HTTPConnection: @unchecked Sendable {
 
     /// Writes one request; adds Host, and Content-Length for a body unless a length or
     /// transfer-encoding header is given.
-    private func writeNow(_ method: String, _ target: String, headers: [(String, String)] = [], body: [UInt8]? = nil) throws {
+    func writeNow(_ method: String, _ target: String, headers: [(String, String)] = [], body: [UInt8]? = nil) throws {
         var head = "\(method) \(target) HTTP/1.1\r\nHost: 127.0.0.1\r\n"
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
         let lowered = headers.map { $0.0.lowercased() }
@@ -271,7 +214,7 @@ final class HTTPConnection: @unchecked Sendable {
     }
 
     /// Reads the next response on this connection.
-    private func readResponseNow(forHEAD: Bool = false) throws -> HTTPResponse {
+    func readResponseNow(forHEAD: Bool = false) throws -> HTTPResponse {
         let headEnd = try readUntil([13, 10, 13, 10])
         let headText = String(decoding: buffer[..<headEnd], as: UTF8.self)
         buffer.removeFirst(headEnd + 4)
@@ -374,7 +317,7 @@ final class HTTPConnection: @unchecked Sendable {
         }
     }
 
-    private func fill(_ count: Int) throws {
+    func fill(_ count: Int) throws {
         while buffer.count < count {
             guard try readMore() else { throw HTTPTestClientError(message: "connection closed mid-response") }
         }
