@@ -25,6 +25,15 @@ public protocol FeedSink: AnyObject, Sendable {
     func ready(seq: Int64)
     /// The subscription is over; the sink closes its transport.
     func close(_ reason: FeedCloseReason)
+    /// The log moved to `seq` without anything for this subscription: its resume point.
+    func progress(seq: Int64)
+    /// Whether the transport has gone (the hub then does not take the sink on).
+    var isDisconnected: Bool { get }
+}
+
+extension FeedSink {
+    public func progress(seq: Int64) {}
+    public var isDisconnected: Bool { false }
 }
 
 /// Events handed to sinks. The hub hands the same batch to every subscriber that takes all of it,
@@ -66,6 +75,9 @@ public struct FeedSettings: Sendable {
     public var livePage = 1000
     /// Backlog page size when a subscriber resumes from the store.
     public var backlogPage = 500
+    /// How often at most a band subscriber is told that the log moved past events that were
+    /// not for it (`progress`), so that its resume point moves on.
+    public var progressInterval: Duration = .seconds(2)
     /// Bytes of event JSON in one page (live or backlog): a page stops at the event that
     /// reaches it, so a page of 1 MiB items is a few items, not a thousand.
     public var pageBytes = 4 << 20
@@ -76,16 +88,37 @@ public actor ChangeHub {
     private final class Subscription {
         let sink: any FeedSink
         let collections: Set<String>?
+        /// A band subscription gets the band's messages (enter, leave, ...) instead of events.
+        let band: Band?
         var lastSent: Int64
         var live = false
+        /// The seq a band subscriber last received (an event or progress), and when it was told.
+        var lastTold: Int64
+        var toldAt = ContinuousClock.now
 
-        init(sink: any FeedSink, collections: Set<String>?, lastSent: Int64) {
+        init(sink: any FeedSink, collections: Set<String>?, band: Band?, lastSent: Int64) {
+            self.band = band
+            self.lastTold = lastSent
             self.sink = sink
             self.collections = collections
             self.lastSent = lastSent
         }
 
         func matches(_ event: ChangeEvent) -> Bool { collections?.contains(event.collection) ?? true }
+
+        /// What this subscriber is due of `events`: those after its cursor that it follows, as
+        /// its band sees them.
+        func due(_ events: [ChangeEvent]) -> [ChangeEvent] {
+            let after = events.filter { $0.seq > lastSent && matches($0) }
+            guard let band else { return after }
+            return Self.messages(after, band)
+        }
+
+        static func messages(_ events: [ChangeEvent], _ band: Band) -> [ChangeEvent] {
+            events.compactMap { event in
+                band.message(for: event).map { ChangeEvent(seq: event.seq, collection: event.collection, json: $0) }
+            }
+        }
     }
 
     private let source: any ChangeSource
@@ -166,16 +199,17 @@ public actor ChangeHub {
                 if batch.reached >= batch.head { break }
             }
             wakeWaiters()
+            tellProgress()
         } while loadAgain
     }
 
     /// Appends to the ring, then drops its oldest events until it is within both bounds.
     private func keep(_ events: [ChangeEvent]) {
         ring += events
-        ringBytes += events.reduce(0) { $0 + $1.json.count }
+        ringBytes += events.reduce(0) { $0 + $1.byteCount }
         var drop = 0
         while drop < ring.count && (ring.count - drop > settings.ringCapacity || ringBytes > settings.ringBytes) {
-            ringBytes -= ring[drop].json.count
+            ringBytes -= ring[drop].byteCount
             drop += 1
         }
         if drop > 0 { ring.removeFirst(drop) }
@@ -206,28 +240,60 @@ public actor ChangeHub {
     private func deliver(_ events: [ChangeEvent]) {
         guard let firstEvent = events.first, let lastEvent = events.last else { return }
         let all = EventBatch(events)
+        // A band's messages are made once per batch for all its subscribers that take all of it.
+        var bands: [Band: EventBatch] = [:]
         for (id, subscription) in subscriptions where subscription.live {
             // Most subscribers take the whole batch: they share one batch (and its encoding).
-            let takesAll = subscription.collections == nil && subscription.lastSent < firstEvent.seq
-            let due = takesAll ? events : events.filter { $0.seq > subscription.lastSent && subscription.matches($0) }
-            if !due.isEmpty && !subscription.sink.send(takesAll ? all : EventBatch(due)) {
+            let takesAll = subscription.lastSent < firstEvent.seq
+            let batch: EventBatch
+            if let band = subscription.band, takesAll {
+                if let shared = bands[band] {
+                    batch = shared
+                } else {
+                    batch = EventBatch(Subscription.messages(events.filter { $0.collection == band.collection }, band))
+                    bands[band] = batch
+                }
+            } else if takesAll && subscription.collections == nil {
+                batch = all
+            } else {
+                batch = EventBatch(subscription.due(events))
+            }
+            if !batch.events.isEmpty && !subscription.sink.send(batch) {
                 subscriptions[id] = nil
                 subscription.sink.close(.slow(lastSent: subscription.lastSent))
                 continue
             }
             subscription.lastSent = max(subscription.lastSent, lastEvent.seq)
+            if let last = batch.events.last { subscription.lastTold = max(subscription.lastTold, last.seq) }
+        }
+        tellProgress()
+    }
+
+    /// Band subscribers whose cursor moved past events that were not for them hear of it, at
+    /// most once per `progressInterval` (the hub's poll calls `advance` often enough for the
+    /// last one to go out within that interval plus a poll).
+    private func tellProgress() {
+        let now = ContinuousClock.now
+        for subscription in subscriptions.values where subscription.live && subscription.band != nil {
+            guard subscription.lastSent > subscription.lastTold, now - subscription.toldAt >= settings.progressInterval else { continue }
+            subscription.sink.progress(seq: subscription.lastSent)
+            subscription.lastTold = subscription.lastSent
+            subscription.toldAt = now
         }
     }
 
     /// Subscribes `sink` from `since` (nil: from now). Returns at once; the backlog is sent by
     /// a task, then `ready`, then live events.
-    public func subscribe(_ sink: any FeedSink, since: Int64?, collections: Set<String>?) async {
+    public func subscribe(_ sink: any FeedSink, since: Int64?, collections: Set<String>?, band: Band? = nil) async {
         await advance()
         guard !stopped else {
             sink.close(.shutdown)
             return
         }
-        let subscription = Subscription(sink: sink, collections: collections, lastSent: since ?? head)
+        // A client that left while this call waited: its unsubscribe may already have run.
+        guard !sink.isDisconnected else { return }
+        let subscription = Subscription(
+            sink: sink, collections: band.map { [$0.collection] } ?? collections, band: band, lastSent: since ?? head)
         subscriptions[ObjectIdentifier(sink)] = subscription
         Task { await self.catchUp(subscription) }
     }
@@ -246,7 +312,7 @@ public actor ChangeHub {
             let ringCovers = ring.first.map { subscription.lastSent >= $0.seq - 1 } ?? false
             if ringCovers || (checked && subscription.lastSent >= head) {
                 // Switch to live here, in one step of the actor.
-                let due = ring.filter { $0.seq > subscription.lastSent && subscription.matches($0) }
+                let due = subscription.due(ring)
                 if !due.isEmpty && !subscription.sink.send(EventBatch(due)) {
                     subscriptions[id] = nil
                     subscription.sink.close(.slow(lastSent: subscription.lastSent))
@@ -254,6 +320,7 @@ public actor ChangeHub {
                 }
                 subscription.lastSent = max(subscription.lastSent, head)
                 subscription.live = true
+                subscription.lastTold = subscription.lastSent
                 subscription.sink.ready(seq: subscription.lastSent)
                 return
             }
@@ -277,7 +344,8 @@ public actor ChangeHub {
                 subscription.sink.close(.reset(oldest: batch.oldest))
                 return
             }
-            if !batch.events.isEmpty && !subscription.sink.send(EventBatch(batch.events)) {
+            let due = subscription.band.map { Subscription.messages(batch.events, $0) } ?? batch.events
+            if !due.isEmpty && !subscription.sink.send(EventBatch(due)) {
                 subscriptions[id] = nil
                 subscription.sink.close(.slow(lastSent: subscription.lastSent))
                 return

@@ -100,12 +100,20 @@ struct FeedRoutes: Sendable {
     func events(_ request: Request) async throws -> Response {
         let pairs = try QueryParameters.pairs(request.query)
         let feedRequest = try FeedRequest.parse(pairs, lastEventID: request.headers.first(name: "Last-Event-ID"), schema: store.schema)
-        let accept = request.headers["Accept"].joined(separator: ",").lowercased()
-        guard accept.contains("text/event-stream") else {
+        guard Self.wantsEventStream(request) else {
             throw Problem(.badRequest, "GET /_feed is a WebSocket (Upgrade: websocket) or Server-Sent Events (Accept: text/event-stream); for plain HTTP use GET /_changes")
         }
+        return try await eventStream(since: feedRequest.since, collections: feedRequest.collections, band: nil)
+    }
+
+    static func wantsEventStream(_ request: Request) -> Bool {
+        request.headers["Accept"].joined(separator: ",").lowercased().contains("text/event-stream")
+    }
+
+    /// The feed (all of it, some collections, or one band) as Server-Sent Events from `since`.
+    func eventStream(since: Int64?, collections: Set<String>?, band: Band?) async throws -> Response {
         let current = try await store.changes(after: 0, collections: nil, limit: 0, maxBytes: 0)  // head and oldest only
-        if let since = feedRequest.since {
+        if let since {
             guard since <= current.head else {
                 throw Problem.badParameter("since", "\(since) is ahead of the log (its head is \(current.head))")
             }
@@ -128,7 +136,7 @@ struct FeedRoutes: Sendable {
                 Task { await hub.unsubscribe(sink) }
             }
             _ = stream.write(Array(": feedbase change feed\nretry: 1000\n\n".utf8))
-            Task { await hub.subscribe(sink, since: feedRequest.since, collections: feedRequest.collections) }
+            Task { await hub.subscribe(sink, since: since, collections: collections, band: band) }
         }
         return response
     }
@@ -155,6 +163,11 @@ final class ServerSentEvents: FeedSink {
 
     func ready(seq: Int64) {
         _ = stream.write(Array("event: ready\ndata: {\"type\":\"ready\",\"seq\":\(seq)}\n\n".utf8))
+    }
+
+    /// With `id:`, so that a reconnecting EventSource resumes from here.
+    func progress(seq: Int64) {
+        _ = stream.write(Array("id: \(seq)\nevent: progress\ndata: {\"type\":\"progress\",\"seq\":\(seq)}\n\n".utf8))
     }
 
     func close(_ reason: FeedCloseReason) {

@@ -44,6 +44,8 @@ public final class HTTPServer: Sendable {
     private let group: MultiThreadedEventLoopGroup
     private let serverChannel: any Channel
     private let connections: OpenConnections
+    /// Client connections open now (HTTP and upgraded alike).
+    public var openConnectionCount: Int { connections.count }
     private let configuration: ServerConfiguration
 
     /// Binds and starts serving `api`. The store's lifetime is the caller's.
@@ -134,4 +136,5 @@ final class OpenConnections: Sendable {
     }
 
     var all: [any Channel] { channels.withLock { Array($0.values) } }
+    var count: Int { channels.withLock { $0.count } }
 }

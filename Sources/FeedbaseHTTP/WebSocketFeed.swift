@@ -152,6 +152,8 @@ final class WebSocketSink: FeedSink {
         var queue = CircularBuffer<Batch>()
         var queuedBytes = 0
         var closed = false
+        /// The channel itself is gone (not only closing).
+        var disconnected = false
     }
 
     private let channel: any Channel
@@ -185,10 +187,19 @@ final class WebSocketSink: FeedSink {
         _ = enqueue(Batch(frames: frames, firstSeq: nil), overLimit: true)
     }
 
+    func progress(seq: Int64) {
+        var frames = ByteBuffer()
+        frames.writeWebSocketTextFrame(Array(#"{"type":"progress","seq":\#(seq)}"#.utf8))
+        _ = enqueue(Batch(frames: frames, firstSeq: nil))
+    }
+
+    var isDisconnected: Bool { state.withLock { $0.disconnected } }
+
     /// The channel closed: refuse everything from now on (the hub then drops this sink).
     func disconnected() {
         state.withLock { state in
             state.closed = true
+            state.disconnected = true
             state.queue = []
             state.queuedBytes = 0
         }

@@ -18,11 +18,18 @@ public struct ChangeEvent: Sendable, Equatable {
     public var collection: String
     /// `{"seq":…,"collection":…,"op":…,"id":…,"item":{…},"at":…}` as bytes.
     public var json: [UInt8]
+    /// For an update, the item as it was before it (nil otherwise, and for updates logged
+    /// before the log kept it): what tells a row leaving a filter from one changing inside it.
+    public var previous: [UInt8]?
 
-    public init(seq: Int64, collection: String, json: [UInt8]) {
+    /// What the event holds in memory.
+    public var byteCount: Int { json.count + (previous?.count ?? 0) }
+
+    public init(seq: Int64, collection: String, json: [UInt8], previous: [UInt8]? = nil) {
         self.seq = seq
         self.collection = collection
         self.json = json
+        self.previous = previous
     }
 }
 
@@ -156,6 +163,12 @@ enum ChangeLog {
 
     /// The event as clients see it, `{"seq":…,"collection":…,"op":…,"id":…,"item":{…},"at":…}`,
     /// as a SQL expression over a row of `_changes` (on our connections: it uses our functions).
+    /// The row before an update as JSON (NULL otherwise), with its BLOBs put back as base64.
+    static let previousJSON = """
+        CASE WHEN previous IS NULL THEN NULL WHEN blobs IS NULL THEN previous ELSE json_patch(previous, \
+        (SELECT json_group_object(key, \(SQLFunctions.base64OfHexName)(value)) FROM json_each(blobs, '$.previous') WHERE type = 'text')) END
+        """
+
     static let eventJSON = """
         json_object('seq', seq, 'collection', collection, 'op', op, \
         'id', CASE WHEN blobs ->> '$.id' IS NULL THEN item_id ELSE \(SQLFunctions.base64OfHexName)(blobs ->> '$.id') END, \
@@ -173,7 +186,7 @@ enum ChangeLog {
         let head = try head(on: connection)
         // Saturating: another program may have set the sequence to its maximum.
         let oldest = try connection.scalarInt("SELECT min(seq) FROM _changes") ?? (head == .max ? head : head + 1)
-        var sql = "SELECT seq, collection, \(eventJSON) FROM _changes WHERE seq > ?1"
+        var sql = "SELECT seq, collection, \(eventJSON), \(previousJSON) FROM _changes WHERE seq > ?1"
         var values: [SQLValue] = [.integer(seq)]
         if let collections {
             let names = collections.sorted()
@@ -192,8 +205,10 @@ enum ChangeLog {
                         complete = true
                         return
                     }
-                    let event = ChangeEvent(seq: statement.int64(0), collection: statement.text(1) ?? "", json: statement.textBytes(2))
-                    bytes += event.json.count
+                    let event = ChangeEvent(
+                        seq: statement.int64(0), collection: statement.text(1) ?? "", json: statement.textBytes(2),
+                        previous: statement.isNull(3) ? nil : statement.textBytes(3))
+                    bytes += event.byteCount
                     events.append(event)
                 }
             }

@@ -68,6 +68,10 @@ public protocol ResourceStore: ChangeSource {
     /// Deletes the item with `id`; a missing item is `.notFound`. Returns the seq of its event.
     func delete(in collection: String, id: String, preconditions: Preconditions) async throws -> Int64
 
+    /// `filters` as a predicate over items of the collection, checked and typed as a listing
+    /// with those filters would be (the same errors for the same mistakes).
+    func predicate(in collection: String, filters: [Filter]) async throws -> RowPredicate
+
     /// Whether writes are recorded in the change log (`--no-feed` turns it off).
     var feedEnabled: Bool { get }
 

@@ -3,7 +3,7 @@
 // a JSON column as its normalised JSON text (what a filter on it compares). A small reader for
 // the one shape SQLite writes here (a flat object, no whitespace), not a general JSON parser.
 
-enum RowImage {
+public enum RowImage {
     /// The value of each column named in `names` (NULL for a key the object lacks), or nil when
     /// `json` is not such an object.
     static func values(_ json: [UInt8], names: [String], types: [ColumnType]) -> [SQLValue]? {
@@ -51,6 +51,13 @@ enum RowImage {
             if let integer = Int64(text) { return .integer(integer) }
             return Double(text).map { .real($0) } ?? .text(text)
         }
+    }
+
+    /// The members of a JSON object as written by SQLite: each key and the bytes of its value;
+    /// nil when `json` is not an object.
+    public static func members(of json: [UInt8]) -> [(key: String, raw: Range<Int>)]? {
+        var reader = Reader(bytes: json)
+        return reader.object()
     }
 
     /// A REAL as SQLite writes it as text (`%!.15g`), for GLOB and LIKE on a number.

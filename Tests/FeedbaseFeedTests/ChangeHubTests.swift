@@ -59,7 +59,7 @@ struct SeededGenerator: RandomNumberGenerator {
             if Bool.random(using: &random) { await Task.yield() }
         }
         let final = log.head
-        try await waitUntil("every subscriber to reach \(final) (seed \(seed))") {
+        try await waitUntil("every subscriber to reach \(final) (seed \(seed))", timeout: .seconds(60)) {
             await hub.advance()
             let head = await hub.head
             return subscribers.allSatisfy { $0.sink.ready != nil } && head == final
@@ -68,7 +68,7 @@ struct SeededGenerator: RandomNumberGenerator {
         let all = try await log.changes(after: 0, collections: nil, limit: .max, maxBytes: .max).events
         for (index, subscriber) in subscribers.enumerated() {
             let expected = all.filter { $0.seq > subscriber.since && (subscriber.collections?.contains($0.collection) ?? true) }.map(\.seq)
-            try await waitUntil("subscriber \(index) to get its events (seed \(seed))") { subscriber.sink.seqs.count >= expected.count }
+            try await waitUntil("subscriber \(index) to get its events (seed \(seed))", timeout: .seconds(60)) { subscriber.sink.seqs.count >= expected.count }
             #expect(subscriber.sink.seqs == expected, "seed \(seed), subscriber \(index) since \(subscriber.since)")
             #expect(subscriber.sink.closed == nil, "seed \(seed)")
         }

@@ -1,0 +1,205 @@
+// Bands over Server-Sent Events: a listing's URL asked as `text/event-stream` is a live query.
+// The invariant, checked on random writes (creates, updates that move rows in and out, deletes,
+// bulk writes, writes by the sqlite3 shell) over many seeds: a client that takes the REST snapshot
+// of the band at X-Change-Seq and applies the band's messages holds exactly what the REST query
+// returns at every seq it reaches. The oracle is REST itself, read after every write.
+
+import FeedbaseTestSupport
+import Foundation
+import Testing
+
+private struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// One message of a Server-Sent Events stream.
+struct StreamMessage {
+    var event: String
+    var id: Int?
+    var data: [String: Any]
+}
+
+/// Reads a Server-Sent Events response message by message.
+final class EventStreamReader {
+    let connection: HTTPConnection
+    private var text = ""
+
+    init(_ connection: HTTPConnection) { self.connection = connection }
+
+    func next() async throws -> StreamMessage {
+        while true {
+            if let end = text.range(of: "\n\n") {
+                let block = String(text[..<end.lowerBound])
+                text = String(text[end.upperBound...])
+                var fields: [String: String] = [:]
+                for line in block.split(separator: "\n") {
+                    guard let colon = line.firstIndex(of: ":"), colon != line.startIndex else { continue }
+                    fields[String(line[..<colon])] = String(line[line.index(after: colon)...].drop { $0 == " " })
+                }
+                guard let event = fields["event"] else { continue }  // comments, retry
+                let data = try JSONSerialization.jsonObject(with: Data((fields["data"] ?? "{}").utf8)) as? [String: Any] ?? [:]
+                return StreamMessage(event: event, id: fields["id"].flatMap(Int.init), data: data)
+            }
+            guard let chunk = try await connection.nextChunk() else { throw HTTPTestClientError(message: "the stream ended") }
+            text += String(decoding: chunk, as: UTF8.self)
+        }
+    }
+}
+
+private func canonical(_ value: Any) throws -> String {
+    String(decoding: try JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed]), as: UTF8.self)
+}
+
+/// Bands to follow, each with the body of a task that is in it (to end a run on a known event).
+private let bands: [(query: String, member: String)] = [
+    ("project_id=eq.2", #"{"project_id":2,"title":"end"}"#),
+    ("done=is.false", #"{"project_id":1,"title":"end"}"#),
+    ("priority=gte.3", #"{"project_id":1,"title":"end","priority":5}"#),
+    ("project_id=in.(1,3)&done=eq.false", #"{"project_id":3,"title":"end"}"#),
+    ("title=like.*a*&select=id,title,done", #"{"project_id":1,"title":"the end"}"#),
+    ("priority=not.is.null&priority=lt.4&select=title,priority,id", #"{"project_id":1,"title":"end","priority":1}"#),
+]
+
+@Suite struct BandTests {
+    @Test(arguments: 1...24)
+    func aCopyKeptByTheBandsMessagesEqualsTheRESTViewAtEverySeq(seed: UInt64) async throws {
+        var random = SplitMix(state: seed)
+        let band = bands[Int(seed) % bands.count]
+        try await withServer(progressInterval: .milliseconds(20)) { server in
+            for name in ["one", "two", "three"] { _ = try await server.request("POST", "/projects", json: #"{"name":"\#(name)"}"#) }
+            let titles = ["alpha", "beta", "gamma", "delta", "kilo", "echo"]
+            func randomTask(_ random: inout SplitMix) -> String {
+                let priority = Int.random(in: 0...5, using: &random)
+                return #"{"project_id":\#(Int.random(in: 1...3, using: &random)),"title":"\#(titles.randomElement(using: &random)!)","#
+                    + #""done":\#(Bool.random(using: &random)),"priority":\#(priority == 0 ? "null" : String(priority))}"#
+            }
+            for _ in 0..<10 { _ = try await server.request("POST", "/tasks", json: randomTask(&random)) }
+
+            // The snapshot, then the stream from its seq.
+            let snapshot = try await server.request("GET", "/tasks?\(band.query)&limit=1000")
+            #expect(snapshot.status == 200)
+            let since = Int(snapshot.header("X-Change-Seq") ?? "") ?? -1
+            var copy: [String: String] = [:]
+            for item in try array(snapshot) { copy[String(describing: item["id"] ?? "")] = try canonical(item) }
+            let connection = try await HTTPConnection(port: server.port, timeout: .seconds(20))
+            try await connection.write("GET", "/tasks?\(band.query)&since=\(since)", headers: [("Accept", "text/event-stream")])
+            let head = try await connection.readHead()
+            #expect(head.status == 200 && head.header("Content-Type")?.hasPrefix("text/event-stream") == true, "\(head.status)")
+            let stream = EventStreamReader(connection)
+
+            // Random writes; after each, the REST view of the band and its seq.
+            var views: [(seq: Int, items: [String: String])] = []
+            for step in 0..<30 {
+                let ids = try array(try await server.request("GET", "/tasks?select=id&limit=1000")).compactMap { $0["id"] as? Int }
+                let id = ids.randomElement(using: &random) ?? 1
+                switch Int.random(in: 0..<10, using: &random) {
+                case 0, 1:
+                    _ = try await server.request("POST", "/tasks", json: randomTask(&random))
+                case 2:
+                    _ = try await server.request("POST", "/tasks", json: "[" + randomTask(&random) + "," + randomTask(&random) + "]")
+                case 3, 4, 5:
+                    let changes = [
+                        #"{"done":\#(Bool.random(using: &random))}"#, #"{"project_id":\#(Int.random(in: 1...3, using: &random))}"#,
+                        #"{"priority":\#(Int.random(in: 1...5, using: &random))}"#, #"{"priority":null}"#,
+                        #"{"title":"\#(titles.randomElement(using: &random)!)"}"#,
+                    ]
+                    _ = try await server.request("PATCH", "/tasks/\(id)", json: changes.randomElement(using: &random)!)
+                case 6:
+                    _ = try await server.request("DELETE", "/tasks/\(id)")
+                case 7:
+                    try await server.sqlite3("UPDATE tasks SET done = 1 - done WHERE id % 3 = \(step % 3)")
+                case 8:
+                    try await server.sqlite3("UPDATE tasks SET project_id = \(Int.random(in: 1...3, using: &random)) WHERE id = \(id)")
+                default:
+                    try await server.sqlite3("DELETE FROM tasks WHERE id = \(id); INSERT INTO tasks (project_id, title, priority) VALUES (2, 'shell', 4)")
+                }
+                let view = try await server.request("GET", "/tasks?\(band.query)&limit=1000")
+                var items: [String: String] = [:]
+                for item in try array(view) { items[String(describing: item["id"] ?? "")] = try canonical(item) }
+                views.append((Int(view.header("X-Change-Seq") ?? "") ?? -1, items))
+            }
+            let end = try await server.request("POST", "/tasks", json: band.member)
+            #expect(end.status == 201)
+            let endSeq = Int(end.header("X-Change-Seq") ?? "") ?? -1
+
+            // Apply the messages; before each one, every view whose seq the copy has reached
+            // (all messages up to it applied, none after) must equal the copy.
+            var checked = 0
+            func check(upTo seq: Int) {
+                while checked < views.count && views[checked].seq <= seq {
+                    #expect(copy == views[checked].items, "seed \(seed), band \(band.query), at seq \(views[checked].seq)")
+                    checked += 1
+                }
+            }
+            var last = since
+            for _ in 0..<500 {
+                let message = try await stream.next()
+                switch message.event {
+                case "ready", "progress":
+                    let seq = message.data["seq"] as? Int ?? -1
+                    #expect(seq >= last, "seed \(seed): \(message.event) went back")
+                    check(upTo: seq)
+                    last = max(last, seq)
+                case "change":
+                    let seq = message.data["seq"] as? Int ?? -1
+                    #expect(seq > last && message.id == seq, "seed \(seed): out of order")
+                    check(upTo: seq - 1)
+                    last = seq
+                    let id = message.data["id"] as? String ?? ""
+                    switch message.data["op"] as? String {
+                    case "create", "enter", "update": copy[id] = try canonical(message.data["item"] ?? NSNull())
+                    case "delete", "leave": copy[id] = nil
+                    default: Issue.record("seed \(seed): unknown op \(message.data)")
+                    }
+                default:
+                    Issue.record("seed \(seed): unexpected \(message.event)")
+                }
+                if last >= endSeq { break }
+            }
+            #expect(last == endSeq, "seed \(seed): the stream stopped at \(last) of \(endSeq)")
+            check(upTo: endSeq - 1)
+            #expect(checked == views.count, "seed \(seed): checked \(checked) of \(views.count) views")
+            connection.close()
+        }
+    }
+
+    @Test func enterAndLeaveAreToldApartFromCreateAndDelete() async throws {
+        try await withServer(progressInterval: .milliseconds(20)) { server in
+            _ = try await server.request("POST", "/projects", json: #"{"name":"p"}"#)
+            let connection = try await HTTPConnection(port: server.port)
+            try await connection.write("GET", "/tasks?done=is.false&select=title", headers: [("Accept", "text/event-stream")])
+            #expect(try await connection.readHead().status == 200)
+            let stream = EventStreamReader(connection)
+            #expect(try await stream.next().event == "ready")
+            _ = try await server.request("POST", "/tasks", json: #"{"project_id":1,"title":"t"}"#)  // create, in
+            _ = try await server.request("PATCH", "/tasks/1", json: #"{"done":true}"#)  // leave
+            _ = try await server.request("POST", "/tasks", json: #"{"project_id":1,"title":"u","done":true}"#)  // create, out
+            _ = try await server.request("PATCH", "/tasks/1", json: #"{"done":false}"#)  // enter
+            _ = try await server.request("PATCH", "/tasks/1", json: #"{"title":"t2"}"#)  // update, in
+            _ = try await server.request("DELETE", "/tasks/2")  // delete, out: nothing
+            _ = try await server.request("DELETE", "/tasks/1")  // delete, in
+            var seen: [String] = []
+            while seen.count < 5 {
+                let message = try await stream.next()
+                guard message.event == "change" else { continue }
+                seen.append("\(message.data["seq"] as? Int ?? 0) \(message.data["op"] as? String ?? "") \(try canonical(message.data["item"] ?? NSNull()))")
+            }
+            #expect(seen == [
+                #"2 create {"title":"t"}"#, #"3 leave {"title":"t"}"#, #"5 enter {"title":"t"}"#, #"6 update {"title":"t2"}"#,
+                #"8 delete {"title":"t2"}"#,
+            ])
+            // The log moved past 7 (not for this band) and 8: the next word is progress, not silence.
+            _ = try await server.request("POST", "/tasks", json: #"{"project_id":1,"title":"v","done":true}"#)
+            let progress = try await stream.next()
+            #expect(progress.event == "progress" && progress.data["seq"] as? Int == 9 && progress.id == 9)
+            connection.close()
+        }
+    }
+}
