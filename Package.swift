@@ -90,7 +90,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FeedbaseStoreTests",
-            dependencies: ["FeedbaseStore", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["FeedbaseStore", "FeedbaseTestSupport", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "FeedbaseOpenAPITests",

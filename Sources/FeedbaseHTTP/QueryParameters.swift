@@ -68,6 +68,9 @@ enum QueryParameters {
                 guard query.filters.count < RequestLimits.filters else {
                     throw Problem(.badRequest, "more than \(RequestLimits.filters) filters; the limit is \(RequestLimits.filters) filter parameters per request")
                 }
+                guard query.filters.count(where: { $0.column == name }) < ListQuery.maximumFiltersPerColumn else {
+                    throw Problem.badParameter(name, "more than \(ListQuery.maximumFiltersPerColumn) filters on one column; the limit is \(ListQuery.maximumFiltersPerColumn)")
+                }
                 query.filters.append(try filter(column: name, value))
             }
         }

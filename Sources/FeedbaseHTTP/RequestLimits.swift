@@ -2,6 +2,7 @@
 // (docs/API.md, "Limits"). Each is answered with a problem that names it, before the request
 // reaches SQLite (whose own limits would surface as a 500) or NIO's decoder gives up on it.
 
+import FeedbaseStore
 import NIOHTTP1
 
 public enum RequestLimits {
@@ -13,11 +14,10 @@ public enum RequestLimits {
     /// resynchronise). A request target longer than this also gets 431: the decoder cannot say
     /// which part overflowed.
     public static let headBytes = 80 * 1024
-    /// Filter parameters in one listing: `400` above. SQLite nests the ANDed conditions and refuses
-    /// an expression deeper than 1,000; a hundred filters is more than any client needs.
-    public static let filters = 100
+    /// Filter parameters in one listing: `400` above (`ListQuery.maximumFilters`).
+    public static let filters = ListQuery.maximumFilters
     /// Items in one `in.(...)` list: `400` above.
-    public static let inListItems = 1_000
+    public static let inListItems = ListQuery.maximumInItems
 
     /// NIO's decoder limits, made ours: one field (the request target included) and all of them.
     static var decoder: NIOHTTPDecoderLimitConfiguration {

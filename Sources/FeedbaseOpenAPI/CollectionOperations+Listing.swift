@@ -9,7 +9,7 @@ extension CollectionOperations {
     var list: DocumentValue {
         var parameters: [DocumentValue] = []
         for column in collection.columns where !ListQuery.reservedParameters.contains(column.name) && !column.name.isEmpty {
-            parameters.append(filterParameter(column))
+            parameters.append(filterParameter(column, maxItems: ListQuery.maximumFiltersPerColumn))
         }
         if let order = orderParameter { parameters.append(order) }
         if let select = selectParameter { parameters.append(select) }
@@ -40,7 +40,7 @@ extension CollectionOperations {
     /// A filter on `column`: one condition per value, the parameter repeated for several
     /// (`priority=gte.2&priority=lte.4`), which the server ANDs (QueryParameters.listQuery keeps
     /// every one). An array exploded as a form, so that a generated client can send repeats.
-    private func filterParameter(_ column: Column) -> DocumentValue {
+    private func filterParameter(_ column: Column, maxItems: Int) -> DocumentValue {
         let operators = ValueSyntax.operators(column.type).joined(separator: ", ")
         let description =
             "Filter on `\(column.name)` (\(column.type.rawValue)): `op.value`, or `not.op.value`, with op one of \(operators). "
@@ -48,7 +48,8 @@ extension CollectionOperations {
             + (column.type == .boolean ? ", `is.true`, `is.false`" : "")
             + ". Values are parsed by the column's type; a value that does not parse is refused with 400. "
             + "Each value is one condition: repeat the parameter (`\(column.name)=...&\(column.name)=...`) and the "
-            + "conditions AND together."
+            + "conditions AND together. A request takes at most \(maxItems) filters on one column, "
+            + "\(ListQuery.maximumFilters) in all, and \(ListQuery.maximumInItems) items in one `in` list."
         return [
             "name": .string(column.name),
             "in": "query",
@@ -59,6 +60,7 @@ extension CollectionOperations {
                 "type": "array",
                 "items": ["type": "string", "pattern": .string(ValueSyntax.filter(column.type))],
                 "minItems": 1,
+                "maxItems": .integer(Int64(maxItems)),
             ],
         ]
     }

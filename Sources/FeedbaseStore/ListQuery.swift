@@ -43,6 +43,14 @@ public struct Ordering: Sendable, Equatable {
 public struct ListQuery: Sendable, Equatable {
     public static let defaultLimit = 100
     public static let maximumLimit = 1000
+    /// Filter parameters in one listing (HTTP answers 400 above). SQLite nests the ANDed
+    /// conditions and refuses an expression deeper than 1,000; a hundred is more than any client needs.
+    public static let maximumFilters = 100
+    /// Filter parameters on one column (HTTP answers 400 above): enough for any range, and
+    /// what the OpenAPI document declares as each filter's `maxItems`.
+    public static let maximumFiltersPerColumn = 10
+    /// Items in one `in.(...)` list (HTTP answers 400 above).
+    public static let maximumInItems = 1_000
     /// The query parameters of a listing that are not filters: a column of one of these names
     /// cannot be filtered on.
     public static let reservedParameters: Set<String> = ["order", "select", "limit", "offset", "after"]

@@ -202,4 +202,34 @@ private let bands: [(query: String, member: String)] = [
             connection.close()
         }
     }
+
+    @Test func aBandResumesFromItsLastSeqAndIsResetPastAPrune() async throws {
+        try await withServer(ringCapacity: 2, progressInterval: .milliseconds(20)) { server in
+            _ = try await server.request("POST", "/projects", json: #"{"name":"p"}"#)
+            for index in 0..<6 {
+                _ = try await server.request("POST", "/tasks", json: #"{"project_id":1,"title":"t\#(index)","done":\#(index % 2 == 0)}"#)
+            }
+            // Resuming from seq 3 over a backlog the ring (two events) no longer holds: only the
+            // band's own rows after 3 come (tasks 3 and 5 are done=false: seqs 5 and 7).
+            let connection = try await HTTPConnection(port: server.port)
+            try await connection.write("GET", "/tasks?done=is.false&select=id", headers: [("Accept", "text/event-stream"), ("Last-Event-ID", "3")])
+            #expect(try await connection.readHead().status == 200)
+            let stream = EventStreamReader(connection)
+            var seqs: [Int] = []
+            while true {
+                let message = try await stream.next()
+                if message.event == "ready" { break }
+                if message.event == "change" { seqs.append(message.id ?? -1) }
+            }
+            #expect(seqs == [5, 7])
+            connection.close()
+            // Past a prune, a band is refused like the firehose: 410, re-read, subscribe again.
+            #expect(try await server.store.pruneChanges(olderThan: nil, keep: 2) == 5)
+            let gone = try await server.request("GET", "/tasks?done=is.false&since=2", headers: [("Accept", "text/event-stream")])
+            #expect(gone.status == 410 && gone.header("Content-Type") == "application/problem+json")
+            // A bad filter is the listing's 400, before any stream.
+            let bad = try await server.request("GET", "/tasks?priority=gt.high", headers: [("Accept", "text/event-stream")])
+            #expect(bad.status == 400 && bad.header("Content-Type") == "application/problem+json")
+        }
+    }
 }

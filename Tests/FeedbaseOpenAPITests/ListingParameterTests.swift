@@ -38,6 +38,7 @@ import Testing
             "type": "array",
             "items": ["type": "string", "pattern": .string(ValueSyntax.filter(.integer))],
             "minItems": 1,
+            "maxItems": 10,  // ListQuery.maximumFiltersPerColumn
         ])
         #expect(priority["description"]?.stringValue?.contains("`priority=...&priority=...`) and the conditions AND together") == true)
         let title = try #require(parameters.first { $0["name"] == "title" })

@@ -11,8 +11,8 @@
 # repository; further arguments go to `schemathesis run` (for example `--seed 1` to replay a run).
 # Needs `schemathesis` on PATH (pip install schemathesis==4.32.5, the version the configuration
 # is tested with). Exits with schemathesis' status (2 when the server cannot be started).
-# Schemathesis gets FEEDBASE_CONFORMANCE_TIMEOUT seconds (240): with the bounded start and stop,
-# the script ends within 5 minutes.
+# Schemathesis gets FEEDBASE_CONFORMANCE_TIMEOUT seconds (360): with the bounded start and stop,
+# the script ends within 7 minutes.
 
 set -euo pipefail
 
@@ -34,7 +34,7 @@ if [[ $# -ge 1 && $1 != -* ]]; then
 else
     document=$repo/openapi.yaml
 fi
-time_limit=${FEEDBASE_CONFORMANCE_TIMEOUT:-240}
+time_limit=${FEEDBASE_CONFORMANCE_TIMEOUT:-360}
 
 [[ -x $bin ]] || { echo "$0: $bin is not an executable" >&2; exit 2; }
 [[ -f $document ]] || { echo "$0: no OpenAPI document at $document" >&2; exit 2; }
