@@ -73,7 +73,9 @@ enum Texts {
     static let listing = """
         A page of items, ordered by `order` and then by the primary key. While more rows may follow, `Link` \
         holds the next page's URL (keyset pagination: rows are never skipped or repeated). `HEAD` answers the \
-        same without a body.
+        same without a body. Asked with `Accept: text/event-stream` (and `since`, or `Last-Event-ID`), the same \
+        URL is a live query instead: Server-Sent Events of the rows that are created, updated or deleted in the \
+        filtered list and of those that `enter` or `leave` it, with `progress` markers (docs/API.md, "Live queries").
         """
 
     static let order = """
