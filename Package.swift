@@ -99,7 +99,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FeedbaseFeedTests",
-            dependencies: ["FeedbaseFeed", "FeedbaseStore", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["FeedbaseFeed", "FeedbaseStore", "FeedbaseTestSupport", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "FeedbaseHTTPTests",

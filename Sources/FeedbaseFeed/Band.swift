@@ -77,30 +77,11 @@ public struct Band: Sendable, Hashable {
             guard let member = members.first(where: { $0.key == name }) else { continue }
             if !first { out.append(UInt8(ascii: ",")) }
             first = false
-            out += JSONText.quoted(name)
+            out += Array(JSONText.quote(name).utf8)
             out.append(UInt8(ascii: ":"))
             out += item[member.raw]
         }
         out.append(UInt8(ascii: "}"))
-        return out
-    }
-}
-
-/// A string as a JSON string literal.
-enum JSONText {
-    static func quoted(_ text: String) -> [UInt8] {
-        var out: [UInt8] = [UInt8(ascii: "\"")]
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): out += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
-            case UInt8(ascii: "\\"): out += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
-            case 0..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                out += [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 15)]]
-            default: out.append(byte)
-            }
-        }
-        out.append(UInt8(ascii: "\""))
         return out
     }
 }

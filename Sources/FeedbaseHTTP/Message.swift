@@ -1,5 +1,6 @@
 // A request as the handlers see it (head, decoded path, whole body) and the response they return.
 
+import FeedbaseStore
 import NIOHTTP1
 
 public struct Request: Sendable {

@@ -163,18 +163,20 @@ enum ChangeLog {
 
     /// The event as clients see it, `{"seq":…,"collection":…,"op":…,"id":…,"item":{…},"at":…}`,
     /// as a SQL expression over a row of `_changes` (on our connections: it uses our functions).
+    /// `image` (a column of `_changes` holding item JSON) with the BLOBs that `blobs` keeps as hex
+    /// at `path` put back as base64; json_patch keeps the item's key order.
+    private static func withBlobs(_ image: String, _ path: String) -> String {
+        "CASE WHEN blobs IS NULL THEN json(\(image)) ELSE json_patch(\(image), (SELECT json_group_object(key, "
+            + "\(SQLFunctions.base64OfHexName)(value)) FROM json_each(blobs, '\(path)') WHERE type = 'text')) END"
+    }
+
     /// The row before an update as JSON (NULL otherwise), with its BLOBs put back as base64.
-    static let previousJSON = """
-        CASE WHEN previous IS NULL THEN NULL WHEN blobs IS NULL THEN previous ELSE json_patch(previous, \
-        (SELECT json_group_object(key, \(SQLFunctions.base64OfHexName)(value)) FROM json_each(blobs, '$.previous') WHERE type = 'text')) END
-        """
+    static let previousJSON = "CASE WHEN previous IS NULL THEN NULL ELSE \(withBlobs("previous", "$.previous")) END"
 
     static let eventJSON = """
         json_object('seq', seq, 'collection', collection, 'op', op, \
         'id', CASE WHEN blobs ->> '$.id' IS NULL THEN item_id ELSE \(SQLFunctions.base64OfHexName)(blobs ->> '$.id') END, \
-        'item', CASE WHEN blobs IS NULL THEN json(item) ELSE json_patch(item, \
-        (SELECT json_group_object(key, \(SQLFunctions.base64OfHexName)(value)) FROM json_each(blobs, '$.item') WHERE type = 'text')) END, \
-        'at', at)
+        'item', \(withBlobs("item", "$.item")), 'at', at)
         """
 
     /// The highest seq ever assigned; 0 before the first event.

@@ -32,20 +32,6 @@ public struct RowPredicate: Sendable, Equatable {
     let types: [ColumnType]
     let names: [String]
 
-    /// The columns this predicate reads, and for each the values it requires by equality (one
-    /// value for `eq`, several for `in`): what an index of bands can key on. Nil for a column
-    /// tested otherwise.
-    public var equalities: [(column: String, values: [SQLValue])] {
-        conditions.compactMap { condition in
-            guard !condition.negated else { return nil }
-            switch condition.test {
-            case .compare(.eq, let value): return (names[condition.column], [value])
-            case .oneOf(let values): return (names[condition.column], values)
-            default: return nil
-            }
-        }
-    }
-
     /// Whether the row whose item JSON is `json` (as events and GET give it) satisfies every
     /// condition; false when the JSON is not an item of this collection.
     public func matches(itemJSON json: [UInt8]) -> Bool {

@@ -4,6 +4,7 @@
 
 @testable import FeedbaseFeed
 import FeedbaseStore
+import FeedbaseTestSupport
 import Logging
 import Testing
 
@@ -15,19 +16,6 @@ private func makeHub(_ log: MemoryLog, _ configure: (inout FeedSettings) -> Void
     let hub = ChangeHub(source: log, settings: settings, logger: logger)
     try await hub.start()
     return hub
-}
-
-/// A tiny deterministic generator (SplitMix64), so that a failing seed can be replayed.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }
 
 @Suite struct ChangeHubTests {

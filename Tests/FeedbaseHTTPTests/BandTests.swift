@@ -8,17 +8,6 @@ import FeedbaseTestSupport
 import Foundation
 import Testing
 
-private struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// One message of a Server-Sent Events stream.
 struct StreamMessage {
     var event: String
@@ -53,10 +42,6 @@ final class EventStreamReader {
     }
 }
 
-private func canonical(_ value: Any) throws -> String {
-    String(decoding: try JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed]), as: UTF8.self)
-}
-
 /// Bands to follow, each with the body of a task that is in it (to end a run on a known event).
 private let bands: [(query: String, member: String)] = [
     ("project_id=eq.2", #"{"project_id":2,"title":"end"}"#),
@@ -70,12 +55,12 @@ private let bands: [(query: String, member: String)] = [
 @Suite struct BandTests {
     @Test(arguments: 1...24)
     func aCopyKeptByTheBandsMessagesEqualsTheRESTViewAtEverySeq(seed: UInt64) async throws {
-        var random = SplitMix(state: seed)
+        var random = SeededGenerator(seed: seed)
         let band = bands[Int(seed) % bands.count]
         try await withServer(progressInterval: .milliseconds(20)) { server in
             for name in ["one", "two", "three"] { _ = try await server.request("POST", "/projects", json: #"{"name":"\#(name)"}"#) }
             let titles = ["alpha", "beta", "gamma", "delta", "kilo", "echo"]
-            func randomTask(_ random: inout SplitMix) -> String {
+            func randomTask(_ random: inout SeededGenerator) -> String {
                 let priority = Int.random(in: 0...5, using: &random)
                 return #"{"project_id":\#(Int.random(in: 1...3, using: &random)),"title":"\#(titles.randomElement(using: &random)!)","#
                     + #""done":\#(Bool.random(using: &random)),"priority":\#(priority == 0 ? "null" : String(priority))}"#

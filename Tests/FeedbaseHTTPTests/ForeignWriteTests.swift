@@ -9,7 +9,7 @@ import Foundation
 import Testing
 
 /// JSON with sorted keys, for comparing items whatever their key order.
-private func canonical(_ value: Any) throws -> String {
+func canonical(_ value: Any) throws -> String {
     String(decoding: try JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed]), as: UTF8.self)
 }
 

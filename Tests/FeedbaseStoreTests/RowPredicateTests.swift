@@ -3,22 +3,12 @@
 // filters, the rows a listing returns are exactly the rows the predicate accepts, and a filter
 // the listing refuses is refused by the predicate too. Many seeds; a failure names its seed.
 
+import FeedbaseTestSupport
 import Foundation
 import Logging
 import Testing
 
 @testable import FeedbaseStore
-
-private struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 private let schema = """
     CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER, r REAL, s TEXT, b BOOLEAN, d DATETIME, j JSON, day DATE, bin BLOB);
@@ -42,7 +32,7 @@ private let columns: [(name: String, stored: [String], operands: [String], ops: 
 @Suite struct RowPredicateTests {
     @Test(arguments: 1...60)
     func thePredicateAcceptsExactlyTheRowsTheListingReturns(seed: UInt64) async throws {
-        var random = SplitMix(state: seed)
+        var random = SeededGenerator(seed: seed)
         let directory = try TemporaryDirectory()
         let migrations = try directory.migrations(["0001_t.sql": schema])
         let path = directory.file("p.sqlite")

@@ -38,8 +38,8 @@ final class TestServer: Sendable {
 
     /// A server on the database (and migrations) that `earlier` left, which must have been
     /// stopped with `removingFiles: false`.
-    static func restart(_ earlier: TestServer, migrations: String? = nil) async throws -> TestServer {
-        try await start(directory: earlier.directory, migrations: migrations ?? earlier.migrations)
+    static func restart(_ earlier: TestServer) async throws -> TestServer {
+        try await start(directory: earlier.directory, migrations: earlier.migrations)
     }
 
     static func start(

@@ -1,8 +1,8 @@
-// Writing the few JSON documents the HTTP layer makes itself (problems, the index) as bytes,
-// without Foundation's encoder. Item JSON never passes through here: SQLite builds it.
+// Writing the few JSON texts Feedbase makes itself (problems, the index, a band's narrowed
+// items' keys) without Foundation's encoder. Item values never pass through here: SQLite builds them.
 
-enum JSONText {
-    static func quote(_ text: String) -> String {
+public enum JSONText {
+    public static func quote(_ text: String) -> String {
         var out = "\""
         for scalar in text.unicodeScalars {
             switch scalar {
@@ -21,11 +21,11 @@ enum JSONText {
     }
 
     /// An object from pre-encoded member values, keys in the given order.
-    static func object(_ members: [(String, String)]) -> String {
+    public static func object(_ members: [(String, String)]) -> String {
         "{" + members.map { quote($0.0) + ":" + $0.1 }.joined(separator: ",") + "}"
     }
 
-    static func array(_ elements: [String]) -> String {
+    public static func array(_ elements: [String]) -> String {
         "[" + elements.joined(separator: ",") + "]"
     }
 }
