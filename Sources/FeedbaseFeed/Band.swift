@@ -2,7 +2,7 @@
 // RowPredicate, and an optional select). Each change is judged on the row before and after it:
 // in → in is the change itself, out → in an `enter`, in → out a `leave`, out → out nothing; a
 // create or delete counts only when its row is in the band. The band's message is the event with
-// that op and the item narrowed to the select.
+// that op, the band's name (when it has one) after the seq, and the item narrowed to the select.
 
 import FeedbaseStore
 
@@ -30,27 +30,27 @@ public struct Band: Sendable, Hashable {
     }
 
     /// The band's message for `event`, or nil when the change does not concern the band.
-    public func message(for event: ChangeEvent) -> [UInt8]? {
-        guard event.collection == collection, let members = RowImage.members(of: event.json) else { return nil }
-        var op: Range<Int>?
-        var item: Range<Int>?
-        for member in members {
-            if member.key == "op" { op = member.raw } else if member.key == "item" { item = member.raw }
-        }
-        guard let op, let item else { return nil }
-        let itemJSON = Array(event.json[item])
-        let inAfter = predicate.matches(itemJSON: itemJSON)
+    public func message(for event: ChangeEvent, name: String? = nil) -> [UInt8]? {
+        guard event.collection == collection, let parts = EventParts(event) else { return nil }
+        let layout = predicate.layout
+        guard let after = layout.row(parts.item) else { return nil }
+        return message(for: parts, after: after, before: event.previous.flatMap { layout.row($0) }, name: name)
+    }
+
+    /// The message for an event already taken apart, its rows read with this band's layout.
+    func message(for parts: EventParts, after: RowSnapshot, before: RowSnapshot?, name: String?) -> [UInt8]? {
+        let inAfter = predicate.matches(after)
         let newOp: String
-        switch event.json[op].dropFirst().first {
-        case UInt8(ascii: "c"):  // create
+        switch parts.op {
+        case .create:
             guard inAfter else { return nil }
             newOp = "create"
-        case UInt8(ascii: "d"):  // delete: the item is the row as it was
+        case .delete:  // the item is the row as it was
             guard inAfter else { return nil }
             newOp = "delete"
-        default:  // update
+        case .update:
             // An update logged before the log kept the previous row is judged on its new row.
-            let inBefore = event.previous.map { predicate.matches(itemJSON: $0) } ?? inAfter
+            let inBefore = before.map { predicate.matches($0) } ?? inAfter
             switch (inBefore, inAfter) {
             case (true, true): newOp = "update"
             case (false, true): newOp = "enter"
@@ -58,13 +58,20 @@ public struct Band: Sendable, Hashable {
             case (false, false): return nil
             }
         }
+        let json = parts.event.json
         var message: [UInt8] = []
-        message.reserveCapacity(event.json.count + 8)
-        message += event.json[..<op.lowerBound]
+        message.reserveCapacity(json.count + 24)
+        if let name {
+            message += json[..<parts.seqEnd]
+            message += Array(",\"band\":\(JSONText.quote(name))".utf8)
+            message += json[parts.seqEnd..<parts.opRange.lowerBound]
+        } else {
+            message += json[..<parts.opRange.lowerBound]
+        }
         message += Array("\"\(newOp)\"".utf8)
-        message += event.json[op.upperBound..<item.lowerBound]
-        message += narrowed(itemJSON)
-        message += event.json[item.upperBound...]
+        message += json[parts.opRange.upperBound..<parts.itemRange.lowerBound]
+        message += select == nil ? parts.item : narrowed(parts.item)
+        message += json[parts.itemRange.upperBound...]
         return message
     }
 
@@ -83,5 +90,44 @@ public struct Band: Sendable, Hashable {
         }
         out.append(UInt8(ascii: "}"))
         return out
+    }
+}
+
+/// An event's JSON taken apart once for every band that looks at it.
+struct EventParts {
+    enum Op { case create, update, delete }
+
+    let event: ChangeEvent
+    let op: Op
+    let opRange: Range<Int>
+    let itemRange: Range<Int>
+    /// Where the `seq` member's value ends (a band's name goes after it).
+    let seqEnd: Int
+    let item: [UInt8]
+
+    init?(_ event: ChangeEvent) {
+        guard let members = RowImage.members(of: event.json) else { return nil }
+        var op: Range<Int>?
+        var item: Range<Int>?
+        var seq: Range<Int>?
+        for member in members {
+            switch member.key {
+            case "op": op = member.raw
+            case "item": item = member.raw
+            case "seq": seq = member.raw
+            default: break
+            }
+        }
+        guard let op, let item, let seq, seq.upperBound <= op.lowerBound, op.upperBound <= item.lowerBound else { return nil }
+        switch event.json[op].dropFirst().first {
+        case UInt8(ascii: "c"): self.op = .create
+        case UInt8(ascii: "d"): self.op = .delete
+        default: self.op = .update
+        }
+        self.event = event
+        self.opRange = op
+        self.itemRange = item
+        self.seqEnd = seq.upperBound
+        self.item = Array(event.json[item])
     }
 }

@@ -16,56 +16,6 @@ import FeedbaseStore
 import Logging
 import Synchronization
 
-/// Where a subscription's messages go (a WebSocket, an SSE stream, a test). Calls come from the
-/// hub's actor, in order; implementations hand the bytes to their transport and return at once.
-public protocol FeedSink: AnyObject, Sendable {
-    /// Queues events; false when the sink's buffer is full (the hub then closes it as slow).
-    func send(_ batch: EventBatch) -> Bool
-    /// The backlog has been sent; live events follow.
-    func ready(seq: Int64)
-    /// The subscription is over; the sink closes its transport.
-    func close(_ reason: FeedCloseReason)
-    /// The log moved to `seq` without anything for this subscription: its resume point.
-    func progress(seq: Int64)
-    /// Whether the transport has gone (the hub then does not take the sink on).
-    var isDisconnected: Bool { get }
-}
-
-extension FeedSink {
-    public func progress(seq: Int64) {}
-    public var isDisconnected: Bool { false }
-}
-
-/// Events handed to sinks. The hub hands the same batch to every subscriber that takes all of it,
-/// so a transport encodes it once for all of them (`encoded`) and they share the bytes.
-public final class EventBatch: Sendable {
-    public let events: [ChangeEvent]
-    private let encodings = Mutex<[String: any Sendable]>([:])
-
-    public init(_ events: [ChangeEvent]) {
-        self.events = events
-    }
-
-    /// The batch encoded by `make`, made once per `key` (a transport's name) and then reused.
-    public func encoded<Encoding: Sendable>(_ key: String, _ make: ([ChangeEvent]) -> Encoding) -> Encoding {
-        if let cached = encodings.withLock({ $0[key] }) as? Encoding { return cached }
-        let encoding = make(events)
-        encodings.withLock { $0[key] = encoding }
-        return encoding
-    }
-}
-
-public enum FeedCloseReason: Sendable, Equatable {
-    /// The sink fell behind; resume with `since = lastSent`.
-    case slow(lastSent: Int64)
-    /// Events after `since` were pruned: re-read via REST, then subscribe from the head.
-    case reset(oldest: Int64)
-    /// The log could not be read (the database failed); resume with `since = lastSent`.
-    case failure(lastSent: Int64)
-    /// The server is stopping.
-    case shutdown
-}
-
 public struct FeedSettings: Sendable {
     /// How many recent events the hub keeps in memory for subscribers that are behind a little.
     public var ringCapacity = 4096
@@ -81,46 +31,13 @@ public struct FeedSettings: Sendable {
     /// Bytes of event JSON in one page (live or backlog): a page stops at the event that
     /// reaches it, so a page of 1 MiB items is a few items, not a thousand.
     public var pageBytes = 4 << 20
+    /// Distinct bands (collection, filter and select) with subscribers at once; a subscription
+    /// to one more is refused.
+    public var maxBands = 100_000
     public init() {}
 }
 
 public actor ChangeHub {
-    private final class Subscription {
-        let sink: any FeedSink
-        let collections: Set<String>?
-        /// A band subscription gets the band's messages (enter, leave, ...) instead of events.
-        let band: Band?
-        var lastSent: Int64
-        var live = false
-        /// The seq a band subscriber last received (an event or progress), and when it was told.
-        var lastTold: Int64
-        var toldAt = ContinuousClock.now
-
-        init(sink: any FeedSink, collections: Set<String>?, band: Band?, lastSent: Int64) {
-            self.band = band
-            self.lastTold = lastSent
-            self.sink = sink
-            self.collections = collections
-            self.lastSent = lastSent
-        }
-
-        func matches(_ event: ChangeEvent) -> Bool { collections?.contains(event.collection) ?? true }
-
-        /// What this subscriber is due of `events`: those after its cursor that it follows, as
-        /// its band sees them.
-        func due(_ events: [ChangeEvent]) -> [ChangeEvent] {
-            let after = events.filter { $0.seq > lastSent && matches($0) }
-            guard let band else { return after }
-            return Self.messages(after, band)
-        }
-
-        static func messages(_ events: [ChangeEvent], _ band: Band) -> [ChangeEvent] {
-            events.compactMap { event in
-                band.message(for: event).map { ChangeEvent(seq: event.seq, collection: event.collection, json: $0) }
-            }
-        }
-    }
-
     private let source: any ChangeSource
     private let settings: FeedSettings
     private let logger: Logger
@@ -130,7 +47,15 @@ public actor ChangeHub {
     public private(set) var head: Int64 = 0
     /// The oldest seq still in the store's log, as last seen.
     private var oldest: Int64 = 1
+    /// Every subscription, by sink.
     private var subscriptions: [ObjectIdentifier: Subscription] = [:]
+    /// The subscriptions that are not to a band.
+    private var firehose: [ObjectIdentifier: Subscription] = [:]
+    /// The distinct bands with subscriptions, each with its own.
+    private var bands: [Band: BandEntry] = [:]
+    private var bandIndex = BandIndex()
+    private var bandsNamed = 0
+    private var progressScannedAt = ContinuousClock.now
     private var loading = false
     private var loadAgain = false
     private var waiters: [Int: (after: Int64, continuation: CheckedContinuation<Void, Never>)] = [:]
@@ -221,8 +146,10 @@ public actor ChangeHub {
         logger.error("reading the change log failed; feed subscribers closed", metadata: [
             "error": "\(error)", "subscribers": "\(subscriptions.count)",
         ])
-        for subscription in subscriptions.values { subscription.sink.close(.failure(lastSent: subscription.lastSent)) }
-        subscriptions = [:]
+        for subscription in subscriptions.values {
+            remove(subscription)
+            subscription.sink.close(.failure(lastSent: position(of: subscription)))
+        }
     }
 
     /// Events after `head` were pruned before the hub loaded them: the ring no longer joins the
@@ -230,80 +157,150 @@ public actor ChangeHub {
     private func skipPruned(_ batch: ChangeBatch) {
         ring = []
         ringBytes = 0
-        let oldest = batch.oldest
-        for (id, subscription) in subscriptions where batch.isPruned(after: subscription.lastSent) {
-            subscriptions[id] = nil
-            subscription.sink.close(.reset(oldest: oldest))
+        for subscription in subscriptions.values where batch.isPruned(after: position(of: subscription)) {
+            remove(subscription)
+            subscription.sink.close(.reset(oldest: batch.oldest))
         }
+    }
+
+    /// The seq up to which a subscriber has been handed everything due to it. A live band
+    /// subscriber has been judged on every event the hub delivered, sent or not.
+    private func position(of subscription: Subscription) -> Int64 {
+        subscription.live && subscription.entry != nil ? max(subscription.lastSent, head) : subscription.lastSent
+    }
+
+    private func remove(_ subscription: Subscription) {
+        let id = subscription.id
+        guard subscriptions[id] === subscription else { return }
+        subscriptions[id] = nil
+        firehose[id] = nil
+        guard let entry = subscription.entry else { return }
+        entry.subscribers[id] = nil
+        if entry.subscribers.isEmpty {
+            bands[entry.band] = nil
+            bandIndex.remove(entry)
+        }
+    }
+
+    /// Hands `batch` (what `subscription` is due of events up to `last`) to the sink, or closes
+    /// a sink that cannot take it. False when it was closed.
+    private func hand(_ batch: EventBatch, to subscription: Subscription, through last: Int64) -> Bool {
+        if !batch.events.isEmpty && !subscription.sink.send(batch) {
+            let resumeFrom = position(of: subscription)
+            remove(subscription)
+            subscription.sink.close(.slow(lastSent: resumeFrom))
+            return false
+        }
+        subscription.lastSent = max(subscription.lastSent, last)
+        if let sent = batch.events.last { subscription.lastTold = max(subscription.lastTold, sent.seq) }
+        return true
     }
 
     private func deliver(_ events: [ChangeEvent]) {
         guard let firstEvent = events.first, let lastEvent = events.last else { return }
+        // Most subscribers take the whole batch (their cursor is before it): they share one
+        // batch, and a transport encodes it once for all of them.
         let all = EventBatch(events)
-        // A band's messages are made once per batch for all its subscribers that take all of it.
-        var bands: [Band: EventBatch] = [:]
-        for (id, subscription) in subscriptions where subscription.live {
-            // Most subscribers take the whole batch: they share one batch (and its encoding).
-            let takesAll = subscription.lastSent < firstEvent.seq
-            let batch: EventBatch
-            if let band = subscription.band, takesAll {
-                if let shared = bands[band] {
-                    batch = shared
-                } else {
-                    batch = EventBatch(Subscription.messages(events.filter { $0.collection == band.collection }, band))
-                    bands[band] = batch
-                }
-            } else if takesAll && subscription.collections == nil {
-                batch = all
-            } else {
-                batch = EventBatch(subscription.due(events))
-            }
-            if !batch.events.isEmpty && !subscription.sink.send(batch) {
-                subscriptions[id] = nil
-                subscription.sink.close(.slow(lastSent: subscription.lastSent))
-                continue
-            }
-            subscription.lastSent = max(subscription.lastSent, lastEvent.seq)
-            if let last = batch.events.last { subscription.lastTold = max(subscription.lastTold, last.seq) }
+        for subscription in firehose.values where subscription.live {
+            let takesAll = subscription.lastSent < firstEvent.seq && subscription.collections == nil
+            _ = hand(takesAll ? all : EventBatch(subscription.due(events)), to: subscription, through: lastEvent.seq)
         }
-        tellProgress()
+        guard !bands.isEmpty else { return }
+        // Each band's messages are made once, for the bands the index finds for each event;
+        // subscribers of bands with nothing in this batch are not visited.
+        var messages: [ObjectIdentifier: (entry: BandEntry, events: [ChangeEvent])] = [:]
+        for event in events {
+            bandIndex.messages(for: event) { entry, message in
+                messages[ObjectIdentifier(entry), default: (entry, [])].events.append(
+                    ChangeEvent(seq: event.seq, collection: event.collection, json: message))
+            }
+        }
+        for (entry, bandEvents) in messages.values {
+            let shared = EventBatch(bandEvents)
+            for subscription in entry.subscribers.values where subscription.live {
+                let takesAll = subscription.lastSent < firstEvent.seq
+                _ = hand(takesAll ? shared : EventBatch(bandEvents.filter { $0.seq > subscription.lastSent }), to: subscription, through: lastEvent.seq)
+            }
+        }
     }
 
     /// Band subscribers whose cursor moved past events that were not for them hear of it, at
     /// most once per `progressInterval` (the hub's poll calls `advance` often enough for the
-    /// last one to go out within that interval plus a poll).
+    /// last one to go out within that interval plus a poll). The subscribers are scanned a few
+    /// times per interval, not on every commit.
     private func tellProgress() {
         let now = ContinuousClock.now
-        for subscription in subscriptions.values where subscription.live && subscription.band != nil {
-            guard subscription.lastSent > subscription.lastTold, now - subscription.toldAt >= settings.progressInterval else { continue }
-            subscription.sink.progress(seq: subscription.lastSent)
-            subscription.lastTold = subscription.lastSent
-            subscription.toldAt = now
+        guard !bands.isEmpty, now - progressScannedAt >= settings.progressInterval / 4 else { return }
+        progressScannedAt = now
+        for entry in bands.values {
+            for subscription in entry.subscribers.values where subscription.live {
+                let position = self.position(of: subscription)
+                guard position > subscription.lastTold, now - subscription.toldAt >= settings.progressInterval else { continue }
+                subscription.sink.progress(seq: position)
+                subscription.lastSent = position
+                subscription.lastTold = position
+                subscription.toldAt = now
+            }
         }
+    }
+
+    /// What came of a subscribe call.
+    public enum Subscribed: Sendable, Equatable {
+        /// Subscribed; a band subscription's messages carry the band's `name`.
+        case subscribed(band: String?)
+        /// The band would be one more than `FeedSettings.maxBands`.
+        case tooManyBands(limit: Int)
+        /// The hub is stopping (the sink was closed) or the sink is gone.
+        case closed
+    }
+
+    /// Whether a subscription to `band` would be taken now (it has subscribers, or there is
+    /// room for one more distinct band).
+    public func admits(_ band: Band) -> Bool {
+        bands[band] != nil || bands.count < settings.maxBands
     }
 
     /// Subscribes `sink` from `since` (nil: from now). Returns at once; the backlog is sent by
     /// a task, then `ready`, then live events.
-    public func subscribe(_ sink: any FeedSink, since: Int64?, collections: Set<String>?, band: Band? = nil) async {
+    @discardableResult
+    public func subscribe(_ sink: any FeedSink, since: Int64?, collections: Set<String>?, band: Band? = nil) async -> Subscribed {
         await advance()
         guard !stopped else {
             sink.close(.shutdown)
-            return
+            return .closed
         }
         // A client that left while this call waited: its unsubscribe may already have run.
-        guard !sink.isDisconnected else { return }
-        let subscription = Subscription(
-            sink: sink, collections: band.map { [$0.collection] } ?? collections, band: band, lastSent: since ?? head)
-        subscriptions[ObjectIdentifier(sink)] = subscription
+        guard !sink.isDisconnected else { return .closed }
+        var entry: BandEntry?
+        if let band {
+            if let existing = bands[band] {
+                entry = existing
+            } else {
+                guard bands.count < settings.maxBands else { return .tooManyBands(limit: settings.maxBands) }
+                bandsNamed += 1
+                let created = BandEntry(band: band, name: "b\(bandsNamed)")
+                bands[band] = created
+                bandIndex.insert(created)
+                entry = created
+            }
+        }
+        let subscription = Subscription(sink: sink, collections: collections, entry: entry, lastSent: since ?? head)
+        if let old = subscriptions[subscription.id] { remove(old) }
+        subscriptions[subscription.id] = subscription
+        if let entry { entry.subscribers[subscription.id] = subscription } else { firehose[subscription.id] = subscription }
         Task { await self.catchUp(subscription) }
+        return .subscribed(band: entry?.name)
     }
 
     public func unsubscribe(_ sink: any FeedSink) {
-        subscriptions[ObjectIdentifier(sink)] = nil
+        if let subscription = subscriptions[ObjectIdentifier(sink)] { remove(subscription) }
     }
 
+    /// How many distinct bands have subscribers.
+    public var bandCount: Int { bands.count }
+
     private func catchUp(_ subscription: Subscription) async {
-        let id = ObjectIdentifier(subscription.sink)
+        let id = subscription.id
         // Whether the log has been read after lastSent: until then the hub's head may lag a
         // commit the client has seen, and the events after lastSent may have been pruned.
         var checked = false
@@ -312,15 +309,10 @@ public actor ChangeHub {
             let ringCovers = ring.first.map { subscription.lastSent >= $0.seq - 1 } ?? false
             if ringCovers || (checked && subscription.lastSent >= head) {
                 // Switch to live here, in one step of the actor.
-                let due = subscription.due(ring)
-                if !due.isEmpty && !subscription.sink.send(EventBatch(due)) {
-                    subscriptions[id] = nil
-                    subscription.sink.close(.slow(lastSent: subscription.lastSent))
-                    return
-                }
-                subscription.lastSent = max(subscription.lastSent, head)
+                guard hand(EventBatch(subscription.due(ring)), to: subscription, through: head) else { return }
                 subscription.live = true
                 subscription.lastTold = subscription.lastSent
+                subscription.toldAt = ContinuousClock.now
                 subscription.sink.ready(seq: subscription.lastSent)
                 return
             }
@@ -332,7 +324,7 @@ public actor ChangeHub {
             } catch {
                 if subscriptions[id] === subscription {
                     logger.error("reading the change log failed; a feed subscriber closed", metadata: ["error": "\(error)"])
-                    subscriptions[id] = nil
+                    remove(subscription)
                     subscription.sink.close(.failure(lastSent: subscription.lastSent))
                 }
                 return
@@ -340,17 +332,11 @@ public actor ChangeHub {
             guard subscriptions[id] === subscription else { return }
             checked = true
             if batch.isPruned(after: from) {
-                subscriptions[id] = nil
+                remove(subscription)
                 subscription.sink.close(.reset(oldest: batch.oldest))
                 return
             }
-            let due = subscription.band.map { Subscription.messages(batch.events, $0) } ?? batch.events
-            if !due.isEmpty && !subscription.sink.send(EventBatch(due)) {
-                subscriptions[id] = nil
-                subscription.sink.close(.slow(lastSent: subscription.lastSent))
-                return
-            }
-            subscription.lastSent = max(subscription.lastSent, batch.reached)
+            guard hand(EventBatch(subscription.due(batch.events)), to: subscription, through: batch.reached) else { return }
             if batch.head > head { await advance() }
         }
     }
@@ -383,8 +369,10 @@ public actor ChangeHub {
     /// Closes every subscription (the server is stopping) and releases long-polls.
     public func shutdown() {
         stopped = true
-        for subscription in subscriptions.values { subscription.sink.close(.shutdown) }
-        subscriptions = [:]
+        for subscription in subscriptions.values {
+            remove(subscription)
+            subscription.sink.close(.shutdown)
+        }
         for waiter in waiters.values { waiter.continuation.resume() }
         waiters = [:]
     }

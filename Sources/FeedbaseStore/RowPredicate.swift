@@ -28,15 +28,19 @@ public struct RowPredicate: Sendable, Equatable {
 
     public let collection: String
     let conditions: [Condition]
-    /// The column types, in table order, for reading an item's JSON back into values.
-    let types: [ColumnType]
-    let names: [String]
+    /// The columns, in table order, for reading an item's JSON back into values.
+    public let layout: RowLayout
 
     /// Whether the row whose item JSON is `json` (as events and GET give it) satisfies every
     /// condition; false when the JSON is not an item of this collection.
     public func matches(itemJSON json: [UInt8]) -> Bool {
-        guard let values = RowImage.values(json, names: names, types: types) else { return false }
-        return matches(values)
+        guard let row = layout.row(json) else { return false }
+        return matches(row)
+    }
+
+    /// Whether `row` (read with this predicate's layout) satisfies every condition.
+    public func matches(_ row: RowSnapshot) -> Bool {
+        matches(row.values)
     }
 
     func matches(_ values: [SQLValue]) -> Bool {
@@ -185,6 +189,7 @@ extension Listing {
             conditions.append(RowPredicate.Condition(column: index, test: test, negated: filter.negated))
         }
         return RowPredicate(
-            collection: collection.name, conditions: conditions, types: collection.columns.map(\.type), names: collection.columns.map(\.name))
+            collection: collection.name, conditions: conditions,
+            layout: RowLayout(names: collection.columns.map(\.name), types: collection.columns.map(\.type)))
     }
 }

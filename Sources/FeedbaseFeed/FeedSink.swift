@@ -1,0 +1,55 @@
+// What the hub hands events to: a sink per subscription (a WebSocket subscription, an SSE
+// stream, a test), the batches it shares, and why a subscription ends.
+
+import FeedbaseStore
+import Synchronization
+
+/// Where a subscription's messages go (a WebSocket, an SSE stream, a test). Calls come from the
+/// hub's actor, in order; implementations hand the bytes to their transport and return at once.
+public protocol FeedSink: AnyObject, Sendable {
+    /// Queues events; false when the sink's buffer is full (the hub then closes it as slow).
+    func send(_ batch: EventBatch) -> Bool
+    /// The backlog has been sent; live events follow.
+    func ready(seq: Int64)
+    /// The subscription is over; the sink closes its transport.
+    func close(_ reason: FeedCloseReason)
+    /// The log moved to `seq` without anything for this subscription: its resume point.
+    func progress(seq: Int64)
+    /// Whether the transport has gone (the hub then does not take the sink on).
+    var isDisconnected: Bool { get }
+}
+
+extension FeedSink {
+    public func progress(seq: Int64) {}
+    public var isDisconnected: Bool { false }
+}
+
+/// Events handed to sinks. The hub hands the same batch to every subscriber that takes all of it,
+/// so a transport encodes it once for all of them (`encoded`) and they share the bytes.
+public final class EventBatch: Sendable {
+    public let events: [ChangeEvent]
+    private let encodings = Mutex<[String: any Sendable]>([:])
+
+    public init(_ events: [ChangeEvent]) {
+        self.events = events
+    }
+
+    /// The batch encoded by `make`, made once per `key` (a transport's name) and then reused.
+    public func encoded<Encoding: Sendable>(_ key: String, _ make: ([ChangeEvent]) -> Encoding) -> Encoding {
+        if let cached = encodings.withLock({ $0[key] }) as? Encoding { return cached }
+        let encoding = make(events)
+        encodings.withLock { $0[key] = encoding }
+        return encoding
+    }
+}
+
+public enum FeedCloseReason: Sendable, Equatable {
+    /// The sink fell behind; resume with `since = lastSent`.
+    case slow(lastSent: Int64)
+    /// Events after `since` were pruned: re-read via REST, then subscribe from the head.
+    case reset(oldest: Int64)
+    /// The log could not be read (the database failed); resume with `since = lastSent`.
+    case failure(lastSent: Int64)
+    /// The server is stopping.
+    case shutdown
+}
