@@ -15,6 +15,8 @@ public struct FeedConfiguration: Sendable {
     /// How long a closing WebSocket subscriber may take to read what was queued before the close.
     public var closeTimeout: TimeAmount = .seconds(10)
     public var hub = FeedSettings()
+    /// Band subscriptions one WebSocket may hold at once.
+    public var bandsPerConnection = 100
     /// How often the log is checked for writes made by other processes.
     public var pollInterval: Duration = .milliseconds(250)
     /// How often the log is pruned.
@@ -62,7 +64,11 @@ public final class FeedbaseApp: Sendable {
                 hub = changeHub
                 maintenance = FeedMaintenance.start(hub: changeHub, store: store, configuration: configuration.feed, logger: logger)
             }
-            let feed = hub.map { FeedService(hub: $0, heartbeat: configuration.feed.heartbeat, closeTimeout: configuration.feed.closeTimeout) }
+            let feed = hub.map {
+                FeedService(
+                    hub: $0, heartbeat: configuration.feed.heartbeat, closeTimeout: configuration.feed.closeTimeout,
+                    bandsPerConnection: configuration.feed.bandsPerConnection)
+            }
             let server = try await HTTPServer.start(configuration.server, api: API(store: store, feed: feed, logger: logger), logger: logger)
             return FeedbaseApp(store: store, hub: hub, server: server, maintenance: maintenance, logger: logger)
         } catch {

@@ -44,6 +44,12 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("feed-max-events"), help: "Most change events to keep; 0 for no limit (env FEEDBASE_FEED_MAX_EVENTS).")
     var feedMaxEvents: String = environment("FEED_MAX_EVENTS") ?? "0"
 
+    @Option(name: .customLong("feed-max-bands"), help: "Distinct live queries (bands) followed at once (env FEEDBASE_FEED_MAX_BANDS).")
+    var feedMaxBands: String = environment("FEED_MAX_BANDS") ?? "100000"
+
+    @Option(name: .customLong("feed-bands-per-connection"), help: "Bands one WebSocket may follow at once (env FEEDBASE_FEED_BANDS_PER_CONNECTION).")
+    var feedBandsPerConnection: String = environment("FEED_BANDS_PER_CONNECTION") ?? "100"
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info (one line per request), notice, warning, error (env FEEDBASE_LOG_LEVEL).")
     var logLevel: String = environment("LOG_LEVEL") ?? "info"
 
@@ -85,6 +91,10 @@ struct Serve: AsyncParsableCommand {
             throw CLIError("--feed-retention must be a positive number of days (at most 36500), not '\(feedRetention)'")
         }
         guard let maxEvents = Int(feedMaxEvents), maxEvents >= 0 else { throw CLIError("--feed-max-events must be 0 or more, not '\(feedMaxEvents)'") }
+        guard let maxBands = Int(feedMaxBands), maxBands > 0 else { throw CLIError("--feed-max-bands must be a positive number, not '\(feedMaxBands)'") }
+        guard let bandsPerConnection = Int(feedBandsPerConnection), bandsPerConnection > 0 else {
+            throw CLIError("--feed-bands-per-connection must be a positive number, not '\(feedBandsPerConnection)'")
+        }
         var store = StoreConfiguration(path: database.db, migrationsDirectory: migrationOptions.migrations, connection: try database.connectionOptions())
         store.feed = !noFeed
         var server = ServerConfiguration(host: host, port: port, maxBodySize: maxBody, idleTimeout: .seconds(Int64(idle)))
@@ -93,6 +103,8 @@ struct Serve: AsyncParsableCommand {
         configuration.feed.heartbeat = .seconds(Int64(heartbeat))
         configuration.feed.retention = .milliseconds(Int64(retention * 86_400_000))
         configuration.feed.maxEvents = maxEvents > 0 ? maxEvents : nil
+        configuration.feed.hub.maxBands = maxBands
+        configuration.feed.bandsPerConnection = bandsPerConnection
         return configuration
     }
 }

@@ -287,7 +287,12 @@ public actor ChangeHub {
         let subscription = Subscription(sink: sink, collections: collections, entry: entry, lastSent: since ?? head)
         if let old = subscriptions[subscription.id] { remove(old) }
         subscriptions[subscription.id] = subscription
-        if let entry { entry.subscribers[subscription.id] = subscription } else { firehose[subscription.id] = subscription }
+        if let entry {
+            entry.subscribers[subscription.id] = subscription
+            sink.subscribed(band: entry.name)
+        } else {
+            firehose[subscription.id] = subscription
+        }
         Task { await self.catchUp(subscription) }
         return .subscribed(band: entry?.name)
     }

@@ -15,12 +15,16 @@ public protocol FeedSink: AnyObject, Sendable {
     func close(_ reason: FeedCloseReason)
     /// The log moved to `seq` without anything for this subscription: its resume point.
     func progress(seq: Int64)
+    /// A band subscription was taken on; its messages carry the band's `name`. Called before
+    /// anything is sent to the sink.
+    func subscribed(band name: String)
     /// Whether the transport has gone (the hub then does not take the sink on).
     var isDisconnected: Bool { get }
 }
 
 extension FeedSink {
     public func progress(seq: Int64) {}
+    public func subscribed(band name: String) {}
     public var isDisconnected: Bool { false }
 }
 

@@ -247,23 +247,9 @@ struct CollectionRoutes: Sendable {
     /// The listing's URL asked as `text/event-stream`: its filter (and select) as a band, live.
     /// `since` (or `Last-Event-ID`) is where the stream starts; order and pages do not apply.
     private func bandStream(_ request: Request, feed: FeedService) async throws -> Response {
-        var pairs = try QueryParameters.pairs(request.query)
-        var since = request.headers.first(name: "Last-Event-ID").flatMap { Int64($0) }.flatMap { $0 >= 0 ? $0 : nil }
-        if let index = pairs.firstIndex(where: { $0.0 == "since" }) {
-            guard let value = Int64(pairs[index].1), value >= 0 else {
-                throw Problem.badParameter("since", "expected a change seq (a whole number), got '\(pairs[index].1)'")
-            }
-            since = value
-            pairs.remove(at: index)
-        }
-        let query = try QueryParameters.listQuery(pairs.filter { !["order", "limit", "offset", "after"].contains($0.0) })
-        let predicate = try await store.predicate(in: name, filters: query.filters)
-        if let select = query.select, let unknown = select.first(where: { collection.column($0) == nil }) {
-            throw Problem.badParameter("select", "\(name) has no column '\(unknown)'")
-        }
-        let key = pairs.filter { !ListQuery.reservedParameters.contains($0.0) }.map { $0.0 + "=" + $0.1 }.sorted().joined(separator: "&")
-        let band = Band(collection: name, predicate: predicate, select: query.select, key: key)
-        return try await FeedRoutes(store: store, feed: feed).eventStream(since: since, collections: [name], band: band)
+        var band = try await BandRequest.make(collection, pairs: try QueryParameters.pairs(request.query), store: store)
+        if band.since == nil, let last = request.headers.first(name: "Last-Event-ID").flatMap({ Int64($0) }), last >= 0 { band.since = last }
+        return try await FeedRoutes(store: store, feed: feed).eventStream(since: band.since, collections: [name], band: band.band)
     }
 
     /// `X-Change-Seq`: the change log's head as of this response (absent with the feed off).

@@ -15,11 +15,14 @@ public struct FeedService: Sendable {
     /// How long a WebSocket that is being closed may take to read what was queued before its
     /// close frame; a client that reads nothing is then disconnected.
     public var closeTimeout: TimeAmount
+    /// Band subscriptions one WebSocket may hold at once.
+    public var bandsPerConnection: Int
 
-    public init(hub: ChangeHub, heartbeat: TimeAmount = .seconds(30), closeTimeout: TimeAmount = .seconds(10)) {
+    public init(hub: ChangeHub, heartbeat: TimeAmount = .seconds(30), closeTimeout: TimeAmount = .seconds(10), bandsPerConnection: Int = 100) {
         self.hub = hub
         self.heartbeat = heartbeat
         self.closeTimeout = closeTimeout
+        self.bandsPerConnection = bandsPerConnection
     }
 }
 
@@ -27,8 +30,10 @@ public struct FeedService: Sendable {
 struct FeedRequest: Sendable {
     var since: Int64?
     var collections: Set<String>?
+    /// `mode=bands` (WebSocket only): no firehose; the socket carries the bands it subscribes to.
+    var bandsOnly = false
 
-    static func parse(_ pairs: [(String, String)], lastEventID: String?, schema: Schema) throws(Problem) -> FeedRequest {
+    static func parse(_ pairs: [(String, String)], lastEventID: String?, schema: Schema, webSocket: Bool = false) throws(Problem) -> FeedRequest {
         var request = FeedRequest()
         for (name, value) in pairs {
             switch name {
@@ -41,11 +46,17 @@ struct FeedRequest: Sendable {
                     throw Problem(.notFound, "no collection named '\(collection)'", errors: [Problem.Item(parameter: name, detail: "unknown collection '\(collection)'")])
                 }
                 request.collections = names.isEmpty ? nil : Set(names)
+            case "mode" where webSocket:
+                guard value == "bands" else { throw Problem.badParameter(name, "the only mode is bands (a socket for band subscriptions only)") }
+                request.bandsOnly = true
             case "limit", "wait":
                 break
             default:
                 throw Problem.badParameter(name, "unknown parameter; the feed takes since and collections")
             }
+        }
+        if request.bandsOnly && (request.since != nil || request.collections != nil) {
+            throw Problem.badParameter("mode", "a socket for bands takes no since or collections: each subscribe message has its own")
         }
         if request.since == nil, let lastEventID, let since = Int64(lastEventID), since >= 0 { request.since = since }
         return request
@@ -121,6 +132,11 @@ struct FeedRoutes: Sendable {
                 throw Problem(.gone, "events after \(since) were pruned (the oldest kept is \(current.oldest)); re-read the collections, then subscribe again")
             }
         }
+        if let band, !(await feed.hub.admits(band)) {
+            var problem = Problem(.serviceUnavailable, "the server follows as many distinct bands as it may (--feed-max-bands); try again later")
+            problem.headers.add(name: "Retry-After", value: "5")
+            throw problem
+        }
         var response = Response(status: .ok, headers: [
             "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-store", "X-Accel-Buffering": "no",
         ])
@@ -136,7 +152,10 @@ struct FeedRoutes: Sendable {
                 Task { await hub.unsubscribe(sink) }
             }
             _ = stream.write(Array(": feedbase change feed\nretry: 1000\n\n".utf8))
-            Task { await hub.subscribe(sink, since: since, collections: collections, band: band) }
+            Task {
+                // Past the band limit since the check above: the stream ends (the client retries).
+                if case .tooManyBands = await hub.subscribe(sink, since: since, collections: collections, band: band) { stream.finish() }
+            }
         }
         return response
     }

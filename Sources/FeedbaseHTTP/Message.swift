@@ -76,14 +76,21 @@ public struct Problem: Error, Sendable {
     }
 
     func response(instance: String, requestID: String) -> Response {
+        var response = Response(status: status, headers: headers, body: Array(json(instance: instance, requestID: requestID).utf8))
+        response.headers.replaceOrAdd(name: "Content-Type", value: "application/problem+json")
+        return response
+    }
+
+    /// The problem as a JSON object.
+    func json(instance: String?, requestID: String?) -> String {
         var members: [(String, String)] = [
             ("type", JSONText.quote("about:blank")),
             ("title", JSONText.quote(status.reasonPhrase)),
             ("status", String(status.code)),
             ("detail", JSONText.quote(detail)),
-            ("instance", JSONText.quote(instance)),
-            ("requestId", JSONText.quote(requestID)),
         ]
+        if let instance { members.append(("instance", JSONText.quote(instance))) }
+        if let requestID { members.append(("requestId", JSONText.quote(requestID))) }
         if !errors.isEmpty {
             members.append(("errors", JSONText.array(errors.map { item in
                 var fields: [(String, String)] = []
@@ -93,8 +100,6 @@ public struct Problem: Error, Sendable {
                 return JSONText.object(fields)
             })))
         }
-        var response = Response(status: status, headers: headers, body: Array(JSONText.object(members).utf8))
-        response.headers.replaceOrAdd(name: "Content-Type", value: "application/problem+json")
-        return response
+        return JSONText.object(members)
     }
 }

@@ -22,13 +22,16 @@ import NIOWebSocket
 import Synchronization
 
 enum WebSocketFeed {
+    /// The largest message a client may send (a frame, or fragments together).
+    static let maxMessageBytes = 1 << 16
+
     /// The upgrader for `/_feed`: checks the request like the SSE route; a request it refuses is
     /// answered by the HTTP route instead (404 for an unknown collection, 400 for bad parameters).
     static func upgrader(api: API, streamLimit: Int) -> NIOWebSocketServerUpgrader? {
         guard let feed = api.feed else { return nil }
         let schema = api.store.schema
         return NIOWebSocketServerUpgrader(
-            maxFrameSize: 1 << 16,
+            maxFrameSize: maxMessageBytes,
             shouldUpgrade: { channel, head in
                 channel.eventLoop.makeSucceededFuture(feedRequest(head, schema: schema) == nil ? nil : HTTPHeaders())
             },
@@ -38,7 +41,9 @@ enum WebSocketFeed {
                     let writer = FrameBytesWriter(eventLoop: channel.eventLoop)
                     try channel.pipeline.syncOperations.addHandler(writer, position: .first)
                     try channel.pipeline.syncOperations.addHandler(
-                        WebSocketFeedHandler(store: api.store, hub: feed.hub, writer: writer, request: request, heartbeat: feed.heartbeat, limit: streamLimit, closeTimeout: feed.closeTimeout))
+                        NIOWebSocketFrameAggregator(minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 64, maxAccumulatedFrameSize: maxMessageBytes))
+                    try channel.pipeline.syncOperations.addHandler(
+                        WebSocketFeedHandler(api: api, feed: feed, writer: writer, request: request, limit: streamLimit))
                 }
             })
     }
@@ -46,7 +51,7 @@ enum WebSocketFeed {
     static func feedRequest(_ head: HTTPRequestHead, schema: Schema) -> FeedRequest? {
         guard Request.path(of: head.uri) == "/_feed", head.method == .GET else { return nil }
         guard let pairs = try? QueryParameters.pairs(Request.query(of: head.uri)) else { return nil }
-        return try? FeedRequest.parse(pairs, lastEventID: nil, schema: schema)
+        return try? FeedRequest.parse(pairs, lastEventID: nil, schema: schema, webSocket: true)
     }
 }
 
@@ -54,35 +59,32 @@ final class WebSocketFeedHandler: ChannelInboundHandler {
     typealias InboundIn = WebSocketFrame
     typealias OutboundOut = WebSocketFrame
 
-    private let store: any ResourceStore
-    private let hub: ChangeHub
+    private let api: API
+    private let feed: FeedService
     private let writer: FrameBytesWriter
     private let request: FeedRequest
-    private let heartbeat: TimeAmount
     private let limit: Int
-    private let closeTimeout: TimeAmount
     private var sink: WebSocketSink?
+    private var bands: WebSocketBands?
     private var pings: RepeatedTask?
 
-    init(
-        store: any ResourceStore, hub: ChangeHub, writer: FrameBytesWriter, request: FeedRequest, heartbeat: TimeAmount, limit: Int,
-        closeTimeout: TimeAmount
-    ) {
-        self.closeTimeout = closeTimeout
-        self.store = store
-        self.hub = hub
+    init(api: API, feed: FeedService, writer: FrameBytesWriter, request: FeedRequest, limit: Int) {
+        self.api = api
+        self.feed = feed
         self.writer = writer
         self.request = request
-        self.heartbeat = heartbeat
         self.limit = limit
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        let sink = WebSocketSink(channel: context.channel, writer: writer, limit: limit, closeTimeout: closeTimeout)
+        let sink = WebSocketSink(channel: context.channel, writer: writer, limit: limit, closeTimeout: feed.closeTimeout)
         self.sink = sink
-        pings = context.eventLoop.scheduleRepeatedTask(initialDelay: heartbeat, delay: heartbeat) { _ in sink.ping() }
-        let store = self.store
-        let hub = self.hub
+        let bands = WebSocketBands(api: api, hub: feed.hub, socket: sink, limit: feed.bandsPerConnection)
+        self.bands = bands
+        bands.start()
+        pings = context.eventLoop.scheduleRepeatedTask(initialDelay: feed.heartbeat, delay: feed.heartbeat) { _ in sink.ping() }
+        let store = api.store
+        let hub = feed.hub
         let request = self.request
         let channel = context.channel
         channel.closeFuture.whenComplete { [pings] _ in
@@ -90,8 +92,13 @@ final class WebSocketFeedHandler: ChannelInboundHandler {
             // From now on the sink refuses events, so the hub drops it even if the subscribe
             // below lands after this unsubscribe.
             sink.disconnected()
-            Task { await hub.unsubscribe(sink) }
+            Task {
+                await hub.unsubscribe(sink)
+                await bands.closed()
+            }
         }
+        // A socket for bands only carries the bands it subscribes to.
+        guard !request.bandsOnly else { return }
         Task {
             if let since = request.since {
                 // A since ahead of the log cannot be served; one older than it was pruned gets
@@ -124,8 +131,10 @@ final class WebSocketFeedHandler: ChannelInboundHandler {
                 return (3000...4999).contains(number) ? code : nil
             } ?? .normalClosure
             sink?.close(code: code, reason: "")
+        case .text:
+            bands?.receive(frame.unmaskedData)
         default:
-            break  // the feed is one-way; other frames are ignored
+            break  // binary frames and pongs are ignored
         }
     }
 
@@ -181,16 +190,26 @@ final class WebSocketSink: FeedSink {
     }
 
     func ready(seq: Int64) {
-        var frames = ByteBuffer()
-        frames.writeWebSocketTextFrame(Array(#"{"type":"ready","seq":\#(seq)}"#.utf8))
         // A few bytes, once: taken past the limit, or a large last page would swallow it.
-        _ = enqueue(Batch(frames: frames, firstSeq: nil), overLimit: true)
+        _ = control(#"{"type":"ready","seq":\#(seq)}"#, overLimit: true)
     }
 
     func progress(seq: Int64) {
+        _ = control(#"{"type":"progress","seq":\#(seq)}"#)
+    }
+
+    /// An answer to a client's message. A client that sends messages without reading the
+    /// answers (the queue is full) is cut off like a slow one.
+    func answer(_ json: String) {
+        if !control(json) { close(code: 4408, reason: "too slow to read the answers to its messages") }
+    }
+
+    /// A message of the protocol (not an event) as one text frame; `overLimit` for the few
+    /// that must not be lost to a full queue (answers to the client's messages, ready, reset).
+    func control(_ json: String, overLimit: Bool = false) -> Bool {
         var frames = ByteBuffer()
-        frames.writeWebSocketTextFrame(Array(#"{"type":"progress","seq":\#(seq)}"#.utf8))
-        _ = enqueue(Batch(frames: frames, firstSeq: nil))
+        frames.writeWebSocketTextFrame(Array(json.utf8))
+        return enqueue(Batch(frames: frames, firstSeq: nil), overLimit: overLimit)
     }
 
     var isDisconnected: Bool { state.withLock { $0.disconnected } }
@@ -219,9 +238,7 @@ final class WebSocketSink: FeedSink {
                 "too slow; resume with since=\(firstQueued.map { $0 - 1 } ?? lastSent)"
             }
         case .reset(let oldest):
-            var frames = ByteBuffer()
-            frames.writeWebSocketTextFrame(Array(#"{"type":"reset","oldest":\#(oldest)}"#.utf8))
-            _ = enqueue(Batch(frames: frames, firstSeq: nil), overLimit: true)
+            _ = control(#"{"type":"reset","oldest":\#(oldest)}"#, overLimit: true)
             close(code: WebSocketErrorCode(codeNumber: 4410), reason: "events after since were pruned; re-read, then subscribe from X-Change-Seq", keepQueued: true)
         case .failure(let lastSent):
             close(code: .unexpectedServerError) { firstQueued in

@@ -60,6 +60,13 @@ public enum RowImage {
         return reader.object()
     }
 
+    /// The JSON string `raw` (with its quotes), unescaped; nil when it is not one.
+    public static func string(_ raw: ArraySlice<UInt8>) -> String? {
+        var reader = Reader(bytes: Array(raw))
+        guard let text = reader.string(), reader.index == raw.count else { return nil }
+        return text
+    }
+
     /// A REAL as SQLite writes it as text (`%!.15g`), for GLOB and LIKE on a number.
     static func sqliteText(_ value: Double) -> String {
         if value.rounded() == value, abs(value) < 1e15 { return String(Int64(value)) + ".0" }

@@ -1,0 +1,52 @@
+// A band asked for by URL: a listing's path and query (`/tasks?project_id=eq.3&select=id,title`)
+// as the SSE route gets it, as a WebSocket `subscribe` message names it, and as
+// `/_changes/{collection}` takes it. The filters are compiled and checked by the store exactly as
+// for the listing (the same 400 for the same mistake); `order`, `limit`, `offset` and `after`
+// shape pages and are ignored; `since` is where the stream starts.
+
+import FeedbaseFeed
+import FeedbaseStore
+
+struct BandRequest: Sendable {
+    var band: Band
+    var since: Int64?
+
+    /// From a collection's query parameters. `passing` are further parameters the caller takes
+    /// (such as `/_changes`'s `limit` and `wait`): kept out of the band.
+    static func make(
+        _ collection: CollectionSchema, pairs: [(String, String)], store: any ResourceStore, passing: Set<String> = []
+    ) async throws -> BandRequest {
+        var since: Int64?
+        var rest: [(String, String)] = []
+        for (name, value) in pairs {
+            if name == "since" {
+                guard let value = Int64(value), value >= 0 else {
+                    throw Problem.badParameter("since", "expected a change seq (a whole number), got '\(value)'")
+                }
+                since = value
+            } else if !passing.contains(name) && !["order", "limit", "offset", "after"].contains(name) {
+                rest.append((name, value))
+            }
+        }
+        let query = try QueryParameters.listQuery(rest)
+        let predicate = try await store.predicate(in: collection.name, filters: query.filters)
+        if let select = query.select, let unknown = select.first(where: { collection.column($0) == nil }) {
+            throw Problem.badParameter("select", "\(collection.name) has no column '\(unknown)'")
+        }
+        let key = rest.filter { !ListQuery.reservedParameters.contains($0.0) }.map { $0.0 + "=" + $0.1 }.sorted().joined(separator: "&")
+        return BandRequest(band: Band(collection: collection.name, predicate: predicate, select: query.select, key: key), since: since)
+    }
+
+    /// From a URL of a listing: `/tasks?...` (the leading slash may be left out).
+    static func parse(url: String, store: any ResourceStore) async throws -> BandRequest {
+        guard url.utf8.count <= RequestLimits.targetBytes else {
+            throw Problem(.badRequest, "the band's url is longer than \(RequestLimits.targetBytes) bytes")
+        }
+        let path = Request.path(of: url).drop { $0 == "/" }
+        guard !path.isEmpty, !path.contains("/"), let name = PercentEncoding.decode(path) else {
+            throw Problem(.badRequest, "a band's url is a listing's, such as /tasks?done=is.false (got '\(url)')")
+        }
+        guard let collection = store.schema[name] else { throw Problem(.notFound, "no collection named '\(name)'") }
+        return try await make(collection, pairs: try QueryParameters.pairs(Request.query(of: url)), store: store)
+    }
+}

@@ -1,0 +1,221 @@
+// Bands on the WebSocket feed: a client holds many live queries on one socket with
+//   {"type":"subscribe","id":"mine","url":"/tasks?project_id=eq.3&select=id,title","since":120}
+//   {"type":"unsubscribe","id":"mine"}
+// and hears `subscribed` (with the band's name, which its messages carry as "band"), the band's
+// backlog, `ready`, then live messages and `progress`; `unsubscribed` when it is over, `reset`
+// when its `since` was pruned, and `error` (a problem) when a message is refused. The socket
+// stays open through all of these. Client messages are handled one at a time, in order.
+//
+// Each subscription is a sink of its own in the hub, writing into the socket's one queue, so a
+// band's messages are made and encoded once for all its subscribers, whatever their ids.
+
+import FeedbaseFeed
+import FeedbaseStore
+import NIOCore
+import Synchronization
+
+final class WebSocketBands: Sendable {
+    private struct State {
+        var sinks: [String: BandSink] = [:]
+        var closed = false
+    }
+
+    private let api: API
+    private let hub: ChangeHub
+    private let socket: WebSocketSink
+    private let limit: Int
+    private let state = Mutex(State())
+    private let inbox: AsyncStream<ByteBuffer>.Continuation
+    private let messages: AsyncStream<ByteBuffer>
+
+    /// Messages a client may have waiting to be handled; one more gets an error.
+    static let inboxLimit = 64
+
+    init(api: API, hub: ChangeHub, socket: WebSocketSink, limit: Int) {
+        self.api = api
+        self.hub = hub
+        self.socket = socket
+        self.limit = limit
+        (messages, inbox) = AsyncStream.makeStream(of: ByteBuffer.self, bufferingPolicy: .bufferingOldest(Self.inboxLimit))
+    }
+
+    /// Starts handling messages; call once.
+    func start() {
+        Task {
+            for await message in messages { await handle(Array(message.readableBytesView)) }
+        }
+    }
+
+    /// A text message from the client (on the event loop).
+    func receive(_ message: ByteBuffer) {
+        if case .dropped = inbox.yield(message) {
+            error(nil, Problem(.tooManyRequests, "more than \(Self.inboxLimit) messages wait to be handled; wait for the answers"))
+        }
+    }
+
+    /// The socket closed: every band subscription of it ends.
+    func closed() async {
+        inbox.finish()
+        let sinks = state.withLock { state in
+            state.closed = true
+            defer { state.sinks = [:] }
+            return Array(state.sinks.values)
+        }
+        for sink in sinks { await hub.unsubscribe(sink) }
+    }
+
+    private func handle(_ message: [UInt8]) async {
+        var fields: [String: Range<Int>] = [:]
+        guard let members = RowImage.members(of: message) else {
+            return error(nil, Problem(.badRequest, #"a message is a JSON object such as {"type":"subscribe","id":"mine","url":"/tasks?done=is.false"}"#))
+        }
+        for member in members { fields[member.key] = member.raw }
+        func text(_ key: String) -> String? { fields[key].flatMap { RowImage.string(message[$0]) } }
+        let id = text("id")
+        if fields["id"] != nil && !(1...64).contains(id?.utf8.count ?? 0) {
+            return error(nil, Problem(.badRequest, "id must be a string of 1 to 64 bytes", errors: [Problem.Item(pointer: "/id", detail: "1 to 64 bytes")]))
+        }
+        let type = text("type")
+        let known: Set<String> = type == "subscribe" ? ["type", "id", "url", "since"] : ["type", "id"]
+        if let unknown = fields.keys.first(where: { !known.contains($0) }) {
+            return error(id, Problem(.badRequest, "unknown member '\(unknown)' in a \(type ?? "message")", errors: [Problem.Item(pointer: "/" + unknown, detail: "unknown member")]))
+        }
+        guard let id else {
+            return error(nil, Problem(.badRequest, "a message needs an id (a string of your choice)", errors: [Problem.Item(pointer: "/id", detail: "required")]))
+        }
+        switch type {
+        case "subscribe":
+            guard let url = text("url") else {
+                return error(id, Problem(.badRequest, "subscribe needs a url, such as /tasks?done=is.false", errors: [Problem.Item(pointer: "/url", detail: "required")]))
+            }
+            var since: Int64?
+            if let raw = fields["since"] {
+                guard let value = Int64(String(decoding: message[raw], as: UTF8.self)), value >= 0 else {
+                    return error(id, Problem(.badRequest, "since must be a change seq (a whole number)", errors: [Problem.Item(pointer: "/since", detail: "a whole number")]))
+                }
+                since = value
+            }
+            await subscribe(id: id, url: url, since: since)
+        case "unsubscribe":
+            await unsubscribe(id: id)
+        default:
+            error(id, Problem(.badRequest, "type must be subscribe or unsubscribe", errors: [Problem.Item(pointer: "/type", detail: "subscribe or unsubscribe")]))
+        }
+    }
+
+    private func subscribe(id: String, url: String, since messageSince: Int64?) async {
+        let request: BandRequest
+        do {
+            request = try await BandRequest.parse(url: url, store: api.store)
+        } catch {
+            let problem = api.problem(for: error, request: Request(method: .GET, uri: url, headers: [:], body: [], requestID: "ws"))
+            return self.error(id, problem)
+        }
+        if request.since != nil && messageSince != nil {
+            return error(id, Problem(.badRequest, "since is given twice, in the url and in the message"))
+        }
+        let since = messageSince ?? request.since
+        if let since {
+            // A since ahead of the log cannot be served; one older than it was pruned gets a reset.
+            guard let head = try? await api.store.changes(after: 0, collections: nil, limit: 0, maxBytes: 0).head else {
+                return error(id, Problem(.serviceUnavailable, "the change log cannot be read"))
+            }
+            guard since <= head else { return error(id, Problem(.badRequest, "since \(since) is ahead of the log (its head is \(head))")) }
+        }
+        let sink = BandSink(id: id, socket: socket, band: request.band) { [weak self] sink in self?.ended(sink) }
+        let refusal = state.withLock { state -> Problem? in
+            guard !state.closed else { return Problem(.gone, "the socket is closing") }
+            guard state.sinks[id] == nil else { return Problem(.conflict, "a subscription with id '\(id)' exists on this socket") }
+            guard state.sinks.count < limit else {
+                return Problem(.badRequest, "a socket holds at most \(limit) bands (--feed-bands-per-connection); unsubscribe one first")
+            }
+            if let same = state.sinks.values.first(where: { $0.band == request.band }) {
+                return Problem(.conflict, "this socket follows this band already, as '\(same.id)'")
+            }
+            state.sinks[id] = sink
+            return nil
+        }
+        if let refusal { return error(id, refusal) }
+        switch await hub.subscribe(sink, since: since, collections: nil, band: request.band) {
+        case .subscribed:
+            break
+        case .tooManyBands(let max):
+            ended(sink)
+            error(id, Problem(.serviceUnavailable, "the server follows at most \(max) distinct bands (--feed-max-bands); try again later"))
+        case .closed:
+            ended(sink)
+        }
+    }
+
+    private func unsubscribe(id: String) async {
+        guard let sink = state.withLock({ $0.sinks.removeValue(forKey: id) }) else {
+            return error(id, Problem(.notFound, "no subscription with id '\(id)' on this socket"))
+        }
+        await hub.unsubscribe(sink)
+        // Nothing of this band follows: the hub has let go of the sink.
+        socket.answer(#"{"type":"unsubscribed","id":\#(JSONText.quote(id))}"#)
+    }
+
+    /// A subscription is over (reset, refused): its id may be used again.
+    private func ended(_ sink: BandSink) {
+        state.withLock { state in
+            if state.sinks[sink.id] === sink { state.sinks[sink.id] = nil }
+        }
+    }
+
+    private func error(_ id: String?, _ problem: Problem) {
+        let idJSON = id.map(JSONText.quote) ?? "null"
+        socket.answer(#"{"type":"error","id":\#(idJSON),"problem":\#(problem.json(instance: nil, requestID: nil))}"#)
+    }
+}
+
+/// One band subscription on a socket: the hub's sink for it, writing into the socket's queue.
+final class BandSink: FeedSink {
+    let id: String
+    let band: Band
+    private let socket: WebSocketSink
+    private let ended: @Sendable (BandSink) -> Void
+    private let name = Mutex<String>("")
+
+    init(id: String, socket: WebSocketSink, band: Band, ended: @escaping @Sendable (BandSink) -> Void) {
+        self.id = id
+        self.socket = socket
+        self.band = band
+        self.ended = ended
+    }
+
+    private var prefix: String { #""id":\#(JSONText.quote(id)),"band":\#(JSONText.quote(name.withLock { $0 }))"# }
+
+    func subscribed(band name: String) {
+        self.name.withLock { $0 = name }
+        socket.answer(#"{"type":"subscribed",\#(prefix)}"#)
+    }
+
+    /// The band's messages, encoded once for every socket that follows the band.
+    func send(_ batch: EventBatch) -> Bool { socket.send(batch) }
+
+    func ready(seq: Int64) {
+        _ = socket.control(#"{"type":"ready",\#(prefix),"seq":\#(seq)}"#, overLimit: true)
+    }
+
+    func progress(seq: Int64) {
+        _ = socket.control(#"{"type":"progress",\#(prefix),"seq":\#(seq)}"#)
+    }
+
+    var isDisconnected: Bool { socket.isDisconnected }
+
+    func close(_ reason: FeedCloseReason) {
+        switch reason {
+        case .reset(let oldest):
+            // This subscription ends; the socket and its other bands go on.
+            ended(self)
+            _ = socket.control(#"{"type":"reset",\#(prefix),"oldest":\#(oldest)}"#, overLimit: true)
+        case .slow:
+            socket.close(code: 4408, reason: "too slow; resume each band from the last seq it received")
+        case .failure:
+            socket.close(code: 1011, reason: "internal error; resume each band from the last seq it received")
+        case .shutdown:
+            socket.close(.shutdown)
+        }
+    }
+}
