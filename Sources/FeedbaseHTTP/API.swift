@@ -70,6 +70,10 @@ public struct API: Sendable {
             try router.add(.PUT, item, .async(routes.replace))
             try router.add(.PATCH, item, .async(routes.patch))
             try router.add(.DELETE, item, .async(routes.delete))
+            if let feed {
+                let changes = FeedRoutes(store: store, feed: feed)
+                try router.add(.GET, [.literal("_changes"), .literal(collection.name)], .async { try await changes.bandChanges($0, collection: collection) })
+            }
         }
     }
 

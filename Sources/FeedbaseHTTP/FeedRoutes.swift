@@ -75,17 +75,7 @@ struct FeedRoutes: Sendable {
     func changes(_ request: Request) async throws -> Response {
         let pairs = try QueryParameters.pairs(request.query)
         let feedRequest = try FeedRequest.parse(pairs, lastEventID: nil, schema: store.schema)
-        var limit = 100
-        var wait = 0
-        for (name, value) in pairs {
-            if name == "limit" {
-                guard let value = Int(value), (1...1000).contains(value) else { throw Problem.badParameter(name, "expected 1 to 1000") }
-                limit = value
-            } else if name == "wait" {
-                guard let value = Int(value), (0...60).contains(value) else { throw Problem.badParameter(name, "expected 0 to 60 seconds") }
-                wait = value
-            }
-        }
+        let (limit, wait) = try Self.pageParameters(pairs)
         // Without since, seq > 0 starts at the oldest event kept.
         let after = feedRequest.since ?? 0
         var batch = try await store.changes(after: after, collections: feedRequest.collections, limit: limit, maxBytes: Self.pageBytes)
@@ -106,6 +96,70 @@ struct FeedRoutes: Sendable {
         body += Array(#"],"last_seq":\#(last)}"#.utf8)
         return .json(.ok, body, headers: ["X-Change-Seq": String(batch.head)])
     }
+
+    /// `limit` (1 to 1000, 100) and `wait` (0 to 60 seconds, 0) of a `/_changes` request.
+    private static func pageParameters(_ pairs: [(String, String)]) throws(Problem) -> (limit: Int, wait: Int) {
+        var limit = 100
+        var wait = 0
+        for (name, value) in pairs {
+            if name == "limit" {
+                guard let value = Int(value), (1...1000).contains(value) else { throw Problem.badParameter(name, "expected 1 to 1000") }
+                limit = value
+            } else if name == "wait" {
+                guard let value = Int(value), (0...60).contains(value) else { throw Problem.badParameter(name, "expected 0 to 60 seconds") }
+                wait = value
+            }
+        }
+        return (limit, wait)
+    }
+
+    /// `GET /_changes/{collection}?{filters}&select=&since=&limit=&wait=`: a band's messages after
+    /// `since`, as `{"changes":[...],"last_seq":N}`. The log is scanned in pages; `last_seq` moves
+    /// past events that are not for the band, so the next request starts there even when
+    /// nothing matched (at most `scanLimit` events are read per request).
+    func bandChanges(_ request: Request, collection: CollectionSchema) async throws -> Response {
+        let pairs = try QueryParameters.pairs(request.query)
+        let (limit, wait) = try Self.pageParameters(pairs)
+        let band = try await BandRequest.make(collection, pairs: pairs, store: store, passing: ["wait"])
+        let deadline = ContinuousClock.now + .seconds(wait)
+        var after = band.since ?? 0
+        var messages: [[UInt8]] = []
+        var scanned = 0
+        var head: Int64 = 0
+        scanning: while true {
+            let batch = try await store.changes(after: after, collections: [collection.name], limit: 1000, maxBytes: Self.pageBytes)
+            head = batch.head
+            if let since = band.since, after == since, batch.isPruned(after: since) {
+                throw Problem(.gone, "events after \(since) were pruned (the oldest kept is \(batch.oldest)); re-read the collection, then continue from X-Change-Seq")
+            }
+            for event in batch.events {
+                if let message = band.band.message(for: event) { messages.append(message) }
+                if messages.count == limit {
+                    after = event.seq
+                    break scanning
+                }
+            }
+            after = max(after, batch.reached)
+            scanned += batch.events.count
+            if after < batch.head {
+                if scanned >= Self.scanLimit { break }
+                continue
+            }
+            // At the head: wait for more while nothing matched and the client asked to wait.
+            guard messages.isEmpty, ContinuousClock.now < deadline else { break }
+            await feed.hub.waitForChange(after: batch.head, timeout: deadline - ContinuousClock.now)
+        }
+        var body = Array(#"{"changes":["#.utf8)
+        for (index, message) in messages.enumerated() {
+            if index > 0 { body.append(UInt8(ascii: ",")) }
+            body += message
+        }
+        body += Array(#"],"last_seq":\#(after)}"#.utf8)
+        return .json(.ok, body, headers: ["X-Change-Seq": String(head)])
+    }
+
+    /// Events of its collection one `/_changes/{collection}` request reads at most.
+    static let scanLimit = 10_000
 
     /// `GET /_feed` with `Accept: text/event-stream`: the feed as Server-Sent Events.
     func events(_ request: Request) async throws -> Response {

@@ -1,5 +1,5 @@
-// Bands over Server-Sent Events: a listing's URL asked as `text/event-stream` is a live query.
-// The invariant, checked on random writes (creates, updates that move rows in and out, deletes,
+// Bands on every transport: a listing's URL asked as `text/event-stream`, a WebSocket `subscribe`
+// message, `/_changes/{collection}` with the listing's filter. The invariant, checked on random writes (creates, updates that move rows in and out, deletes,
 // bulk writes, writes by the sqlite3 shell) over many seeds: a client that takes the REST snapshot
 // of the band at X-Change-Seq and applies the band's messages holds exactly what the REST query
 // returns at every seq it reaches. The oracle is REST itself, read after every write.
@@ -7,40 +7,6 @@
 import FeedbaseTestSupport
 import Foundation
 import Testing
-
-/// One message of a Server-Sent Events stream.
-struct StreamMessage {
-    var event: String
-    var id: Int?
-    var data: [String: Any]
-}
-
-/// Reads a Server-Sent Events response message by message.
-final class EventStreamReader {
-    let connection: HTTPConnection
-    private var text = ""
-
-    init(_ connection: HTTPConnection) { self.connection = connection }
-
-    func next() async throws -> StreamMessage {
-        while true {
-            if let end = text.range(of: "\n\n") {
-                let block = String(text[..<end.lowerBound])
-                text = String(text[end.upperBound...])
-                var fields: [String: String] = [:]
-                for line in block.split(separator: "\n") {
-                    guard let colon = line.firstIndex(of: ":"), colon != line.startIndex else { continue }
-                    fields[String(line[..<colon])] = String(line[line.index(after: colon)...].drop { $0 == " " })
-                }
-                guard let event = fields["event"] else { continue }  // comments, retry
-                let data = try JSONSerialization.jsonObject(with: Data((fields["data"] ?? "{}").utf8)) as? [String: Any] ?? [:]
-                return StreamMessage(event: event, id: fields["id"].flatMap(Int.init), data: data)
-            }
-            guard let chunk = try await connection.nextChunk() else { throw HTTPTestClientError(message: "the stream ended") }
-            text += String(decoding: chunk, as: UTF8.self)
-        }
-    }
-}
 
 /// Bands to follow, each with the body of a task that is in it (to end a run on a known event).
 private let bands: [(query: String, member: String)] = [
@@ -53,10 +19,10 @@ private let bands: [(query: String, member: String)] = [
 ]
 
 @Suite struct BandTests {
-    @Test(arguments: 1...24)
-    func aCopyKeptByTheBandsMessagesEqualsTheRESTViewAtEverySeq(seed: UInt64) async throws {
+    @Test(arguments: BandTransport.allCases, 1...16)
+    func aCopyKeptByTheBandsMessagesEqualsTheRESTViewAtEverySeq(transport: BandTransport, seed: UInt64) async throws {
         var random = SeededGenerator(seed: seed)
-        let band = bands[Int(seed) % bands.count]
+        let band = bands[Int(seed + UInt64(BandTransport.allCases.firstIndex(of: transport) ?? 0)) % bands.count]
         try await withServer(progressInterval: .milliseconds(20)) { server in
             for name in ["one", "two", "three"] { _ = try await server.request("POST", "/projects", json: #"{"name":"\#(name)"}"#) }
             let titles = ["alpha", "beta", "gamma", "delta", "kilo", "echo"]
@@ -73,11 +39,7 @@ private let bands: [(query: String, member: String)] = [
             let since = Int(snapshot.header("X-Change-Seq") ?? "") ?? -1
             var copy: [String: String] = [:]
             for item in try array(snapshot) { copy[String(describing: item["id"] ?? "")] = try canonical(item) }
-            let connection = try await HTTPConnection(port: server.port, timeout: .seconds(20))
-            try await connection.write("GET", "/tasks?\(band.query)&since=\(since)", headers: [("Accept", "text/event-stream")])
-            let head = try await connection.readHead()
-            #expect(head.status == 200 && head.header("Content-Type")?.hasPrefix("text/event-stream") == true, "\(head.status)")
-            let stream = EventStreamReader(connection)
+            let stream = try await transport.follow(port: server.port, collection: "tasks", query: band.query, since: since)
 
             // Random writes; after each, the REST view of the band and its seq.
             var views: [(seq: Int, items: [String: String])] = []
@@ -119,39 +81,41 @@ private let bands: [(query: String, member: String)] = [
             var checked = 0
             func check(upTo seq: Int) {
                 while checked < views.count && views[checked].seq <= seq {
-                    #expect(copy == views[checked].items, "seed \(seed), band \(band.query), at seq \(views[checked].seq)")
+                    #expect(copy == views[checked].items, "\(transport) seed \(seed), band \(band.query), at seq \(views[checked].seq)")
                     checked += 1
                 }
             }
             var last = since
             for _ in 0..<500 {
                 let message = try await stream.next()
-                switch message.event {
+                switch message.kind {
+                case "subscribed":
+                    continue
                 case "ready", "progress":
-                    let seq = message.data["seq"] as? Int ?? -1
-                    #expect(seq >= last, "seed \(seed): \(message.event) went back")
+                    let seq = message.seq
+                    #expect(seq >= last, "\(transport) seed \(seed): \(message.kind) went back")
                     check(upTo: seq)
                     last = max(last, seq)
                 case "change":
-                    let seq = message.data["seq"] as? Int ?? -1
-                    #expect(seq > last && message.id == seq, "seed \(seed): out of order")
+                    let seq = message.seq
+                    #expect(seq > last, "\(transport) seed \(seed): out of order")
                     check(upTo: seq - 1)
                     last = seq
                     let id = message.data["id"] as? String ?? ""
                     switch message.data["op"] as? String {
                     case "create", "enter", "update": copy[id] = try canonical(message.data["item"] ?? NSNull())
                     case "delete", "leave": copy[id] = nil
-                    default: Issue.record("seed \(seed): unknown op \(message.data)")
+                    default: Issue.record("\(transport) seed \(seed): unknown op \(message.data)")
                     }
                 default:
-                    Issue.record("seed \(seed): unexpected \(message.event)")
+                    Issue.record("\(transport) seed \(seed): unexpected \(message.kind) \(message.data)")
                 }
                 if last >= endSeq { break }
             }
-            #expect(last == endSeq, "seed \(seed): the stream stopped at \(last) of \(endSeq)")
+            #expect(last == endSeq, "\(transport) seed \(seed): the stream stopped at \(last) of \(endSeq)")
             check(upTo: endSeq - 1)
-            #expect(checked == views.count, "seed \(seed): checked \(checked) of \(views.count) views")
-            connection.close()
+            #expect(checked == views.count, "\(transport) seed \(seed): checked \(checked) of \(views.count) views")
+            stream.close()
         }
     }
 

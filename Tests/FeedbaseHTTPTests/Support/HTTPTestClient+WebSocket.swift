@@ -51,8 +51,12 @@ extension HTTPConnection {
     /// Sends a masked client frame.
     func sendFrame(opcode: UInt8, payload: [UInt8]) async throws {
         var frame: [UInt8] = [0x80 | opcode]
-        precondition(payload.count < 126)
-        frame.append(0x80 | UInt8(payload.count))
+        precondition(payload.count <= 0xFFFF)
+        if payload.count < 126 {
+            frame.append(0x80 | UInt8(payload.count))
+        } else {
+            frame += [0x80 | 126, UInt8(payload.count >> 8), UInt8(payload.count & 0xFF)]
+        }
         let mask: [UInt8] = [1, 2, 3, 4]
         frame += mask
         frame += payload.enumerated().map { $0.element ^ mask[$0.offset % 4] }
