@@ -34,6 +34,18 @@ final class MemoryLog: ChangeSource {
         for observer in observers { observer() }
     }
 
+    /// Appends events built by the caller (given each one's seq), as one commit.
+    func commit(built: [(collection: String, json: (Int64) -> [UInt8], previous: [UInt8]?)]) {
+        let observers = state.withLock { state in
+            for event in built {
+                state.head += 1
+                state.events.append(ChangeEvent(seq: state.head, collection: event.collection, json: event.json(state.head), previous: event.previous))
+            }
+            return state.observers
+        }
+        for observer in observers { observer() }
+    }
+
     /// Deletes every event up to `seq`.
     func prune(through seq: Int64) {
         state.withLock { $0.events.removeAll { $0.seq <= seq } }
@@ -72,6 +84,8 @@ final class MemoryLog: ChangeSource {
 final class RecordingSink: FeedSink {
     struct State {
         var seqs: [Int64] = []
+        var messages: [[UInt8]] = []
+        var band: String?
         var pending = 0
         var largestBatchBytes = 0
         var ready: Int64?
@@ -88,15 +102,19 @@ final class RecordingSink: FeedSink {
             if state.pending + batch.events.count > capacity { return false }
             state.pending += batch.events.count
             state.seqs += batch.events.map(\.seq)
+            state.messages += batch.events.map(\.json)
             state.largestBatchBytes = max(state.largestBatchBytes, batch.events.reduce(0) { $0 + $1.json.count })
             return true
         }
     }
 
     func ready(seq: Int64) { state.withLock { $0.ready = seq } }
+    func subscribed(band name: String) { state.withLock { $0.band = name } }
     func close(_ reason: FeedCloseReason) { state.withLock { $0.closed = $0.closed ?? reason } }
 
     var seqs: [Int64] { state.withLock { $0.seqs } }
+    var messages: [[UInt8]] { state.withLock { $0.messages } }
+    var band: String? { state.withLock { $0.band } }
     var closed: FeedCloseReason? { state.withLock { $0.closed } }
     var ready: Int64? { state.withLock { $0.ready } }
 }
