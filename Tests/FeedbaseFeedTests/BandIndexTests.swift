@@ -117,7 +117,7 @@ import Testing
             try await waitUntil("band \(band.key) to get its messages (seed \(seed))") { sink.messages.count >= expected.count }
             let got = sink.messages
             if got != expected {
-                let at = zip(got, expected).firstIndex { $0 != $1 } ?? min(got.count, expected.count)
+                let at = zip(got, expected).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(got.count, expected.count)
                 Issue.record("""
                     seed \(seed), band \(band.key): \(got.count) messages for \(expected.count) expected; first difference at \(at): \
                     \(at < got.count ? String(decoding: got[at], as: UTF8.self) : "none") instead of \
