@@ -93,6 +93,11 @@ final class WebSocketFollower: BandFollower {
     let id: String
     private var band: String?
 
+    init(connection: HTTPConnection, id: String = "mine") {
+        self.connection = connection
+        self.id = id
+    }
+
     init(port: Int, collection: String, query: String, since: Int, id: String = "mine") async throws {
         connection = try await HTTPConnection(port: port, timeout: .seconds(20))
         self.id = id

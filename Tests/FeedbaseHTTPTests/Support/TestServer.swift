@@ -45,7 +45,8 @@ final class TestServer: Sendable {
     static func start(
         sql: String? = nil, maxBodySize: Int = 1 << 20, idleTimeout: Int64 = 60, feed: Bool = true, feedBuffer: Int = 1 << 20,
         ringCapacity: Int = 4096, heartbeat: TimeAmount = .seconds(30), busyTimeoutMilliseconds: Int32 = 5_000,
-        closeTimeout: TimeAmount = .seconds(10), progressInterval: Duration = .seconds(2), directory existing: String? = nil, migrations existingMigrations: String? = nil
+        closeTimeout: TimeAmount = .seconds(10), progressInterval: Duration = .seconds(2), directory existing: String? = nil, migrations existingMigrations: String? = nil,
+        configure: (inout AppConfiguration) -> Void = { _ in }
     ) async throws -> TestServer {
         let (directory, migrations) = try existing.map { ($0, existingMigrations ?? shippedMigrations) } ?? scratch(sql: sql)
         var logger = Logger(label: "feedbase-test")
@@ -62,6 +63,7 @@ final class TestServer: Sendable {
         configuration.feed.heartbeat = heartbeat
         configuration.feed.closeTimeout = closeTimeout
         configuration.feed.hub.progressInterval = progressInterval
+        configure(&configuration)
         return TestServer(directory: directory, migrations: migrations, app: try await FeedbaseApp.start(configuration, logger: logger))
     }
 
@@ -101,12 +103,13 @@ final class TestServer: Sendable {
 func withServer(
     sql: String? = nil, maxBodySize: Int = 1 << 20, idleTimeout: Int64 = 60, feed: Bool = true, feedBuffer: Int = 1 << 20,
     ringCapacity: Int = 4096, heartbeat: TimeAmount = .seconds(30), busyTimeoutMilliseconds: Int32 = 5_000,
-    closeTimeout: TimeAmount = .seconds(10), progressInterval: Duration = .seconds(2), _ body: (TestServer) async throws -> Void
+    closeTimeout: TimeAmount = .seconds(10), progressInterval: Duration = .seconds(2),
+    configure: (inout AppConfiguration) -> Void = { _ in }, _ body: (TestServer) async throws -> Void
 ) async throws {
     let server = try await TestServer.start(
         sql: sql, maxBodySize: maxBodySize, idleTimeout: idleTimeout, feed: feed, feedBuffer: feedBuffer,
         ringCapacity: ringCapacity, heartbeat: heartbeat, busyTimeoutMilliseconds: busyTimeoutMilliseconds, closeTimeout: closeTimeout,
-        progressInterval: progressInterval)
+        progressInterval: progressInterval, configure: configure)
     do {
         try await body(server)
     } catch {
