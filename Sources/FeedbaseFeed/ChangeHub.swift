@@ -81,12 +81,9 @@ public actor ChangeHub {
         let poke = self.poke
         source.observeCommits { [weak self] in
             guard let self, poke.arm() else { return }
-            Task {
-                // Commits within a few milliseconds are delivered together: one write and one
-                // flush per subscriber per batch instead of per commit (measured in bench/fanout.sh).
-                try? await Task.sleep(for: .milliseconds(2))
-                await self.advance()
-            }
+            // No wait: commits that land while a load runs are read together by the next one
+            // (one write per subscriber per batch), and an idle hub delivers at once.
+            Task { await self.advance() }
         }
     }
 

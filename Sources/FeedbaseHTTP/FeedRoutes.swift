@@ -222,16 +222,19 @@ final class ServerSentEvents: FeedSink {
     init(stream: ResponseStream) { self.stream = stream }
 
     func send(_ batch: EventBatch) -> Bool {
-        let bytes = batch.encoded("event-stream") { events in
-            var bytes: [UInt8] = []
+        // Encoded once per batch into one buffer, shared (not copied) by every SSE subscriber
+        // that takes all of it.
+        let buffer = batch.encoded("event-stream") { events in
+            var buffer = ByteBuffer()
+            buffer.reserveCapacity(events.reduce(0) { $0 + $1.json.count + 40 })
             for event in events {
-                bytes += Array("id: \(event.seq)\nevent: change\ndata: ".utf8)
-                bytes += event.json
-                bytes += [10, 10]
+                buffer.writeString("id: \(event.seq)\nevent: change\ndata: ")
+                buffer.writeBytes(event.json)
+                buffer.writeBytes([10, 10])
             }
-            return bytes
+            return buffer
         }
-        return stream.write(bytes)
+        return stream.write(buffer)
     }
 
     func ready(seq: Int64) {

@@ -25,15 +25,19 @@ public final class ResponseStream: Sendable {
 
     /// Queues bytes; false when the client is too far behind (or gone).
     public func write(_ bytes: [UInt8]) -> Bool {
+        write(ByteBuffer(bytes: bytes))
+    }
+
+    /// Queues a buffer, which may be shared with other streams (it is not copied).
+    public func write(_ buffer: ByteBuffer) -> Bool {
+        let count = buffer.readableBytes
         let accepted = state.withLock { state -> Bool in
-            guard !state.finished, state.outstanding == 0 || state.outstanding + bytes.count <= limit else { return false }
-            state.outstanding += bytes.count
+            guard !state.finished, state.outstanding == 0 || state.outstanding + count <= limit else { return false }
+            state.outstanding += count
             return true
         }
         guard accepted else { return false }
-        let count = bytes.count
-        let part = HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(bytes: bytes)))
-        channel.writeAndFlush(part).whenComplete { [weak self] _ in
+        channel.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(buffer))).whenComplete { [weak self] _ in
             self?.state.withLock { $0.outstanding -= count }
         }
         return true

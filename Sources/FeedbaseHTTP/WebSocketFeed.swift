@@ -163,6 +163,9 @@ final class WebSocketSink: FeedSink {
         var closed = false
         /// The channel itself is gone (not only closing).
         var disconnected = false
+        /// A drain is scheduled on the event loop and has not started: one more batch needs no
+        /// task of its own (one task per burst, not per batch).
+        var drainScheduled = false
     }
 
     private let channel: any Channel
@@ -286,18 +289,19 @@ final class WebSocketSink: FeedSink {
     /// Queues a batch behind any already waiting and writes what the socket takes now; false
     /// when the queue would pass the limit (`overLimit`: taken anyway, for control messages).
     private func enqueue(_ batch: Batch, overLimit: Bool = false) -> Bool {
-        let accepted = state.withLock { state -> Bool in
-            guard !state.closed else { return false }
+        let accepted = state.withLock { state -> (taken: Bool, schedule: Bool) in
+            guard !state.closed else { return (false, false) }
             let bytes = batch.frames.readableBytes
             // A batch is always taken when nothing waits (it may be larger than the limit); the
             // limit bounds what piles up behind a socket that stopped taking data.
-            guard overLimit || state.queuedBytes == 0 || state.queuedBytes + bytes <= limit else { return false }
+            guard overLimit || state.queuedBytes == 0 || state.queuedBytes + bytes <= limit else { return (false, false) }
             state.queue.append(batch)
             state.queuedBytes += bytes
-            return true
+            defer { state.drainScheduled = true }
+            return (true, !state.drainScheduled)
         }
-        if accepted { channel.eventLoop.execute { self.drain() } }
-        return accepted
+        if accepted.schedule { channel.eventLoop.execute { self.drain() } }
+        return accepted.taken
     }
 
     /// On the event loop: hands queued batches to the socket while it is writable. Once the sink
@@ -305,6 +309,7 @@ final class WebSocketSink: FeedSink {
     /// and the connection closes when the close frame is written.
     func drain() {
         channel.eventLoop.preconditionInEventLoop()
+        state.withLock { $0.drainScheduled = false }
         var wrote = false
         while true {
             let writable = channel.isWritable
