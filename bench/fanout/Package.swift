@@ -1,5 +1,6 @@
 // swift-tools-version:6.0
-// bench/fanout: many WebSocket subscribers on /_feed and a paced writer, in one process.
+// bench/fanout: many WebSocket subscribers on /_feed (Fanout) or on bands (Bands) and a paced
+// writer, in one process.
 import PackageDescription
 
 let package = Package(
@@ -13,7 +14,14 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
-        )
+        ),
+        .executableTarget(
+            name: "Bands",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -70,6 +70,9 @@ final class Tally: Sendable {
     init(count: Int) { state = Mutex(State(lastSeq: [Int64](repeating: 0, count: count))) }
 }
 let tally = Tally(count: subscriberCount + stalledCount)
+/// For each event (by seq after the head the subscribers were ready at), the latency of its last
+/// delivery: commit → the last of all subscribers.
+let lastDelivery = Mutex<(base: Int64, latency: [Int])>((-1, []))
 
 final class Subscriber: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
@@ -132,9 +135,24 @@ final class Subscriber: ChannelInboundHandler {
                     if lastSeq != 0 && seq != lastSeq + 1 { localDisorder += 1 }
                     lastSeq = seq
                     if !stalled { localEvents += 1 }
-                    if !stalled, let at = atMilliseconds(payload) { local[min(10_000, max(0, Int(now - at)))] += 1 }
+                    if !stalled, let at = atMilliseconds(payload) {
+                        let latency = min(10_000, max(0, Int(now - at)))
+                        local[latency] += 1
+                        lastDelivery.withLock { last in
+                            let index = Int(seq - last.base - 1)
+                            if last.base >= 0, index >= 0, index < last.latency.count { last.latency[index] = max(last.latency[index], latency) }
+                        }
+                    }
                 } else if payload.starts(with: Array(#"{"type":"ready""#.utf8)) {
                     tally.state.withLock { $0.ready += 1 }
+                    var head: Int64 = 0
+                    for byte in payload.dropFirst(22) {
+                        guard byte >= 48 && byte <= 57 else { break }
+                        head = head * 10 + Int64(byte - 48)
+                    }
+                    lastDelivery.withLock { last in
+                        if last.base < 0 { last = (head, [Int](repeating: 0, count: rate * seconds)) }
+                    }
                 }
             } else if opcode == 8, let code: UInt16 = buffer.getInteger(at: start + header), code == 4408 {
                 tally.state.withLock { $0.cutOff4408 += 1 }
@@ -267,3 +285,8 @@ print("writes: \(total) in \(String(Int(writing * 10) / 10) + "." + String(Int(w
 print("events received: \(result.events) of \(total * subscriberCount) expected; out of order or gaps: \(result.outOfOrder); subscribers closed early: \(result.closedEarly)")
 if stalledCount > 0 { print("stalled subscribers cut off with 4408: \(result.cutOff4408) of \(stalledCount)") }
 print("commit→delivery latency (ms, from the event's at): p50 \(percentile(0.5)), p99 \(percentile(0.99)), max \(percentile(1.0))")
+let toLast = lastDelivery.withLock { $0.latency }.sorted()
+if !toLast.isEmpty {
+    func at(_ p: Double) -> Int { toLast[min(toLast.count - 1, Int(p * Double(toLast.count)))] }
+    print("commit→delivery to the last of \(subscriberCount) subscribers (ms, per event): p50 \(at(0.5)), p99 \(at(0.99)), max \(toLast.last ?? 0)")
+}

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Bands benchmarks (issue #11), each case on a fresh server and database, client and server on
+# the same machine (loopback). Prints each case's figures; bench/RESULTS.md keeps them.
+#
+#   bench/bands.sh [scale] [claim] [latency]      (default: all three)
+#
+# scale:   10,000 WebSocket subscribers over 1, 100, 1,000 and 10,000 distinct `project_id=eq.K`
+#          bands (plus 100 subscribers on 5 `priority=gte.K` bands the index cannot file), 200
+#          creates/s for BANDS_SECONDS (10): once to projects no band follows (the cost of judging
+#          the bands alone) and once spread over the followed projects (each change for one band).
+# claim:   1,000 clients polling a filtered page once a second against 1,000 band subscribers
+#          (100 distinct bands), at 0.1, 1 and 10 changes/s for CLAIM_SECONDS (60): server CPU.
+# latency: bench/fanout.sh's 1,000 firehose subscribers at 50 and 1,000 creates/s.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+WORK=$(mktemp -d /tmp/feedbase-bands.XXXXXX)
+SERVER=""
+stop() { if [ -n "$SERVER" ]; then kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; SERVER=""; fi; }
+trap 'stop; rm -rf "$WORK"' EXIT
+CASES=${*:-scale claim latency}
+BIN=${FEEDBASE_BIN:-$ROOT/.build-release/release/feedbase}
+if [ -z "${FEEDBASE_BIN:-}" ]; then (cd "$ROOT" && swift build -c release --product feedbase --scratch-path .build-release >/dev/null); fi
+(cd "$ROOT/bench/fanout" && swift build -c release >/dev/null)
+TOOL=$ROOT/bench/fanout/.build/release/Bands
+ulimit -n 20000 2>/dev/null || true
+
+# start PROJECTS: a fresh server with PROJECTS projects; sets SERVER and PORT.
+start() {
+    stop
+    rm -rf "$WORK/db" && mkdir -p "$WORK/db"
+    PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    "$BIN" serve --port "$PORT" --db "$WORK/db/feedbase.sqlite" --migrations "$ROOT/migrations" --log-level warning \
+        --feed-bands-per-connection 1 2>"$WORK/log" &
+    SERVER=$!
+    for _ in $(seq 1 300); do curl -s -o /dev/null "http://127.0.0.1:$PORT/_health" && break; sleep 0.1; done
+    sqlite3 -cmd ".timeout 5000" "$WORK/db/feedbase.sqlite" \
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1) INSERT INTO projects (name) SELECT 'p' || i FROM n"
+}
+
+run() {
+    echo "== $*"
+    timeout 600 "$TOOL" --port "$PORT" --server-pid "$SERVER" "$@"
+    echo "server RSS peak: $(awk '/VmHWM/ {print $2}' /proc/$SERVER/status) kB"
+}
+
+for case in $CASES; do
+    case $case in
+    scale)
+        for bands in 1 100 1000 10000; do
+            for target in none spread; do
+                start $((bands + 1))
+                run --subscribers 10000 --bands "$bands" --range 100 --rate 200 --seconds "${BANDS_SECONDS:-10}" --target "$target"
+            done
+        done
+        ;;
+    claim)
+        for rate in 0.1 1 10; do
+            start 101
+            run --mode poll --subscribers 1000 --bands 100 --rate "$rate" --seconds "${CLAIM_SECONDS:-60}" --poll-ms 1000
+            start 101
+            run --mode push --subscribers 1000 --bands 100 --range 0 --rate "$rate" --seconds "${CLAIM_SECONDS:-60}"
+        done
+        ;;
+    latency)
+        stop
+        for rate in 50 1000; do
+            echo "== firehose, 1,000 WebSocket subscribers, $rate creates/s"
+            FANOUT_SUBSCRIBERS=1000 FANOUT_RATE=$rate FANOUT_SECONDS=10 bash "$ROOT/bench/fanout.sh"
+        done
+        ;;
+    esac
+done
+echo "cores: $(nproc), $(date -u +%Y-%m-%d)"
