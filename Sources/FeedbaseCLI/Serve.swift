@@ -50,6 +50,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("feed-bands-per-connection"), help: "Bands one WebSocket may follow at once (env FEEDBASE_FEED_BANDS_PER_CONNECTION).")
     var feedBandsPerConnection: String = environment("FEED_BANDS_PER_CONNECTION") ?? "100"
 
+    @Option(name: .customLong("feed-progress-interval"), help: "Seconds between a band's progress messages while the log moves past it (env FEEDBASE_FEED_PROGRESS_INTERVAL).")
+    var feedProgressInterval: String = environment("FEED_PROGRESS_INTERVAL") ?? "2"
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info (one line per request), notice, warning, error (env FEEDBASE_LOG_LEVEL).")
     var logLevel: String = environment("LOG_LEVEL") ?? "info"
 
@@ -95,6 +98,9 @@ struct Serve: AsyncParsableCommand {
         guard let bandsPerConnection = Int(feedBandsPerConnection), bandsPerConnection > 0 else {
             throw CLIError("--feed-bands-per-connection must be a positive number, not '\(feedBandsPerConnection)'")
         }
+        guard let progress = Double(feedProgressInterval), progress >= 0.1, progress <= 3600 else {
+            throw CLIError("--feed-progress-interval must be 0.1 to 3600 seconds, not '\(feedProgressInterval)'")
+        }
         var store = StoreConfiguration(path: database.db, migrationsDirectory: migrationOptions.migrations, connection: try database.connectionOptions())
         store.feed = !noFeed
         var server = ServerConfiguration(host: host, port: port, maxBodySize: maxBody, idleTimeout: .seconds(Int64(idle)))
@@ -105,6 +111,7 @@ struct Serve: AsyncParsableCommand {
         configuration.feed.maxEvents = maxEvents > 0 ? maxEvents : nil
         configuration.feed.hub.maxBands = maxBands
         configuration.feed.bandsPerConnection = bandsPerConnection
+        configuration.feed.hub.progressInterval = .milliseconds(Int64(progress * 1000))
         return configuration
     }
 }
