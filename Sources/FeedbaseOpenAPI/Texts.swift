@@ -78,6 +78,41 @@ enum Texts {
         filtered list and of those that `enter` or `leave` it, with `progress` markers (docs/API.md, "Live queries").
         """
 
+    static let listingStream = """
+        The page (possibly empty). With `Accept: text/event-stream` (not ranked below `application/json`), \
+        the live query instead: Server-Sent Events from `since` (or `Last-Event-ID`), `order`, `limit`, `offset` \
+        and `after` not applying. Each event is `id: <seq>`, `event: change`, `data: <band message>`: the change \
+        event with `"band"` after `seq`, `op` one of `create`, `update`, `delete`, `enter`, `leave`, and the item \
+        narrowed to `select`. `event: ready` ends the backlog; `event: progress` (`id: N`, data \
+        `{"type":"progress","seq":N}`) says the log moved to N with nothing for the band; `event: reset`, \
+        `overflow` or `failure` ends the stream, as on `/_feed`.
+        """
+
+    static func bandChange(_ collection: String) -> String {
+        """
+        A live query's message about an item of `\(collection)`: the change event with the band's `op` (`create`, \
+        `update` or `delete` of a row in the band, `enter` for a row that moved into its filter, `leave` for one \
+        that moved out, with the item as it is now) and the item narrowed to `select`.
+        """
+    }
+
+    static let bandLastSeq = """
+        Continue with `since` set to this. It moves past the events read that were not for the band, so it may \
+        be ahead of the last message's seq, and move when there is no message.
+        """
+
+    static let bandChangesSince = """
+        Return the band's messages after this seq (default: from the oldest event kept). Older than the oldest \
+        kept is refused with 410.
+        """
+
+    static let bandChanges = """
+        The messages of the live query (band) that the listing's filters and `select` make, after `since`, \
+        oldest first: each change is judged on the row before and after it, `enter` and `leave` telling a row \
+        that moved into or out of the filter from one created or deleted. Continue with `since=last_seq`. With \
+        `wait`, an answer with no message is held until one comes or the time is up (long poll).
+        """
+
     static let order = """
         Sort keys, comma-separated: `column` or `column.asc`, `column.desc` (e.g. `priority.desc,title`). The \
         primary key is always the final tiebreaker, in the direction of the last key. NULLs come first \
