@@ -1,6 +1,7 @@
 // A walk through one task's life with the client generated from Feedbase's openapi.yaml: create a
 // project and a task, list with filters (one of them repeated), merge-patch, read with the ETag,
-// delete. Any response other than the one expected ends the program with status 1.
+// delete. Then a live query followed over `/_changes/tasks` (FollowBand.swift). Any response
+// other than the one expected ends the program with status 1.
 //
 //     swift run --scratch-path .build TaskClient [SERVER_URL]    (default http://127.0.0.1:8080)
 
@@ -162,6 +163,7 @@ let client = Client(
 do {
     print("server \(serverURL.absoluteString)")
     try await walk(client)
+    try await followBand(client)
     print("ok")
 } catch {
     FileHandle.standardError.write(Data("TaskClient: \(error)\n".utf8))
