@@ -84,15 +84,7 @@ func patchTask(_ client: Client, _ id: Int64, _ patch: Components.Schemas.TaskPa
 }
 
 func followBand(_ client: Client) async throws {
-    let name = "TaskClient band \(UInt64(Date().timeIntervalSince1970 * 1000))"
-    let project: Components.Schemas.Project
-    switch try await client.createProject(body: .json(.ProjectCreate(.init(name: name)))) {
-    case .created(let created):
-        guard case .Project(let item) = try created.body.json else { throw UnexpectedResponse("create project", created) }
-        project = item
-    case let other:
-        throw UnexpectedResponse("create project", other)
-    }
+    let project = try await createProject(client, "TaskClient band \(UInt64(Date().timeIntervalSince1970 * 1000))")
     let band = OpenTasks(projectID: project.id)
     let spec = try await createTask(client, .init(projectId: project.id, title: "Write the spec"))
     let chore = try await createTask(client, .init(projectId: project.id, title: "Old chore", done: true))

@@ -33,17 +33,20 @@ func describe(_ task: Components.Schemas.Task) throws -> String {
     return "#\(task.id) \"\(task.title)\" done=\(task.done) priority=\(priority) due=\(due) tags=\(try jsonText(task.tags))"
 }
 
-func walk(_ client: Client) async throws {
-    // A project name is UNIQUE, so each run makes its own.
-    let name = "TaskClient example \(UInt64(Date().timeIntervalSince1970 * 1000))"
-    let project: Components.Schemas.Project
+func createProject(_ client: Client, _ name: String) async throws -> Components.Schemas.Project {
     switch try await client.createProject(body: .json(.ProjectCreate(.init(name: name)))) {
     case .created(let created):
         guard case .Project(let item) = try created.body.json else { throw UnexpectedResponse("create project", created) }
-        project = item
+        return item
     case let other:
         throw UnexpectedResponse("create project", other)
     }
+}
+
+func walk(_ client: Client) async throws {
+    // A project name is UNIQUE, so each run makes its own.
+    let name = "TaskClient example \(UInt64(Date().timeIntervalSince1970 * 1000))"
+    let project = try await createProject(client, name)
     print("created project #\(project.id) \"\(project.name)\"")
 
     let newTask = Components.Schemas.TaskCreate(
