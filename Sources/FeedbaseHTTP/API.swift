@@ -212,7 +212,7 @@ struct CollectionRoutes: Sendable {
     var basePath: String { "/" + PercentEncoding.encode(collection.name) }
 
     func list(_ request: Request, reply: @escaping @Sendable (Result<Response, any Error>) -> Void) {
-        if let feed, FeedRoutes.wantsEventStream(request) {
+        if let feed, FeedRoutes.prefersEventStream(request) {
             Task {
                 do { reply(.success(try await bandStream(request, feed: feed))) } catch { reply(.failure(error)) }
             }

@@ -175,6 +175,32 @@ struct FeedRoutes: Sendable {
         request.headers["Accept"].joined(separator: ",").lowercased().contains("text/event-stream")
     }
 
+    /// Whether a listing's request asks for its live query rather than the page: `Accept` names
+    /// `text/event-stream` with a quality above JSON's, or equal to it when JSON is only matched
+    /// by a wildcard. A client generated from the OpenAPI document names both types the listing
+    /// answers (`application/json, text/event-stream`) and gets the page; an EventSource, or
+    /// `text/event-stream, */*`, gets the stream.
+    static func prefersEventStream(_ request: Request) -> Bool {
+        var stream: Double?
+        var json: Double?
+        var application: Double?
+        var any: Double?
+        for range in request.headers["Accept"].flatMap({ $0.split(separator: ",") }) {
+            let parts = range.split(separator: ";").map { $0.trimmingSpaces.lowercased() }
+            let quality = parts.dropFirst().first { $0.hasPrefix("q=") }.flatMap { Double($0.dropFirst(2)) } ?? 1
+            switch parts.first {
+            case "text/event-stream": stream = quality
+            case "application/json": json = quality
+            case "application/*": application = quality
+            case "*/*": any = quality
+            default: break
+            }
+        }
+        guard let stream, stream > 0 else { return false }
+        if let json { return stream > json }
+        return stream >= (application ?? any ?? 0)
+    }
+
     /// The feed (all of it, some collections, or one band) as Server-Sent Events from `since`.
     func eventStream(since: Int64?, collections: Set<String>?, band: Band?) async throws -> Response {
         let current = try await store.changes(after: 0, collections: nil, limit: 0, maxBytes: 0)  // head and oldest only

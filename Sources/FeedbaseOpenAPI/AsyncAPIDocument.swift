@@ -1,12 +1,14 @@
-// The AsyncAPI 3.0 document of the WebSocket feed, and the WebSocket endpoint it names. Its
-// component schemas are the OpenAPI document's (ItemSchemas, ChangeSchemas), so both documents
-// describe the same events.
+// The AsyncAPI 3.0 document of the WebSocket feed, and the WebSocket endpoint it names: the
+// whole feed, and the live queries (bands) a client subscribes to on the same socket
+// (BandSchemas). Its component schemas are the OpenAPI document's (ItemSchemas, ChangeSchemas),
+// so both documents describe the same events.
 
 import FeedbaseStore
 
 extension OpenAPIDocument {
     /// The AsyncAPI 3.0.0 document of the WebSocket feed (`GET /_feed` with `Upgrade: websocket`),
-    /// written from a subscriber's side: the application it describes receives the changes.
+    /// written from a subscriber's side: the application it describes receives the changes, and
+    /// sends the `subscribe` and `unsubscribe` messages of its bands.
     public static func asyncAPI(for schema: Schema, serverURL: String?) -> DocumentValue {
         let names = CollectionNames.assign(schema)
         let endpoint = WebSocketEndpoint(serverURL ?? defaultServerURL)
@@ -20,13 +22,30 @@ extension OpenAPIDocument {
         var schemas: [(String, DocumentValue)] = []
         for collection in names {
             let shapes = ItemSchemas(names: collection, schema: schema)
-            schemas += [(collection.item, shapes.item), (collection.change, shapes.change)]
+            schemas += [
+                (collection.item, shapes.item), (collection.change, shapes.change), (collection.listItem, shapes.listItem),
+                (collection.bandMessage, shapes.bandChange(band: true)),
+            ]
         }
-        schemas += [
-            ("ChangeEvent", ChangeSchemas.event(names, discriminator: false)), ("Ready", ChangeSchemas.ready),
-            ("Reset", ChangeSchemas.reset), ("JSONValue", ColumnSchema.jsonValue),
-        ]
-        let messageNames = ["change", "ready", "reset"]
+        schemas += [("ChangeEvent", ChangeSchemas.event(names, discriminator: false)), ("Ready", ChangeSchemas.ready), ("Reset", ChangeSchemas.reset)]
+        schemas += BandSchemas.schemas(names)
+        schemas.append(("JSONValue", ColumnSchema.jsonValue))
+        let messageNames = ["change", "ready", "reset"] + BandSchemas.messageNames
+        func messages(_ names: [String]) -> DocumentValue { .array(names.map { ["$ref": .string("#/channels/feed/messages/" + $0)] }) }
+        // The client's messages, each answered on the same socket.
+        func sending(_ message: String, _ summary: String, replies: [String]) -> DocumentValue {
+            [
+                "action": "send",
+                "channel": ["$ref": "#/channels/feed"],
+                "summary": .string(summary),
+                "messages": messages([message]),
+                "reply": ["channel": ["$ref": "#/channels/feed"], "messages": messages(replies)],
+            ]
+        }
+        var componentMessages = ChangeSchemas.messages
+        for (name, message) in BandSchemas.messages { componentMessages[name] = message }
+        var query = ChangeSchemas.feedQuery(names)
+        query["properties"]?["mode"] = ["type": "string", "enum": ["bands"], "description": .string(Texts.modeBands)]
 
         return [
             "asyncapi": "3.0.0",
@@ -41,12 +60,12 @@ extension OpenAPIDocument {
                 "feed": [
                     "address": "/_feed",
                     "title": "The change feed",
-                    "description": .string(Texts.feedChannelDescription),
+                    "description": .string(Texts.feedChannelDescription + "\n\n" + Texts.bandsOnSocket),
                     "messages": .object(ordered: messageNames.map { ($0, ["$ref": .string("#/components/messages/" + $0)]) }),
                     "bindings": [
                         "ws": [
                             "method": "GET",
-                            "query": ChangeSchemas.feedQuery(names),
+                            "query": query,
                             "bindingVersion": "0.1.0",
                         ],
                     ],
@@ -56,12 +75,20 @@ extension OpenAPIDocument {
                 "receiveChanges": [
                     "action": "receive",
                     "channel": ["$ref": "#/channels/feed"],
-                    "summary": "Receive the backlog after `since`, a ready marker, then every change as it commits.",
-                    "messages": .array(messageNames.map { ["$ref": .string("#/channels/feed/messages/" + $0)] }),
+                    "summary": "Receive the backlog after `since`, a ready marker, then every change as it commits (not with `mode=bands`).",
+                    "messages": messages(["change", "ready", "reset"]),
+                ],
+                "subscribeBand": sending("subscribe", "Follow a live query (a band) on this socket.", replies: ["subscribed", "error"]),
+                "unsubscribeBand": sending("unsubscribe", "Stop following a live query.", replies: ["unsubscribed", "error"]),
+                "receiveBands": [
+                    "action": "receive",
+                    "channel": ["$ref": "#/channels/feed"],
+                    "summary": "Receive each subscription's backlog, ready marker, live changes and progress, and its reset.",
+                    "messages": messages(["bandChange", "bandReady", "bandProgress", "bandReset", "error"]),
                 ],
             ],
             "components": [
-                "messages": ChangeSchemas.messages,
+                "messages": componentMessages,
                 "schemas": .object(ordered: schemas),
             ],
         ]

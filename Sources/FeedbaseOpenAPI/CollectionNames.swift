@@ -21,6 +21,12 @@ struct CollectionNames: Sendable {
     var replace: String { item + "Replace" }
     var patch: String { item + "Patch" }
     var change: String { item + "Change" }
+    /// A band's message on `/_changes/{collection}` (`TaskBandChange`), a page of them
+    /// (`TaskBandChanges`), and the same message with the band's name, as the WebSocket sends it
+    /// (`TaskBandMessage`, in the AsyncAPI document).
+    var bandChange: String { item + "BandChange" }
+    var bandChanges: String { item + "BandChanges" }
+    var bandMessage: String { item + "BandMessage" }
 
     var listOperation: String { "list" + plural }
     var createOperation: String { "create" + item }
@@ -28,15 +34,20 @@ struct CollectionNames: Sendable {
     var replaceOperation: String { "replace" + item }
     var patchOperation: String { "patch" + item }
     var deleteOperation: String { "delete" + item }
+    /// `GET /_changes/{collection}`: `listTaskChanges`, after the item as `TaskChange` is.
+    var changesOperation: String { "list" + item + "Changes" }
+    var changesPath: String { "/_changes/" + PercentEncoding.encode(collection.name) }
 
     var allNames: [String] {
-        [item, listItem, create, replace, patch, change, listOperation, createOperation, getOperation, replaceOperation,
-            patchOperation, deleteOperation]
+        [item, listItem, create, replace, patch, change, bandChange, bandChanges, bandMessage, listOperation, createOperation,
+            getOperation, replaceOperation, patchOperation, deleteOperation, changesOperation]
     }
 
     /// Component names and operation ids the documents use for themselves.
     static let fixedNames: Set<String> = [
         "ChangeEvent", "Changes", "JSONValue", "Problem", "Index", "Health", "Ready", "Reset",
+        "BandChangeEvent", "Subscribe", "Unsubscribe", "Subscribed", "Unsubscribed", "BandReady", "BandProgress", "BandReset",
+        "BandError", "MessageProblem",
         "getIndex", "getHealth", "listChanges", "subscribeFeed", "getOpenAPIJSON", "getOpenAPIYAML", "getAsyncAPIJSON",
     ]
 

@@ -1,5 +1,5 @@
 // `GET /{collection}`: a filter parameter per column, `order`, `select` and the paging
-// parameters.
+// parameters; with the feed, the same URL as a live query (`text/event-stream`).
 
 import FeedbaseStore
 
@@ -7,10 +7,7 @@ extension CollectionOperations {
     // MARK: GET /{collection}
 
     var list: DocumentValue {
-        var parameters: [DocumentValue] = []
-        for column in collection.columns where !ListQuery.reservedParameters.contains(column.name) && !column.name.isEmpty {
-            parameters.append(filterParameter(column, maxItems: ListQuery.maximumFiltersPerColumn))
-        }
+        var parameters = filterParameters(excluding: ListQuery.reservedParameters)
         if let order = orderParameter { parameters.append(order) }
         if let select = selectParameter { parameters.append(select) }
         parameters += [Parameters.reference("Limit"), Parameters.reference("Offset"), Parameters.reference("After")]
@@ -18,23 +15,36 @@ extension CollectionOperations {
         let okHeaders: [(String, DocumentValue)] = [
             ("Link", header("Link")), ("Content-Range", header("ContentRange")), ("Preference-Applied", header("PreferenceApplied")),
         ]
+        var ok: DocumentValue = [
+            "description": "The page (possibly empty).",
+            "headers": successHeaders(okHeaders, changeSeq: "XChangeSeqListing"),
+            "content": json(["type": "array", "items": schemaReference(names.listItem)]),
+        ]
+        var responses: [(String, DocumentValue)] = [("400", response("BadRequest"))]
+        if feed {
+            // The same URL asked as `text/event-stream` is the live query, which may also answer
+            // 410 (since pruned) and 503 (the server's limit of distinct bands).
+            ok["description"] = .string(Texts.listingStream)
+            ok["content"]?["text/event-stream"] = ["schema": ["type": "string"]]
+            responses.append(("410", response("Gone")))
+        }
+        responses += [("500", response("InternalServerError")), ("503", response(feed ? "ServiceUnavailableLiveQuery" : "ServiceUnavailable"))]
         return [
             "operationId": .string(names.listOperation),
             "tags": [.string(names.tag)],
             "summary": .string("List \(collection.name)"),
             "description": .string(Texts.listing),
             "parameters": .array(parameters),
-            "responses": [
-                "200": [
-                    "description": "The page (possibly empty).",
-                    "headers": successHeaders(okHeaders),
-                    "content": json(["type": "array", "items": schemaReference(names.listItem)]),
-                ],
-                "400": response("BadRequest"),
-                "500": response("InternalServerError"),
-                "503": response("ServiceUnavailable"),
-            ],
+            "responses": .object(ordered: [("200", ok)] + responses),
         ]
+    }
+
+    /// A filter parameter for every column but those named like `reserved` parameters, which the
+    /// route takes for itself.
+    func filterParameters(excluding reserved: Set<String>) -> [DocumentValue] {
+        collection.columns.filter { !reserved.contains($0.name) && !$0.name.isEmpty }.map {
+            filterParameter($0, maxItems: ListQuery.maximumFiltersPerColumn)
+        }
     }
 
     /// A filter on `column`: one condition per value, the parameter repeated for several
@@ -93,7 +103,7 @@ extension CollectionOperations {
             Texts.order)
     }
 
-    private var selectParameter: DocumentValue? {
+    var selectParameter: DocumentValue? {
         let columns = collection.columns.map(\.name).filter { !$0.isEmpty && !$0.contains(",") }
         guard !columns.isEmpty else { return nil }
         let names = ValueSyntax.alternation(columns)

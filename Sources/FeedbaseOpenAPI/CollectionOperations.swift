@@ -1,6 +1,7 @@
 // The paths of one collection, `/{collection}` and `/{collection}/{id}`: the id parameter, and
 // create, read, replace, patch and delete with every status their handlers can answer. The
-// listing, with its filter, order and select parameters, is in CollectionOperations+Listing.swift.
+// listing, with its filter, order and select parameters, is in CollectionOperations+Listing.swift;
+// the band's changes (`/_changes/{collection}`) in CollectionOperations+Changes.swift.
 
 import FeedbaseStore
 
@@ -14,6 +15,9 @@ struct CollectionOperations {
     var collection: CollectionSchema { names.collection }
 
     var collectionPath: DocumentValue { ["get": list, "post": create] }
+
+    /// `/_changes/{collection}` (with the feed only).
+    var changesPath: DocumentValue { ["get": changes] }
 
     var itemPath: DocumentValue {
         [
@@ -40,11 +44,12 @@ struct CollectionOperations {
         }
     }
 
-    /// Response headers of a successful read or write.
-    func successHeaders(_ extra: [(String, DocumentValue)]) -> DocumentValue {
+    /// Response headers of a successful read or write; `changeSeq` names the `X-Change-Seq`
+    /// header's component (the listing's is optional: its stream has none).
+    func successHeaders(_ extra: [(String, DocumentValue)], changeSeq: String = "XChangeSeq") -> DocumentValue {
         var headers: [(String, DocumentValue)] = [("X-Request-Id", header("XRequestId"))]
         headers += extra
-        if feed { headers.append(("X-Change-Seq", header("XChangeSeq"))) }
+        if feed { headers.append(("X-Change-Seq", header(changeSeq))) }
         return .object(ordered: headers)
     }
 

@@ -1,5 +1,5 @@
 // The component schemas of one collection's items: as returned, listed, created, replaced,
-// patched, and as a change event.
+// patched, and as a change event, of the whole feed or of a band.
 
 import FeedbaseStore
 
@@ -20,19 +20,56 @@ struct ItemSchemas {
     var patch: DocumentValue { object(.patch) }
 
     var change: DocumentValue {
+        changeObject(
+            .string("A change to an item of `\(collection.name)`."), ops: ["create", "update", "delete"], band: false,
+            item: "#/components/schemas/" + names.item)
+    }
+
+    /// A band's message about an item: the change event with the band's op and the item narrowed
+    /// to `select` (so every key is optional); with `band`, the band's name after `seq`, as the
+    /// WebSocket and SSE send it (`/_changes/{collection}` does not).
+    func bandChange(band: Bool) -> DocumentValue {
+        changeObject(
+            .string(Texts.bandChange(collection.name)), ops: ["create", "update", "delete", "enter", "leave"], band: band,
+            item: "#/components/schemas/" + names.listItem)
+    }
+
+    /// A page of `/_changes/{collection}`.
+    var bandChanges: DocumentValue {
         [
             "type": "object",
-            "description": .string("A change to an item of `\(collection.name)`."),
             "properties": [
-                "seq": ["type": "integer", "format": "int64", "minimum": 1, "description": "The change's place in the log, strictly increasing."],
-                // Typed, so generators make the discriminator a string enum rather than an untyped value.
-                "collection": ["type": "string", "const": .string(collection.name)],
-                "op": ["type": "string", "enum": ["create", "update", "delete"]],
-                "id": ["type": "string", "description": "The item's primary key, as text."],
-                "item": ["$ref": .string("#/components/schemas/" + names.item)],
-                "at": ["type": "string", "format": "date-time", "description": "Commit time, UTC with milliseconds."],
+                "changes": ["type": "array", "items": ["$ref": .string("#/components/schemas/" + names.bandChange)]],
+                "last_seq": ["type": "integer", "format": "int64", "minimum": 0, "description": .string(Texts.bandLastSeq)],
             ],
-            "required": ["seq", "collection", "op", "id", "item", "at"],
+            "required": ["changes", "last_seq"],
+            "additionalProperties": false,
+        ]
+    }
+
+    private func changeObject(_ description: DocumentValue, ops: [DocumentValue], band: Bool, item: String) -> DocumentValue {
+        var properties: [(String, DocumentValue)] = [
+            ("seq", ["type": "integer", "format": "int64", "minimum": 1, "description": "The change's place in the log, strictly increasing."]),
+        ]
+        var required: [DocumentValue] = ["seq"]
+        if band {
+            properties.append(("band", ["type": "string", "description": "The band's name, as `subscribed` gave it."]))
+            required.append("band")
+        }
+        properties += [
+            // Typed, so generators make the discriminator a string enum rather than an untyped value.
+            ("collection", ["type": "string", "const": .string(collection.name)]),
+            ("op", ["type": "string", "enum": .array(ops)]),
+            ("id", ["type": "string", "description": "The item's primary key, as text."]),
+            ("item", ["$ref": .string(item)]),
+            ("at", ["type": "string", "format": "date-time", "description": "Commit time, UTC with milliseconds."]),
+        ]
+        required += ["collection", "op", "id", "item", "at"]
+        return [
+            "type": "object",
+            "description": description,
+            "properties": .object(ordered: properties),
+            "required": .array(required),
             "additionalProperties": false,
         ]
     }

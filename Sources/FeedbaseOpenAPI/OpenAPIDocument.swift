@@ -23,12 +23,18 @@ public enum OpenAPIDocument {
         let names = CollectionNames.assign(schema)
         var paths: [(String, DocumentValue)] = [("/", ServiceOperations.index), ("/_health", ServiceOperations.health)]
         if feed {
-            paths += [("/_changes", ServiceOperations.changes(names)), ("/_feed", ServiceOperations.feed(names))]
+            // Each band's `/_changes/{collection}` after the whole feed's `/_changes`.
+            paths.append(("/_changes", ServiceOperations.changes(names)))
+            for collection in names {
+                paths.append((collection.changesPath, CollectionOperations(names: collection, schema: schema, feed: feed).changesPath))
+            }
+            paths.append(("/_feed", ServiceOperations.feed(names)))
         }
         for collection in names {
             let operations = CollectionOperations(names: collection, schema: schema, feed: feed)
             paths += [(collection.path, operations.collectionPath), (collection.itemPath, operations.itemPath)]
         }
+
         paths += ServiceOperations.documents(feed: feed)
 
         var schemas: [(String, DocumentValue)] = []
@@ -38,7 +44,9 @@ public enum OpenAPIDocument {
                 (collection.item, shapes.item), (collection.listItem, shapes.listItem), (collection.create, shapes.create),
                 (collection.replace, shapes.replace), (collection.patch, shapes.patch),
             ]
-            if feed { schemas.append((collection.change, shapes.change)) }
+            if feed {
+                schemas += [(collection.change, shapes.change), (collection.bandChange, shapes.bandChange(band: false)), (collection.bandChanges, shapes.bandChanges)]
+            }
         }
         if feed {
             schemas += [("ChangeEvent", ChangeSchemas.event(names, discriminator: true)), ("Changes", ChangeSchemas.changes)]

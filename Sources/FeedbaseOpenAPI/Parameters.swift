@@ -17,6 +17,10 @@ enum Parameters {
         ]
     }
 
+    /// `limit` and `wait` of `/_changes` and `/_changes/{collection}` (FeedRoutes.pageParameters).
+    static let changesLimit: DocumentValue = ["type": "integer", "minimum": 1, "maximum": 1000, "default": 100]
+    static let changesWait: DocumentValue = ["type": "integer", "minimum": 0, "maximum": 60, "default": 0]
+
     static func query(_ name: String, _ schema: DocumentValue, _ description: String) -> DocumentValue {
         ["name": .string(name), "in": "query", "description": .string(description), "schema": schema]
     }

@@ -40,6 +40,10 @@ extension Components {
             "required": true,
             "schema": ["type": "integer", "format": "int64", "minimum": 0],
         ],
+        "XChangeSeqListing": [
+            "description": .string(Texts.changeSeq + " Absent on the live query's stream (`text/event-stream`)."),
+            "schema": ["type": "integer", "format": "int64", "minimum": 0],
+        ],
         "ETag": [
             "description": "The strong entity tag of the item's JSON representation.",
             "schema": ["type": "string", "pattern": "^\"[0-9a-f]{16}\"$"],
@@ -110,6 +114,9 @@ extension Components {
         "InternalServerError": problem("A fault of the server; the body says only that, with the request id. The log has the detail."),
         "ServiceUnavailable": problem(
             "The database stayed locked by another process past the busy timeout.",
+            extraHeaders: [("Retry-After", ["$ref": "#/components/headers/RetryAfter"])]),
+        "ServiceUnavailableLiveQuery": problem(
+            "The database stayed locked by another process past the busy timeout; or, for a live query, the server follows as many distinct bands as it may (`--feed-max-bands`).",
             extraHeaders: [("Retry-After", ["$ref": "#/components/headers/RetryAfter"])]),
     ]
 }

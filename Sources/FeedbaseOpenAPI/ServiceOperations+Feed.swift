@@ -1,11 +1,10 @@
 // The change feed's paths: `/_changes` (catching up over plain HTTP) and `/_feed` (Server-Sent
-// Events or the WebSocket upgrade).
+// Events or the WebSocket upgrade). A band's `/_changes/{collection}` is with its collection's
+// operations (CollectionOperations+Changes.swift).
 
 extension ServiceOperations {
     static func changes(_ names: [CollectionNames]) -> DocumentValue {
-        let limit: DocumentValue = ["type": "integer", "minimum": 1, "maximum": 1000, "default": 100]
-        let wait: DocumentValue = ["type": "integer", "minimum": 0, "maximum": 60, "default": 0]
-        return [
+        [
             "get": [
                 "operationId": "listChanges",
                 "tags": ["feed"],
@@ -14,8 +13,8 @@ extension ServiceOperations {
                 "parameters": [
                     Parameters.query("since", Parameters.sinceSchema(Texts.changesSince), Texts.changesSince),
                     Parameters.query("collections", Parameters.collectionsSchema(names), Texts.collections),
-                    Parameters.query("limit", limit, "At most this many events."),
-                    Parameters.query("wait", wait, "Seconds to wait for an event when there is none yet."),
+                    Parameters.query("limit", Parameters.changesLimit, "At most this many events."),
+                    Parameters.query("wait", Parameters.changesWait, "Seconds to wait for an event when there is none yet."),
                     requestID,
                 ],
                 "responses": [

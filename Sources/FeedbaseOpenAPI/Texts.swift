@@ -21,15 +21,68 @@ enum Texts {
         `GET /_feed` and `Upgrade: websocket`; the server sends text frames only: the backlog after `since`, then a \
         `ready` message, then every change as it commits, in strictly increasing `seq`. The same feed is served as \
         Server-Sent Events (`Accept: text/event-stream`) and, for catching up, as `GET /_changes` (see the OpenAPI \
-        document at `/openapi.json`).
+        document at `/openapi.json`). The same socket follows live queries (bands): the client sends `subscribe` \
+        and `unsubscribe` messages and receives each band's messages, told apart by the band's name; with \
+        `mode=bands` it carries nothing else. A band is also served as a listing's URL asked as \
+        `text/event-stream`, and as `GET /_changes/{collection}`.
         """
 
     static let feedChannelDescription = """
-        One connection is one subscription. The server pings every heartbeat interval (30 s by default) and answers \
+        Without `mode=bands`, one connection is one subscription to the feed. The server pings every heartbeat interval (30 s by default) and answers \
         pings. Close codes: 4400 when `since` is ahead of the log; 4408 when the subscriber reads too slowly (the reason \
         says `resume with since=N`); 4410 after a `reset` message, when events after `since` were pruned; 1011 when \
         the server cannot read its change log (the reason says `resume with since=N`); 1001 when the server stops. Query parameters are checked before the upgrade: a bad one is answered over HTTP (400, or \
         404 for an unknown collection).
+        """
+
+    static let bandsOnSocket = """
+        Live queries (bands) on the socket: send `subscribe` with an id of your choice and a listing's URL; the \
+        server answers `subscribed` with the band's name, then the band's backlog after `since`, `ready`, and \
+        its live messages and `progress`, each carrying the id (or, for change messages, the band's name). A \
+        socket holds many subscriptions; `unsubscribe` ends one (`unsubscribed`), a `reset` ends one whose \
+        `since` was pruned, and a refused message gets an `error`: the socket stays open through all of these. \
+        Opened with `mode=bands`, the socket carries bands only (no `since` or `collections` then); without it, \
+        the whole feed as well. A slow reader is closed with 4408 and a failure with 1011 as for the feed, the \
+        reason then saying to resume each band from the last seq it received.
+        """
+
+    static let modeBands = """
+        `bands`: the socket carries only the live queries it subscribes to, not the whole feed; `since` and \
+        `collections` are then refused (each subscribe message has its own).
+        """
+
+    static let subscribe = """
+        Follow a live query on this socket: the listing's filters and `select`, judged on each change's row \
+        before and after it.
+        """
+
+    static let subscribeURL = """
+        A listing's path and query, such as `/tasks?project_id=eq.3&select=id,title`: its filters and `select` \
+        as for `GET`, checked the same way (the same problem for the same mistake); `order`, `limit`, `offset` \
+        and `after` are ignored; a `since` in it counts as the message's (not both).
+        """
+
+    static let bandSubscribeSince = """
+        Send the band's messages after this seq, then `ready` (default: only new changes). Ahead of the log is \
+        an error; older than the oldest kept gives a `reset`.
+        """
+
+    static let bandMessage = """
+        One change for a band, in strictly increasing seq per band: the change event with `"band"` after `seq`, \
+        `op` one of `create`, `update`, `delete` (a row in the band), `enter` (moved into its filter), `leave` \
+        (moved out; the item is the row as it is now), and the item narrowed to `select`.
+        """
+
+    static let bandReset = """
+        Events after this subscription's `since` were pruned (the oldest kept is `oldest`): the subscription \
+        ended (its id may be used again); the socket and its other subscriptions go on. Re-read the listing, then \
+        subscribe from its X-Change-Seq.
+        """
+
+    static let bandError = """
+        A message was refused; `problem` says why (400 malformed, a bad filter or too many bands on the socket, 404 an unknown collection or \
+        subscription, 409 an id in use or a band this socket follows already, 429 too many messages waiting, \
+        503 the server's limit of distinct bands). A refused subscribe makes no subscription; the socket stays open.
         """
 
     static let feedOperationDescription = """
@@ -76,6 +129,41 @@ enum Texts {
         same without a body. Asked with `Accept: text/event-stream` (and `since`, or `Last-Event-ID`), the same \
         URL is a live query instead: Server-Sent Events of the rows that are created, updated or deleted in the \
         filtered list and of those that `enter` or `leave` it, with `progress` markers (docs/API.md, "Live queries").
+        """
+
+    static let listingStream = """
+        The page (possibly empty). With `Accept: text/event-stream` (not ranked below `application/json`), \
+        the live query instead: Server-Sent Events from `since` (or `Last-Event-ID`), `order`, `limit`, `offset` \
+        and `after` not applying. Each event is `id: <seq>`, `event: change`, `data: <band message>`: the change \
+        event with `"band"` after `seq`, `op` one of `create`, `update`, `delete`, `enter`, `leave`, and the item \
+        narrowed to `select`. `event: ready` ends the backlog; `event: progress` (`id: N`, data \
+        `{"type":"progress","seq":N}`) says the log moved to N with nothing for the band; `event: reset`, \
+        `overflow` or `failure` ends the stream, as on `/_feed`.
+        """
+
+    static func bandChange(_ collection: String) -> String {
+        """
+        A live query's message about an item of `\(collection)`: the change event with the band's `op` (`create`, \
+        `update` or `delete` of a row in the band, `enter` for a row that moved into its filter, `leave` for one \
+        that moved out, with the item as it is now) and the item narrowed to `select`.
+        """
+    }
+
+    static let bandLastSeq = """
+        Continue with `since` set to this. It moves past the events read that were not for the band, so it may \
+        be ahead of the last message's seq, and move when there is no message.
+        """
+
+    static let bandChangesSince = """
+        Return the band's messages after this seq (default: from the oldest event kept). Older than the oldest \
+        kept is refused with 410.
+        """
+
+    static let bandChanges = """
+        The messages of the live query (band) that the listing's filters and `select` make, after `since`, \
+        oldest first: each change is judged on the row before and after it, `enter` and `leave` telling a row \
+        that moved into or out of the filter from one created or deleted. Continue with `since=last_seq`. With \
+        `wait`, an answer with no message is held until one comes or the time is up (long poll).
         """
 
     static let order = """

@@ -152,6 +152,24 @@ private let bands: [(query: String, member: String)] = [
         }
     }
 
+    /// A client generated from the OpenAPI document, whose listing answers JSON or the stream,
+    /// sends `Accept: application/json, text/event-stream` and must get the page.
+    @Test func aListingAnswersTheStreamOnlyWhenItIsPreferredToJSON() async throws {
+        try await withServer { server in
+            for accept in ["application/json, text/event-stream", "text/event-stream;q=0.5, application/json", "text/event-stream;q=0", "*/*"] {
+                let page = try await server.request("GET", "/tasks", headers: [("Accept", accept)])
+                #expect(page.status == 200 && page.header("Content-Type")?.hasPrefix("application/json") == true, "\(accept)")
+            }
+            for accept in ["text/event-stream", "text/event-stream, */*", "application/json;q=0.9, text/event-stream", "text/event-stream, application/*;q=0.1"] {
+                let connection = try await HTTPConnection(port: server.port)
+                try await connection.write("GET", "/tasks", headers: [("Accept", accept)])
+                let head = try await connection.readHead()
+                #expect(head.status == 200 && head.header("Content-Type")?.hasPrefix("text/event-stream") == true, "\(accept)")
+                connection.close()
+            }
+        }
+    }
+
     @Test func aBandResumesFromItsLastSeqAndIsResetPastAPrune() async throws {
         try await withServer(ringCapacity: 2, progressInterval: .milliseconds(20)) { server in
             _ = try await server.request("POST", "/projects", json: #"{"name":"p"}"#)

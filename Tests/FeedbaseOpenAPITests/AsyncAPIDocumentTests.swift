@@ -1,5 +1,5 @@
 // The AsyncAPI document of the WebSocket feed: the server named by the URL, the channel, the
-// operation and its messages.
+// operations and their messages, the whole feed's and the band protocol's.
 
 import Testing
 
@@ -20,8 +20,11 @@ import Testing
         #expect(local?["pathname"] == nil)
         let channel = try #require(document["channels"]?["feed"])
         #expect(channel["address"] == "/_feed")
-        #expect(channel["messages"]?.keys == ["change", "ready", "reset"])
-        #expect(channel["bindings"]?["ws"]?["query"]?["properties"]?.keys == ["since", "collections"])
+        #expect(channel["messages"]?.keys == [
+            "change", "ready", "reset", "subscribe", "unsubscribe", "subscribed", "bandChange", "bandReady", "bandProgress", "bandReset",
+            "unsubscribed", "error",
+        ])
+        #expect(channel["bindings"]?["ws"]?["query"]?["properties"]?.keys == ["since", "collections", "mode"])
         let operation = try #require(document["operations"]?["receiveChanges"])
         #expect(operation["action"] == "receive")
         #expect(operation["channel"] == ["$ref": "#/channels/feed"])
@@ -30,5 +33,61 @@ import Testing
         #expect(document["components"]?["schemas"]?["ChangeEvent"]?["oneOf"]?.arrayValue?.count == 3)
         #expect(document["components"]?["schemas"]?["ChangeEvent"]?["discriminator"] == nil)
         #expect(document["components"]?["schemas"]?["Ready"]?["properties"]?["type"] == ["const": "ready"])
+    }
+
+    @Test func asyncAPIDescribesTheBandProtocol() async throws {
+        let document = OpenAPIDocument.asyncAPI(for: try await Self.schema(), serverURL: nil)
+        let mode = try #require(document["channels"]?["feed"]?["bindings"]?["ws"]?["query"]?["properties"]?["mode"])
+        #expect(mode["enum"] == ["bands"])
+        // Written from the client's side: it sends subscribe and unsubscribe, and receives the rest.
+        let operations = try #require(document["operations"])
+        #expect(operations.keys == ["receiveChanges", "subscribeBand", "unsubscribeBand", "receiveBands"])
+        #expect(operations["subscribeBand"]?["action"] == "send")
+        #expect(operations["subscribeBand"]?["messages"] == [["$ref": "#/channels/feed/messages/subscribe"]])
+        #expect(operations["subscribeBand"]?["reply"]?["messages"] == [
+            ["$ref": "#/channels/feed/messages/subscribed"], ["$ref": "#/channels/feed/messages/error"],
+        ])
+        #expect(operations["unsubscribeBand"]?["action"] == "send")
+        #expect(operations["receiveBands"]?["action"] == "receive")
+        // Every message an operation names is one of its channel's.
+        let channelMessages = Set(document["channels"]?["feed"]?["messages"]?.keys ?? [])
+        for name in operations.keys {
+            let operation = operations[name]
+            let references = (operation?["messages"]?.arrayValue ?? []) + (operation?["reply"]?["messages"]?.arrayValue ?? [])
+            for reference in references {
+                let message = reference["$ref"]?.stringValue?.replacing("#/channels/feed/messages/", with: "") ?? ""
+                #expect(channelMessages.contains(message), "\(name): \(message)")
+            }
+        }
+
+        let schemas = try #require(document["components"]?["schemas"])
+        let subscribe = try #require(schemas["Subscribe"])
+        #expect(subscribe["properties"]?.keys == ["type", "id", "url", "since"])
+        #expect(subscribe["properties"]?["type"] == ["const": "subscribe"])
+        #expect(subscribe["required"] == ["type", "id", "url"])
+        #expect(subscribe["properties"]?["id"]?["maxLength"] == 64)
+        #expect(schemas["Unsubscribe"]?["required"] == ["type", "id"])
+        #expect(schemas["Subscribed"]?["required"] == ["type", "id", "band"])
+        for (name, type, last) in [("BandReady", "ready", "seq"), ("BandProgress", "progress", "seq"), ("BandReset", "reset", "oldest")] {
+            #expect(schemas[name]?["properties"]?["type"] == ["const": .string(type)], "\(name)")
+            #expect(schemas[name]?["required"] == ["type", "id", "band", .string(last)], "\(name)")
+        }
+        // A band's change: the change event with the band's name after seq and a narrowed item.
+        #expect(schemas["BandChangeEvent"]?["oneOf"]?.arrayValue?.count == 3)
+        let message = try #require(schemas["TaskBandMessage"])
+        #expect(message["properties"]?.keys == ["seq", "band", "collection", "op", "id", "item", "at"])
+        #expect(message["required"] == ["seq", "band", "collection", "op", "id", "item", "at"])
+        #expect(message["properties"]?["op"]?["enum"] == ["create", "update", "delete", "enter", "leave"])
+        #expect(message["properties"]?["item"] == ["$ref": "#/components/schemas/TaskListItem"])
+        #expect(schemas["TaskListItem"] != nil)
+        // An error's problem is the HTTP one without what only a request has.
+        let error = try #require(schemas["BandError"])
+        #expect(error["properties"]?["id"]?["type"] == ["string", "null"])
+        #expect(error["properties"]?["problem"] == ["$ref": "#/components/schemas/MessageProblem"])
+        #expect(schemas["MessageProblem"]?["required"] == ["type", "title", "status", "detail"])
+        #expect(schemas["MessageProblem"]?["properties"]?.keys == ["type", "title", "status", "detail", "errors"])
+        let messages = try #require(document["components"]?["messages"])
+        #expect(messages["bandChange"]?["payload"] == ["$ref": "#/components/schemas/BandChangeEvent"])
+        #expect(messages["error"]?["payload"] == ["$ref": "#/components/schemas/BandError"])
     }
 }

@@ -1,6 +1,7 @@
 // A walk through one task's life with the client generated from Feedbase's openapi.yaml: create a
 // project and a task, list with filters (one of them repeated), merge-patch, read with the ETag,
-// delete. Any response other than the one expected ends the program with status 1.
+// delete. Then a live query followed over `/_changes/tasks` (FollowBand.swift). Any response
+// other than the one expected ends the program with status 1.
 //
 //     swift run --scratch-path .build TaskClient [SERVER_URL]    (default http://127.0.0.1:8080)
 
@@ -32,17 +33,20 @@ func describe(_ task: Components.Schemas.Task) throws -> String {
     return "#\(task.id) \"\(task.title)\" done=\(task.done) priority=\(priority) due=\(due) tags=\(try jsonText(task.tags))"
 }
 
-func walk(_ client: Client) async throws {
-    // A project name is UNIQUE, so each run makes its own.
-    let name = "TaskClient example \(UInt64(Date().timeIntervalSince1970 * 1000))"
-    let project: Components.Schemas.Project
+func createProject(_ client: Client, _ name: String) async throws -> Components.Schemas.Project {
     switch try await client.createProject(body: .json(.ProjectCreate(.init(name: name)))) {
     case .created(let created):
         guard case .Project(let item) = try created.body.json else { throw UnexpectedResponse("create project", created) }
-        project = item
+        return item
     case let other:
         throw UnexpectedResponse("create project", other)
     }
+}
+
+func walk(_ client: Client) async throws {
+    // A project name is UNIQUE, so each run makes its own.
+    let name = "TaskClient example \(UInt64(Date().timeIntervalSince1970 * 1000))"
+    let project = try await createProject(client, name)
     print("created project #\(project.id) \"\(project.name)\"")
 
     let newTask = Components.Schemas.TaskCreate(
@@ -162,6 +166,7 @@ let client = Client(
 do {
     print("server \(serverURL.absoluteString)")
     try await walk(client)
+    try await followBand(client)
     print("ok")
 } catch {
     FileHandle.standardError.write(Data("TaskClient: \(error)\n".utf8))
