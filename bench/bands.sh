@@ -11,6 +11,8 @@
 # claim:   1,000 clients polling a filtered page once a second against 1,000 band subscribers
 #          (100 distinct bands), at 0.1, 1 and 10 changes/s for CLAIM_SECONDS (60): server CPU.
 # latency: bench/fanout.sh's 1,000 firehose subscribers at 50 and 1,000 creates/s.
+# PROGRESS_INTERVAL (seconds, 2) is the server's --feed-progress-interval; BANDS_LIST and
+# BANDS_TARGETS narrow the scale case (default "1 100 1000 10000" and "none spread").
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 WORK=$(mktemp -d /tmp/feedbase-bands.XXXXXX)
@@ -30,7 +32,7 @@ start() {
     rm -rf "$WORK/db" && mkdir -p "$WORK/db"
     PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     "$BIN" serve --port "$PORT" --db "$WORK/db/feedbase.sqlite" --migrations "$ROOT/migrations" --log-level warning \
-        --feed-bands-per-connection 1 2>"$WORK/log" &
+        --feed-bands-per-connection 1 --feed-progress-interval "${PROGRESS_INTERVAL:-2}" 2>"$WORK/log" &
     SERVER=$!
     for _ in $(seq 1 300); do curl -s -o /dev/null "http://127.0.0.1:$PORT/_health" && break; sleep 0.1; done
     sqlite3 -cmd ".timeout 5000" "$WORK/db/feedbase.sqlite" \
@@ -46,8 +48,8 @@ run() {
 for case in $CASES; do
     case $case in
     scale)
-        for bands in 1 100 1000 10000; do
-            for target in none spread; do
+        for bands in ${BANDS_LIST:-1 100 1000 10000}; do
+            for target in ${BANDS_TARGETS:-none spread}; do
                 start $((bands + 1))
                 run --subscribers 10000 --bands "$bands" --range 100 --rate 200 --seconds "${BANDS_SECONDS:-10}" --target "$target"
             done

@@ -127,7 +127,7 @@ struct FeedRoutes: Sendable {
         var scanned = 0
         var head: Int64 = 0
         scanning: while true {
-            let batch = try await store.changes(after: after, collections: [collection.name], limit: 1000, maxBytes: Self.pageBytes)
+            let batch = try await store.changes(after: after, collections: [collection.name], limit: 500, maxBytes: Self.pageBytes)
             head = batch.head
             if let since = band.since, after == since, batch.isPruned(after: since) {
                 throw Problem(.gone, "events after \(since) were pruned (the oldest kept is \(batch.oldest)); re-read the collection, then continue from X-Change-Seq")
@@ -159,7 +159,7 @@ struct FeedRoutes: Sendable {
     }
 
     /// Events of its collection one `/_changes/{collection}` request reads at most.
-    static let scanLimit = 10_000
+    static let scanLimit = 2_000
 
     /// `GET /_feed` with `Accept: text/event-stream`: the feed as Server-Sent Events.
     func events(_ request: Request) async throws -> Response {
