@@ -11,8 +11,9 @@
 # claim:   1,000 clients polling a filtered page once a second against 1,000 band subscribers
 #          (100 distinct bands), at 0.1, 1 and 10 changes/s for CLAIM_SECONDS (60): server CPU.
 # latency: bench/fanout.sh's 1,000 firehose subscribers at 50 and 1,000 creates/s.
-# PROGRESS_INTERVAL (seconds, 2) is the server's --feed-progress-interval; BANDS_LIST and
-# BANDS_TARGETS narrow the scale case (default "1 100 1000 10000" and "none spread").
+# PROGRESS_INTERVAL (seconds, 5) is the server's --feed-progress-interval; BANDS_LIST and
+# BANDS_TARGETS narrow the scale case (default "1 100 1000 10000" and "none spread"), CLAIM_RATES
+# the claim case (default "0.1 1 10").
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 WORK=$(mktemp -d /tmp/feedbase-bands.XXXXXX)
@@ -32,7 +33,7 @@ start() {
     rm -rf "$WORK/db" && mkdir -p "$WORK/db"
     PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     "$BIN" serve --port "$PORT" --db "$WORK/db/feedbase.sqlite" --migrations "$ROOT/migrations" --log-level warning \
-        --feed-bands-per-connection 1 --feed-progress-interval "${PROGRESS_INTERVAL:-2}" 2>"$WORK/log" &
+        --feed-bands-per-connection 1 --feed-progress-interval "${PROGRESS_INTERVAL:-5}" 2>"$WORK/log" &
     SERVER=$!
     for _ in $(seq 1 300); do curl -s -o /dev/null "http://127.0.0.1:$PORT/_health" && break; sleep 0.1; done
     sqlite3 -cmd ".timeout 5000" "$WORK/db/feedbase.sqlite" \
@@ -56,7 +57,7 @@ for case in $CASES; do
         done
         ;;
     claim)
-        for rate in 0.1 1 10; do
+        for rate in ${CLAIM_RATES:-0.1 1 10}; do
             start 101
             run --mode poll --subscribers 1000 --bands 100 --rate "$rate" --seconds "${CLAIM_SECONDS:-60}" --poll-ms 1000
             start 101

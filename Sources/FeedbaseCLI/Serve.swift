@@ -51,7 +51,7 @@ struct Serve: AsyncParsableCommand {
     var feedBandsPerConnection: String = environment("FEED_BANDS_PER_CONNECTION") ?? "100"
 
     @Option(name: .customLong("feed-progress-interval"), help: "Seconds between a band's progress messages while the log moves past it (env FEEDBASE_FEED_PROGRESS_INTERVAL).")
-    var feedProgressInterval: String = environment("FEED_PROGRESS_INTERVAL") ?? "2"
+    var feedProgressInterval: String = environment("FEED_PROGRESS_INTERVAL") ?? "5"
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info (one line per request), notice, warning, error (env FEEDBASE_LOG_LEVEL).")
     var logLevel: String = environment("LOG_LEVEL") ?? "info"

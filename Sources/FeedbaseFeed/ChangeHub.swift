@@ -27,7 +27,7 @@ public struct FeedSettings: Sendable {
     public var backlogPage = 500
     /// How often at most a band subscriber is told that the log moved past events that were
     /// not for it (`progress`), so that its resume point moves on.
-    public var progressInterval: Duration = .seconds(2)
+    public var progressInterval: Duration = .seconds(5)
     /// Bytes of event JSON in one page (live or backlog): a page stops at the event that
     /// reaches it, so a page of 1 MiB items is a few items, not a thousand.
     public var pageBytes = 4 << 20
