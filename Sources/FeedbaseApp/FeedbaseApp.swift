@@ -17,6 +17,8 @@ public struct FeedConfiguration: Sendable {
     public var hub = FeedSettings()
     /// Band subscriptions one WebSocket may hold at once.
     public var bandsPerConnection = 100
+    /// Filter conditions one band may have.
+    public var bandFilters = 32
     /// How often the log is checked for writes made by other processes.
     public var pollInterval: Duration = .milliseconds(250)
     /// How often the log is pruned.
@@ -67,7 +69,7 @@ public final class FeedbaseApp: Sendable {
             let feed = hub.map {
                 FeedService(
                     hub: $0, heartbeat: configuration.feed.heartbeat, closeTimeout: configuration.feed.closeTimeout,
-                    bandsPerConnection: configuration.feed.bandsPerConnection)
+                    bandsPerConnection: configuration.feed.bandsPerConnection, bandFilters: configuration.feed.bandFilters)
             }
             let server = try await HTTPServer.start(configuration.server, api: API(store: store, feed: feed, logger: logger), logger: logger)
             return FeedbaseApp(store: store, hub: hub, server: server, maintenance: maintenance, logger: logger)

@@ -251,7 +251,7 @@ struct CollectionRoutes: Sendable {
     /// The listing's URL asked as `text/event-stream`: its filter (and select) as a band, live.
     /// `since` (or `Last-Event-ID`) is where the stream starts; order and pages do not apply.
     private func bandStream(_ request: Request, feed: FeedService) async throws -> Response {
-        var band = try await BandRequest.make(collection, pairs: try QueryParameters.pairs(request.query), store: store)
+        var band = try await BandRequest.make(collection, pairs: try QueryParameters.pairs(request.query), store: store, maxFilters: feed.bandFilters)
         if band.since == nil, let last = request.headers.first(name: "Last-Event-ID").flatMap({ Int64($0) }), last >= 0 { band.since = last }
         return try await FeedRoutes(store: store, feed: feed).eventStream(since: band.since, collections: [name], band: band.band)
     }

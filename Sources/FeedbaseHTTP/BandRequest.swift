@@ -14,7 +14,7 @@ struct BandRequest: Sendable {
     /// From a collection's query parameters. `passing` are further parameters the caller takes
     /// (such as `/_changes`'s `limit` and `wait`): kept out of the band.
     static func make(
-        _ collection: CollectionSchema, pairs: [(String, String)], store: any ResourceStore, passing: Set<String> = []
+        _ collection: CollectionSchema, pairs: [(String, String)], store: any ResourceStore, maxFilters: Int, passing: Set<String> = []
     ) async throws -> BandRequest {
         var since: Int64?
         var rest: [(String, String)] = []
@@ -29,6 +29,9 @@ struct BandRequest: Sendable {
             }
         }
         let query = try QueryParameters.listQuery(rest)
+        guard query.filters.count <= maxFilters else {
+            throw Problem(.badRequest, "a band has at most \(maxFilters) filter conditions (--feed-band-filters); this one has \(query.filters.count)")
+        }
         let predicate = try await store.predicate(in: collection.name, filters: query.filters)
         if let select = query.select, let unknown = select.first(where: { collection.column($0) == nil }) {
             throw Problem.badParameter("select", "\(collection.name) has no column '\(unknown)'")
@@ -38,7 +41,7 @@ struct BandRequest: Sendable {
     }
 
     /// From a URL of a listing: `/tasks?...` (the leading slash may be left out).
-    static func parse(url: String, store: any ResourceStore) async throws -> BandRequest {
+    static func parse(url: String, store: any ResourceStore, maxFilters: Int) async throws -> BandRequest {
         guard url.utf8.count <= RequestLimits.targetBytes else {
             throw Problem(.badRequest, "the band's url is longer than \(RequestLimits.targetBytes) bytes")
         }
@@ -47,6 +50,6 @@ struct BandRequest: Sendable {
             throw Problem(.badRequest, "a band's url is a listing's, such as /tasks?done=is.false (got '\(url)')")
         }
         guard let collection = store.schema[name] else { throw Problem(.notFound, "no collection named '\(name)'") }
-        return try await make(collection, pairs: try QueryParameters.pairs(Request.query(of: url)), store: store)
+        return try await make(collection, pairs: try QueryParameters.pairs(Request.query(of: url)), store: store, maxFilters: maxFilters)
     }
 }

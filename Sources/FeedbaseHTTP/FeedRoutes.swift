@@ -17,12 +17,18 @@ public struct FeedService: Sendable {
     public var closeTimeout: TimeAmount
     /// Band subscriptions one WebSocket may hold at once.
     public var bandsPerConnection: Int
+    /// Filter conditions one band may have (each is judged on every change it is looked up for).
+    public var bandFilters: Int
 
-    public init(hub: ChangeHub, heartbeat: TimeAmount = .seconds(30), closeTimeout: TimeAmount = .seconds(10), bandsPerConnection: Int = 100) {
+    public init(
+        hub: ChangeHub, heartbeat: TimeAmount = .seconds(30), closeTimeout: TimeAmount = .seconds(10), bandsPerConnection: Int = 100,
+        bandFilters: Int = 32
+    ) {
         self.hub = hub
         self.heartbeat = heartbeat
         self.closeTimeout = closeTimeout
         self.bandsPerConnection = bandsPerConnection
+        self.bandFilters = bandFilters
     }
 }
 
@@ -120,7 +126,7 @@ struct FeedRoutes: Sendable {
     func bandChanges(_ request: Request, collection: CollectionSchema) async throws -> Response {
         let pairs = try QueryParameters.pairs(request.query)
         let (limit, wait) = try Self.pageParameters(pairs)
-        let band = try await BandRequest.make(collection, pairs: pairs, store: store, passing: ["wait"])
+        let band = try await BandRequest.make(collection, pairs: pairs, store: store, maxFilters: feed.bandFilters, passing: ["wait"])
         let deadline = ContinuousClock.now + .seconds(wait)
         var after = band.since ?? 0
         var messages: [[UInt8]] = []

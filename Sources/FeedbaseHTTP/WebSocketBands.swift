@@ -24,6 +24,7 @@ final class WebSocketBands: Sendable {
     private let hub: ChangeHub
     private let socket: WebSocketSink
     private let limit: Int
+    private let maxFilters: Int
     private let state = Mutex(State())
     private let inbox: AsyncStream<ByteBuffer>.Continuation
     private let messages: AsyncStream<ByteBuffer>
@@ -31,7 +32,8 @@ final class WebSocketBands: Sendable {
     /// Messages a client may have waiting to be handled; one more gets an error.
     static let inboxLimit = 64
 
-    init(api: API, hub: ChangeHub, socket: WebSocketSink, limit: Int) {
+    init(api: API, hub: ChangeHub, socket: WebSocketSink, limit: Int, maxFilters: Int) {
+        self.maxFilters = maxFilters
         self.api = api
         self.hub = hub
         self.socket = socket
@@ -106,7 +108,7 @@ final class WebSocketBands: Sendable {
     private func subscribe(id: String, url: String, since messageSince: Int64?) async {
         let request: BandRequest
         do {
-            request = try await BandRequest.parse(url: url, store: api.store)
+            request = try await BandRequest.parse(url: url, store: api.store, maxFilters: maxFilters)
         } catch {
             let problem = api.problem(for: error, request: Request(method: .GET, uri: url, headers: [:], body: [], requestID: "ws"))
             return self.error(id, problem)

@@ -79,7 +79,7 @@ final class WebSocketFeedHandler: ChannelInboundHandler {
     func handlerAdded(context: ChannelHandlerContext) {
         let sink = WebSocketSink(channel: context.channel, writer: writer, limit: limit, closeTimeout: feed.closeTimeout)
         self.sink = sink
-        let bands = WebSocketBands(api: api, hub: feed.hub, socket: sink, limit: feed.bandsPerConnection)
+        let bands = WebSocketBands(api: api, hub: feed.hub, socket: sink, limit: feed.bandsPerConnection, maxFilters: feed.bandFilters)
         self.bands = bands
         bands.start()
         pings = context.eventLoop.scheduleRepeatedTask(initialDelay: feed.heartbeat, delay: feed.heartbeat) { _ in sink.ping() }

@@ -82,8 +82,17 @@ import Testing
     }
 
     @Test func everyRefusalIsAnErrorMessageAndTheSocketGoesOn() async throws {
-        try await withServer(configure: { $0.feed.bandsPerConnection = 2 }) { server in
+        try await withServer(configure: {
+            $0.feed.bandsPerConnection = 2
+            $0.feed.bandFilters = 2
+        }) { server in
             let socket = try await bandSocket(server)
+            var tooMany = try await error(socket, ["type": "subscribe", "id": "a", "url": "/tasks?done=is.false&priority=gt.1&priority=lt.4"])
+            #expect(tooMany.status == 400 && tooMany.detail.contains("at most 2 filter"))
+            let stream = try await server.request("GET", "/tasks?done=is.false&priority=gt.1&priority=lt.4", headers: [("Accept", "text/event-stream")])
+            #expect(stream.status == 400)
+            tooMany = (nil, try await server.request("GET", "/_changes/tasks?done=is.false&priority=gt.1&priority=lt.4").status, "")
+            #expect(tooMany.status == 400)
             var answer = try await error(socket, ["type": "subscribe", "id": "a", "url": "/tasks?priority=gt.high"])
             #expect(answer.id == "a" && answer.status == 400 && answer.detail.contains("priority"))
             answer = try await error(socket, ["type": "subscribe", "id": "a", "url": "/nothing?x=eq.1"])
