@@ -22,7 +22,11 @@ public struct Band: Sendable, Hashable {
         self.key = key
     }
 
-    public static func == (a: Band, b: Band) -> Bool { a.collection == b.collection && a.key == b.key && a.select == b.select }
+    /// The predicate too: the same filter compiled against another layout (after a migration)
+    /// is another band.
+    public static func == (a: Band, b: Band) -> Bool {
+        a.collection == b.collection && a.key == b.key && a.select == b.select && a.predicate == b.predicate
+    }
     public func hash(into hasher: inout Hasher) {
         hasher.combine(collection)
         hasher.combine(key)

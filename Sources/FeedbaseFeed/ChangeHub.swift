@@ -268,6 +268,9 @@ public actor ChangeHub {
         }
         // A client that left while this call waited: its unsubscribe may already have run.
         guard !sink.isDisconnected else { return .closed }
+        // A sink subscribing again replaces its subscription (removed first: it may have been
+        // its band's last).
+        if let old = subscriptions[ObjectIdentifier(sink)] { remove(old) }
         var entry: BandEntry?
         if let band {
             if let existing = bands[band] {
@@ -282,7 +285,6 @@ public actor ChangeHub {
             }
         }
         let subscription = Subscription(sink: sink, collections: collections, entry: entry, lastSent: since ?? head)
-        if let old = subscriptions[subscription.id] { remove(old) }
         subscriptions[subscription.id] = subscription
         if let entry {
             entry.subscribers[subscription.id] = subscription

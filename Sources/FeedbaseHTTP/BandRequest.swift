@@ -36,7 +36,9 @@ struct BandRequest: Sendable {
         if let select = query.select, let unknown = select.first(where: { collection.column($0) == nil }) {
             throw Problem.badParameter("select", "\(collection.name) has no column '\(unknown)'")
         }
-        let key = rest.filter { !ListQuery.reservedParameters.contains($0.0) }.map { $0.0 + "=" + $0.1 }.sorted().joined(separator: "&")
+        // Names and values percent-encoded, so that no value can spell two parameters.
+        let key = rest.filter { !ListQuery.reservedParameters.contains($0.0) }
+            .map { PercentEncoding.encode($0.0) + "=" + PercentEncoding.encode($0.1) }.sorted().joined(separator: "&")
         return BandRequest(band: Band(collection: collection.name, predicate: predicate, select: query.select, key: key), since: since)
     }
 

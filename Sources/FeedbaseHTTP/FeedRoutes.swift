@@ -135,8 +135,12 @@ struct FeedRoutes: Sendable {
         scanning: while true {
             let batch = try await store.changes(after: after, collections: [collection.name], limit: 500, maxBytes: Self.pageBytes)
             head = batch.head
-            if let since = band.since, after == since, batch.isPruned(after: since) {
-                throw Problem(.gone, "events after \(since) were pruned (the oldest kept is \(batch.oldest)); re-read the collection, then continue from X-Change-Seq")
+            // Without since, the first page starts at the oldest event kept.
+            if band.since != nil || after > 0, batch.isPruned(after: after) {
+                // Events after `after` were pruned: what was collected goes out, and the next
+                // request (from `last_seq`) gets the 410.
+                guard messages.isEmpty else { break }
+                throw Problem(.gone, "events after \(after) were pruned (the oldest kept is \(batch.oldest)); re-read the collection, then continue from X-Change-Seq")
             }
             for event in batch.events {
                 if let message = band.band.message(for: event) { messages.append(message) }
@@ -252,6 +256,9 @@ final class ServerSentEvents: FeedSink {
     let stream: ResponseStream
 
     init(stream: ResponseStream) { self.stream = stream }
+
+    /// A client that left before its subscription landed is not taken on.
+    var isDisconnected: Bool { stream.isFinished }
 
     func send(_ batch: EventBatch) -> Bool {
         // Encoded once per batch into one buffer, shared (not copied) by every SSE subscriber

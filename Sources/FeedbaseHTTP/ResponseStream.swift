@@ -74,6 +74,9 @@ public final class ResponseStream: Sendable {
 
     public var eventLoop: any EventLoop { channel.eventLoop }
 
+    /// Whether the stream has finished or its connection closed.
+    public var isFinished: Bool { state.withLock { $0.finished } }
+
     private func closed() {
         guard let actions = settle() else { return }
         for action in actions { action() }

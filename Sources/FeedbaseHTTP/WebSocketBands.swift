@@ -67,6 +67,8 @@ final class WebSocketBands: Sendable {
     }
 
     private func handle(_ message: [UInt8]) async {
+        // Messages still buffered when the socket closed are not worth a store read.
+        guard !state.withLock({ $0.closed }) else { return }
         var fields: [String: Range<Int>] = [:]
         guard let members = RowImage.members(of: message) else {
             return error(nil, Problem(.badRequest, #"a message is a JSON object such as {"type":"subscribe","id":"mine","url":"/tasks?done=is.false"}"#))
@@ -194,7 +196,7 @@ final class BandSink: FeedSink {
     }
 
     /// The band's messages, encoded once for every socket that follows the band.
-    func send(_ batch: EventBatch) -> Bool { socket.send(batch) }
+    func send(_ batch: EventBatch) -> Bool { socket.send(batch, tracksResume: false) }
 
     func ready(seq: Int64) {
         _ = socket.control(#"{"type":"ready",\#(prefix),"seq":\#(seq)}"#, overLimit: true)

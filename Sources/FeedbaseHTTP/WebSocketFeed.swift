@@ -182,6 +182,12 @@ final class WebSocketSink: FeedSink {
     }
 
     func send(_ batch: EventBatch) -> Bool {
+        send(batch, tracksResume: true)
+    }
+
+    /// `tracksResume` false for a band's batch: the seq a 4408 or 1011 close names is the
+    /// firehose's resume point, which a band's messages must not move.
+    func send(_ batch: EventBatch, tracksResume: Bool) -> Bool {
         // Encoded once per batch, shared by every WebSocket subscriber that takes all of it.
         let frames = batch.encoded("websocket") { events in
             var frames = ByteBuffer()
@@ -189,7 +195,7 @@ final class WebSocketSink: FeedSink {
             for event in events { frames.writeWebSocketTextFrame(event.json) }
             return frames
         }
-        return enqueue(Batch(frames: frames, firstSeq: batch.events.first?.seq))
+        return enqueue(Batch(frames: frames, firstSeq: tracksResume ? batch.events.first?.seq : nil))
     }
 
     func ready(seq: Int64) {

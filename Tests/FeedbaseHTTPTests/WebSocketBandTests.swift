@@ -169,6 +169,28 @@ import Testing
         }
     }
 
+    @Test func filtersThatReadAlikeAreDifferentBandsAndLeftBandsAreDropped() async throws {
+        try await withServer { server in
+            // Two conditions, and one condition whose value holds "&title=lte.z".
+            let socket = try await bandSocket(server)
+            let two = try await subscribe(socket, id: "two", url: "/tasks?title=gte.a&title=lte.z")
+            let one = try await subscribe(socket, id: "one", url: "/tasks?title=gte.a%26title=lte.z")
+            #expect(two != one)
+            socket.close()
+            // SSE band streams that end leave no band behind in the hub.
+            for index in 0..<5 {
+                let stream = try await HTTPConnection(port: server.port)
+                try await stream.write("GET", "/tasks?id=eq.\(1000 + index)", headers: [("Accept", "text/event-stream")])
+                #expect(try await stream.readHead().status == 200)
+                stream.close()
+            }
+            let hub = try #require(server.app.hub)
+            let deadline = ContinuousClock.now + .seconds(10)
+            while await hub.bandCount > 0 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+            #expect(await hub.bandCount == 0)
+        }
+    }
+
     @Test func changesOfABandPageThroughTheLogAndRefuseWhatTheListingRefuses() async throws {
         try await withServer { server in
             _ = try await server.request("POST", "/projects", json: #"{"name":"p"}"#)
