@@ -18,7 +18,7 @@ public struct FeedConfiguration: Sendable {
     /// Band subscriptions one WebSocket may hold at once.
     public var bandsPerConnection = 100
     /// Filter conditions one band may have.
-    public var bandFilters = 32
+    public var bandFilters = 100
     /// How often the log is checked for writes made by other processes.
     public var pollInterval: Duration = .milliseconds(250)
     /// How often the log is pruned.

@@ -51,7 +51,7 @@ struct Serve: AsyncParsableCommand {
     var feedBandsPerConnection: String = environment("FEED_BANDS_PER_CONNECTION") ?? "100"
 
     @Option(name: .customLong("feed-band-filters"), help: "Filter conditions one band may have, 1 to 100 (env FEEDBASE_FEED_BAND_FILTERS).")
-    var feedBandFilters: String = environment("FEED_BAND_FILTERS") ?? "32"
+    var feedBandFilters: String = environment("FEED_BAND_FILTERS") ?? "100"
 
     @Option(name: .customLong("feed-progress-interval"), help: "Seconds between a band's progress messages while the log moves past it (env FEEDBASE_FEED_PROGRESS_INTERVAL).")
     var feedProgressInterval: String = environment("FEED_PROGRESS_INTERVAL") ?? "5"

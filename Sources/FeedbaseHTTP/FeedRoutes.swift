@@ -22,7 +22,7 @@ public struct FeedService: Sendable {
 
     public init(
         hub: ChangeHub, heartbeat: TimeAmount = .seconds(30), closeTimeout: TimeAmount = .seconds(10), bandsPerConnection: Int = 100,
-        bandFilters: Int = 32
+        bandFilters: Int = 100
     ) {
         self.hub = hub
         self.heartbeat = heartbeat
