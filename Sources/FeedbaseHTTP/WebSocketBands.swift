@@ -30,7 +30,7 @@ final class WebSocketBands: Sendable {
     private let messages: AsyncStream<ByteBuffer>
 
     /// Messages a client may have waiting to be handled; one more gets an error.
-    static let inboxLimit = 64
+    static let inboxLimit = 16
 
     init(api: API, hub: ChangeHub, socket: WebSocketSink, limit: Int, maxFilters: Int) {
         self.maxFilters = maxFilters
@@ -112,7 +112,9 @@ final class WebSocketBands: Sendable {
         do {
             request = try await BandRequest.parse(url: url, store: api.store, maxFilters: maxFilters)
         } catch {
-            let problem = api.problem(for: error, request: Request(method: .GET, uri: url, headers: [:], body: [], requestID: "ws"))
+            // A request id of its own, so that a 500's "request id …" finds its line in the log.
+            let requestID = RequestHandler.requestID([:])
+            let problem = api.problem(for: error, request: Request(method: .GET, uri: url, headers: [:], body: [], requestID: requestID))
             return self.error(id, problem)
         }
         if request.since != nil && messageSince != nil {
