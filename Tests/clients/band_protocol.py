@@ -12,30 +12,20 @@ Run by .ci/run:  python3 Tests/clients/band_protocol.py .build/debug/feedbase
 
 import asyncio
 import json
-import os
-import re
-import shutil
-import subprocess
 import sys
-import tempfile
-import urllib.request
 
 import jsonschema
 import websockets
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7, DRAFT202012
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import served
+
 OPEN = "/tasks?project_id=eq.1&done=is.false&select=id,title"
 
 
 def request(port, method, path, body=None):
-    data = None if body is None else json.dumps(body).encode()
-    headers = {"Content-Type": "application/json"} if body is not None else {}
-    call = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, headers=headers, method=method)
-    with urllib.request.urlopen(call, timeout=10) as response:
-        text = response.read()
-        return json.loads(text) if text else None
+    return served.request(port, method, path, body)[1]
 
 
 def validator(document, pointer, specification):
@@ -133,19 +123,7 @@ async def session(port, asyncapi):
 
 
 async def main(binary):
-    workdir = tempfile.mkdtemp(prefix="feedbase-py-")
-    shutil.copytree(os.path.join(ROOT, "migrations"), os.path.join(workdir, "migrations"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDBASE_")}
-    server = subprocess.Popen([os.path.abspath(binary), "serve", "--port", "0", "--log-level", "notice"], cwd=workdir, env=env,
-                              stderr=subprocess.PIPE, text=True)
-    try:
-        port = None
-        for _ in range(200):
-            match = re.search(r"listening on http://127\.0\.0\.1:(\d+)", server.stderr.readline())
-            if match:
-                port = int(match.group(1))
-                break
-        assert port, "the server did not say where it listens"
+    with served.serve(binary) as port:
         asyncapi = AsyncAPI(request(port, "GET", "/asyncapi.json"))
         openapi = request(port, "GET", "/openapi.json")
         request(port, "POST", "/projects", {"name": "p"})
@@ -159,10 +137,6 @@ async def main(binary):
         assert [change["op"] for change in page["changes"]] == ["create"] + ops, page
         print(f"band_protocol: {sum(checked.values())} messages valid against /asyncapi.json ({json.dumps(checked, sort_keys=True)}); "
               f"/_changes/tasks valid against /openapi.json")
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":

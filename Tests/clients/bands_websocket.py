@@ -8,18 +8,13 @@ Run by .ci/run after `swift test`:  python3 Tests/clients/bands_websocket.py .bu
 
 import asyncio
 import json
-import os
 import random
-import re
-import shutil
-import subprocess
 import sys
-import tempfile
-import urllib.request
 
 import websockets
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import served
+
 BANDS = {
     "p1-open": "/tasks?project_id=eq.1&done=is.false&select=id,title,done",
     "urgent": "/tasks?priority=gte.4",
@@ -27,50 +22,29 @@ BANDS = {
 }
 
 
-def call(port, method, path, body=None):
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        text = response.read()
-        return int(response.headers.get("X-Change-Seq") or -1), (json.loads(text) if text else None)
-
-
 async def main(binary):
-    workdir = tempfile.mkdtemp(prefix="feedbase-py-bands-")
-    shutil.copytree(os.path.join(ROOT, "migrations"), os.path.join(workdir, "migrations"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDBASE_")}
-    server = subprocess.Popen([os.path.abspath(binary), "serve", "--port", "0", "--log-level", "notice"], cwd=workdir, env=env,
-                              stderr=subprocess.PIPE, text=True)
-    try:
-        port = None
-        for _ in range(200):
-            match = re.search(r"listening on http://127\.0\.0\.1:(\d+)", server.stderr.readline())
-            if match:
-                port = int(match.group(1))
-                break
-        assert port, "the server did not say where it listens"
-        call(port, "POST", "/projects", [{"name": f"p{i}"} for i in range(3)])
+    with served.serve(binary) as port:
+        served.request(port, "POST", "/projects", [{"name": f"p{i}"} for i in range(3)])
         rng = random.Random(11)
-        call(port, "POST", "/tasks", [{"project_id": rng.randint(1, 3), "title": f"t{i}", "priority": rng.randint(1, 5)} for i in range(20)])
+        served.request(port, "POST", "/tasks", [{"project_id": rng.randint(1, 3), "title": f"t{i}", "priority": rng.randint(1, 5)} for i in range(20)])
         copies, names = {}, {}
         async with websockets.connect(f"ws://127.0.0.1:{port}/_feed?mode=bands", max_queue=None) as socket:
             for id, url in BANDS.items():
-                seq, items = call(port, "GET", url + ("&" if "?" in url else "?") + "limit=1000")
+                seq, items = served.request(port, "GET", url + ("&" if "?" in url else "?") + "limit=1000")
                 copies[id] = {str(item["id"]): item for item in items}
                 message = json.dumps({"type": "subscribe", "id": id, "url": url, "since": seq})
                 await socket.send([message[:10], message[10:25], message[25:]])  # fragments
             last = 0
             for step in range(150):
-                ids = [str(task["id"]) for task in call(port, "GET", "/tasks?select=id&limit=1000")[1]]
+                ids = [str(task["id"]) for task in served.request(port, "GET", "/tasks?select=id&limit=1000")[1]]
                 choice = rng.randrange(10)
                 if choice < 3 or not ids:
-                    last, _ = call(port, "POST", "/tasks", {"project_id": rng.randint(1, 3), "title": f"n{step}", "priority": rng.randint(1, 5)})
+                    last, _ = served.request(port, "POST", "/tasks", {"project_id": rng.randint(1, 3), "title": f"n{step}", "priority": rng.randint(1, 5)})
                 elif choice < 9:
                     change = rng.choice([{"done": rng.random() < 0.5}, {"project_id": rng.randint(1, 3)}, {"priority": rng.randint(1, 5)}, {"title": f"u{step}"}])
-                    last, _ = call(port, "PATCH", f"/tasks/{rng.choice(ids)}", change)
+                    last, _ = served.request(port, "PATCH", f"/tasks/{rng.choice(ids)}", change)
                 else:
-                    last, _ = call(port, "DELETE", f"/tasks/{rng.choice(ids)}")
+                    last, _ = served.request(port, "DELETE", f"/tasks/{rng.choice(ids)}")
             # Every band has reached `last` once each has had a message or progress at or past it.
             reached = {id: 0 for id in BANDS}
             while min(reached.values()) < last:
@@ -90,13 +64,9 @@ async def main(binary):
                 else:
                     copies[id].pop(message["id"], None)
             for id, url in BANDS.items():
-                _, items = call(port, "GET", url + ("&" if "?" in url else "?") + "limit=1000")
+                _, items = served.request(port, "GET", url + ("&" if "?" in url else "?") + "limit=1000")
                 assert copies[id] == {str(item["id"]): item for item in items}, f"{id}: the copy differs from the listing"
         print(f"bands_websocket: {len(BANDS)} bands on one socket, copies equal to the listings after 150 writes ({last} seqs)")
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":

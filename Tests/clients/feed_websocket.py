@@ -15,16 +15,13 @@ import asyncio
 import json
 import os
 import random
-import re
-import shutil
-import subprocess
 import sys
-import tempfile
 import urllib.request
 
 import websockets
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import served
+
 WRITES = int(os.environ.get("WRITES", "600"))
 
 
@@ -65,20 +62,7 @@ async def subscriber(port, total):
 
 
 async def main(binary):
-    workdir = tempfile.mkdtemp(prefix="feedbase-py-")
-    shutil.copytree(os.path.join(ROOT, "migrations"), os.path.join(workdir, "migrations"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDBASE_")}
-    server = subprocess.Popen([os.path.abspath(binary), "serve", "--port", "0", "--log-level", "notice"], cwd=workdir, env=env,
-                              stderr=subprocess.PIPE, text=True)
-    try:
-        port = None
-        for _ in range(200):
-            line = server.stderr.readline()
-            match = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
-            if match:
-                port = int(match.group(1))
-                break
-        assert port, "the server did not say where it listens"
+    with served.serve(binary) as port:
         head = post(port, [{"name": f"seed{i}"} for i in range(100)])
         assert head == 100, head
         seen, sessions, readies = (await asyncio.gather(writer(port, WRITES), subscriber(port, 100 + WRITES)))[1]
@@ -90,10 +74,6 @@ async def main(binary):
         except websockets.exceptions.InvalidStatus as refused:
             assert refused.response.status_code == 404, refused.response.status_code
         print(f"feed_websocket: {len(seen)} events in order over {sessions} sessions ({readies} ready messages)")
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":
