@@ -8,9 +8,11 @@ let package = Package(
     platforms: [.macOS(.v15)],
     dependencies: [.package(url: "https://github.com/apple/swift-nio", from: "2.80.0")],
     targets: [
+        .target(name: "BenchSupport", dependencies: [.product(name: "NIOPosix", package: "swift-nio")]),
         .executableTarget(
             name: "Fanout",
             dependencies: [
+                "BenchSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
@@ -18,6 +20,7 @@ let package = Package(
         .executableTarget(
             name: "Bands",
             dependencies: [
+                "BenchSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]

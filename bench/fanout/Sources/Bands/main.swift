@@ -18,6 +18,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import BenchSupport
 import NIOCore
 import NIOPosix
 import Synchronization
@@ -39,11 +40,6 @@ let seconds = option("--seconds", 10)
 let target = option("--target", "spread")
 let pollInterval = option("--poll-ms", 1000)
 
-func nowMilliseconds() -> Int64 {
-    var spec = timespec()
-    clock_gettime(CLOCK_REALTIME, &spec)
-    return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
-}
 
 /// The server's CPU time (user + system) in seconds, from /proc.
 func serverCPU() -> Double {
@@ -59,26 +55,6 @@ func serverCPU() -> Double {
     return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
 }
 
-/// `"at":"2026-11-25T06:44:36.123Z"` → Unix milliseconds.
-func atMilliseconds(_ array: [UInt8]) -> Int64? {
-    let key = Array(#""at":""#.utf8)
-    guard array.count > key.count + 24 else { return nil }
-    var index = array.count - key.count - 24
-    while index >= 0 {
-        if array[index..<index + key.count].elementsEqual(key) { break }
-        index -= 1
-    }
-    guard index >= 0 else { return nil }
-    let s = index + key.count
-    func n(_ from: Int, _ count: Int) -> Int { (0..<count).reduce(0) { $0 * 10 + Int(array[s + from + $1] - 48) } }
-    let (y, m, d) = (n(0, 4), n(5, 2), n(8, 2))
-    let yy = m <= 2 ? y - 1 : y
-    let era = yy / 400
-    let yoe = yy - era * 400
-    let doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1
-    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468
-    return Int64(days) * 86_400_000 + Int64(n(11, 2) * 3_600_000 + n(14, 2) * 60_000 + n(17, 2) * 1000 + n(20, 3))
-}
 
 final class Tally: Sendable {
     struct State {
@@ -251,18 +227,20 @@ var followers = [Int](repeating: 0, count: bandCount + 2)  // subscribers per pr
 let connectStarted = nowMilliseconds()
 for index in 0..<subscriberCount {
     let project = index % bandCount + 1
-    let handler: any ChannelHandler
-    if mode == "poll" {
-        handler = Poller(path: "/tasks?project_id=eq.\(project)&done=is.false", offset: index * pollInterval / max(1, subscriberCount))
-    } else if index < rangeCount {
-        handler = Subscriber(url: "/tasks?priority=gte.\(index % 5 + 1)")
-    } else {
-        followers[project] += 1
-        handler = Subscriber(url: "/tasks?project_id=eq.\(project)")
-    }
+    if mode != "poll" && index >= rangeCount { followers[project] += 1 }
     let channel = try await ClientBootstrap(group: group)
         .channelInitializer { channel in
-            channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(handler) }
+            channel.eventLoop.makeCompletedFuture {
+                // The handler is made on the channel's loop, where it lives.
+                let handlers = channel.pipeline.syncOperations
+                if mode == "poll" {
+                    try handlers.addHandler(Poller(path: "/tasks?project_id=eq.\(project)&done=is.false", offset: index * pollInterval / max(1, subscriberCount)))
+                } else if index < rangeCount {
+                    try handlers.addHandler(Subscriber(url: "/tasks?priority=gte.\(index % 5 + 1)"))
+                } else {
+                    try handlers.addHandler(Subscriber(url: "/tasks?project_id=eq.\(project)"))
+                }
+            }
         }
         .connect(host: "127.0.0.1", port: port).get()
     channels.append(channel)
@@ -276,47 +254,15 @@ if mode != "poll" {
 let ready = tally.state.withLock { $0.ready }
 print("\(mode == "poll" ? "pollers connected" : "subscribers ready"): \(mode == "poll" ? channels.count : ready) of \(subscriberCount) in \(nowMilliseconds() - connectStarted) ms")
 
-// Writes: a few keep-alive connections on threads of their own, paced to the rate.
-let writerConnections = min(8, max(1, Int(rate / 25)))
+// Writes: a few keep-alive connections, paced to the rate.
 let total = Int(rate * Double(seconds))
-let writerThreads = NIOThreadPool(numberOfThreads: writerConnections)
-writerThreads.start()
 let cpuBefore = serverCPU()
 let pollsBefore = tally.state.withLock { $0.polls }
 let started = nowMilliseconds()
-try await withThrowingTaskGroup(of: Void.self) { tasks in
-    for writer in 0..<writerConnections {
-        tasks.addTask {
-            try await writerThreads.runIfActive {
-                let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-                var address = sockaddr_in()
-                address.sin_family = sa_family_t(AF_INET)
-                address.sin_port = in_port_t(UInt16(port).bigEndian)
-                inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
-                _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-                defer { close(fd) }
-                var scratch = [UInt8](repeating: 0, count: 65536)
-                for n in stride(from: writer, to: total, by: writerConnections) {
-                    let due = started + Int64(Double(n) * 1000 / rate)
-                    let wait = due - nowMilliseconds()
-                    if wait > 0 { usleep(useconds_t(wait * 1000)) }
-                    let project = target == "none" ? bandCount + 1 : n % bandCount + 1
-                    let json = #"{"project_id":\#(project),"title":"bench \#(n)"}"#
-                    let request = "POST /tasks HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(json.utf8.count)\r\n\r\n\(json)"
-                    _ = request.withCString { send(fd, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
-                    var got = 0
-                    repeat {
-                        let count = scratch.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-                        if count <= 0 { return }
-                        got += count
-                    } while !scratch[0..<got].contains(UInt8(ascii: "}"))
-                }
-            }
-        }
-    }
-    try await tasks.waitForAll()
+try await pacedWrites(port: port, path: "/tasks", rate: rate, total: total, connections: min(8, max(1, Int(rate / 25)))) { n, _ in
+    let project = target == "none" ? bandCount + 1 : n % bandCount + 1
+    return #"{"project_id":\#(project),"title":"bench \#(n)"}"#
 }
-try await writerThreads.shutdownGracefully()
 let writing = Double(nowMilliseconds() - started) / 1000
 var expected = 0
 if mode != "poll" && target != "none" {

@@ -7,6 +7,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import BenchSupport
 import NIOCore
 import NIOPosix
 import Synchronization
@@ -27,33 +28,7 @@ let stalledCount = option("--stalled", 0)
 /// Extra bytes of description per created item (bigger events fill a stalled socket sooner).
 let payload = option("--payload", 0)
 
-func nowMilliseconds() -> Int64 {
-    var spec = timespec()
-    clock_gettime(CLOCK_REALTIME, &spec)
-    return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
-}
 
-/// `"at":"2026-11-25T06:44:36.123Z"` → Unix milliseconds.
-func atMilliseconds(_ bytes: ByteBufferView) -> Int64? {
-    let key = Array(#""at":""#.utf8)
-    let array = Array(bytes)
-    guard array.count > key.count + 24 else { return nil }
-    var index = array.count - key.count - 24
-    while index >= 0 {
-        if array[index..<index + key.count].elementsEqual(key) { break }
-        index -= 1
-    }
-    guard index >= 0 else { return nil }
-    let s = index + key.count
-    func n(_ from: Int, _ count: Int) -> Int { (0..<count).reduce(0) { $0 * 10 + Int(array[s + from + $1] - 48) } }
-    let (y, m, d) = (n(0, 4), n(5, 2), n(8, 2))
-    let yy = m <= 2 ? y - 1 : y
-    let era = yy / 400
-    let yoe = yy - era * 400
-    let doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1
-    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468
-    return Int64(days) * 86_400_000 + Int64(n(11, 2) * 3_600_000 + n(14, 2) * 60_000 + n(17, 2) * 1000 + n(20, 3))
-}
 
 /// Results shared by all subscribers.
 final class Tally: Sendable {
@@ -135,7 +110,7 @@ final class Subscriber: ChannelInboundHandler {
                     if lastSeq != 0 && seq != lastSeq + 1 { localDisorder += 1 }
                     lastSeq = seq
                     if !stalled { localEvents += 1 }
-                    if !stalled, let at = atMilliseconds(payload) {
+                    if !stalled, let at = atMilliseconds(Array(payload)) {
                         let latency = min(10_000, max(0, Int(now - at)))
                         local[latency] += 1
                         lastDelivery.withLock { last in
@@ -210,49 +185,14 @@ for index in 0..<stalledCount {
 for _ in 0..<300 where tally.state.withLock({ $0.ready }) < subscriberCount { try await Task.sleep(for: .milliseconds(100)) }
 print("subscribers ready: \(tally.state.withLock { $0.ready }) of \(subscriberCount)")
 
-// The writer: keep-alive connections, each POSTing at its share of the rate, each on a thread of
-// its own (blocking calls on Swift's concurrency pool, two threads here, would cap the writer at
-// two requests in flight and measure the commit latency instead of the server's throughput).
-let writerConnections = 16
+// The writer: sixteen keep-alive connections, each POSTing at its share of the rate.
 let total = rate * seconds
 let body = #"{"name":"fanout-\#(UInt64.random(in: 0..<UInt64.max))-"#
-let writerThreads = NIOThreadPool(numberOfThreads: writerConnections)
-writerThreads.start()
+let description = String(repeating: "x", count: payload)
 let started = nowMilliseconds()
-try await withThrowingTaskGroup(of: Void.self) { tasks in
-    for writer in 0..<writerConnections {
-        tasks.addTask {
-            try await writerThreads.runIfActive {
-                let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-                var address = sockaddr_in()
-                address.sin_family = sa_family_t(AF_INET)
-                address.sin_port = in_port_t(UInt16(port).bigEndian)
-                inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
-                _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-                defer { close(fd) }
-                var scratch = [UInt8](repeating: 0, count: 65536)
-                // This connection's writes: every writerConnections-th of the total, from its index.
-                for n in stride(from: writer, to: total, by: writerConnections) {
-                    let due = started + Int64(n * 1000 / rate)
-                    let wait = due - nowMilliseconds()
-                    if wait > 0 { usleep(useconds_t(wait * 1000)) }
-                    let json = body + "\(writer)-\(n)\",\"description\":\"" + String(repeating: "x", count: payload) + "\"}"
-                    let request = "POST /projects HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(json.utf8.count)\r\n\r\n\(json)"
-                    _ = request.withCString { send(fd, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
-                    // Read until the end of one response (small, no body parsing needed beyond the head + length).
-                    var got = 0
-                    repeat {
-                        let count = scratch.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-                        if count <= 0 { return }
-                        got += count
-                    } while !scratch[0..<got].contains(UInt8(ascii: "}"))
-                }
-            }
-        }
-    }
-    try await tasks.waitForAll()
+try await pacedWrites(port: port, path: "/projects", rate: Double(rate), total: total, connections: 16) { n, writer in
+    body + "\(writer)-\(n)\",\"description\":\"" + description + "\"}"
 }
-try await writerThreads.shutdownGracefully()
 let writing = Double(nowMilliseconds() - started) / 1000
 // Wait (bounded, 30 s) for every subscriber to reach the last event, then collect.
 var lastSeen: [Int64] = []
@@ -281,7 +221,7 @@ func percentile(_ p: Double) -> Int {
     }
     return 10_000
 }
-print("writes: \(total) in \(String(Int(writing * 10) / 10) + "." + String(Int(writing * 10) % 10)) s (\(Int(Double(total) / writing))/s) over \(writerConnections) connections")
+print("writes: \(total) in \(String(Int(writing * 10) / 10) + "." + String(Int(writing * 10) % 10)) s (\(Int(Double(total) / writing))/s) over 16 connections")
 print("events received: \(result.events) of \(total * subscriberCount) expected; out of order or gaps: \(result.outOfOrder); subscribers closed early: \(result.closedEarly)")
 if stalledCount > 0 { print("stalled subscribers cut off with 4408: \(result.cutOff4408) of \(stalledCount)") }
 print("commit→delivery latency (ms, from the event's at): p50 \(percentile(0.5)), p99 \(percentile(0.99)), max \(percentile(1.0))")
