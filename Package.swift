@@ -11,6 +11,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        // Hashes (API keys, migration checksums) and JWT verification: never hand-made.
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.0.0"),
+        .package(url: "https://github.com/vapor/jwt-kit", from: "5.7.1"),
     ],
     targets: [
         // The system SQLite (Debian: libsqlite3-dev). Only FeedbaseStore imports it.
@@ -23,6 +26,18 @@ let package = Package(
             name: "FeedbaseStore",
             dependencies: [
                 "FeedbaseCSQLite",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Identities: API keys (hashed, stored by FeedbaseStore) and JWTs (jwt-kit), verified and
+        // cached. No NIO, no SQL.
+        .target(
+            name: "FeedbaseAuth",
+            dependencies: [
+                "FeedbaseStore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -47,7 +47,7 @@ public enum Migrator {
             guard let sql = String(validating: bytes, as: UTF8.self) else {
                 throw StoreError(.migration, "migration file \(name) is not UTF-8 text")
             }
-            files.append(MigrationFile(number: number, name: name, sql: sql, checksum: SHA256.hex(bytes)))
+            files.append(MigrationFile(number: number, name: name, sql: sql, checksum: Checksum.sha256(bytes)))
         }
         files.sort { ($0.number, $0.name) < ($1.number, $1.name) }
         for (offset, file) in files.enumerated() {

@@ -108,7 +108,7 @@ import Testing
                 INSERT INTO files (id, data) VALUES (1, x'01');
                 CREATE TABLE _migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, checksum TEXT NOT NULL, applied_at TEXT NOT NULL);
                 """)
-            let checksum = SHA256.hex(Array("CREATE TABLE files (id INTEGER PRIMARY KEY, data BLOB);".utf8))
+            let checksum = Checksum.sha256(Array("CREATE TABLE files (id INTEGER PRIMARY KEY, data BLOB);".utf8))
             try old.run("INSERT INTO _migrations VALUES (1, '0001_schema.sql', ?1, 'then')", [.text(checksum)])
         }
         try await serveOnce(migrations)

@@ -38,7 +38,7 @@ import Testing
             [$0.text(0), $0.text(1), $0.text(2), $0.text(3)]
         }
         #expect(history.map { $0[1] } == ["0001_first.sql", "0002_second.sql"])
-        #expect(history[0][2] == SHA256.hex(Array("CREATE TABLE a (id INTEGER PRIMARY KEY);".utf8)))
+        #expect(history[0][2] == Checksum.sha256(Array("CREATE TABLE a (id INTEGER PRIMARY KEY);".utf8)))
         #expect(history.allSatisfy { ($0[3] ?? "").hasSuffix("Z") })
 
         try directory.migrations(["0003_third.sql": "CREATE TABLE c (id INTEGER PRIMARY KEY);"])
