@@ -57,6 +57,7 @@ let package = Package(
         .target(
             name: "FeedbaseHTTP",
             dependencies: [
+                "FeedbaseAuth",
                 "FeedbaseStore",
                 "FeedbaseFeed",
                 "FeedbaseOpenAPI",

@@ -36,6 +36,13 @@ public struct AppConfiguration: Sendable {
     public var store: StoreConfiguration
     public var server: ServerConfiguration
     public var feed = FeedConfiguration()
+    /// The access rules; nil for none (an open server, which listens on loopback only unless
+    /// `publicAccess`).
+    public var rules: AccessRules?
+    /// `--public`: with no rules, the data is meant to be open to any address.
+    public var publicAccess = false
+    /// Verifies credentials; nil: they are not looked at (only without rules).
+    public var verifier: (any CredentialVerifier)?
 
     public init(store: StoreConfiguration, server: ServerConfiguration) {
         self.store = store
@@ -56,10 +63,22 @@ public final class FeedbaseApp: Sendable {
     /// Opens and migrates the database, starts the hub and its maintenance, and listens. Blocks
     /// on the database at first (migrations), so call it at startup.
     public static func start(_ configuration: AppConfiguration, logger: Logger) async throws -> FeedbaseApp {
+        let policy = AccessPolicy(rules: configuration.rules)
+        if policy.isOpen && !configuration.publicAccess && !Self.isLoopback(configuration.server.host) {
+            throw AppError(
+                "refusing to serve \(configuration.server.host) with no access rules: anyone who reaches it could read and change everything. "
+                    + "Write a rules file (docs/API.md, \"Security\"), or pass --public if the data is meant to be open")
+        }
         let store = try SQLiteStore(configuration.store, logger: logger)
         var hub: ChangeHub?
         var maintenance: Task<Void, Never>?
         do {
+            try await policy.validate(store.schema, store: store)
+            if policy.isOpen {
+                logger.notice(configuration.publicAccess
+                    ? "no access rules and --public: anyone who reaches the server may read and change everything"
+                    : "no access rules: anonymous requests may do everything; listening on loopback only")
+            }
             if configuration.store.feed {
                 let changeHub = ChangeHub(source: store, settings: configuration.feed.hub, logger: logger)
                 try await changeHub.start()
@@ -71,7 +90,8 @@ public final class FeedbaseApp: Sendable {
                     hub: $0, heartbeat: configuration.feed.heartbeat, closeTimeout: configuration.feed.closeTimeout,
                     bandsPerConnection: configuration.feed.bandsPerConnection, bandFilters: configuration.feed.bandFilters)
             }
-            let server = try await HTTPServer.start(configuration.server, api: API(store: store, feed: feed, logger: logger), logger: logger)
+            let api = try API(store: store, feed: feed, policy: policy, verifier: configuration.verifier, logger: logger)
+            let server = try await HTTPServer.start(configuration.server, api: api, logger: logger)
             return FeedbaseApp(store: store, hub: hub, server: server, maintenance: maintenance, logger: logger)
         } catch {
             maintenance?.cancel()
@@ -79,6 +99,14 @@ public final class FeedbaseApp: Sendable {
             await store.close()
             throw error
         }
+    }
+
+    /// 127.0.0.0/8, ::1 and localhost: reachable from this machine only.
+    static func isLoopback(_ host: String) -> Bool {
+        let host = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        if host == "localhost" || host == "::1" { return true }
+        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+        return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
     }
 
     private init(store: SQLiteStore, hub: ChangeHub?, server: HTTPServer, maintenance: Task<Void, Never>?, logger: Logger) {
@@ -121,5 +149,14 @@ enum FeedMaintenance {
                 await hub.advance()
             }
         }
+    }
+}
+
+/// A configuration the app refuses to start with.
+public struct AppError: Error, CustomStringConvertible {
+    public var description: String
+
+    init(_ description: String) {
+        self.description = description
     }
 }

@@ -22,6 +22,10 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var migrationOptions: MigrationOptions
+    @OptionGroup var rulesOptions: RulesOptions
+
+    @Flag(name: .customLong("public"), help: "With no access rules, serve a non-loopback address anyway: the data is meant to be open (env FEEDBASE_PUBLIC=1).")
+    var publicAccess = environment("PUBLIC").map { ["1", "true", "yes"].contains($0.lowercased()) } ?? false
 
     @Option(name: .customLong("max-body"), help: "The largest request body in bytes (env FEEDBASE_MAX_BODY).")
     var maxBody: String = environment("MAX_BODY") ?? "1048576"
@@ -72,6 +76,10 @@ struct Serve: AsyncParsableCommand {
                 app = try await FeedbaseApp.start(configuration, logger: logger)
             } catch let error as StoreError {
                 throw error
+            } catch let error as AppError {
+                throw CLIError(error.description)
+            } catch let error as RulesError {
+                throw CLIError("access rules: \(error)")
             } catch {
                 throw CLIError("cannot listen on \(host):\(port): \(error)")
             }
@@ -112,6 +120,8 @@ struct Serve: AsyncParsableCommand {
         var server = ServerConfiguration(host: host, port: port, maxBodySize: maxBody, idleTimeout: .seconds(Int64(idle)))
         server.streamBufferLimit = buffer
         var configuration = AppConfiguration(store: store, server: server)
+        configuration.rules = try rulesOptions.load(migrations: migrationOptions.migrations)
+        configuration.publicAccess = publicAccess
         configuration.feed.heartbeat = .seconds(Int64(heartbeat))
         configuration.feed.retention = .milliseconds(Int64(retention * 86_400_000))
         configuration.feed.maxEvents = maxEvents > 0 ? maxEvents : nil

@@ -2,10 +2,12 @@
 // place where store errors become RFC 9457 problems. Handlers never run SQL on an event loop's
 // thread: they hand work to the store and answer when it calls back.
 
+import FeedbaseAuth
 import FeedbaseFeed
 import FeedbaseOpenAPI
 import FeedbaseStore
 import Logging
+import NIOCore
 import NIOHTTP1
 
 public struct API: Sendable {
@@ -25,12 +27,20 @@ public struct API: Sendable {
     let store: any ResourceStore
     let logger: Logger
     let feed: FeedService?
+    let policy: AccessPolicy
+    /// nil: credentials are not looked at (everyone is anonymous); only with an open policy.
+    let verifier: (any CredentialVerifier)?
     private(set) var router = Router<Route>()
 
     /// Throws `Router.Conflict` if two of its routes capture one segment under different names.
-    public init(store: any ResourceStore, feed: FeedService? = nil, logger: Logger) throws {
+    public init(
+        store: any ResourceStore, feed: FeedService? = nil, policy: AccessPolicy = .open, verifier: (any CredentialVerifier)? = nil,
+        logger: Logger
+    ) throws {
         self.store = store
         self.feed = feed
+        self.policy = policy
+        self.verifier = verifier
         self.logger = logger
         let index = Self.indexDocument(store.schema, feed: feed != nil)
         try router.add(.GET, "/", .async { _ in .json(.ok, index) })
@@ -40,7 +50,7 @@ public struct API: Sendable {
                 : .json(.serviceUnavailable, Array(#"{"status":"unavailable"}"#.utf8))
         })
         if let feed {
-            let routes = FeedRoutes(store: store, feed: feed)
+            let routes = FeedRoutes(store: store, feed: feed, policy: policy, verifier: verifier)
             try router.add(.GET, "/_changes", .async(routes.changes))
             try router.add(.GET, "/_feed", .async(routes.events))
         }
@@ -61,7 +71,7 @@ public struct API: Sendable {
             })
         }
         for collection in store.schema.collections {
-            let routes = CollectionRoutes(store: store, collection: collection, feed: feed)
+            let routes = CollectionRoutes(store: store, collection: collection, feed: feed, policy: policy, verifier: verifier)
             let items: [Router<Route>.Segment] = [.literal(collection.name)]
             let item = items + [.parameter("id")]
             try router.add(.GET, items, .callback(routes.list))
@@ -71,7 +81,7 @@ public struct API: Sendable {
             try router.add(.PATCH, item, .async(routes.patch))
             try router.add(.DELETE, item, .async(routes.delete))
             if let feed {
-                let changes = FeedRoutes(store: store, feed: feed)
+                let changes = FeedRoutes(store: store, feed: feed, policy: policy, verifier: verifier)
                 try router.add(.GET, [.literal("_changes"), .literal(collection.name)], .async { try await changes.bandChanges($0, collection: collection) })
             }
         }
@@ -85,8 +95,62 @@ public struct API: Sendable {
     }
 
     /// Answers one request through `reply`, called exactly once, on any thread. Every failure
-    /// is a problem response.
+    /// is a problem response. The credentials are verified first: synchronously when the
+    /// verifier knows them (no header, an API key, a JWT seen before), else on a task.
     public func respond(to request: Request, reply: @escaping @Sendable (Response) -> Void) {
+        var request = request
+        let header = Self.takeCredentials(&request)
+        guard let verifier else { return route(request, reply: reply) }
+        let proceed: @Sendable (Result<Identity, AuthFailure>) -> Void = { [self, request] result in
+            switch result {
+            case .success(let identity):
+                var request = request
+                request.identity = identity
+                route(request, reply: reply)
+            case .failure(let failure):
+                reply(Problem.unauthorized(failure).response(instance: String(request.path), requestID: request.requestID))
+            }
+        }
+        if let known = verifier.cachedIdentity(authorization: header) {
+            proceed(known)
+        } else {
+            Task { proceed(await verifier.authenticate(authorization: header)) }
+        }
+    }
+
+    /// The identity of a request head (the WebSocket upgrade's), on `eventLoop`.
+    func identity(_ head: HTTPRequestHead, on eventLoop: any EventLoop) -> EventLoopFuture<Result<Identity, AuthFailure>> {
+        var request = Request(method: head.method, uri: head.uri, headers: head.headers, body: [], requestID: "")
+        let header = Self.takeCredentials(&request)
+        guard let verifier else { return eventLoop.makeSucceededFuture(.success(.anonymous)) }
+        if let known = verifier.cachedIdentity(authorization: header) { return eventLoop.makeSucceededFuture(known) }
+        let promise = eventLoop.makePromise(of: Result<Identity, AuthFailure>.self)
+        Task { promise.succeed(await verifier.authenticate(authorization: header)) }
+        return promise.futureResult
+    }
+
+    /// The request's `Authorization` header; for a feed request without one (an EventSource or
+    /// a browser's WebSocket cannot set headers), its `access_token` query parameter as a Bearer
+    /// token (RFC 6750 §2.3). The parameter is taken out of the URI either way, so that it is
+    /// never read as a filter and never logged.
+    static func takeCredentials(_ request: inout Request) -> String? {
+        let header = request.headers.first(name: "Authorization")
+        guard request.method == .GET, let query = request.query, query.contains("access_token") else { return header }
+        let path = request.path
+        let feedPath = path == "/_feed" || path == "/_changes" || path.hasPrefix("/_changes/")
+        guard feedPath || FeedRoutes.prefersEventStream(request) else { return header }
+        var token: String?
+        let kept = query.split(separator: "&").filter { part in
+            let pieces = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard PercentEncoding.decode(pieces[0], plusAsSpace: true) == "access_token" else { return true }
+            token = pieces.count > 1 ? PercentEncoding.decode(pieces[1], plusAsSpace: true) : ""
+            return false
+        }
+        request.uri = String(path) + (kept.isEmpty ? "" : "?" + kept.joined(separator: "&"))
+        return header ?? token.map { "Bearer " + $0 }
+    }
+
+    private func route(_ request: Request, reply: @escaping @Sendable (Response) -> Void) {
         let answer: @Sendable (Result<Response, any Error>) -> Void = { [self] result in
             switch result {
             case .success(let response): reply(response)
@@ -136,6 +200,8 @@ public struct API: Sendable {
         switch error.kind {
         case .notFound:
             return Problem(.notFound, error.message)
+        case .forbidden:
+            return Problem(.forbidden, error.message, errors: fields)
         case .malformed:
             return Problem(.badRequest, error.message, errors: fields)
         case .invalid:
@@ -207,8 +273,23 @@ struct CollectionRoutes: Sendable {
     let store: any ResourceStore
     let collection: CollectionSchema
     let feed: FeedService?
+    let policy: AccessPolicy
+    let verifier: (any CredentialVerifier)?
 
     var name: String { collection.name }
+
+    /// The identity's access to this collection; `action` must be granted on some rows.
+    private func access(_ request: Request, _ action: AccessRules.Action, _ what: @autoclosure () -> String) throws(Problem) -> Access {
+        let access = policy.access(request.identity, name)
+        let scope: RowScope = switch action {
+        case .read: access.read
+        case .create: access.create
+        case .update: access.update
+        case .delete: access.delete
+        }
+        guard scope.isAllowed else { throw Problem.denied(request.identity, what()) }
+        return access
+    }
     var basePath: String { "/" + PercentEncoding.encode(collection.name) }
 
     func list(_ request: Request, reply: @escaping @Sendable (Result<Response, any Error>) -> Void) {
@@ -221,8 +302,10 @@ struct CollectionRoutes: Sendable {
         let pairs: [(String, String)]
         var query: ListQuery
         do {
+            let access = try access(request, .read, "list \(name)")
             pairs = try QueryParameters.pairs(request.query)
             query = try QueryParameters.listQuery(pairs)
+            if case .rows(let rule) = access.read { query.rule = rule }
         } catch {
             return reply(.failure(error))
         }
@@ -251,9 +334,12 @@ struct CollectionRoutes: Sendable {
     /// The listing's URL asked as `text/event-stream`: its filter (and select) as a band, live.
     /// `since` (or `Last-Event-ID`) is where the stream starts; order and pages do not apply.
     private func bandStream(_ request: Request, feed: FeedService) async throws -> Response {
-        var band = try await BandRequest.make(collection, pairs: try QueryParameters.pairs(request.query), store: store, maxFilters: feed.bandFilters)
+        let rule = try policy.readRule(request.identity, collection.name)
+        var band = try await BandRequest.make(
+            collection, pairs: try QueryParameters.pairs(request.query), store: store, maxFilters: feed.bandFilters, rule: rule)
         if band.since == nil, let last = request.headers.first(name: "Last-Event-ID").flatMap({ Int64($0) }), last >= 0 { band.since = last }
-        return try await FeedRoutes(store: store, feed: feed).eventStream(since: band.since, collections: [name], band: band.band)
+        return try await FeedRoutes(store: store, feed: feed, policy: policy, verifier: verifier)
+            .eventStream(since: band.since, collections: [name], band: band.band, identity: request.identity)
     }
 
     /// `X-Change-Seq`: the change log's head as of this response (absent with the feed off).
@@ -263,7 +349,9 @@ struct CollectionRoutes: Sendable {
 
     func read(_ request: Request, reply: @escaping @Sendable (Result<Response, any Error>) -> Void) {
         let id = request.parameters["id"] ?? ""
-        store.item(in: name, id: id) { [self] result in
+        let access: Access
+        do { access = try self.access(request, .read, "read \(name)") } catch { return reply(.failure(error)) }
+        store.item(in: name, id: id, access: access) { [self] result in
             reply(result.flatMap { item in
                 guard let item else { return .failure(Problem(.notFound, "no item '\(id)' in \(name)")) }
                 let etag = item.etag
@@ -278,8 +366,9 @@ struct CollectionRoutes: Sendable {
     }
 
     func create(_ request: Request) async throws -> Response {
+        let access = try access(request, .create, "create items in \(name)")
         try Self.requireJSON(request)
-        let created = try await store.create(in: name, body: request.body)
+        let created = try await store.create(in: name, body: request.body, access: access)
         if created.isArray {
             var body: [UInt8] = [UInt8(ascii: "[")]
             for (index, item) in created.items.enumerated() {
@@ -298,9 +387,13 @@ struct CollectionRoutes: Sendable {
     }
 
     func replace(_ request: Request) async throws -> Response {
+        // PUT creates or replaces: either grant lets it through; the store tells which applies.
+        let access = policy.access(request.identity, name)
+        guard access.create.isAllowed || access.update.isAllowed else { throw Problem.denied(request.identity, "replace items in \(name)") }
         try Self.requireJSON(request)
         let id = request.parameters["id"] ?? ""
-        let (item, wasCreated) = try await store.replace(in: name, id: id, body: request.body, preconditions: Self.preconditions(request))
+        let (item, wasCreated) = try await store.replace(
+            in: name, id: id, body: request.body, preconditions: Self.preconditions(request), access: access)
         var headers: HTTPHeaders = ["ETag": item.etag]
         if wasCreated { headers.add(name: "Location", value: location(of: item)) }
         seq(item.seq, &headers)
@@ -308,17 +401,19 @@ struct CollectionRoutes: Sendable {
     }
 
     func patch(_ request: Request) async throws -> Response {
+        let access = try access(request, .update, "change items in \(name)")
         try Self.requireJSON(request)
         let id = request.parameters["id"] ?? ""
-        let item = try await store.patch(in: name, id: id, body: request.body, preconditions: Self.preconditions(request))
+        let item = try await store.patch(in: name, id: id, body: request.body, preconditions: Self.preconditions(request), access: access)
         var headers: HTTPHeaders = ["ETag": item.etag]
         seq(item.seq, &headers)
         return .json(.ok, item.json, headers: headers)
     }
 
     func delete(_ request: Request) async throws -> Response {
+        let access = try access(request, .delete, "delete items in \(name)")
         let id = request.parameters["id"] ?? ""
-        let changeSeq = try await store.delete(in: name, id: id, preconditions: Self.preconditions(request))
+        let changeSeq = try await store.delete(in: name, id: id, preconditions: Self.preconditions(request), access: access)
         var headers = HTTPHeaders()
         seq(changeSeq, &headers)
         return Response(status: .noContent, headers: headers)

@@ -2,10 +2,12 @@
 // Server-Sent Events. The WebSocket form of `/_feed` is upgraded in the pipeline
 // (WebSocketFeed.swift) with the same parameters, checked by `FeedRequest.parse`.
 
+import FeedbaseAuth
 import FeedbaseFeed
 import FeedbaseStore
 import NIOCore
 import NIOHTTP1
+import Synchronization
 
 /// The feed's parts the HTTP layer needs.
 public struct FeedService: Sendable {
@@ -57,6 +59,8 @@ struct FeedRequest: Sendable {
                 request.bandsOnly = true
             case "limit", "wait":
                 break
+            case "access_token":
+                break  // the credentials, taken by the API (and by the WebSocket upgrade)
             default:
                 throw Problem.badParameter(name, "unknown parameter; the feed takes since and collections")
             }
@@ -76,11 +80,25 @@ struct FeedRoutes: Sendable {
 
     let store: any ResourceStore
     let feed: FeedService
+    let policy: AccessPolicy
+    let verifier: (any CredentialVerifier)?
+
+    /// The firehose (every change of some collections) is for identities that may read every
+    /// row of them; anyone else follows bands, which the read rules narrow.
+    static func requireFirehose(_ request: FeedRequest, identity: Identity, policy: AccessPolicy, schema: Schema) throws(Problem) {
+        guard !policy.isOpen else { return }
+        let collections = request.collections.map { Array($0) } ?? schema.collections.map(\.name)
+        guard policy.readsEverything(identity, collections) else {
+            throw Problem.denied(identity, "follow every change of \(request.collections == nil ? "every collection" : collections.sorted().joined(separator: ", ")) "
+                + "(the rules restrict what you may read: follow a band instead, such as GET /_changes/{collection} or a listing as text/event-stream)")
+        }
+    }
 
     /// `GET /_changes?since=&collections=&limit=&wait=` → `{"changes":[...],"last_seq":N}`.
     func changes(_ request: Request) async throws -> Response {
         let pairs = try QueryParameters.pairs(request.query)
         let feedRequest = try FeedRequest.parse(pairs, lastEventID: nil, schema: store.schema)
+        try Self.requireFirehose(feedRequest, identity: request.identity, policy: policy, schema: store.schema)
         let (limit, wait) = try Self.pageParameters(pairs)
         // Without since, seq > 0 starts at the oldest event kept.
         let after = feedRequest.since ?? 0
@@ -126,7 +144,8 @@ struct FeedRoutes: Sendable {
     func bandChanges(_ request: Request, collection: CollectionSchema) async throws -> Response {
         let pairs = try QueryParameters.pairs(request.query)
         let (limit, wait) = try Self.pageParameters(pairs)
-        let band = try await BandRequest.make(collection, pairs: pairs, store: store, maxFilters: feed.bandFilters, passing: ["wait"])
+        let rule = try policy.readRule(request.identity, collection.name)
+        let band = try await BandRequest.make(collection, pairs: pairs, store: store, maxFilters: feed.bandFilters, rule: rule, passing: ["wait"])
         let deadline = ContinuousClock.now + .seconds(wait)
         var after = band.since ?? 0
         var messages: [[UInt8]] = []
@@ -175,10 +194,11 @@ struct FeedRoutes: Sendable {
     func events(_ request: Request) async throws -> Response {
         let pairs = try QueryParameters.pairs(request.query)
         let feedRequest = try FeedRequest.parse(pairs, lastEventID: request.headers.first(name: "Last-Event-ID"), schema: store.schema)
+        try Self.requireFirehose(feedRequest, identity: request.identity, policy: policy, schema: store.schema)
         guard Self.wantsEventStream(request) else {
             throw Problem(.badRequest, "GET /_feed is a WebSocket (Upgrade: websocket) or Server-Sent Events (Accept: text/event-stream); for plain HTTP use GET /_changes")
         }
-        return try await eventStream(since: feedRequest.since, collections: feedRequest.collections, band: nil)
+        return try await eventStream(since: feedRequest.since, collections: feedRequest.collections, band: nil, identity: request.identity)
     }
 
     static func wantsEventStream(_ request: Request) -> Bool {
@@ -212,7 +232,7 @@ struct FeedRoutes: Sendable {
     }
 
     /// The feed (all of it, some collections, or one band) as Server-Sent Events from `since`.
-    func eventStream(since: Int64?, collections: Set<String>?, band: Band?) async throws -> Response {
+    func eventStream(since: Int64?, collections: Set<String>?, band: Band?, identity: Identity) async throws -> Response {
         let current = try await store.changes(after: 0, collections: nil, limit: 0, maxBytes: 0)  // head and oldest only
         if let since {
             guard since <= current.head else {
@@ -232,13 +252,23 @@ struct FeedRoutes: Sendable {
         ])
         let hub = feed.hub
         let heartbeat = feed.heartbeat
+        let verifier = identity.isAnonymous ? nil : verifier
         response.stream = { stream in
-            let sink = ServerSentEvents(stream: stream)
+            let sink = ServerSentEvents(stream: stream, since: since)
             let pings = stream.eventLoop.scheduleRepeatedTask(initialDelay: heartbeat, delay: heartbeat) { _ in
                 _ = stream.write(Array(": ping\n\n".utf8))
             }
+            // The stream lives as long as its credentials (an expired token, a revoked key).
+            let checks = verifier.map { verifier in
+                stream.eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { task in
+                    guard !verifier.isValid(identity, at: CredentialClock.now()) else { return }
+                    task.cancel()
+                    sink.endUnauthorized()
+                }
+            }
             stream.onClose {
                 pings.cancel()
+                checks?.cancel()
                 Task { await hub.unsubscribe(sink) }
             }
             _ = stream.write(Array(": feedbase change feed\nretry: 1000\n\n".utf8))
@@ -254,8 +284,21 @@ struct FeedRoutes: Sendable {
 /// A subscription written as Server-Sent Events: `id: seq`, `event: change`, `data: json`.
 final class ServerSentEvents: FeedSink {
     let stream: ResponseStream
+    /// The seq of the last event or progress written: where an `unauthorized` end resumes.
+    private let lastSeq: Atomic<Int64>
 
-    init(stream: ResponseStream) { self.stream = stream }
+    init(stream: ResponseStream, since: Int64?) {
+        self.stream = stream
+        self.lastSeq = Atomic(since ?? 0)
+    }
+
+    /// The credentials expired or were revoked: an `unauthorized` event with the seq to
+    /// resume from (after authenticating again), then the end of the stream.
+    func endUnauthorized() {
+        let seq = lastSeq.load(ordering: .relaxed)
+        _ = stream.write(Array("event: unauthorized\ndata: {\"type\":\"unauthorized\",\"seq\":\(seq)}\n\n".utf8))
+        stream.finish()
+    }
 
     /// A client that left before its subscription landed is not taken on.
     var isDisconnected: Bool { stream.isFinished }
@@ -273,15 +316,18 @@ final class ServerSentEvents: FeedSink {
             }
             return buffer
         }
+        if let last = batch.events.last?.seq { lastSeq.store(last, ordering: .relaxed) }
         return stream.write(buffer)
     }
 
     func ready(seq: Int64) {
+        lastSeq.store(seq, ordering: .relaxed)
         _ = stream.write(Array("event: ready\ndata: {\"type\":\"ready\",\"seq\":\(seq)}\n\n".utf8))
     }
 
     /// With `id:`, so that a reconnecting EventSource resumes from here.
     func progress(seq: Int64) {
+        lastSeq.store(seq, ordering: .relaxed)
         _ = stream.write(Array("id: \(seq)\nevent: progress\ndata: {\"type\":\"progress\",\"seq\":\(seq)}\n\n".utf8))
     }
 

@@ -1,5 +1,6 @@
 // A request as the handlers see it (head, decoded path, whole body) and the response they return.
 
+import FeedbaseAuth
 import FeedbaseStore
 import NIOHTTP1
 
@@ -12,6 +13,8 @@ public struct Request: Sendable {
     public var requestID: String
     /// Route parameters, percent-decoded.
     public var parameters: [String: String] = [:]
+    /// Who is asking, once the credentials are verified (before routing).
+    public var identity: Identity = .anonymous
 
     public var path: Substring { Self.path(of: uri) }
 

@@ -9,6 +9,7 @@
 // Each subscription is a sink of its own in the hub, writing into the socket's one queue, so a
 // band's messages are made and encoded once for all its subscribers, whatever their ids.
 
+import FeedbaseAuth
 import FeedbaseFeed
 import FeedbaseStore
 import NIOCore
@@ -21,6 +22,8 @@ final class WebSocketBands: Sendable {
     }
 
     private let api: API
+    /// Whose read rules narrow every band of this socket.
+    private let identity: Identity
     private let hub: ChangeHub
     private let socket: WebSocketSink
     private let limit: Int
@@ -32,9 +35,10 @@ final class WebSocketBands: Sendable {
     /// Messages a client may have waiting to be handled; one more gets an error.
     static let inboxLimit = 16
 
-    init(api: API, hub: ChangeHub, socket: WebSocketSink, limit: Int, maxFilters: Int) {
+    init(api: API, hub: ChangeHub, socket: WebSocketSink, identity: Identity, limit: Int, maxFilters: Int) {
         self.maxFilters = maxFilters
         self.api = api
+        self.identity = identity
         self.hub = hub
         self.socket = socket
         self.limit = limit
@@ -110,7 +114,7 @@ final class WebSocketBands: Sendable {
     private func subscribe(id: String, url: String, since messageSince: Int64?) async {
         let request: BandRequest
         do {
-            request = try await BandRequest.parse(url: url, store: api.store, maxFilters: maxFilters)
+            request = try await BandRequest.parse(url: url, store: api.store, maxFilters: maxFilters, identity: identity, policy: api.policy)
         } catch {
             // A request id of its own, so that a 500's "request id …" finds its line in the log.
             let requestID = RequestHandler.requestID([:])

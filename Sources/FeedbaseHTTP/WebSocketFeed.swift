@@ -14,6 +14,7 @@
 // a client that reads again finds it. A channel that closes makes the sink refuse events, so
 // the hub drops it even when its subscription lands after the unsubscribe.
 
+import FeedbaseAuth
 import FeedbaseFeed
 import FeedbaseStore
 import NIOCore
@@ -26,26 +27,47 @@ enum WebSocketFeed {
     static let maxMessageBytes = 1 << 16
 
     /// The upgrader for `/_feed`: checks the request like the SSE route; a request it refuses is
-    /// answered by the HTTP route instead (404 for an unknown collection, 400 for bad parameters).
+    /// answered by the HTTP route instead (404 for an unknown collection, 400 for bad parameters,
+    /// 401 or 403 for credentials refused or not enough for the firehose). The credentials are
+    /// verified in both steps: the second finds them cached.
     static func upgrader(api: API, streamLimit: Int) -> NIOWebSocketServerUpgrader? {
         guard let feed = api.feed else { return nil }
         let schema = api.store.schema
+        let policy = api.policy
+        @Sendable func admitted(_ head: HTTPRequestHead, on eventLoop: any EventLoop) -> EventLoopFuture<(FeedRequest, Identity)?> {
+            guard let request = feedRequest(head, schema: schema) else { return eventLoop.makeSucceededFuture(nil) }
+            return api.identity(head, on: eventLoop).map { result in
+                guard case .success(let identity) = result else { return nil }
+                if !request.bandsOnly {
+                    guard (try? FeedRoutes.requireFirehose(request, identity: identity, policy: policy, schema: schema)) != nil else { return nil }
+                }
+                return (request, identity)
+            }
+        }
         return NIOWebSocketServerUpgrader(
             maxFrameSize: maxMessageBytes,
             shouldUpgrade: { channel, head in
-                channel.eventLoop.makeSucceededFuture(feedRequest(head, schema: schema) == nil ? nil : HTTPHeaders())
+                admitted(head, on: channel.eventLoop).map { $0 == nil ? nil : HTTPHeaders() }
             },
             upgradePipelineHandler: { channel, head in
-                guard let request = feedRequest(head, schema: schema) else { return channel.close() }
-                return channel.eventLoop.makeCompletedFuture {
+                admitted(head, on: channel.eventLoop).flatMap { admitted in
+                    guard let (request, identity) = admitted else { return channel.close() }
+                    return upgraded(channel, api: api, feed: feed, request: request, identity: identity, streamLimit: streamLimit)
+                }
+            })
+    }
+
+    private static func upgraded(
+        _ channel: any Channel, api: API, feed: FeedService, request: FeedRequest, identity: Identity, streamLimit: Int
+    ) -> EventLoopFuture<Void> {
+                channel.eventLoop.makeCompletedFuture {
                     let writer = FrameBytesWriter(eventLoop: channel.eventLoop)
                     try channel.pipeline.syncOperations.addHandler(writer, position: .first)
                     try channel.pipeline.syncOperations.addHandler(
                         NIOWebSocketFrameAggregator(minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 64, maxAccumulatedFrameSize: maxMessageBytes))
                     try channel.pipeline.syncOperations.addHandler(
-                        WebSocketFeedHandler(api: api, feed: feed, writer: writer, request: request, limit: streamLimit))
+                        WebSocketFeedHandler(api: api, feed: feed, writer: writer, request: request, identity: identity, limit: streamLimit))
                 }
-            })
     }
 
     static func feedRequest(_ head: HTTPRequestHead, schema: Schema) -> FeedRequest? {
@@ -63,32 +85,47 @@ final class WebSocketFeedHandler: ChannelInboundHandler {
     private let feed: FeedService
     private let writer: FrameBytesWriter
     private let request: FeedRequest
+    private let identity: Identity
     private let limit: Int
     private var sink: WebSocketSink?
     private var bands: WebSocketBands?
     private var pings: RepeatedTask?
+    private var credentialChecks: RepeatedTask?
 
-    init(api: API, feed: FeedService, writer: FrameBytesWriter, request: FeedRequest, limit: Int) {
+    init(api: API, feed: FeedService, writer: FrameBytesWriter, request: FeedRequest, identity: Identity, limit: Int) {
         self.api = api
         self.feed = feed
         self.writer = writer
         self.request = request
+        self.identity = identity
         self.limit = limit
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
         let sink = WebSocketSink(channel: context.channel, writer: writer, limit: limit, closeTimeout: feed.closeTimeout)
         self.sink = sink
-        let bands = WebSocketBands(api: api, hub: feed.hub, socket: sink, limit: feed.bandsPerConnection, maxFilters: feed.bandFilters)
+        let bands = WebSocketBands(
+            api: api, hub: feed.hub, socket: sink, identity: identity, limit: feed.bandsPerConnection, maxFilters: feed.bandFilters)
         self.bands = bands
         bands.start()
         pings = context.eventLoop.scheduleRepeatedTask(initialDelay: feed.heartbeat, delay: feed.heartbeat) { _ in sink.ping() }
+        // A subscription lives as long as its credentials: an expired token or a revoked key
+        // ends it (4401) once what was queued is written, with the seq to resume from.
+        if let verifier = api.verifier, !identity.isAnonymous {
+            let identity = self.identity
+            credentialChecks = context.eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { task in
+                guard !verifier.isValid(identity, at: CredentialClock.now()) else { return }
+                task.cancel()
+                sink.closeUnauthorized()
+            }
+        }
         let store = api.store
         let hub = feed.hub
         let request = self.request
         let channel = context.channel
-        channel.closeFuture.whenComplete { [pings] _ in
+        channel.closeFuture.whenComplete { [pings, credentialChecks] _ in
             pings?.cancel()
+            credentialChecks?.cancel()
             // From now on the sink refuses events, so the hub drops it even if the subscribe
             // below lands after this unsubscribe.
             sink.disconnected()
@@ -166,6 +203,9 @@ final class WebSocketSink: FeedSink {
         /// A drain is scheduled on the event loop and has not started: one more batch needs no
         /// task of its own (one task per burst, not per batch).
         var drainScheduled = false
+        /// The last firehose event handed to the queue (what a 4401 resumes after), or the
+        /// subscription's start.
+        var lastQueuedSeq: Int64?
     }
 
     private let channel: any Channel
@@ -195,6 +235,7 @@ final class WebSocketSink: FeedSink {
             for event in events { frames.writeWebSocketTextFrame(event.json) }
             return frames
         }
+        if tracksResume, let last = batch.events.last?.seq { state.withLock { $0.lastQueuedSeq = last } }
         return enqueue(Batch(frames: frames, firstSeq: tracksResume ? batch.events.first?.seq : nil))
     }
 
@@ -260,6 +301,17 @@ final class WebSocketSink: FeedSink {
 
     func close(code: Int, reason: String) {
         close(code: WebSocketErrorCode(codeNumber: code), reason: reason)
+    }
+
+    /// The credentials expired or were revoked: what is queued goes out (it was sent while
+    /// they held), then 4401 with the seq the firehose resumes from.
+    func closeUnauthorized() {
+        let resume = state.withLock { $0.lastQueuedSeq }
+        close(
+            code: WebSocketErrorCode(codeNumber: 4401),
+            reason: "credentials expired or revoked; authenticate again and resume "
+                + (resume.map { "with since=\($0)" } ?? "each band from the last seq it received"),
+            keepQueued: true)
     }
 
     /// Sends a close frame after the frames already handed to the socket (and, with

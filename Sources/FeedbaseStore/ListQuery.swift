@@ -56,6 +56,11 @@ public struct ListQuery: Sendable, Equatable {
     public static let reservedParameters: Set<String> = ["order", "select", "limit", "offset", "after"]
 
     public var filters: [Filter] = []
+    /// The conditions of the access rule in force (claims already substituted), ANDed with the
+    /// filters. Not the client's: they count against no limit, and an operand that is not of
+    /// its column's type admits no row instead of being an error (a claim such as `$sub` may
+    /// be any text).
+    public var rule: [Filter] = []
     /// Sort keys; the primary key is always appended as the final tiebreaker.
     public var order: [Ordering] = []
     /// The keys of each item, in this order; nil for all columns.

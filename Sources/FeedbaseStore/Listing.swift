@@ -46,9 +46,29 @@ struct Listing {
 
     func whereClause(into sql: inout BoundSQL, on connection: Connection) throws -> [String] {
         try query.filters.map { try condition($0, into: &sql, on: connection) }
+            + query.rule.map { try condition($0, into: &sql, on: connection, lenient: true) }
     }
 
-    func condition(_ filter: Filter, into sql: inout BoundSQL, on connection: Connection) throws -> String {
+    /// One filter as a SQL condition. `lenient` (a rule's condition): an operand that is not of
+    /// the column's type matches nothing (an `in` list keeps the items that are), whether or
+    /// not the filter is negated, instead of being the client's error.
+    func condition(_ filter: Filter, into sql: inout BoundSQL, on connection: Connection, lenient: Bool = false) throws -> String {
+        if lenient {
+            switch filter.operand {
+            case .value(let text) where ![.like, .ilike].contains(filter.op):
+                guard let column = collection.column(filter.column), (try? operand(text, for: column, parameter: "", on: connection)) != nil else {
+                    return "(0)"
+                }
+            case .list(let items):
+                guard let column = collection.column(filter.column) else { return "(0)" }
+                let typed = items.filter { (try? operand($0, for: column, parameter: "", on: connection)) != nil }
+                if typed.isEmpty { return "(0)" }
+                var kept = filter
+                kept.operand = .list(typed)
+                return try condition(kept, into: &sql, on: connection)
+            default: break
+            }
+        }
         let parameter = filter.column
         guard let column = collection.column(filter.column) else {
             throw StoreError.badQuery(parameter, "\(collection.name) has no column '\(filter.column)'")

@@ -47,7 +47,7 @@ public protocol ResourceStore: ChangeSource {
 
     /// The item with `id`, or nil when there is none (an id that cannot be of the key's type
     /// is simply absent).
-    func item(in collection: String, id: String) async throws -> Item?
+    func item(in collection: String, id: String, access: Access) async throws -> Item?
 
     /// One page of a collection, filtered and ordered, from one snapshot.
     func list(in collection: String, query: ListQuery) async throws -> Page
@@ -55,22 +55,22 @@ public protocol ResourceStore: ChangeSource {
     /// Creates items from a JSON object body, or from an array of objects (all or nothing):
     /// validated against the schema, defaults and server-assigned keys filled in, committed
     /// durably before this returns.
-    func create(in collection: String, body: [UInt8]) async throws -> Created
+    func create(in collection: String, body: [UInt8], access: Access) async throws -> Created
 
     /// Replaces the item with `id` by the body (absent keys become their default or NULL), or
     /// creates it; `created` says which.
-    func replace(in collection: String, id: String, body: [UInt8], preconditions: Preconditions) async throws
+    func replace(in collection: String, id: String, body: [UInt8], preconditions: Preconditions, access: Access) async throws
         -> (item: Item, created: Bool)
 
     /// Applies a JSON Merge Patch (RFC 7396) to the item with `id`.
-    func patch(in collection: String, id: String, body: [UInt8], preconditions: Preconditions) async throws -> Item
+    func patch(in collection: String, id: String, body: [UInt8], preconditions: Preconditions, access: Access) async throws -> Item
 
     /// Deletes the item with `id`; a missing item is `.notFound`. Returns the seq of its event.
-    func delete(in collection: String, id: String, preconditions: Preconditions) async throws -> Int64
+    func delete(in collection: String, id: String, preconditions: Preconditions, access: Access) async throws -> Int64
 
     /// `filters` as a predicate over items of the collection, checked and typed as a listing
     /// with those filters would be (the same errors for the same mistakes).
-    func predicate(in collection: String, filters: [Filter]) async throws -> RowPredicate
+    func predicate(in collection: String, filters: [Filter], rule: [Filter]) async throws -> RowPredicate
 
     /// Whether writes are recorded in the change log (`--no-feed` turns it off).
     var feedEnabled: Bool { get }
@@ -88,17 +88,47 @@ public protocol ResourceStore: ChangeSource {
     /// `item(in:id:)` with a completion instead of `async`, for callers on an event loop: an
     /// engine with its own threads calls `completion` from them, sparing the hops through the
     /// Swift concurrency pool. `completion` runs on any thread.
-    func item(in collection: String, id: String, completion: @escaping @Sendable (Result<Item?, any Error>) -> Void)
+    func item(in collection: String, id: String, access: Access, completion: @escaping @Sendable (Result<Item?, any Error>) -> Void)
 
     /// `list(in:query:)` with a completion; see `item(in:id:completion:)`.
     func list(in collection: String, query: ListQuery, completion: @escaping @Sendable (Result<Page, any Error>) -> Void)
 }
 
 extension ResourceStore {
-    public func item(in collection: String, id: String, completion: @escaping @Sendable (Result<Item?, any Error>) -> Void) {
+    public func item(
+        in collection: String, id: String, access: Access, completion: @escaping @Sendable (Result<Item?, any Error>) -> Void
+    ) {
         Task {
-            do { completion(.success(try await item(in: collection, id: id))) } catch { completion(.failure(error)) }
+            do { completion(.success(try await item(in: collection, id: id, access: access))) } catch { completion(.failure(error)) }
         }
+    }
+
+    // Without access rules: every row, every action (tools, tests, an open server).
+
+    public func item(in collection: String, id: String) async throws -> Item? {
+        try await item(in: collection, id: id, access: .unrestricted)
+    }
+
+    public func create(in collection: String, body: [UInt8]) async throws -> Created {
+        try await create(in: collection, body: body, access: .unrestricted)
+    }
+
+    public func replace(in collection: String, id: String, body: [UInt8], preconditions: Preconditions) async throws
+        -> (item: Item, created: Bool)
+    {
+        try await replace(in: collection, id: id, body: body, preconditions: preconditions, access: .unrestricted)
+    }
+
+    public func patch(in collection: String, id: String, body: [UInt8], preconditions: Preconditions) async throws -> Item {
+        try await patch(in: collection, id: id, body: body, preconditions: preconditions, access: .unrestricted)
+    }
+
+    public func delete(in collection: String, id: String, preconditions: Preconditions) async throws -> Int64 {
+        try await delete(in: collection, id: id, preconditions: preconditions, access: .unrestricted)
+    }
+
+    public func predicate(in collection: String, filters: [Filter]) async throws -> RowPredicate {
+        try await predicate(in: collection, filters: filters, rule: [])
     }
 
     public func list(in collection: String, query: ListQuery, completion: @escaping @Sendable (Result<Page, any Error>) -> Void) {

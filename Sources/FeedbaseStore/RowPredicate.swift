@@ -163,7 +163,7 @@ extension Listing {
     /// The filters as a predicate; the same errors as the listing's SQL for the same filters.
     func predicate(on connection: Connection) throws -> RowPredicate {
         var conditions: [RowPredicate.Condition] = []
-        for filter in query.filters {
+        for (filter, lenient) in query.filters.map({ ($0, false) }) + query.rule.map({ ($0, true) }) {
             let parameter = filter.column
             guard let index = collection.columns.firstIndex(where: { $0.name == filter.column }) else {
                 throw StoreError.badQuery(parameter, "\(collection.name) has no column '\(filter.column)'")
@@ -171,6 +171,14 @@ extension Listing {
             let column = collection.columns[index]
             // The SQL of the same filter checks the operator against the column's type.
             var scratch = BoundSQL()
+            if lenient, try condition(filter, into: &scratch, on: connection, lenient: true) == "(0)" {
+                conditions.append(RowPredicate.Condition(column: index, test: .never, negated: false))
+                continue
+            }
+            var filter = filter
+            if lenient, case .list(let items) = filter.operand {
+                filter.operand = .list(items.filter { (try? operand($0, for: column, parameter: "", on: connection)) != nil })
+            }
             _ = try condition(filter, into: &scratch, on: connection)
             let test: RowPredicate.Test
             switch (filter.op, filter.operand) {

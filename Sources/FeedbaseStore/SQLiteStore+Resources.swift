@@ -3,21 +3,40 @@
 // and the change are one atomic step.
 
 extension SQLiteStore {
-    public func item(in collectionName: String, id: String) async throws -> Item? {
+    public func item(in collectionName: String, id: String, access: Access) async throws -> Item? {
         try await withCheckedThrowingContinuation { continuation in
-            item(in: collectionName, id: id) { continuation.resume(with: $0) }
+            item(in: collectionName, id: id, access: access) { continuation.resume(with: $0) }
         }
     }
 
-    public func item(in collectionName: String, id: String, completion: @escaping @Sendable (Result<Item?, any Error>) -> Void) {
+    public func item(
+        in collectionName: String, id: String, access: Access, completion: @escaping @Sendable (Result<Item?, any Error>) -> Void
+    ) {
         let collection: CollectionSchema
         do { collection = try self.collection(collectionName) } catch { return completion(.failure(error)) }
         guard let key = Self.keyValue(id, for: collection.primaryKey), let sql = itemSQL[collection.name] else {
             return completion(.success(nil))
         }
-        database.readStatement({ connection in
-            try connection.query(sql, [key]) { Item(id: id, json: $0.textBytes(0), seq: $0.int64(1)) }.first
-        }, completion: completion)
+        switch access.read {
+        case .none:
+            completion(.success(nil))
+        case .all:
+            database.readStatement({ connection in
+                try connection.query(sql, [key]) { Item(id: id, json: $0.textBytes(0), seq: $0.int64(1)) }.first
+            }, completion: completion)
+        case .rows(let filters):
+            // The same statement with the rule's conditions: a hidden row costs what an absent one does.
+            database.read({ connection in
+                var query = ListQuery()
+                query.rule = filters
+                var bound = BoundSQL()
+                _ = bound.bind(key)
+                let conditions = try Listing(collection: collection, query: query).whereClause(into: &bound, on: connection)
+                return try connection.query(sql + conditions.map { " AND " + $0 }.joined(), bound.values) {
+                    Item(id: id, json: $0.textBytes(0), seq: $0.int64(1))
+                }.first
+            }, completion: completion)
+        }
     }
 
     public func list(in collectionName: String, query: ListQuery) async throws -> Page {
@@ -41,19 +60,28 @@ extension SQLiteStore {
 
     /// `filters` as a predicate over items of the collection, typed and checked as a listing
     /// with those filters would be (the same errors for the same mistakes).
-    public func predicate(in collectionName: String, filters: [Filter]) async throws -> RowPredicate {
+    public func predicate(in collectionName: String, filters: [Filter], rule: [Filter]) async throws -> RowPredicate {
         var query = ListQuery()
         query.filters = filters
+        query.rule = rule
         let listing = Listing(collection: try collection(collectionName), query: query)
         return try await database.read { connection in try listing.predicate(on: connection) }
     }
 
-    public func create(in collectionName: String, body: [UInt8]) async throws -> Created {
+    public func create(in collectionName: String, body: [UInt8], access: Access) async throws -> Created {
         let collection = try collection(collectionName)
+        guard access.create.isAllowed else { throw Self.forbidden("create items", collection) }
         let ids = self.ids
         let feed = feedEnabled
         return try await database.write { connection in
             var created = try Self.insert(body, into: collection, ids: ids, on: connection)
+            // Every created row must be one the identity may create; one that is not fails the
+            // whole request (the savepoint takes back every row and event of it).
+            for (index, item) in created.items.enumerated() {
+                guard let key = Self.keyValue(item.id, for: collection.primaryKey),
+                    try Self.admits(access.create, collection, key: key, on: connection)
+                else { throw Self.forbidden("create this item", collection, pointer: created.isArray ? "/\(index)" : "") }
+            }
             created.seq = try Self.head(feed, connection)
             for index in created.items.indices { created.items[index].seq = created.seq }
             return created
@@ -111,7 +139,7 @@ extension SQLiteStore {
         }
     }
 
-    public func replace(in collectionName: String, id: String, body: [UInt8], preconditions: Preconditions) async throws
+    public func replace(in collectionName: String, id: String, body: [UInt8], preconditions: Preconditions, access: Access) async throws
         -> (item: Item, created: Bool)
     {
         let collection = try collection(collectionName)
@@ -125,7 +153,8 @@ extension SQLiteStore {
         let itemSQL = try itemStatement(collection)
         return try await database.write { connection in
             var (item, created) = try Self.replace(
-                collection, itemSQL: itemSQL, key: key, id: id, body: body, preconditions: preconditions, ids: ids, on: connection)
+                collection, itemSQL: itemSQL, key: key, id: id, body: body, preconditions: preconditions, access: access, ids: ids,
+                on: connection)
             item.seq = try Self.head(feed, connection)
             return (item, created)
         }
@@ -133,7 +162,7 @@ extension SQLiteStore {
 
     private static func replace(
         _ collection: CollectionSchema, itemSQL: String, key: SQLValue, id: String, body: [UInt8], preconditions: Preconditions,
-        ids: TimeOrderedIDGenerator, on connection: Connection
+        access: Access, ids: TimeOrderedIDGenerator, on connection: Connection
     ) throws -> (Item, Bool) {
         let keyColumn = collection.primaryKey
         let pointer = RequestBody.pointer("", keyColumn.name)
@@ -147,13 +176,20 @@ extension SQLiteStore {
             row.columns.remove(at: index)
             row.values.remove(at: index)
         }
-        let current = try Self.current(itemSQL, key: key, id: id, on: connection)
+        let (current, hidden) = try Self.visible(itemSQL, collection, key: key, id: id, access: access, on: connection)
         try Self.check(preconditions, current: current)
+        // An id the identity may not see cannot be created either; it answers as absent would
+        // to a GET (with ids chosen by the client, PUT cannot hide that the id is taken).
+        if hidden { throw StoreError.notFound("no item '\(id)' in \(collection.name)") }
         guard current != nil else {
+            guard access.create.isAllowed else { throw Self.forbidden("create items", collection) }
             row.columns.insert(keyColumn, at: 0)
             row.values.insert(key, at: 0)
-            return (try Self.insert(row, into: collection, on: connection), true)
+            let item = try Self.insert(row, into: collection, on: connection)
+            guard try Self.admits(access.create, collection, key: key, on: connection) else { throw Self.forbidden("create this item", collection) }
+            return (item, true)
         }
+        guard try Self.admits(access.update, collection, key: key, on: connection) else { throw Self.forbidden("change this item", collection) }
         var sql = BoundSQL()
         var assignments: [String] = []
         for column in collection.writableColumns where !column.isPrimaryKey {
@@ -165,10 +201,13 @@ extension SQLiteStore {
             }
         }
         let item = try Self.update(collection, assignments: assignments, key: key, id: id, sql: &sql, on: connection)
+        guard try Self.admits(access.updateCheck, collection, key: key, on: connection) else {
+            throw Self.forbidden("change this item so", collection)
+        }
         return (item, false)
     }
 
-    public func patch(in collectionName: String, id: String, body: [UInt8], preconditions: Preconditions) async throws -> Item {
+    public func patch(in collectionName: String, id: String, body: [UInt8], preconditions: Preconditions, access: Access) async throws -> Item {
         let collection = try collection(collectionName)
         let keyColumn = collection.primaryKey
         let ids = self.ids
@@ -179,7 +218,8 @@ extension SQLiteStore {
         let itemSQL = try itemStatement(collection)
         return try await database.write { connection in
             var item = try Self.patch(
-                collection, itemSQL: itemSQL, key: key, id: id, body: body, preconditions: preconditions, ids: ids, on: connection)
+                collection, itemSQL: itemSQL, key: key, id: id, body: body, preconditions: preconditions, access: access, ids: ids,
+                on: connection)
             item.seq = try Self.head(feed, connection)
             return item
         }
@@ -187,13 +227,14 @@ extension SQLiteStore {
 
     private static func patch(
         _ collection: CollectionSchema, itemSQL: String, key: SQLValue, id: String, body: [UInt8], preconditions: Preconditions,
-        ids: TimeOrderedIDGenerator, on connection: Connection
+        access: Access, ids: TimeOrderedIDGenerator, on connection: Connection
     ) throws -> Item {
         let fields = try RequestBody.fields(ofObject: body, on: connection)
         let row = try RowValidator.values(of: fields, for: collection, mode: .patch, makeID: ids.next)
-        let current = try Self.current(itemSQL, key: key, id: id, on: connection)
+        let (current, _) = try Self.visible(itemSQL, collection, key: key, id: id, access: access, on: connection)
         try Self.check(preconditions, current: current)  // If-Match on a missing item is 412, not 404
         guard let current else { throw StoreError.notFound("no item '\(id)' in \(collection.name)") }
+        guard try Self.admits(access.update, collection, key: key, on: connection) else { throw Self.forbidden("change this item", collection) }
         var sql = BoundSQL()
         var assignments: [String] = []
         for (column, value) in zip(row.columns, row.values) {
@@ -215,10 +256,14 @@ extension SQLiteStore {
             }
         }
         guard !assignments.isEmpty else { return current }
-        return try Self.update(collection, assignments: assignments, key: key, id: id, sql: &sql, on: connection)
+        let item = try Self.update(collection, assignments: assignments, key: key, id: id, sql: &sql, on: connection)
+        guard try Self.admits(access.updateCheck, collection, key: key, on: connection) else {
+            throw Self.forbidden("change this item so", collection)
+        }
+        return item
     }
 
-    public func delete(in collectionName: String, id: String, preconditions: Preconditions) async throws -> Int64 {
+    public func delete(in collectionName: String, id: String, preconditions: Preconditions, access: Access) async throws -> Int64 {
         let collection = try collection(collectionName)
         guard let key = Self.keyValue(id, for: collection.primaryKey) else {
             throw StoreError.notFound("no item '\(id)' in \(collection.name)")
@@ -226,9 +271,10 @@ extension SQLiteStore {
         let feed = feedEnabled
         let itemSQL = try itemStatement(collection)
         return try await database.write { connection in
-            let current = try Self.current(itemSQL, key: key, id: id, on: connection)
+            let (current, _) = try Self.visible(itemSQL, collection, key: key, id: id, access: access, on: connection)
             try Self.check(preconditions, current: current)  // If-Match on a missing item is 412, not 404
             guard current != nil else { throw StoreError.notFound("no item '\(id)' in \(collection.name)") }
+            guard try Self.admits(access.delete, collection, key: key, on: connection) else { throw Self.forbidden("delete this item", collection) }
             let sql = "DELETE FROM \(quoteIdentifier(collection.name)) WHERE \(quoteIdentifier(collection.primaryKey.name)) = ?1"
             _ = try connection.run(sql, [key])
             return try Self.head(feed, connection)
@@ -290,6 +336,15 @@ extension SQLiteStore {
 
     static func head(_ feed: Bool, _ connection: Connection) throws -> Int64 {
         feed ? try ChangeLog.head(on: connection) : 0
+    }
+
+    /// The item as the identity sees it now: nil when absent or hidden (and `hidden` says which),
+    /// so that preconditions, answers and ETags treat a hidden item exactly as an absent one.
+    static func visible(
+        _ itemSQL: String, _ collection: CollectionSchema, key: SQLValue, id: String, access: Access, on connection: Connection
+    ) throws -> (item: Item?, hidden: Bool) {
+        guard let item = try current(itemSQL, key: key, id: id, on: connection) else { return (nil, false) }
+        return try admits(access.read, collection, key: key, on: connection) ? (item, false) : (nil, true)
     }
 
     /// The item as it is now, read with `itemSQL` (the store's cached statement for its collection).

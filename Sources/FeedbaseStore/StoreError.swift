@@ -17,6 +17,8 @@ public enum StoreErrorKind: String, Sendable, Equatable {
     case invalid
     /// A listing's query parameter is not valid; see `StoreError.parameter`.
     case badQuery
+    /// The access rules do not let this identity do this to this item (HTTP 403).
+    case forbidden
     /// An If-Match / If-None-Match precondition failed; see `StoreError.currentETag`.
     case preconditionFailed
     /// The database stayed locked by another connection past the busy timeout.
