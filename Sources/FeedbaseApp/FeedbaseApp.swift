@@ -77,7 +77,7 @@ public final class FeedbaseApp: Sendable {
             if policy.isOpen {
                 logger.notice(configuration.publicAccess
                     ? "no access rules and --public: anyone who reaches the server may read and change everything"
-                    : "no access rules: anonymous requests may do everything; listening on loopback only")
+                    : "no access rules: anonymous requests may do everything (allowed on a loopback address only)")
             }
             if configuration.store.feed {
                 let changeHub = ChangeHub(source: store, settings: configuration.feed.hub, logger: logger)
