@@ -127,7 +127,7 @@ public struct AccessRules: Sendable {
             do {
                 filters.append(try QueryParameters.filter(column: name, value))
             } catch {
-                throw fail("\(name): \(error.detail)")
+                throw fail("\(name): \(error.errors.first?.detail ?? error.detail)")
             }
             for operand in filters[filters.count - 1].operandTexts where operand.hasPrefix("$") && !operand.hasPrefix("$$") {
                 guard Placeholder(operand) != nil else {
