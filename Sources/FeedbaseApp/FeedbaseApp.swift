@@ -43,6 +43,10 @@ public struct AppConfiguration: Sendable {
     public var publicAccess = false
     /// Verifies credentials; nil: they are not looked at (only without rules).
     public var verifier: (any CredentialVerifier)?
+    /// `--cors-origin`: pages of these origins may call the API from a browser.
+    public var crossOrigin = CrossOriginPolicy.none
+    /// `--rate-limit` and `--rate-burst`: requests per second per identity, and at once; nil: no limit.
+    public var rateLimit: (rate: Double, burst: Double)?
 
     public init(store: StoreConfiguration, server: ServerConfiguration) {
         self.store = store
@@ -90,7 +94,9 @@ public final class FeedbaseApp: Sendable {
                     hub: $0, heartbeat: configuration.feed.heartbeat, closeTimeout: configuration.feed.closeTimeout,
                     bandsPerConnection: configuration.feed.bandsPerConnection, bandFilters: configuration.feed.bandFilters)
             }
-            let api = try API(store: store, feed: feed, policy: policy, verifier: configuration.verifier, logger: logger)
+            let api = try API(
+                store: store, feed: feed, policy: policy, verifier: configuration.verifier, crossOrigin: configuration.crossOrigin,
+                rateLimiter: configuration.rateLimit.map { RateLimiter(rate: $0.rate, burst: $0.burst) }, logger: logger)
             let server = try await HTTPServer.start(configuration.server, api: api, logger: logger)
             return FeedbaseApp(store: store, hub: hub, server: server, maintenance: maintenance, logger: logger)
         } catch {

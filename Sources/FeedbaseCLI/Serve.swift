@@ -60,6 +60,15 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("feed-progress-interval"), help: "Seconds between a band's progress messages while the log moves past it (env FEEDBASE_FEED_PROGRESS_INTERVAL).")
     var feedProgressInterval: String = environment("FEED_PROGRESS_INTERVAL") ?? "5"
 
+    @Option(name: .customLong("cors-origin"), help: "An origin whose pages may call the API from a browser (https://app.example), or * for any; repeatable (env FEEDBASE_CORS_ORIGIN, comma-separated).")
+    var corsOrigins: [String] = environment("CORS_ORIGIN").map { $0.split(separator: ",").map(String.init) } ?? []
+
+    @Option(name: .customLong("rate-limit"), help: "Requests per second per identity (API key, JWT subject, or the address of anonymous clients); 0 for no limit (env FEEDBASE_RATE_LIMIT).")
+    var rateLimit: String = environment("RATE_LIMIT") ?? "0"
+
+    @Option(name: .customLong("rate-burst"), help: "Requests one identity may make at once after a quiet spell; default twice the rate (env FEEDBASE_RATE_BURST).")
+    var rateBurst: String = environment("RATE_BURST") ?? ""
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info (one line per request), notice, warning, error (env FEEDBASE_LOG_LEVEL).")
     var logLevel: String = environment("LOG_LEVEL") ?? "info"
 
@@ -122,6 +131,18 @@ struct Serve: AsyncParsableCommand {
         var configuration = AppConfiguration(store: store, server: server)
         configuration.rules = try rulesOptions.load(migrations: migrationOptions.migrations)
         configuration.publicAccess = publicAccess
+        for origin in corsOrigins where origin != "*" {
+            guard origin.hasPrefix("http://") || origin.hasPrefix("https://"), !origin.dropFirst(8).contains("/") else {
+                throw CLIError("--cors-origin takes an origin such as https://app.example (scheme, host, optional port; no path) or *, not '\(origin)'")
+            }
+        }
+        configuration.crossOrigin = CrossOriginPolicy(origins: corsOrigins)
+        guard let rate = Double(rateLimit), rate >= 0, rate.isFinite else { throw CLIError("--rate-limit must be 0 or a number of requests per second, not '\(rateLimit)'") }
+        if rate > 0 {
+            let burst = rateBurst.isEmpty ? max(1, rate * 2) : Double(rateBurst) ?? -1
+            guard burst >= 1, burst.isFinite else { throw CLIError("--rate-burst must be at least 1, not '\(rateBurst)'") }
+            configuration.rateLimit = (rate, burst)
+        }
         configuration.feed.heartbeat = .seconds(Int64(heartbeat))
         configuration.feed.retention = .milliseconds(Int64(retention * 86_400_000))
         configuration.feed.maxEvents = maxEvents > 0 ? maxEvents : nil

@@ -30,13 +30,17 @@ public struct API: Sendable {
     let policy: AccessPolicy
     /// nil: credentials are not looked at (everyone is anonymous); only with an open policy.
     let verifier: (any CredentialVerifier)?
+    let crossOrigin: CrossOriginPolicy
+    let rateLimiter: RateLimiter?
     private(set) var router = Router<Route>()
 
     /// Throws `Router.Conflict` if two of its routes capture one segment under different names.
     public init(
         store: any ResourceStore, feed: FeedService? = nil, policy: AccessPolicy = .open, verifier: (any CredentialVerifier)? = nil,
-        logger: Logger
+        crossOrigin: CrossOriginPolicy = .none, rateLimiter: RateLimiter? = nil, logger: Logger
     ) throws {
+        self.crossOrigin = crossOrigin
+        self.rateLimiter = rateLimiter
         self.store = store
         self.feed = feed
         self.policy = policy
@@ -97,16 +101,22 @@ public struct API: Sendable {
     /// Answers one request through `reply`, called exactly once, on any thread. Every failure
     /// is a problem response. The credentials are verified first: synchronously when the
     /// verifier knows them (no header, an API key, a JWT seen before), else on a task.
-    public func respond(to request: Request, reply: @escaping @Sendable (Response) -> Void) {
+    public func respond(to request: Request, reply originalReply: @escaping @Sendable (Response) -> Void) {
+        if let preflight = crossOrigin.preflight(request) { return originalReply(preflight) }
+        let reply: @Sendable (Response) -> Void = { [crossOrigin] response in
+            var response = response
+            crossOrigin.decorate(&response, for: request)
+            originalReply(response)
+        }
         var request = request
         let header = Self.takeCredentials(&request)
-        guard let verifier else { return route(request, reply: reply) }
+        guard let verifier else { return admit(request, reply: reply) }
         let proceed: @Sendable (Result<Identity, AuthFailure>) -> Void = { [self, request] result in
             switch result {
             case .success(let identity):
                 var request = request
                 request.identity = identity
-                route(request, reply: reply)
+                admit(request, reply: reply)
             case .failure(let failure):
                 reply(Problem.unauthorized(failure).response(instance: String(request.path), requestID: request.requestID))
             }
@@ -148,6 +158,16 @@ public struct API: Sendable {
         }
         request.uri = String(path) + (kept.isEmpty ? "" : "?" + kept.joined(separator: "&"))
         return header ?? token.map { "Bearer " + $0 }
+    }
+
+    /// The identity's rate limit, then the route.
+    private func admit(_ request: Request, reply: @escaping @Sendable (Response) -> Void) {
+        if let rateLimiter, let seconds = rateLimiter.admit(RateLimiter.key(request.identity, address: request.remoteAddress)) {
+            var problem = Problem(.tooManyRequests, "too many requests: at most \(rateLimiter.rate == rateLimiter.rate.rounded() ? String(Int(rateLimiter.rate)) : String(rateLimiter.rate)) per second (bursts of \(Int(rateLimiter.burst))); retry after \(seconds) s")
+            problem.headers.add(name: "Retry-After", value: String(seconds))
+            return reply(problem.response(instance: String(request.path), requestID: request.requestID))
+        }
+        route(request, reply: reply)
     }
 
     private func route(_ request: Request, reply: @escaping @Sendable (Response) -> Void) {

@@ -15,6 +15,8 @@ public struct Request: Sendable {
     public var parameters: [String: String] = [:]
     /// Who is asking, once the credentials are verified (before routing).
     public var identity: Identity = .anonymous
+    /// The client's IP address (the anonymous are rate-limited by it).
+    public var remoteAddress: String?
 
     public var path: Substring { Self.path(of: uri) }
 

@@ -123,8 +123,9 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func process(context: ChannelHandlerContext, head: HTTPRequestHead, body: ByteBuffer, requestID: String) {
         let started = NIODeadline.now()
-        let request = Request(
+        var request = Request(
             method: head.method, uri: head.uri, headers: head.headers, body: Array(body.readableBytesView), requestID: requestID)
+        request.remoteAddress = context.channel.remoteAddress?.ipAddress
         let api = self.api
         let promise = context.eventLoop.makePromise(of: Response.self)
         api.respond(to: request) { promise.succeed($0) }
@@ -145,6 +146,7 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         closing: Bool = true, context: ChannelHandlerContext
     ) {
         var headers = response.headers
+        Self.addSecurityHeaders(&headers)
         let hasBody = response.status != .noContent && response.status != .notModified
         if hasBody { headers.replaceOrAdd(name: "Content-Length", value: String(response.body.count)) }
         headers.replaceOrAdd(name: "X-Request-Id", value: requestID)
@@ -164,7 +166,7 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         let milliseconds = Double((NIODeadline.now() - started).nanoseconds) / 1_000_000
         logger.info(
-            "\(head.method.rawValue) \(head.uri) \(response.status.code) \(milliseconds.formatted3)ms",
+            "\(head.method.rawValue) \(Self.loggable(head.uri)) \(response.status.code) \(milliseconds.formatted3)ms",
             metadata: ["request-id": "\(requestID)"])
     }
 
@@ -175,6 +177,7 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         context: ChannelHandlerContext
     ) {
         var headers = response.headers
+        Self.addSecurityHeaders(&headers)
         headers.replaceOrAdd(name: "X-Request-Id", value: requestID)
         headers.remove(name: "Content-Length")
         context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: response.status, headers: headers))), promise: nil)
@@ -186,8 +189,25 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
             handler.state = .idle
             if !keepAlive { context.close(promise: nil) }
         }
-        logger.info("\(head.method.rawValue) \(head.uri) \(response.status.code) stream", metadata: ["request-id": "\(requestID)"])
+        logger.info("\(head.method.rawValue) \(Self.loggable(head.uri)) \(response.status.code) stream", metadata: ["request-id": "\(requestID)"])
         stream(responseStream)
+    }
+
+    /// On every response: the answers are data, never pages to render, frame or sniff.
+    static func addSecurityHeaders(_ headers: inout HTTPHeaders) {
+        headers.replaceOrAdd(name: "X-Content-Type-Options", value: "nosniff")
+        headers.replaceOrAdd(name: "X-Frame-Options", value: "DENY")
+        headers.replaceOrAdd(name: "Content-Security-Policy", value: "default-src 'none'; frame-ancestors 'none'")
+        headers.replaceOrAdd(name: "Referrer-Policy", value: "no-referrer")
+    }
+
+    /// The request target as logged: an `access_token` parameter's value is never written.
+    static func loggable(_ uri: String) -> String {
+        guard let query = Request.query(of: uri), query.contains("access_token") else { return uri }
+        let parts = query.split(separator: "&", omittingEmptySubsequences: false).map { part -> String in
+            part.hasPrefix("access_token=") ? "access_token=REDACTED" : String(part)
+        }
+        return String(Request.path(of: uri)) + "?" + parts.joined(separator: "&")
     }
 
     /// The client's X-Request-Id when it is short visible ASCII; otherwise a new random one.

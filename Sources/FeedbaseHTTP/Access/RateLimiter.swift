@@ -1,0 +1,62 @@
+// Requests per identity over time: a token bucket per API key, per JWT subject, and per client
+// address for the anonymous. Past its rate an identity gets 429 with Retry-After; the others do
+// not notice. The buckets live in one map behind a lock: a request takes it once, for a few
+// arithmetic steps, and the map is swept of idle (full) buckets when it grows large.
+
+import FeedbaseAuth
+import NIOCore
+import Synchronization
+
+public final class RateLimiter: Sendable {
+    /// Requests per second, sustained.
+    public let rate: Double
+    /// Requests at once after a quiet spell.
+    public let burst: Double
+
+    private struct Bucket {
+        var tokens: Double
+        var updated: NIODeadline
+    }
+
+    private let buckets = Mutex<[String: Bucket]>([:])
+    /// Buckets kept before a sweep drops the full ones.
+    private static let sweepAt = 100_000
+
+    public init(rate: Double, burst: Double) {
+        self.rate = rate
+        self.burst = max(1, burst)
+    }
+
+    /// Nil when the request may go on; else the seconds after which one more would.
+    func admit(_ key: String, now: NIODeadline = .now()) -> Int? {
+        buckets.withLock { buckets in
+            var bucket = buckets[key] ?? Bucket(tokens: burst, updated: now)
+            let elapsed = Double((now - bucket.updated).nanoseconds) / 1e9
+            bucket.tokens = min(burst, bucket.tokens + max(0, elapsed) * rate)
+            bucket.updated = now
+            defer {
+                buckets[key] = bucket
+                if buckets.count > Self.sweepAt { sweep(&buckets, now: now) }
+            }
+            guard bucket.tokens >= 1 else {
+                return max(1, Int(((1 - bucket.tokens) / rate).rounded(.up)))
+            }
+            bucket.tokens -= 1
+            return nil
+        }
+    }
+
+    private func sweep(_ buckets: inout [String: Bucket], now: NIODeadline) {
+        let refill = burst / rate
+        buckets = buckets.filter { Double((now - $0.value.updated).nanoseconds) / 1e9 < refill }
+    }
+
+    /// Whose bucket a request draws on.
+    static func key(_ identity: Identity, address: String?) -> String {
+        switch identity.credential {
+        case .apiKey(let id): "key:" + id
+        case .jwt: "jwt:" + identity.role + ":" + (identity.subject ?? "")
+        case .anonymous: "address:" + (address ?? "")
+        }
+    }
+}

@@ -1,0 +1,88 @@
+// Browsers and abuse: CORS preflights and headers, the security headers on every response, and
+// per-identity rate limits with 429 and Retry-After, end to end.
+
+import FeedbaseApp
+import FeedbaseHTTP
+import Foundation
+import Testing
+
+@Suite struct CrossOriginAndRateTests {
+    @Test func aPreflightFromAnAllowedOriginIsAnsweredWithoutCredentials() async throws {
+        let rules = try AccessRules.parse("allow read on tasks to user", file: "rules.conf")
+        let configure: (inout AppConfiguration) -> Void = { configuration in
+            configuration.crossOrigin = CrossOriginPolicy(origins: ["https://app.example"])
+            configuration.rules = rules
+        }
+        try await withServer(configure: configure) { server in
+            let preflight = try await server.request("OPTIONS", "/tasks/1", headers: [
+                ("Origin", "https://app.example"), ("Access-Control-Request-Method", "PATCH"),
+                ("Access-Control-Request-Headers", "authorization, content-type"),
+            ])
+            #expect(preflight.status == 204)
+            #expect(preflight.header("Access-Control-Allow-Origin") == "https://app.example")
+            #expect(preflight.header("Access-Control-Allow-Methods")?.contains("PATCH") == true)
+            #expect(preflight.header("Access-Control-Allow-Headers")?.contains("Authorization") == true)
+            #expect(preflight.header("Access-Control-Allow-Credentials") == nil)
+            #expect(preflight.header("Vary") == "Origin")
+
+            let other = try await server.request("OPTIONS", "/tasks", headers: [("Origin", "https://evil.example"), ("Access-Control-Request-Method", "GET")])
+            #expect(other.status == 403)
+            #expect(other.header("Access-Control-Allow-Origin") == nil)
+
+            // An actual request: the answer (here a 401) is readable by the allowed origin, with
+            // the headers a client needs exposed.
+            let answer = try await server.request("GET", "/tasks", headers: [("Origin", "https://app.example")])
+            #expect(answer.status == 401)
+            #expect(answer.header("Access-Control-Allow-Origin") == "https://app.example")
+            #expect(answer.header("Access-Control-Expose-Headers")?.contains("X-Change-Seq") == true)
+            #expect(answer.header("Access-Control-Expose-Headers")?.contains("WWW-Authenticate") == true)
+            let foreign = try await server.request("GET", "/tasks", headers: [("Origin", "https://evil.example")])
+            #expect(foreign.header("Access-Control-Allow-Origin") == nil)
+        }
+    }
+
+    @Test func anyOriginIsAllowedWithAStar() async throws {
+        try await withServer(configure: { $0.crossOrigin = CrossOriginPolicy(origins: ["*"]) }) { server in
+            let answer = try await server.request("GET", "/tasks", headers: [("Origin", "https://anywhere.example")])
+            #expect(answer.status == 200)
+            #expect(answer.header("Access-Control-Allow-Origin") == "*")
+            #expect(answer.header("Vary") == nil)
+        }
+    }
+
+    @Test func everyResponseCarriesTheSecurityHeaders() async throws {
+        try await withServer { server in
+            for (method, path) in [("GET", "/tasks"), ("GET", "/nowhere"), ("POST", "/tasks"), ("GET", "/openapi.json")] {
+                let response = try await server.request(method, path)
+                #expect(response.header("X-Content-Type-Options") == "nosniff", "\(method) \(path)")
+                #expect(response.header("X-Frame-Options") == "DENY")
+                #expect(response.header("Content-Security-Policy") == "default-src 'none'; frame-ancestors 'none'")
+                #expect(response.header("Referrer-Policy") == "no-referrer")
+            }
+            // A request that is not HTTP at all still gets them with its 400.
+            let connection = try await HTTPConnection(port: server.port)
+            defer { connection.close() }
+            try await connection.send(Array("BLAH\r\n\r\n".utf8))
+            let bad = try await connection.readResponse()
+            #expect(bad.status == 400)
+            #expect(bad.header("X-Content-Type-Options") == "nosniff")
+        }
+    }
+
+    @Test func anIdentityPastItsRateGets429WithRetryAfterAndOthersDoNot() async throws {
+        try await withServer(configure: { $0.rateLimit = (rate: 1, burst: 3) }) { server in
+            var statuses: [Int] = []
+            for _ in 0..<5 { statuses.append(try await server.request("GET", "/tasks").status) }
+            #expect(statuses.prefix(3) == [200, 200, 200])
+            #expect(statuses.last == 429)
+            let limited = try await server.request("GET", "/tasks")
+            #expect(limited.status == 429)
+            #expect(limited.header("Retry-After").flatMap(Int.init).map { $0 >= 1 } == true)
+            #expect(limited.header("Content-Type") == "application/problem+json")
+            // Waiting as told restores it.
+            let wait = Int(limited.header("Retry-After") ?? "1") ?? 1
+            try await Task.sleep(for: .seconds(wait))
+            #expect(try await server.request("GET", "/tasks").status == 200)
+        }
+    }
+}
