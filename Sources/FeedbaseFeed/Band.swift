@@ -1,7 +1,7 @@
 // A band: a live filtered list of one collection (its filter in the REST grammar, compiled to a
 // RowPredicate, and an optional select). Each change is judged on the row before and after it:
-// in → in is the change itself, out → in an `enter`, in → out a `leave`, out → out nothing; a
-// create or delete counts only when its row is in the band. The band's message is the event with
+// in → in is the change itself, out → in an `enter`, in → out a `leave` (carrying the row as it
+// was), out → out nothing; a create or delete counts only when its row is in the band. The band's message is the event with
 // that op, the band's name (when it has one) after the seq, and the item narrowed to the select.
 
 import FeedbaseStore
@@ -74,7 +74,10 @@ public struct Band: Sendable, Hashable {
         }
         message += Array("\"\(newOp)\"".utf8)
         message += json[parts.opRange.upperBound..<parts.itemRange.lowerBound]
-        message += select == nil ? parts.item : narrowed(parts.item)
+        // A leave carries the row as it was, the one the subscriber held: its new state is
+        // outside the band, and under access rules may be a row the subscriber may not read.
+        let item = newOp == "leave" ? parts.event.previous ?? parts.item : parts.item
+        message += select == nil ? item : narrowed(item)
         message += json[parts.itemRange.upperBound...]
         return message
     }

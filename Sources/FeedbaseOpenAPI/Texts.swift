@@ -70,7 +70,7 @@ enum Texts {
     static let bandMessage = """
         One change for a band, in strictly increasing seq per band: the change event with `"band"` after `seq`, \
         `op` one of `create`, `update`, `delete` (a row in the band), `enter` (moved into its filter), `leave` \
-        (moved out; the item is the row as it is now), and the item narrowed to `select`.
+        (moved out; the item is the row as it was, the one the copy held), and the item narrowed to `select`.
         """
 
     static let bandReset = """

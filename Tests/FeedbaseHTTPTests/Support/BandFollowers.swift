@@ -45,11 +45,12 @@ enum BandTransport: String, CaseIterable, Sendable, CustomStringConvertible {
 
     var description: String { rawValue }
 
-    func follow(port: Int, collection: String, query: String, since: Int) async throws -> any BandFollower {
+    /// `headers`: the credentials (an Authorization header) the follower sends.
+    func follow(port: Int, collection: String, query: String, since: Int, headers: [(String, String)] = []) async throws -> any BandFollower {
         switch self {
-        case .serverSentEvents: try await EventStreamFollower(port: port, collection: collection, query: query, since: since)
-        case .webSocket: try await WebSocketFollower(port: port, collection: collection, query: query, since: since)
-        case .changes: ChangesFollower(port: port, collection: collection, query: query, since: since)
+        case .serverSentEvents: try await EventStreamFollower(port: port, collection: collection, query: query, since: since, headers: headers)
+        case .webSocket: try await WebSocketFollower(port: port, collection: collection, query: query, since: since, headers: headers)
+        case .changes: ChangesFollower(port: port, collection: collection, query: query, since: since, headers: headers)
         }
     }
 }
@@ -65,9 +66,9 @@ protocol BandFollower {
 final class EventStreamFollower: BandFollower {
     let stream: EventStreamReader
 
-    init(port: Int, collection: String, query: String, since: Int) async throws {
+    init(port: Int, collection: String, query: String, since: Int, headers: [(String, String)] = []) async throws {
         let connection = try await HTTPConnection(port: port, timeout: .seconds(20))
-        try await connection.write("GET", "/\(collection)?\(query)&since=\(since)", headers: [("Accept", "text/event-stream")])
+        try await connection.write("GET", "/\(collection)?\(query)&since=\(since)", headers: [("Accept", "text/event-stream")] + headers)
         let head = try await connection.readHead()
         guard head.status == 200, head.header("Content-Type")?.hasPrefix("text/event-stream") == true else {
             throw HTTPTestClientError(message: "event stream refused: \(head.status)")
@@ -98,10 +99,10 @@ final class WebSocketFollower: BandFollower {
         self.id = id
     }
 
-    init(port: Int, collection: String, query: String, since: Int, id: String = "mine") async throws {
+    init(port: Int, collection: String, query: String, since: Int, id: String = "mine", headers: [(String, String)] = []) async throws {
         connection = try await HTTPConnection(port: port, timeout: .seconds(20))
         self.id = id
-        let head = try await connection.upgradeToWebSocket("/_feed?mode=bands")
+        let head = try await connection.upgradeToWebSocket("/_feed?mode=bands", headers: headers)
         guard head.status == 101 else { throw HTTPTestClientError(message: "upgrade refused: \(head.status)") }
         try await subscribe(url: "/\(collection)?\(query)", since: since)
     }
@@ -147,18 +148,20 @@ final class WebSocketFollower: BandFollower {
 final class ChangesFollower: BandFollower {
     let port: Int
     let path: String
+    let headers: [(String, String)]
     private var since: Int
     private var pending: [(kind: String, seq: Int, data: [String: Any])] = []
 
-    init(port: Int, collection: String, query: String, since: Int) {
+    init(port: Int, collection: String, query: String, since: Int, headers: [(String, String)] = []) {
         self.port = port
         self.path = "/_changes/\(collection)?\(query)"
         self.since = since
+        self.headers = headers
     }
 
     func next() async throws -> (kind: String, seq: Int, data: [String: Any]) {
         while pending.isEmpty {
-            let page = try await HTTP.request(port: port, "GET", "\(path)&since=\(since)&limit=7&wait=5")
+            let page = try await HTTP.request(port: port, "GET", "\(path)&since=\(since)&limit=7&wait=5", headers: headers)
             guard page.status == 200, let object = try JSONSerialization.jsonObject(with: Data(page.body)) as? [String: Any],
                 let changes = object["changes"] as? [[String: Any]], let last = object["last_seq"] as? Int
             else { throw HTTPTestClientError(message: "page: \(page.status) \(page.text)") }

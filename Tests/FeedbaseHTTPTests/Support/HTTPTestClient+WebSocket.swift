@@ -3,13 +3,13 @@
 
 extension HTTPConnection {
     /// Sends a WebSocket handshake for `target` and reads the 101 (or the refusal).
-    func upgradeToWebSocket(_ target: String) async throws -> HTTPResponse {
+    func upgradeToWebSocket(_ target: String, headers extra: [(String, String)] = []) async throws -> HTTPResponse {
         try await offload {
             try self.bounded {
             try self.writeNow("GET", target, headers: [
                 ("Connection", "Upgrade"), ("Upgrade", "websocket"), ("Sec-WebSocket-Version", "13"),
                 ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
-            ])
+            ] + extra)
             return try self.readResponseNow(forHEAD: true)
             }
         }
