@@ -6,7 +6,8 @@ import Foundation
 
 public enum RFC3339 {
     private static let earliest: Int64 = -62_135_596_800  // 0001-01-01T00:00:00Z
-    private static let latest: Int64 = 253_402_300_799  // 9999-12-31T23:59:59Z
+    /// The last second RFC 3339 text can show: 9999-12-31T23:59:59Z.
+    public static let latest: Int64 = 253_402_300_799
 
     public static func format(_ seconds: Int64) -> String {
         let clamped = min(max(seconds, earliest), latest)
