@@ -23,6 +23,8 @@ public final class Authenticator: Sendable {
         /// Orders concurrent reloads: an older load finishing last must not win.
         var reloadsStarted: UInt64 = 0
         var reloadApplied: UInt64 = 0
+        /// Whether the last load failed: a failure is logged once, not every 250 ms.
+        var reloadFailing = false
         var tokens: TokenCache
     }
 
@@ -67,19 +69,26 @@ public final class Authenticator: Sendable {
         do {
             keys = try await loadKeys()
         } catch {
-            logger.error("cannot load the API keys; the previous set stays in force", metadata: ["error": "\(error)"])
+            let first = state.withLock { state in
+                defer { state.reloadFailing = true }
+                return !state.reloadFailing
+            }
+            if first { logger.error("cannot load the API keys; the previous set stays in force", metadata: ["error": "\(error)"]) }
             return false
         }
         let byHash = Dictionary(keys.map { ($0.hash, $0) }, uniquingKeysWith: { first, _ in first })
-        let changed = state.withLock { state -> Bool in
-            guard ticket > state.reloadApplied else { return false }
+        let (changed, recovered) = state.withLock { state -> (Bool, Bool) in
+            let recovered = state.reloadFailing
+            state.reloadFailing = false
+            guard ticket > state.reloadApplied else { return (false, recovered) }
             state.reloadApplied = ticket
             state.keysLoaded = true
-            guard state.keysByHash != byHash else { return false }
+            guard state.keysByHash != byHash else { return (false, recovered) }
             state.keysByHash = byHash
             state.keysByID = Dictionary(keys.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
-            return true
+            return (true, recovered)
         }
+        if recovered { logger.notice("API keys load again") }
         if changed { logger.debug("API keys reloaded", metadata: ["active": "\(byHash.count)"]) }
         return changed
     }
