@@ -84,6 +84,7 @@ let package = Package(
             name: "FeedbaseCLI",
             dependencies: [
                 "FeedbaseApp",
+                "FeedbaseAuth",
                 "FeedbaseStore",
                 "FeedbaseFeed",
                 "FeedbaseHTTP",
@@ -128,8 +129,24 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "FeedbaseAuthTests",
+            // Crypto and JWTKit: the tests make their own keys and sign their own tokens.
+            dependencies: [
+                "FeedbaseAuth", "FeedbaseStore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
             name: "FeedbaseCLITests",
-            dependencies: ["FeedbaseCLI", "feedbase", "FeedbaseTestSupport"]
+            // Store and Auth: the keys tests hold the database open as a server does while the
+            // binary revokes a key.
+            dependencies: [
+                "FeedbaseCLI", "feedbase", "FeedbaseTestSupport", "FeedbaseStore", "FeedbaseAuth",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

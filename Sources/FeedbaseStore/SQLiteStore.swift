@@ -49,6 +49,8 @@ public final class SQLiteStore: ResourceStore {
         for name in appliedMigrations { logger.info("applied migration", metadata: ["migration": "\(name)"]) }
         schema = try Introspector.schema(of: writer)
         try ChangeLog.install(schema.collections, enabled: configuration.feed, on: writer)
+        // Before the readers open: they are query-only, and the authenticator reads keys on them.
+        try APIKeyTable.create(on: writer)
         feedEnabled = configuration.feed
         for table in schema.skipped where !table.name.hasPrefix("_") && !table.name.hasPrefix("sqlite_") {
             logger.notice("table not served", metadata: ["table": "\(table.name)", "reason": "\(table.reason)"])
