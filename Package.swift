@@ -73,6 +73,7 @@ let package = Package(
         .target(
             name: "FeedbaseApp",
             dependencies: [
+                "FeedbaseAuth",
                 "FeedbaseStore",
                 "FeedbaseFeed",
                 "FeedbaseHTTP",
@@ -121,7 +122,8 @@ let package = Package(
         .testTarget(
             name: "FeedbaseHTTPTests",
             dependencies: [
-                "FeedbaseApp", "FeedbaseHTTP", "FeedbaseFeed", "FeedbaseStore", "FeedbaseTestSupport",
+                "FeedbaseApp", "FeedbaseAuth", "FeedbaseHTTP", "FeedbaseFeed", "FeedbaseStore", "FeedbaseTestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

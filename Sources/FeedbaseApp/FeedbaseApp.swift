@@ -3,6 +3,7 @@
 // so every test runs the production wiring, the poll for other processes' writes and pruning
 // included.
 
+import FeedbaseAuth
 import FeedbaseFeed
 import FeedbaseHTTP
 import FeedbaseStore
@@ -41,8 +42,10 @@ public struct AppConfiguration: Sendable {
     public var rules: AccessRules?
     /// `--public`: with no rules, the data is meant to be open to any address.
     public var publicAccess = false
-    /// Verifies credentials; nil: they are not looked at (only without rules).
-    public var verifier: (any CredentialVerifier)?
+    /// What a JWT must be (the `--jwt-*` flags); API keys are always accepted.
+    public var auth = AuthConfiguration()
+    /// How often the API keys are reloaded (a revocation by `feedbase keys` takes effect then).
+    public var keyRefreshInterval: Duration = .milliseconds(250)
     /// `--cors-origin`: pages of these origins may call the API from a browser.
     public var crossOrigin = CrossOriginPolicy.none
     /// `--rate-limit` and `--rate-burst`: requests per second per identity, and at once; nil: no limit.
@@ -58,7 +61,10 @@ public final class FeedbaseApp: Sendable {
     public let store: SQLiteStore
     public let hub: ChangeHub?
     public let server: HTTPServer
+    /// Verifies API keys and JWTs; reloads the keys every `keyRefreshInterval`.
+    public let authenticator: Authenticator
     private let maintenance: Task<Void, Never>?
+    private let keyRefresh: Task<Void, Never>?
     private let logger: Logger
 
     /// The port the server listens on (the one it picked when configured with 0).
@@ -74,10 +80,19 @@ public final class FeedbaseApp: Sendable {
                     + "Write a rules file (docs/API.md, \"Security\"), or pass --public if the data is meant to be open")
         }
         let store = try SQLiteStore(configuration.store, logger: logger)
+        let authenticator = Authenticator(configuration: configuration.auth, loadKeys: { try await store.activeAPIKeys() }, logger: logger)
         var hub: ChangeHub?
         var maintenance: Task<Void, Never>?
+        var keyRefresh: Task<Void, Never>?
         do {
             try await policy.validate(store.schema, store: store)
+            await authenticator.refreshKeys()
+            keyRefresh = Task {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: configuration.keyRefreshInterval)
+                    await authenticator.refreshKeys()
+                }
+            }
             if policy.isOpen {
                 logger.notice(configuration.publicAccess
                     ? "no access rules and --public: anyone who reaches the server may read and change everything"
@@ -95,11 +110,14 @@ public final class FeedbaseApp: Sendable {
                     bandsPerConnection: configuration.feed.bandsPerConnection, bandFilters: configuration.feed.bandFilters)
             }
             let api = try API(
-                store: store, feed: feed, policy: policy, verifier: configuration.verifier, crossOrigin: configuration.crossOrigin,
+                store: store, feed: feed, policy: policy, verifier: authenticator, crossOrigin: configuration.crossOrigin,
                 rateLimiter: configuration.rateLimit.map { RateLimiter(rate: $0.rate, burst: $0.burst) }, logger: logger)
             let server = try await HTTPServer.start(configuration.server, api: api, logger: logger)
-            return FeedbaseApp(store: store, hub: hub, server: server, maintenance: maintenance, logger: logger)
+            return FeedbaseApp(
+                store: store, hub: hub, server: server, authenticator: authenticator, maintenance: maintenance, keyRefresh: keyRefresh,
+                logger: logger)
         } catch {
+            keyRefresh?.cancel()
             maintenance?.cancel()
             await hub?.shutdown()
             await store.close()
@@ -115,11 +133,16 @@ public final class FeedbaseApp: Sendable {
         return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
     }
 
-    private init(store: SQLiteStore, hub: ChangeHub?, server: HTTPServer, maintenance: Task<Void, Never>?, logger: Logger) {
+    private init(
+        store: SQLiteStore, hub: ChangeHub?, server: HTTPServer, authenticator: Authenticator, maintenance: Task<Void, Never>?,
+        keyRefresh: Task<Void, Never>?, logger: Logger
+    ) {
         self.store = store
         self.hub = hub
         self.server = server
+        self.authenticator = authenticator
         self.maintenance = maintenance
+        self.keyRefresh = keyRefresh
         self.logger = logger
     }
 
@@ -127,6 +150,7 @@ public final class FeedbaseApp: Sendable {
     /// are closed with 1001 or the end of the SSE stream rather than left to the grace period),
     /// then in-flight requests within the grace period, then the database.
     public func stop() async {
+        keyRefresh?.cancel()
         maintenance?.cancel()
         await hub?.shutdown()
         await server.stop()
@@ -166,3 +190,6 @@ public struct AppError: Error, CustomStringConvertible {
         self.description = description
     }
 }
+
+/// The HTTP layer asks for identities through `CredentialVerifier`; the Authenticator is one.
+extension Authenticator: CredentialVerifier {}

@@ -23,6 +23,7 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var migrationOptions: MigrationOptions
     @OptionGroup var rulesOptions: RulesOptions
+    @OptionGroup var jwt: JWTOptions
 
     @Flag(name: .customLong("public"), help: "With no access rules, serve a non-loopback address anyway: the data is meant to be open (env FEEDBASE_PUBLIC=1).")
     var publicAccess = environment("PUBLIC").map { ["1", "true", "yes"].contains($0.lowercased()) } ?? false
@@ -131,6 +132,7 @@ struct Serve: AsyncParsableCommand {
         var configuration = AppConfiguration(store: store, server: server)
         configuration.rules = try rulesOptions.load(migrations: migrationOptions.migrations)
         configuration.publicAccess = publicAccess
+        configuration.auth = try jwt.configuration()
         for origin in corsOrigins where origin != "*" {
             guard origin.hasPrefix("http://") || origin.hasPrefix("https://"), !origin.dropFirst(8).contains("/") else {
                 throw CLIError("--cors-origin takes an origin such as https://app.example (scheme, host, optional port; no path) or *, not '\(origin)'")
