@@ -34,10 +34,14 @@ enum WebSocketFeed {
         guard let feed = api.feed else { return nil }
         let schema = api.store.schema
         let policy = api.policy
-        @Sendable func admitted(_ head: HTTPRequestHead, on eventLoop: any EventLoop) -> EventLoopFuture<(FeedRequest, Identity)?> {
+        // `counting`: the upgrade draws on the identity's rate limit once, when it is decided.
+        @Sendable func admitted(
+            _ head: HTTPRequestHead, on eventLoop: any EventLoop, counting: Bool, address: String?
+        ) -> EventLoopFuture<(FeedRequest, Identity)?> {
             guard let request = feedRequest(head, schema: schema) else { return eventLoop.makeSucceededFuture(nil) }
             return api.identity(head, on: eventLoop).map { result in
                 guard case .success(let identity) = result else { return nil }
+                if counting, let limiter = api.rateLimiter, limiter.admit(RateLimiter.key(identity, address: address)) != nil { return nil }
                 if !request.bandsOnly {
                     guard (try? FeedRoutes.requireFirehose(request, identity: identity, policy: policy, schema: schema)) != nil else { return nil }
                 }
@@ -47,10 +51,10 @@ enum WebSocketFeed {
         return NIOWebSocketServerUpgrader(
             maxFrameSize: maxMessageBytes,
             shouldUpgrade: { channel, head in
-                admitted(head, on: channel.eventLoop).map { $0 == nil ? nil : HTTPHeaders() }
+                admitted(head, on: channel.eventLoop, counting: true, address: channel.remoteAddress?.ipAddress).map { $0 == nil ? nil : HTTPHeaders() }
             },
             upgradePipelineHandler: { channel, head in
-                admitted(head, on: channel.eventLoop).flatMap { admitted in
+                admitted(head, on: channel.eventLoop, counting: false, address: nil).flatMap { admitted in
                     guard let (request, identity) = admitted else { return channel.close() }
                     return upgraded(channel, api: api, feed: feed, request: request, identity: identity, streamLimit: streamLimit)
                 }
