@@ -62,15 +62,15 @@ print()
 print(f"Feedbase bench: {cores} cores, wrk -t2 -c50 --latency, {seconds} s per case"
       + (f", {pb_version}" if pb_version else ""))
 print()
-print(f"| {'server':<10} | {'case':<20} | {'req/s':>9} | {'p50':>9} | {'p99':>9} | {'non-2xx':>7} | {'sock err':>8} | {'B/resp':>6} |")
-print(f"| {'-' * 10} | {'-' * 20} | {'-' * 8}: | {'-' * 8}: | {'-' * 8}: | {'-' * 6}: | {'-' * 7}: | {'-' * 5}: |")
+print(f"| {'server':<12} | {'case':<20} | {'req/s':>9} | {'p50':>9} | {'p99':>9} | {'non-2xx':>7} | {'sock err':>8} | {'B/resp':>6} |")
+print(f"| {'-' * 12} | {'-' * 20} | {'-' * 8}: | {'-' * 8}: | {'-' * 8}: | {'-' * 6}: | {'-' * 7}: | {'-' * 5}: |")
 problems = []
 for (server, case), r in rows.items():
     rps = f"{r['rps']:,.0f}" if "rps" in r else "?"
     bad = r.get("non2xx")
     errors = r.get("socket_errors", 0)
     size = f"{r['bytes_per_response']:.0f}" if r.get("bytes_per_response") else "?"
-    print(f"| {server:<10} | {CASES.get(case, case):<20} | {rps:>9} | {fmt_ms(r.get('p50')):>9} | "
+    print(f"| {server:<12} | {CASES.get(case, case):<20} | {rps:>9} | {fmt_ms(r.get('p50')):>9} | "
           f"{fmt_ms(r.get('p99')):>9} | {('?' if bad is None else bad):>7} | {errors:>8} | {size:>6} |")
     if r["failed"] or "rps" not in r:
         problems.append(f"{server} {case}: wrk failed or printed no rate")
@@ -99,6 +99,8 @@ print("ratios (requests/s; RSS in bytes):")
 lines = [("feedbase GET by id / ceiling", ratio(("feedbase", "get-id"), ("ceiling", "get")))]
 for case in ("get-id", "page", "post", "patch"):
     lines.append((f"feedbase / pocketbase, {CASES[case]}", ratio(("feedbase", case), ("pocketbase", case))))
+for case in ("get-id", "page", "post", "patch"):
+    lines.append((f"feedbase-jwt / feedbase, {CASES[case]}", ratio(("feedbase-jwt", case), ("feedbase", case))))
 fb, pb = rss.get("feedbase"), rss.get("pocketbase")
 lines.append(("peak RSS feedbase / pocketbase", f"{fb / pb:.2f}" if fb and pb else "n/a"))
 for label, value in lines:

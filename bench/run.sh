@@ -9,14 +9,15 @@
 #   BENCH_SECONDS=10          seconds per wrk case
 #   BENCH_BUILD_FEEDBASE=1    build Feedbase first (release, scratch path .build-release/); 0: don't
 #   BENCH_FEEDBASE_BIN=PATH   use this Feedbase binary (no build)
-#   BENCH_SERVERS="ceiling feedbase pocketbase"   which servers to run
+#   BENCH_SERVERS="ceiling feedbase feedbase-jwt pocketbase"   which servers to run (feedbase-jwt:
+#                             the same cases with access rules and an HS256 JWT on every request)
 #   BENCH_KEEP=1              keep the temporary data directory (its path is printed)
 set -euo pipefail
 
 BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$BENCH")
 DURATION=${BENCH_SECONDS:-10}
-SERVERS=${BENCH_SERVERS:-ceiling feedbase pocketbase}
+SERVERS=${BENCH_SERVERS:-ceiling feedbase feedbase-jwt pocketbase}
 TASKS=10000
 WAIT_SECONDS=30
 [[ $DURATION =~ ^[1-9][0-9]*$ ]] || { echo "BENCH_SECONDS must be a positive integer" >&2; exit 2; }
@@ -127,7 +128,7 @@ if wanted ceiling; then
 fi
 
 FEEDBASE=""
-if wanted feedbase; then
+if wanted feedbase || wanted feedbase-jwt; then
     source_bin=${BENCH_FEEDBASE_BIN:-}
     if [ -z "$source_bin" ]; then
         if [ "${BENCH_BUILD_FEEDBASE:-1}" = 1 ]; then
@@ -180,7 +181,28 @@ fi
 
 # ---------------------------------------------------------------- Feedbase
 # Durable (--synchronous FULL, the default), change feed on (the default), one log line per
-# request off (--log-level notice) as PocketBase's request log is off.
+# request off (--log-level notice) as PocketBase's request log is off. `feedbase` runs without
+# access rules (open, on loopback); `feedbase-jwt` runs the same cases on a copy of the same
+# seeded database with a rules file and an HS256 JWT on every request (verified once, then
+# cached by the server), so the two measure what authentication and the rules cost.
+feedbase_cases() {
+    local name=$1 base=$2
+    BENCH_IDS=$TASKS run_case "$name" get-id -s "$BENCH/wrk/get-id.lua" "$base"
+    run_case "$name" page -s "$BENCH/wrk/get.lua" "$base/tasks?done=eq.false&order=priority.desc&limit=20"
+    run_case "$name" post -s "$BENCH/wrk/post.lua" "$base/tasks"
+    BENCH_IDS=$TASKS run_case "$name" patch -s "$BENCH/wrk/patch.lua" "$base"
+}
+# An HS256 JWT for role `bench`, valid for a day (Python's hmac: the standard library's).
+bench_jwt() {
+    python3 - "$1" <<'PY'
+import base64, hashlib, hmac, json, sys, time
+def b64(data): return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+header = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+payload = b64(json.dumps({"role": "bench", "sub": "wrk", "exp": int(time.time()) + 86400}).encode())
+signature = hmac.new(sys.argv[1].encode(), f"{header}.{payload}".encode(), hashlib.sha256).digest()
+print(f"{header}.{payload}.{b64(signature)}")
+PY
+}
 if [ -n "$FEEDBASE" ]; then
     db="$WORK/feedbase.sqlite"
     seed="INSERT INTO projects (id, name) VALUES (1, 'bench');
@@ -193,16 +215,23 @@ if [ -n "$FEEDBASE" ]; then
         [ "$(sqlite3 "$db" 'SELECT count(*) FROM tasks')" != "$TASKS" ]; then
         skip feedbase "seeding with sqlite3 failed: $(tail -n 3 "$WORK/feedbase-seed.log" | tr '\n' ' ')"
     else
+        cp "$db" "$WORK/feedbase-jwt.sqlite"
         port=$(free_port)
-        if start_server feedbase "http://127.0.0.1:$port/_health" "$WORK/feedbase.log" \
+        if wanted feedbase && start_server feedbase "http://127.0.0.1:$port/_health" "$WORK/feedbase.log" \
             "$FEEDBASE" serve --host 127.0.0.1 --port "$port" --db "$db" --migrations "$ROOT/migrations" \
             --synchronous FULL --log-level notice; then
-            base="http://127.0.0.1:$port"
-            BENCH_IDS=$TASKS run_case feedbase get-id -s "$BENCH/wrk/get-id.lua" "$base"
-            run_case feedbase page -s "$BENCH/wrk/get.lua" "$base/tasks?done=eq.false&order=priority.desc&limit=20"
-            run_case feedbase post -s "$BENCH/wrk/post.lua" "$base/tasks"
-            BENCH_IDS=$TASKS run_case feedbase patch -s "$BENCH/wrk/patch.lua" "$base"
+            feedbase_cases feedbase "http://127.0.0.1:$port"
             record_rss feedbase "$SERVER_PID"
+            stop_server "$SERVER_PID"
+        fi
+        secret="bench-secret-$(date +%s)-of-at-least-32-bytes"
+        printf 'allow * on * to bench\n' >"$WORK/rules.conf"
+        port=$(free_port)
+        if wanted feedbase-jwt && start_server feedbase-jwt "http://127.0.0.1:$port/_health" "$WORK/feedbase-jwt.log" \
+            "$FEEDBASE" serve --host 127.0.0.1 --port "$port" --db "$WORK/feedbase-jwt.sqlite" --migrations "$ROOT/migrations" \
+            --synchronous FULL --log-level notice --rules "$WORK/rules.conf" --jwt-secret "$secret"; then
+            BENCH_AUTHORIZATION="Bearer $(bench_jwt "$secret")" feedbase_cases feedbase-jwt "http://127.0.0.1:$port"
+            record_rss feedbase-jwt "$SERVER_PID"
             stop_server "$SERVER_PID"
         fi
     fi

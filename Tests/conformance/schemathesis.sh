@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Conformance of a feedbase binary to its OpenAPI document, checked by Schemathesis (a fuzzer
-# written by others): `feedbase serve` on port 0 with a fresh database and the shipped
-# migrations, then every operation but the streaming feed, positive and negative data, every
-# check. The configuration and every choice in it: schemathesis.toml, hooks.py, and docs/API.md
+# written by others): `feedbase serve` on port 0 with a fresh database, the shipped migrations,
+# a rules file and an API key Schemathesis sends, then every operation but the streaming feed,
+# positive and negative data, every check. The configuration and every choice in it: schemathesis.toml, hooks.py, and docs/API.md
 # ("Conformance").
 #
 #   Tests/conformance/schemathesis.sh BIN [OPENAPI_FILE] [SCHEMATHESIS_ARGS...]
@@ -64,7 +64,15 @@ stop_server() {
 trap 'stop_server; rm -rf "$work"' EXIT
 trap 'exit 130' INT TERM
 
-"$bin" serve --host 127.0.0.1 --port 0 --db "$work/feedbase.sqlite" --migrations "$repo/migrations" \
+# With access rules and an API key, as a deployment runs: the key's role may do everything, so
+# every request Schemathesis makes with it is judged on its content, and the anonymous may do
+# nothing (the document declares credentials optional: the rules decide).
+printf 'allow * on * to conformance\n' >"$work/rules.conf"
+key=$("$bin" keys create --db "$work/feedbase.sqlite" --role conformance --subject schemathesis 2>/dev/null) || {
+    echo "$0: feedbase keys create failed" >&2
+    exit 2
+}
+"$bin" serve --host 127.0.0.1 --port 0 --db "$work/feedbase.sqlite" --migrations "$repo/migrations" --rules "$work/rules.conf" \
     --log-level "${FEEDBASE_CONFORMANCE_LOG_LEVEL:-notice}" >"$work/server.log" 2>&1 &
 server=$!
 
@@ -88,7 +96,8 @@ status=0
 (
     cd "$work"
     SCHEMATHESIS_HOOKS="$here/hooks.py" timeout --kill-after=10 "$time_limit" \
-        schemathesis --config-file "$here/schemathesis.toml" run "$document" --url "$url" --checks all "$@"
+        schemathesis --config-file "$here/schemathesis.toml" run "$document" --url "$url" --checks all \
+            --header "Authorization: Bearer $key" "$@"
 ) || status=$?
 
 if [[ $status -eq 124 || $status -eq 137 ]]; then

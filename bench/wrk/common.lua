@@ -8,6 +8,11 @@
 non2xx = 0
 local threads = {}
 
+-- BENCH_AUTHORIZATION: an Authorization header value sent with every request (a JWT).
+authorization = os.getenv("BENCH_AUTHORIZATION")
+if authorization == "" then authorization = nil end
+if authorization then wrk.headers["Authorization"] = authorization end
+
 function setup(thread)
   threads[#threads + 1] = thread
   thread:set("thread_number", #threads)

@@ -6,5 +6,6 @@ local content_type = os.getenv("BENCH_PATCH_TYPE") or "application/merge-patch+j
 
 request = function()
   local body = string.format('{"priority":%d}', math.random(5))
-  return wrk.format("PATCH", id_prefix .. random_id(), { ["Content-Type"] = content_type }, body)
+  -- Headers given here replace wrk.headers: the credentials go in again.
+  return wrk.format("PATCH", id_prefix .. random_id(), { ["Content-Type"] = content_type, ["Authorization"] = authorization }, body)
 end
