@@ -39,6 +39,21 @@ let rate = max(0.01, Double(option("--rate", "200")) ?? 200)
 let seconds = option("--seconds", 10)
 let target = option("--target", "spread")
 let pollInterval = option("--poll-ms", 1000)
+/// `--tokens FILE`: line K is the JWT of the subscribers of project K, whose read rule
+/// (`project_id=eq.$sub`) makes their band: they subscribe to `/tasks` with no filter.
+/// `--writer-token T`: the writer's JWT. Without them: no credentials, explicit filters.
+let tokens: [String] = {
+    let path = option("--tokens", "")
+    guard !path.isEmpty, let file = fopen(path, "r") else { return [] }
+    defer { fclose(file) }
+    var lines: [String] = []
+    var line = [CChar](repeating: 0, count: 4096)
+    while fgets(&line, 4096, file) != nil {
+        lines.append(String(decoding: line.prefix { $0 != 0 && $0 != 10 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+    }
+    return lines
+}()
+let writerToken = option("--writer-token", "")
 
 
 /// The server's CPU time (user + system) in seconds, from /proc.
@@ -75,6 +90,7 @@ let tally = Tally()
 final class Subscriber: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     let url: String
+    let token: String?
     var handshakeDone = false
     var buffer = ByteBuffer()
     var lastSeq: Int64 = 0
@@ -82,10 +98,14 @@ final class Subscriber: ChannelInboundHandler {
     var localMessages = 0
     var localDisorder = 0
 
-    init(url: String) { self.url = url }
+    init(url: String, token: String? = nil) {
+        self.url = url
+        self.token = token
+    }
 
     func channelActive(context: ChannelHandlerContext) {
         let request = "GET /_feed?mode=bands HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+            + (token.map { "Authorization: Bearer \($0)\r\n" } ?? "")
             + "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
         var frame = ByteBuffer(string: request)
         // The subscribe message, masked (with a zero mask, which leaves the bytes as they are).
@@ -237,6 +257,8 @@ for index in 0..<subscriberCount {
                     try handlers.addHandler(Poller(path: "/tasks?project_id=eq.\(project)&done=is.false", offset: index * pollInterval / max(1, subscriberCount)))
                 } else if index < rangeCount {
                     try handlers.addHandler(Subscriber(url: "/tasks?priority=gte.\(index % 5 + 1)"))
+                } else if tokens.count >= project {
+                    try handlers.addHandler(Subscriber(url: "/tasks", token: tokens[project - 1]))
                 } else {
                     try handlers.addHandler(Subscriber(url: "/tasks?project_id=eq.\(project)"))
                 }
@@ -259,7 +281,10 @@ let total = Int(rate * Double(seconds))
 let cpuBefore = serverCPU()
 let pollsBefore = tally.state.withLock { $0.polls }
 let started = nowMilliseconds()
-try await pacedWrites(port: port, path: "/tasks", rate: rate, total: total, connections: min(8, max(1, Int(rate / 25)))) { n, _ in
+try await pacedWrites(
+    port: port, path: "/tasks", rate: rate, total: total, connections: min(8, max(1, Int(rate / 25))),
+    authorization: writerToken.isEmpty ? nil : "Bearer " + writerToken
+) { n, _ in
     let project = target == "none" ? bandCount + 1 : n % bandCount + 1
     return #"{"project_id":\#(project),"title":"bench \#(n)"}"#
 }

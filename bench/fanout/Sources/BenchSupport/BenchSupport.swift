@@ -38,8 +38,10 @@ public func atMilliseconds(_ array: [UInt8]) -> Int64? {
 /// concurrency pool (two threads here) would cap the writer at two requests in flight and
 /// measure the commit latency instead of the server's throughput. Returns when all are answered.
 public func pacedWrites(
-    port: Int, path: String, rate: Double, total: Int, connections: Int, body: @escaping @Sendable (Int, Int) -> String
+    port: Int, path: String, rate: Double, total: Int, connections: Int, authorization: String? = nil,
+    body: @escaping @Sendable (Int, Int) -> String
 ) async throws {
+    let credentials = authorization.map { "Authorization: \($0)\r\n" } ?? ""
     let threads = NIOThreadPool(numberOfThreads: connections)
     threads.start()
     let started = nowMilliseconds()
@@ -62,7 +64,7 @@ public func pacedWrites(
                         let wait = started + Int64(Double(n) * 1000 / rate) - nowMilliseconds()
                         if wait > 0 { usleep(useconds_t(wait * 1000)) }
                         let json = body(n, writer)
-                        let request = "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(json.utf8.count)\r\n\r\n\(json)"
+                        let request = "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\(credentials)Content-Type: application/json\r\nContent-Length: \(json.utf8.count)\r\n\r\n\(json)"
                         _ = request.withCString { send(fd, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
                         // Read until the end of one response (small: its body ends with "}").
                         var got = 0
