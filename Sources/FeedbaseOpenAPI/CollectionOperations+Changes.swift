@@ -1,5 +1,6 @@
-// `GET /_changes/{collection}`: a band (the listing's filter and `select`) caught up over plain
-// HTTP, in pages of its messages, with the long poll of `/_changes`.
+// `GET /_changes/{collection}`: a band (the listing's filter and `select`, narrowed by the
+// caller's read rule) caught up over plain HTTP, in pages of its messages, with the long poll of
+// `/_changes`; a feed route, so it takes the token as `access_token` too.
 
 import FeedbaseStore
 
@@ -24,17 +25,18 @@ extension CollectionOperations {
             "summary": .string("Catch up on a live query of \(collection.name) over plain HTTP"),
             "description": .string(Texts.bandChanges),
             "parameters": .array(parameters),
-            "responses": [
-                "200": [
+            "security": AccessControl.feed,
+            "responses": AccessControl.guarded([
+                ("200", [
                     "description": "The band's messages (possibly none).",
                     "headers": successHeaders([]),
                     "content": json(schemaReference(names.bandChanges)),
-                ],
-                "400": response("BadRequest"),
-                "410": response("Gone"),
-                "500": response("InternalServerError"),
-                "503": response("ServiceUnavailable"),
-            ],
+                ]),
+                ("400", response("BadRequest")),
+                ("410", response("Gone")),
+                ("500", response("InternalServerError")),
+                ("503", response("ServiceUnavailable")),
+            ]),
         ]
     }
 }
