@@ -6,9 +6,9 @@ import FeedbaseStore
 
 extension CollectionOperations {
     /// Parameters `/_changes/{collection}` takes for itself besides the listing's reserved ones
-    /// (BandRequest.make ignores `order`, `offset` and `after`): a column named like one of them
-    /// cannot be filtered there.
-    static let changesParameters: Set<String> = ["since", "wait"]
+    /// (BandRequest.make ignores `order`, `offset` and `after`; the API takes `access_token` as
+    /// the credentials of a feed route): a column named like one of them cannot be filtered there.
+    static let changesParameters: Set<String> = ["since", "wait", "access_token"]
 
     var changes: DocumentValue {
         var parameters = filterParameters(excluding: ListQuery.reservedParameters.union(Self.changesParameters))

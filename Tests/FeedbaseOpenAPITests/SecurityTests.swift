@@ -94,4 +94,17 @@ import Testing
         // A hidden row answers exactly like an absent one.
         #expect(responses["NotFound"]?["description"]?.stringValue?.contains("access rules hide") == true)
     }
+
+    @Test func aColumnNamedAccessTokenIsNoFilterOnAFeedRoute() async throws {
+        let document = OpenAPIDocument.openAPI(for: try await Self.schema(sql: """
+            CREATE TABLE sessions (id INTEGER PRIMARY KEY, access_token TEXT);
+            """), feed: true, serverURL: nil)
+        func names(_ path: String) -> [String] {
+            Self.operation(document, path, "get")?["parameters"]?.arrayValue?.compactMap { $0["name"]?.stringValue } ?? []
+        }
+        // The server takes the parameter as credentials on /_changes/{collection}; the JSON
+        // listing still filters by it.
+        #expect(!names("/_changes/sessions").contains("access_token"))
+        #expect(names("/sessions").contains("access_token"))
+    }
 }
