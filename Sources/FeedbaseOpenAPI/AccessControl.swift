@@ -1,4 +1,4 @@
-// Access control in the OpenAPI document: the two ways a request carries credentials (the
+// Access control in both documents: the two ways a request carries credentials (the
 // `Authorization: Bearer` header, and the feed's `access_token` query parameter), which
 // operations accept which, and the 401, 403 and 429 answers of every operation the access rules
 // guard. The index, `/_health` and the documents stay public, so they list none of this.
@@ -33,6 +33,17 @@ enum AccessControl {
             ]))
         }
         return .object(ordered: schemes)
+    }
+
+    /// `components/securitySchemes` of the AsyncAPI document, whose query key scheme is spelled
+    /// `httpApiKey` (its `apiKey` is a user or password field of other protocols).
+    static var asyncAPISchemes: DocumentValue {
+        [
+            "bearerAuth": bearer,
+            "accessToken": [
+                "type": "httpApiKey", "in": "query", "name": "access_token", "description": .string(Texts.accessToken),
+            ],
+        ]
     }
 
     /// `responses` with the answers of access control (401, 403, 429) added, ordered by status.

@@ -85,14 +85,25 @@ enum Texts {
         and `unsubscribe` messages and receives each band's messages, told apart by the band's name; with \
         `mode=bands` it carries nothing else. A band is also served as a listing's URL asked as \
         `text/event-stream`, and as `GET /_changes/{collection}`.
+
+        Authentication: the upgrade request may carry `Authorization: Bearer <token>` (an API key or a JWT, the \
+        `bearerAuth` scheme) or, since a browser's `WebSocket` cannot set headers, the token as the `access_token` \
+        query parameter (the `accessToken` scheme); without either the subscriber is the anonymous role `anon`. The \
+        whole feed needs an identity that may read every row of the collections it asks for: otherwise the upgrade \
+        is refused over HTTP with 401 (anonymous, or credentials refused) or 403. Bands are narrowed by the \
+        subscriber's read rule. When the token expires or its key is revoked, the socket is closed with 4401.
         """
 
     static let feedChannelDescription = """
         Without `mode=bands`, one connection is one subscription to the feed. The server pings every heartbeat interval (30 s by default) and answers \
-        pings. Close codes: 4400 when `since` is ahead of the log; 4408 when the subscriber reads too slowly (the reason \
-        says `resume with since=N`); 4410 after a `reset` message, when events after `since` were pruned; 1011 when \
-        the server cannot read its change log (the reason says `resume with since=N`); 1001 when the server stops. Query parameters are checked before the upgrade: a bad one is answered over HTTP (400, or \
-        404 for an unknown collection).
+        pings. Close codes: 4400 when `since` is ahead of the log; 4401 when the credentials expire or their key is \
+        revoked, after what was queued (the reason is `credentials expired or revoked; authenticate again and resume \
+        with since=N`, or `... resume each band from the last seq it received` on a `mode=bands` socket); 4408 when the \
+        subscriber reads too slowly (the reason says `resume with since=N`); 4410 after a `reset` message, when events \
+        after `since` were pruned; 1011 when the server cannot read its change log (the reason says `resume with \
+        since=N`); 1001 when the server stops. Query parameters and credentials are checked before the upgrade: a bad \
+        one is answered over HTTP (400; 404 for an unknown collection; 401 or 403 for credentials refused or not \
+        enough for the whole feed).
         """
 
     static let bandsOnSocket = """
@@ -102,8 +113,9 @@ enum Texts {
         socket holds many subscriptions; `unsubscribe` ends one (`unsubscribed`), a `reset` ends one whose \
         `since` was pruned, and a refused message gets an `error`: the socket stays open through all of these. \
         Opened with `mode=bands`, the socket carries bands only (no `since` or `collections` then); without it, \
-        the whole feed as well. A slow reader is closed with 4408 and a failure with 1011 as for the feed, the \
-        reason then saying to resume each band from the last seq it received.
+        the whole feed as well. A slow reader is closed with 4408, a failure with 1011 and expired or revoked \
+        credentials with 4401 as for the feed, the reason then saying to resume each band from the last seq it \
+        received. A band is the subscriber's listing: only the rows its read rule admits, with the filters.
         """
 
     static let modeBands = """
@@ -113,7 +125,13 @@ enum Texts {
 
     static let subscribe = """
         Follow a live query on this socket: the listing's filters and `select`, judged on each change's row \
-        before and after it.
+        before and after it, among the rows the subscriber's read rule admits.
+        """
+
+    static let unauthorizedMessage = """
+        Server-Sent Events only (`/_feed`, or a listing, asked as `text/event-stream`): `event: unauthorized` with \
+        this data ends the stream when the credentials expire or their key is revoked. Authenticate again and \
+        resume with `since` set to `seq`. The WebSocket is closed with 4401 instead and never receives it.
         """
 
     static let subscribeURL = """
@@ -140,7 +158,8 @@ enum Texts {
         """
 
     static let bandError = """
-        A message was refused; `problem` says why (400 malformed, a bad filter or too many bands on the socket, 404 an unknown collection or \
+        A message was refused; `problem` says why (400 malformed, a bad filter or too many bands on the socket, 401 or 403 \
+        a collection the socket's identity may not read, 401 when it is anonymous; 404 an unknown collection or \
         subscription, 409 an id in use or a band this socket follows already, 429 too many messages waiting, \
         503 the server's limit of distinct bands). A refused subscribe makes no subscription; the socket stays open.
         """
