@@ -18,6 +18,8 @@ extension OpenAPIDocument {
             "description": "The Feedbase server; the feed shares the port of the REST API.",
         ]
         if let pathname = endpoint.pathname { server["pathname"] = .string(pathname) }
+        // Alternatives, and optional (AsyncAPI cannot say so): without credentials the subscriber is `anon`.
+        server["security"] = [["$ref": "#/components/securitySchemes/bearerAuth"], ["$ref": "#/components/securitySchemes/accessToken"]]
 
         var schemas: [(String, DocumentValue)] = []
         for collection in names {
@@ -27,7 +29,10 @@ extension OpenAPIDocument {
                 (collection.bandMessage, shapes.bandChange(band: true)),
             ]
         }
-        schemas += [("ChangeEvent", ChangeSchemas.event(names, discriminator: false)), ("Ready", ChangeSchemas.ready), ("Reset", ChangeSchemas.reset)]
+        schemas += [
+            ("ChangeEvent", ChangeSchemas.event(names, discriminator: false)), ("Ready", ChangeSchemas.ready), ("Reset", ChangeSchemas.reset),
+            ("Unauthorized", ChangeSchemas.unauthorized),
+        ]
         schemas += BandSchemas.schemas(names)
         schemas.append(("JSONValue", ColumnSchema.jsonValue))
         let messageNames = ["change", "ready", "reset"] + BandSchemas.messageNames
@@ -46,6 +51,11 @@ extension OpenAPIDocument {
         for (name, message) in BandSchemas.messages { componentMessages[name] = message }
         var query = ChangeSchemas.feedQuery(names)
         query["properties"]?["mode"] = ["type": "string", "enum": ["bands"], "description": .string(Texts.modeBands)]
+        query["properties"]?["access_token"] = ["type": "string", "description": "The Bearer token, when the `Authorization` header cannot be sent."]
+        let headers: DocumentValue = [
+            "type": "object",
+            "properties": ["Authorization": ["type": "string", "description": "`Bearer <token>`: an API key or a JWT (optional)."]],
+        ]
 
         return [
             "asyncapi": "3.0.0",
@@ -66,6 +76,7 @@ extension OpenAPIDocument {
                         "ws": [
                             "method": "GET",
                             "query": query,
+                            "headers": headers,
                             "bindingVersion": "0.1.0",
                         ],
                     ],
@@ -76,6 +87,7 @@ extension OpenAPIDocument {
                     "action": "receive",
                     "channel": ["$ref": "#/channels/feed"],
                     "summary": "Receive the backlog after `since`, a ready marker, then every change as it commits (not with `mode=bands`).",
+                    "description": "The whole feed of the collections asked for: only for an identity that may read every row of them.",
                     "messages": messages(["change", "ready", "reset"]),
                 ],
                 "subscribeBand": sending("subscribe", "Follow a live query (a band) on this socket.", replies: ["subscribed", "error"]),
@@ -90,6 +102,7 @@ extension OpenAPIDocument {
             "components": [
                 "messages": componentMessages,
                 "schemas": .object(ordered: schemas),
+                "securitySchemes": AccessControl.asyncAPISchemes,
             ],
         ]
     }

@@ -56,6 +56,15 @@ enum ChangeSchemas {
         "additionalProperties": false,
     ]
 
+    /// The data of the Server-Sent Events stream's `event: unauthorized` (ServerSentEvents in
+    /// FeedbaseHTTP); a WebSocket is closed with 4401 instead.
+    static let unauthorized: DocumentValue = [
+        "type": "object",
+        "properties": ["type": ["const": "unauthorized"], "seq": ["type": "integer", "format": "int64", "minimum": 0]],
+        "required": ["type", "seq"],
+        "additionalProperties": false,
+    ]
+
     static let messages: DocumentValue = [
         "change": [
             "name": "change",
@@ -78,6 +87,14 @@ enum ChangeSchemas {
             "description": .string(Texts.resetMessage),
             "contentType": "application/json",
             "payload": ["$ref": "#/components/schemas/Reset"],
+        ],
+        "unauthorized": [
+            "name": "unauthorized",
+            "title": "Credentials expired or revoked",
+            "summary": "Server-Sent Events only: the stream ends; authenticate again and resume after `seq`.",
+            "description": .string(Texts.unauthorizedMessage),
+            "contentType": "application/json",
+            "payload": ["$ref": "#/components/schemas/Unauthorized"],
         ],
     ]
 

@@ -35,7 +35,7 @@ extension CollectionOperations {
             "summary": .string("List \(collection.name)"),
             "description": .string(Texts.listing),
             "parameters": .array(parameters),
-            "responses": .object(ordered: [("200", ok)] + responses),
+            "responses": AccessControl.guarded([("200", ok)] + responses),
         ]
     }
 

@@ -6,7 +6,8 @@
 import FeedbaseStore
 
 /// The six operations of one collection, with every status its handler (CollectionRoutes in
-/// FeedbaseHTTP's API.swift) and the store beneath it can answer.
+/// FeedbaseHTTP's API.swift) and the store beneath it can answer; each is guarded by the access
+/// rules (401, 403, 429: AccessControl.guarded).
 struct CollectionOperations {
     let names: CollectionNames
     let schema: Schema
@@ -122,7 +123,7 @@ struct CollectionOperations {
                 "required": true,
                 "content": json(["oneOf": [newItem, ["type": "array", "items": newItem]]]),
             ],
-            "responses": .object(ordered: responses),
+            "responses": AccessControl.guarded(responses),
         ]
     }
 
@@ -135,21 +136,21 @@ struct CollectionOperations {
             "summary": .string("Get an item of \(collection.name)"),
             "description": "`HEAD` answers the same without a body.",
             "parameters": [Parameters.reference("IfNoneMatchRead"), requestID],
-            "responses": [
-                "200": [
+            "responses": AccessControl.guarded([
+                ("200", [
                     "description": "The item.",
                     "headers": successHeaders([("ETag", header("ETagRequired"))]),
                     "content": json(schemaReference(names.item)),
-                ],
-                "304": [
+                ]),
+                ("304", [
                     "description": "Not modified: `If-None-Match` matches the current `ETag` (or is `*`).",
                     "headers": successHeaders([("ETag", header("ETagRequired"))]),
-                ],
-                "400": response("BadRequest"),
-                "404": response("NotFound"),
-                "500": response("InternalServerError"),
-                "503": response("ServiceUnavailable"),
-            ],
+                ]),
+                ("400", response("BadRequest")),
+                ("404", response("NotFound")),
+                ("500", response("InternalServerError")),
+                ("503", response("ServiceUnavailable")),
+            ]),
         ]
     }
 
@@ -185,7 +186,7 @@ struct CollectionOperations {
             "description": .string(Texts.replace),
             "parameters": [Parameters.reference("IfMatch"), Parameters.reference("IfNoneMatchWrite"), requestID],
             "requestBody": ["required": true, "content": json(schemaReference(names.replace))],
-            "responses": .object(ordered: responses),
+            "responses": AccessControl.guarded(responses),
         ]
     }
 
@@ -207,7 +208,7 @@ struct CollectionOperations {
             "description": "JSON Merge Patch (RFC 7396). `If-Match` on a missing item is 412, not 404.",
             "parameters": [Parameters.reference("IfMatch"), requestID],
             "requestBody": ["required": true, "content": ["application/merge-patch+json": body, "application/json": body]],
-            "responses": .object(ordered: responses),
+            "responses": AccessControl.guarded(responses),
         ]
     }
 
@@ -226,7 +227,7 @@ struct CollectionOperations {
             "summary": .string("Delete an item of \(collection.name)"),
             "description": "`If-Match` on a missing item is 412, not 404.",
             "parameters": [Parameters.reference("IfMatch"), requestID],
-            "responses": .object(ordered: responses),
+            "responses": AccessControl.guarded(responses),
         ]
     }
 }

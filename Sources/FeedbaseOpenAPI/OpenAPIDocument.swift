@@ -72,6 +72,7 @@ public enum OpenAPIDocument {
                 "description": .string(Texts.openAPIDescription(feed: feed)),
             ],
             "servers": [["url": .string(serverURL ?? defaultServerURL)]],
+            "security": AccessControl.optionalBearer,
             "tags": .array(tags),
             "paths": .object(ordered: paths),
             "components": [
@@ -79,6 +80,7 @@ public enum OpenAPIDocument {
                 "parameters": Components.parameters,
                 "headers": Components.headers,
                 "responses": Components.responses,
+                "securitySchemes": AccessControl.openAPISchemes(feed: feed),
             ],
         ]
     }

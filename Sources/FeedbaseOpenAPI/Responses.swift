@@ -1,5 +1,6 @@
 // The error responses every operation shares: RFC 9457 problems (the `Problem` schema), the
-// response headers, and `components/responses`.
+// response headers, and `components/responses`, among them the answers of access control
+// (which operations list them is in AccessControl.swift).
 
 extension Components {
     static let problem: DocumentValue = [
@@ -79,6 +80,11 @@ extension Components {
             "required": true,
             "schema": ["type": "integer", "minimum": 0],
         ],
+        "WWWAuthenticate": [
+            "description": .string(Texts.wwwAuthenticate),
+            "required": true,
+            "schema": ["type": "string"],
+        ],
         "AcceptPatch": [
             "description": "The body media types the server reads.",
             "required": true,
@@ -99,7 +105,12 @@ extension Components {
     static let responses: DocumentValue = [
         "BadRequest": problem(
             Texts.badRequest),
-        "NotFound": problem("No such item (or an id that cannot be of the key's type), or an unknown collection in `collections`."),
+        "NotFound": problem(
+            "No such item (or an id that cannot be of the key's type, or a row the access rules hide from you: the same answer), or an unknown collection in `collections`."),
+        "Unauthorized": problem(
+            Texts.unauthorized,
+            extraHeaders: [("WWW-Authenticate", ["$ref": "#/components/headers/WWWAuthenticate"])]),
+        "Forbidden": problem(Texts.forbidden),
         "Conflict": problem("A PRIMARY KEY or UNIQUE conflict; `errors` names the column."),
         "PreconditionFailed": problem(
             "`If-Match` or `If-None-Match` failed.",
@@ -111,6 +122,9 @@ extension Components {
         "UnprocessableEntity": problem(
             Texts.unprocessable),
         "Gone": problem("Events after `since` were pruned: re-read the collections, then continue from their X-Change-Seq."),
+        "TooManyRequests": problem(
+            Texts.tooManyRequests,
+            extraHeaders: [("Retry-After", ["$ref": "#/components/headers/RetryAfter"])]),
         "InternalServerError": problem("A fault of the server; the body says only that, with the request id. The log has the detail."),
         "ServiceUnavailable": problem(
             "The database stayed locked by another process past the busy timeout.",

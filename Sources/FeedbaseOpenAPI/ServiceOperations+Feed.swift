@@ -1,6 +1,6 @@
 // The change feed's paths: `/_changes` (catching up over plain HTTP) and `/_feed` (Server-Sent
-// Events or the WebSocket upgrade). A band's `/_changes/{collection}` is with its collection's
-// operations (CollectionOperations+Changes.swift).
+// Events or the WebSocket upgrade), which take the token as `access_token` too. A band's
+// `/_changes/{collection}` is with its collection's operations (CollectionOperations+Changes.swift).
 
 extension ServiceOperations {
     static func changes(_ names: [CollectionNames]) -> DocumentValue {
@@ -17,21 +17,22 @@ extension ServiceOperations {
                     Parameters.query("wait", Parameters.changesWait, "Seconds to wait for an event when there is none yet."),
                     requestID,
                 ],
-                "responses": [
-                    "200": [
+                "security": AccessControl.feed,
+                "responses": AccessControl.guarded([
+                    ("200", [
                         "description": "Events (possibly none).",
                         "headers": [
                             "X-Request-Id": ["$ref": "#/components/headers/XRequestId"],
                             "X-Change-Seq": ["$ref": "#/components/headers/XChangeSeq"],
                         ],
                         "content": ["application/json": ["schema": ["$ref": "#/components/schemas/Changes"]]],
-                    ],
-                    "400": response("BadRequest"),
-                    "404": response("NotFound"),
-                    "410": response("Gone"),
-                    "500": response("InternalServerError"),
-                    "503": response("ServiceUnavailable"),
-                ],
+                    ]),
+                    ("400", response("BadRequest")),
+                    ("404", response("NotFound")),
+                    ("410", response("Gone")),
+                    ("500", response("InternalServerError")),
+                    ("503", response("ServiceUnavailable")),
+                ]),
             ],
         ]
     }
@@ -53,29 +54,30 @@ extension ServiceOperations {
                     ],
                     requestID,
                 ],
-                "responses": [
-                    "101": [
+                "security": AccessControl.feed,
+                "responses": AccessControl.guarded([
+                    ("101", [
                         "description": .string(Texts.upgraded),
                         "headers": [
                             "Upgrade": ["required": true, "schema": ["type": "string", "enum": ["websocket"]]],
                             "Connection": ["required": true, "schema": ["type": "string"]],
                             "Sec-WebSocket-Accept": ["required": true, "schema": ["type": "string"]],
                         ],
-                    ],
-                    "200": [
+                    ]),
+                    ("200", [
                         "description": .string(Texts.eventStream),
                         "headers": [
                             "X-Request-Id": ["$ref": "#/components/headers/XRequestId"],
                             "Cache-Control": ["required": true, "schema": ["type": "string", "enum": ["no-store"]]],
                         ],
                         "content": ["text/event-stream": ["schema": ["type": "string"]]],
-                    ],
-                    "400": response("BadRequest"),
-                    "404": response("NotFound"),
-                    "410": response("Gone"),
-                    "500": response("InternalServerError"),
-                    "503": response("ServiceUnavailable"),
-                ],
+                    ]),
+                    ("400", response("BadRequest")),
+                    ("404", response("NotFound")),
+                    ("410", response("Gone")),
+                    ("500", response("InternalServerError")),
+                    ("503", response("ServiceUnavailable")),
+                ]),
             ],
         ]
     }

@@ -1,5 +1,5 @@
-// The service's own paths: `/`, `/_health`, and the documents that describe the server. The
-// feed's two paths are in ServiceOperations+Feed.swift.
+// The service's own paths: `/`, `/_health`, and the documents that describe the server, which
+// anyone may read (no credentials wanted). The feed's two paths are in ServiceOperations+Feed.swift.
 
 /// `/`, `/_health`, the feed's two routes, and the three documents.
 enum ServiceOperations {
@@ -14,6 +14,7 @@ enum ServiceOperations {
             "tags": ["service"],
             "summary": "The collections and the links of this server",
             "parameters": [requestID],
+            "security": AccessControl.none,
             "responses": [
                 "200": [
                     "description": "The index.",
@@ -31,6 +32,7 @@ enum ServiceOperations {
             "tags": ["service"],
             "summary": "Whether the database answers",
             "parameters": [requestID],
+            "security": AccessControl.none,
             "responses": [
                 "200": [
                     "description": "The database answers.",
@@ -57,6 +59,7 @@ enum ServiceOperations {
                     "tags": ["service"],
                     "summary": .string(summary),
                     "parameters": [requestID],
+                    "security": AccessControl.none,
                     "responses": [
                         "200": [
                             "description": "The document.",

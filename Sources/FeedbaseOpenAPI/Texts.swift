@@ -13,8 +13,68 @@ enum Texts {
         if feed {
             text += " Every committed change is an event of the change feed (`/_changes`, `/_feed`); reads and writes carry `X-Change-Seq`."
         }
-        return text
+        return text + "\n\n" + access + "\n\n" + browsers
     }
+
+    /// How to authenticate and what the access rules answer: the part of the description a
+    /// client needs before its first guarded request.
+    static let access = """
+        Access: a request may carry `Authorization: Bearer <token>`, the token being an API key or a JWT (the \
+        `bearerAuth` scheme says how to get one); a request without it acts as the anonymous role `anon`. The server's \
+        access rules decide, per collection and action (read, create, update, delete), which roles may act and on \
+        which rows; a server without a rules file allows everything (and listens on loopback only unless started with \
+        `--public`). A malformed or refused token, or an anonymous request for what `anon` may not do, is 401 with \
+        `WWW-Authenticate: Bearer realm="feedbase"`; a known role that may not do the action on the collection, or a \
+        create or update that would leave a row outside its rules, is 403; a row the rules hide is 404, exactly like \
+        an absent one, and lists and counts hold only the rows the rules admit. With a rate limit (`--rate-limit`), \
+        an identity past it gets 429 with `Retry-After` (seconds) on any route. The index, `/_health` and the \
+        documents need no credentials, though a token sent to them is checked like anywhere else. The feed's routes \
+        also take the token as the `access_token` query parameter (the `accessToken` scheme), for clients that \
+        cannot set headers.
+        """
+
+    static let browsers = """
+        Browsers on the origins the server allows (`--cors-origin`) may call the API; credentials are Bearer tokens, \
+        never cookies. Every response carries `X-Content-Type-Options: nosniff`, `X-Frame-Options: DENY`, \
+        `Content-Security-Policy: default-src 'none'; frame-ancestors 'none'` and `Referrer-Policy: no-referrer`.
+        """
+
+    static let bearerAuth = """
+        An API key (`fbk_` and 43 base64url characters), made by the server's operator with `feedbase keys create \
+        --role ROLE [--subject SUBJECT] [--expires 30d]`, or a JWT signed with HS256, RS256 or ES256 by an issuer the \
+        server trusts (`exp`, `nbf`, `iss` and `aud` are checked; the role and the subject come from the claims the \
+        server is configured to read). Without it a request acts as the anonymous role `anon`.
+        """
+
+    static let accessToken = """
+        The Bearer token as a query parameter, for clients that cannot set headers (`EventSource`, a browser's \
+        `WebSocket`). Taken only on the feed's routes: `/_feed`, `/_changes`, `/_changes/{collection}`, and a \
+        listing asked as `text/event-stream`; elsewhere it is not a credential. The `Authorization` header wins \
+        when both are sent. The server never logs its value.
+        """
+
+    static let wwwAuthenticate = """
+        `Bearer realm="feedbase"`; when a token was refused, also `error="invalid_token"` and \
+        `error_description="..."` saying why (RFC 6750).
+        """
+
+    static let unauthorized = """
+        Credentials missing or refused: an anonymous request for what the role `anon` may not do, an \
+        `Authorization` header that is not `Bearer <token>`, or a token that was refused (an unknown, revoked or \
+        expired API key; a JWT whose signature, `exp`, `nbf`, `iss` or `aud` does not hold). Send \
+        `Authorization: Bearer <token>` with an API key or a JWT.
+        """
+
+    static let forbidden = """
+        Your role may not do this: the access rules do not let it act on this collection (for the whole feed: \
+        read every row of the collections asked for; follow a band instead), or the create or update would leave \
+        a row outside the rows your rules let you write.
+        """
+
+    static let tooManyRequests = """
+        Past the rate limit (`--rate-limit` requests per second per identity: an API key, a JWT subject, or an \
+        anonymous client's address; bursts of `--rate-burst`): retry after `Retry-After` seconds.
+        """
 
     static let asyncAPIDescription = """
         The change feed of a Feedbase server over WebSocket, described from the subscriber's side. Connect with \
@@ -25,14 +85,25 @@ enum Texts {
         and `unsubscribe` messages and receives each band's messages, told apart by the band's name; with \
         `mode=bands` it carries nothing else. A band is also served as a listing's URL asked as \
         `text/event-stream`, and as `GET /_changes/{collection}`.
+
+        Authentication: the upgrade request may carry `Authorization: Bearer <token>` (an API key or a JWT, the \
+        `bearerAuth` scheme) or, since a browser's `WebSocket` cannot set headers, the token as the `access_token` \
+        query parameter (the `accessToken` scheme); without either the subscriber is the anonymous role `anon`. The \
+        whole feed needs an identity that may read every row of the collections it asks for: otherwise the upgrade \
+        is refused over HTTP with 401 (anonymous, or credentials refused) or 403. Bands are narrowed by the \
+        subscriber's read rule. When the token expires or its key is revoked, the socket is closed with 4401.
         """
 
     static let feedChannelDescription = """
         Without `mode=bands`, one connection is one subscription to the feed. The server pings every heartbeat interval (30 s by default) and answers \
-        pings. Close codes: 4400 when `since` is ahead of the log; 4408 when the subscriber reads too slowly (the reason \
-        says `resume with since=N`); 4410 after a `reset` message, when events after `since` were pruned; 1011 when \
-        the server cannot read its change log (the reason says `resume with since=N`); 1001 when the server stops. Query parameters are checked before the upgrade: a bad one is answered over HTTP (400, or \
-        404 for an unknown collection).
+        pings. Close codes: 4400 when `since` is ahead of the log; 4401 when the credentials expire or their key is \
+        revoked, after what was queued (the reason is `credentials expired or revoked; authenticate again and resume \
+        with since=N`, or `... resume each band from the last seq it received` on a `mode=bands` socket); 4408 when the \
+        subscriber reads too slowly (the reason says `resume with since=N`); 4410 after a `reset` message, when events \
+        after `since` were pruned; 1011 when the server cannot read its change log (the reason says `resume with \
+        since=N`); 1001 when the server stops. Query parameters and credentials are checked before the upgrade: a bad \
+        one is answered over HTTP (400; 404 for an unknown collection; 401 or 403 for credentials refused or not \
+        enough for the whole feed).
         """
 
     static let bandsOnSocket = """
@@ -42,8 +113,9 @@ enum Texts {
         socket holds many subscriptions; `unsubscribe` ends one (`unsubscribed`), a `reset` ends one whose \
         `since` was pruned, and a refused message gets an `error`: the socket stays open through all of these. \
         Opened with `mode=bands`, the socket carries bands only (no `since` or `collections` then); without it, \
-        the whole feed as well. A slow reader is closed with 4408 and a failure with 1011 as for the feed, the \
-        reason then saying to resume each band from the last seq it received.
+        the whole feed as well. A slow reader is closed with 4408, a failure with 1011 and expired or revoked \
+        credentials with 4401 as for the feed, the reason then saying to resume each band from the last seq it \
+        received. A band is the subscriber's listing: only the rows its read rule admits, with the filters.
         """
 
     static let modeBands = """
@@ -53,7 +125,13 @@ enum Texts {
 
     static let subscribe = """
         Follow a live query on this socket: the listing's filters and `select`, judged on each change's row \
-        before and after it.
+        before and after it, among the rows the subscriber's read rule admits.
+        """
+
+    static let unauthorizedMessage = """
+        Server-Sent Events only (`/_feed`, or a listing, asked as `text/event-stream`): `event: unauthorized` with \
+        this data ends the stream when the credentials expire or their key is revoked. Authenticate again and \
+        resume with `since` set to `seq`. The WebSocket is closed with 4401 instead and never receives it.
         """
 
     static let subscribeURL = """
@@ -80,7 +158,8 @@ enum Texts {
         """
 
     static let bandError = """
-        A message was refused; `problem` says why (400 malformed, a bad filter or too many bands on the socket, 404 an unknown collection or \
+        A message was refused; `problem` says why (400 malformed, a bad filter or too many bands on the socket, 401 or 403 \
+        a collection the socket's identity may not read, 401 when it is anonymous; 404 an unknown collection or \
         subscription, 409 an id in use or a band this socket follows already, 429 too many messages waiting, \
         503 the server's limit of distinct bands). A refused subscribe makes no subscription; the socket stays open.
         """
@@ -90,7 +169,10 @@ enum Texts {
         `Sec-WebSocket-Key`, `Sec-WebSocket-Version: 13`) the connection switches to the WebSocket feed (101), whose \
         messages the AsyncAPI document at `/asyncapi.json` describes. With `Accept: text/event-stream` the answer is \
         the Server-Sent Events stream (200). A plain GET with neither is refused with 400: use `GET /_changes` to read \
-        changes over plain HTTP.
+        changes over plain HTTP. Without `mode=bands` this is the whole feed of the collections asked for, which needs \
+        an identity that may read every row of them (else 401 when anonymous, 403 otherwise); anyone else follows \
+        bands (`mode=bands`, a listing as `text/event-stream`, `/_changes/{collection}`). The token may come as \
+        `access_token` instead of the header (`EventSource` and browsers' `WebSocket` cannot set headers).
         """
 
     static let changeEvent = """
@@ -128,7 +210,9 @@ enum Texts {
         holds the next page's URL (keyset pagination: rows are never skipped or repeated). `HEAD` answers the \
         same without a body. Asked with `Accept: text/event-stream` (and `since`, or `Last-Event-ID`), the same \
         URL is a live query instead: Server-Sent Events of the rows that are created, updated or deleted in the \
-        filtered list and of those that `enter` or `leave` it, with `progress` markers (docs/API.md, "Live queries").
+        filtered list and of those that `enter` or `leave` it, with `progress` markers (docs/API.md, "Live queries"), \
+        and it takes the token as `access_token` too. Only the rows the caller's read rule admits are listed, \
+        counted or streamed.
         """
 
     static let listingStream = """
@@ -138,7 +222,7 @@ enum Texts {
         event with `"band"` after `seq`, `op` one of `create`, `update`, `delete`, `enter`, `leave`, and the item \
         narrowed to `select`. `event: ready` ends the backlog; `event: progress` (`id: N`, data \
         `{"type":"progress","seq":N}`) says the log moved to N with nothing for the band; `event: reset`, \
-        `overflow` or `failure` ends the stream, as on `/_feed`.
+        `overflow`, `failure` or `unauthorized` ends the stream, as on `/_feed`.
         """
 
     static func bandChange(_ collection: String) -> String {
@@ -163,7 +247,8 @@ enum Texts {
         The messages of the live query (band) that the listing's filters and `select` make, after `since`, \
         oldest first: each change is judged on the row before and after it, `enter` and `leave` telling a row \
         that moved into or out of the filter from one created or deleted. Continue with `since=last_seq`. With \
-        `wait`, an answer with no message is held until one comes or the time is up (long poll).
+        `wait`, an answer with no message is held until one comes or the time is up (long poll). The band is the \
+        caller's listing: only the rows its read rule admits, with the filters.
         """
 
     static let order = """
@@ -190,7 +275,9 @@ enum Texts {
 
     static let changes = """
         Events after `since`, oldest first. Continue with `since=last_seq`. With `wait`, an empty answer is held \
-        until an event comes or the time is up (long poll).
+        until an event comes or the time is up (long poll). The whole feed of the collections asked for: only for an \
+        identity that may read every row of them (else 401 when anonymous, 403 otherwise); anyone else follows a \
+        band (`/_changes/{collection}`).
         """
 
     static let upgraded = """
@@ -201,8 +288,10 @@ enum Texts {
     static let eventStream = """
         With `Accept: text/event-stream`: the stream. Each event is `id: <seq>`, `event: change`, `data: \
         <ChangeEvent JSON>`; `event: ready` (data `{"type":"ready","seq":N}`) ends the backlog; `event: reset`, \
-        `event: overflow` or `event: failure` (data `{"type":"failure","seq":N}`: the server cannot read its change \
-        log; resume after N) ends the stream; `: ping` comment lines are heartbeats.
+        `event: overflow`, `event: failure` (data `{"type":"failure","seq":N}`: the server cannot read its change \
+        log; resume after N) or `event: unauthorized` (data `{"type":"unauthorized","seq":N}`: the credentials \
+        expired or their key was revoked; authenticate again and resume after N) ends the stream; `: ping` comment \
+        lines are heartbeats.
         """
 
     static let ifMatch = """

@@ -1,5 +1,6 @@
 // The AsyncAPI document of the WebSocket feed: the server named by the URL, the channel, the
-// operations and their messages, the whole feed's and the band protocol's.
+// operations and their messages, the whole feed's and the band protocol's, and how a subscriber
+// authenticates.
 
 import Testing
 
@@ -10,7 +11,9 @@ import Testing
         let schema = try await Self.schema()
         let document = OpenAPIDocument.asyncAPI(for: schema, serverURL: "https://feeds.example:8443/base/")
         #expect(document["asyncapi"] == "3.0.0")
-        #expect(document["servers"]?["feedbase"] == [
+        var server = try #require(document["servers"]?["feedbase"])
+        server["security"] = nil  // asyncAPIDescribesFeedAuthentication
+        #expect(server == [
             "host": "feeds.example:8443", "protocol": "wss",
             "description": "The Feedbase server; the feed shares the port of the REST API.", "pathname": "/base",
         ])
@@ -24,7 +27,7 @@ import Testing
             "change", "ready", "reset", "subscribe", "unsubscribe", "subscribed", "bandChange", "bandReady", "bandProgress", "bandReset",
             "unsubscribed", "error",
         ])
-        #expect(channel["bindings"]?["ws"]?["query"]?["properties"]?.keys == ["since", "collections", "mode"])
+        #expect(channel["bindings"]?["ws"]?["query"]?["properties"]?.keys == ["since", "collections", "mode", "access_token"])
         let operation = try #require(document["operations"]?["receiveChanges"])
         #expect(operation["action"] == "receive")
         #expect(operation["channel"] == ["$ref": "#/channels/feed"])
@@ -89,5 +92,44 @@ import Testing
         let messages = try #require(document["components"]?["messages"])
         #expect(messages["bandChange"]?["payload"] == ["$ref": "#/components/schemas/BandChangeEvent"])
         #expect(messages["error"]?["payload"] == ["$ref": "#/components/schemas/BandError"])
+    }
+
+    @Test func asyncAPIDescribesFeedAuthentication() async throws {
+        let document = OpenAPIDocument.asyncAPI(for: try await Self.schema(), serverURL: nil)
+        // Either scheme on the connection; without one the subscriber is `anon`.
+        #expect(document["servers"]?["feedbase"]?["security"] == [
+            ["$ref": "#/components/securitySchemes/bearerAuth"], ["$ref": "#/components/securitySchemes/accessToken"],
+        ])
+        let schemes = try #require(document["components"]?["securitySchemes"])
+        #expect(schemes["bearerAuth"]?["type"] == "http")
+        #expect(schemes["bearerAuth"]?["scheme"] == "bearer")
+        #expect(schemes["accessToken"]?["type"] == "httpApiKey")
+        #expect(schemes["accessToken"]?["in"] == "query")
+        #expect(schemes["accessToken"]?["name"] == "access_token")
+        let binding = try #require(document["channels"]?["feed"]?["bindings"]?["ws"])
+        #expect(binding["query"]?["properties"]?["access_token"]?["type"] == "string")
+        #expect(binding["headers"]?["properties"]?.keys == ["Authorization"])
+
+        // Expired or revoked credentials close the socket with 4401 and the seq to resume from.
+        let channel = document["channels"]?["feed"]?["description"]?.stringValue ?? ""
+        #expect(channel.contains("4401"))
+        #expect(channel.contains("credentials expired or revoked; authenticate again and resume with since=N"))
+        #expect(channel.contains("each band from the last seq it received"))
+        #expect(document["info"]?["description"]?.stringValue?.contains("`access_token`") == true)
+        // The rules refuse a band with the socket's error message, 401 or 403.
+        #expect(document["components"]?["messages"]?["error"]?["description"]?.stringValue?.contains("401 or 403") == true)
+
+        // Server-Sent Events end with `unauthorized` instead: a schema beside ready and reset,
+        // and a message the WebSocket channel does not carry.
+        let schemas = try #require(document["components"]?["schemas"])
+        #expect(schemas["Unauthorized"] == [
+            "type": "object",
+            "properties": ["type": ["const": "unauthorized"], "seq": ["type": "integer", "format": "int64", "minimum": 0]],
+            "required": ["type", "seq"],
+            "additionalProperties": false,
+        ])
+        #expect(Array(schemas.keys.drop { $0 != "Ready" }.prefix(3)) == ["Ready", "Reset", "Unauthorized"])
+        #expect(document["components"]?["messages"]?["unauthorized"]?["payload"] == ["$ref": "#/components/schemas/Unauthorized"])
+        #expect(document["channels"]?["feed"]?["messages"]?["unauthorized"] == nil)
     }
 }
