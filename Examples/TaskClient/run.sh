@@ -48,7 +48,10 @@ echo "run.sh: building the example" >&2
 (cd "$example" && timeout "$build_timeout" swift build --scratch-path .build)
 client="$(cd "$example" && swift build --scratch-path .build --show-bin-path)/TaskClient"
 
-(cd "$top" && exec "$feedbase" serve --host 127.0.0.1 --port 0 --db "$tmp/db.sqlite" --migrations migrations) \
+# With access rules, as a deployment runs: the example's key may do everything, the anonymous nothing.
+printf 'allow * on * to app\n' >"$tmp/rules.conf"
+token="$("$feedbase" keys create --db "$tmp/db.sqlite" --role app --subject task-client 2>/dev/null)"
+(cd "$top" && exec "$feedbase" serve --host 127.0.0.1 --port 0 --db "$tmp/db.sqlite" --migrations migrations --rules "$tmp/rules.conf") \
     >"$tmp/server.log" 2>&1 &
 server_pid=$!
 
@@ -72,7 +75,7 @@ fi
 echo "run.sh: feedbase serves $url" >&2
 
 status=0
-timeout 120 "$client" "$url" || status=$?
+FEEDBASE_TOKEN="$token" timeout 120 "$client" "$url" || status=$?
 if [ "$status" -ne 0 ]; then
     echo "run.sh: the example failed (status $status); server log:" >&2
     cat "$tmp/server.log" >&2

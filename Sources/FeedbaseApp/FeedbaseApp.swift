@@ -63,6 +63,7 @@ public final class FeedbaseApp: Sendable {
     public let server: HTTPServer
     /// Verifies API keys and JWTs; reloads the keys every `keyRefreshInterval`.
     public let authenticator: Authenticator
+    private let credentialWatch: CredentialWatch
     private let maintenance: Task<Void, Never>?
     private let keyRefresh: Task<Void, Never>?
     private let logger: Logger
@@ -81,6 +82,7 @@ public final class FeedbaseApp: Sendable {
         }
         let store = try SQLiteStore(configuration.store, logger: logger)
         let authenticator = Authenticator(configuration: configuration.auth, loadKeys: { try await store.activeAPIKeys() }, logger: logger)
+        let credentialWatch = CredentialWatch()
         var hub: ChangeHub?
         var maintenance: Task<Void, Never>?
         var keyRefresh: Task<Void, Never>?
@@ -90,7 +92,7 @@ public final class FeedbaseApp: Sendable {
             keyRefresh = Task {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: configuration.keyRefreshInterval)
-                    await authenticator.refreshKeys()
+                    await reloadKeys(authenticator, credentialWatch)
                 }
             }
             if policy.isOpen {
@@ -111,11 +113,12 @@ public final class FeedbaseApp: Sendable {
             }
             let api = try API(
                 store: store, feed: feed, policy: policy, verifier: authenticator, crossOrigin: configuration.crossOrigin,
-                rateLimiter: configuration.rateLimit.map { RateLimiter(rate: $0.rate, burst: $0.burst) }, logger: logger)
+                rateLimiter: configuration.rateLimit.map { RateLimiter(rate: $0.rate, burst: $0.burst) }, credentialWatch: credentialWatch,
+                logger: logger)
             let server = try await HTTPServer.start(configuration.server, api: api, logger: logger)
             return FeedbaseApp(
-                store: store, hub: hub, server: server, authenticator: authenticator, maintenance: maintenance, keyRefresh: keyRefresh,
-                logger: logger)
+                store: store, hub: hub, server: server, authenticator: authenticator, credentialWatch: credentialWatch,
+                maintenance: maintenance, keyRefresh: keyRefresh, logger: logger)
         } catch {
             keyRefresh?.cancel()
             maintenance?.cancel()
@@ -123,6 +126,16 @@ public final class FeedbaseApp: Sendable {
             await store.close()
             throw error
         }
+    }
+
+    /// Reloads the API keys now (as the app does every `keyRefreshInterval`); a changed set may
+    /// have revoked the key of an open subscription, which then ends.
+    public func reloadKeys() async {
+        await Self.reloadKeys(authenticator, credentialWatch)
+    }
+
+    static func reloadKeys(_ authenticator: Authenticator, _ watch: CredentialWatch) async {
+        if await authenticator.refreshKeys() { watch.recheck(at: UnixTime.now()) }
     }
 
     /// 127.0.0.0/8, ::1 and localhost: reachable from this machine only.
@@ -134,9 +147,10 @@ public final class FeedbaseApp: Sendable {
     }
 
     private init(
-        store: SQLiteStore, hub: ChangeHub?, server: HTTPServer, authenticator: Authenticator, maintenance: Task<Void, Never>?,
-        keyRefresh: Task<Void, Never>?, logger: Logger
+        store: SQLiteStore, hub: ChangeHub?, server: HTTPServer, authenticator: Authenticator, credentialWatch: CredentialWatch,
+        maintenance: Task<Void, Never>?, keyRefresh: Task<Void, Never>?, logger: Logger
     ) {
+        self.credentialWatch = credentialWatch
         self.store = store
         self.hub = hub
         self.server = server

@@ -32,13 +32,17 @@ public struct API: Sendable {
     let verifier: (any CredentialVerifier)?
     let crossOrigin: CrossOriginPolicy
     let rateLimiter: RateLimiter?
+    /// The open feed subscriptions' credentials (the app rechecks them when the keys change).
+    public let credentialWatch: CredentialWatch
     private(set) var router = Router<Route>()
 
     /// Throws `Router.Conflict` if two of its routes capture one segment under different names.
     public init(
         store: any ResourceStore, feed: FeedService? = nil, policy: AccessPolicy = .open, verifier: (any CredentialVerifier)? = nil,
-        crossOrigin: CrossOriginPolicy = .none, rateLimiter: RateLimiter? = nil, logger: Logger
+        crossOrigin: CrossOriginPolicy = .none, rateLimiter: RateLimiter? = nil, credentialWatch: CredentialWatch = CredentialWatch(),
+        logger: Logger
     ) throws {
+        self.credentialWatch = credentialWatch
         self.crossOrigin = crossOrigin
         self.rateLimiter = rateLimiter
         self.store = store
@@ -54,7 +58,7 @@ public struct API: Sendable {
                 : .json(.serviceUnavailable, Array(#"{"status":"unavailable"}"#.utf8))
         })
         if let feed {
-            let routes = FeedRoutes(store: store, feed: feed, policy: policy, verifier: verifier)
+            let routes = FeedRoutes(store: store, feed: feed, policy: policy, verifier: verifier, credentialWatch: credentialWatch)
             try router.add(.GET, "/_changes", .async(routes.changes))
             try router.add(.GET, "/_feed", .async(routes.events))
         }
@@ -75,7 +79,7 @@ public struct API: Sendable {
             })
         }
         for collection in store.schema.collections {
-            let routes = CollectionRoutes(store: store, collection: collection, feed: feed, policy: policy, verifier: verifier)
+            let routes = CollectionRoutes(store: store, collection: collection, feed: feed, policy: policy, verifier: verifier, credentialWatch: credentialWatch)
             let items: [Router<Route>.Segment] = [.literal(collection.name)]
             let item = items + [.parameter("id")]
             try router.add(.GET, items, .callback(routes.list))
@@ -85,7 +89,7 @@ public struct API: Sendable {
             try router.add(.PATCH, item, .async(routes.patch))
             try router.add(.DELETE, item, .async(routes.delete))
             if let feed {
-                let changes = FeedRoutes(store: store, feed: feed, policy: policy, verifier: verifier)
+                let changes = FeedRoutes(store: store, feed: feed, policy: policy, verifier: verifier, credentialWatch: credentialWatch)
                 try router.add(.GET, [.literal("_changes"), .literal(collection.name)], .async { try await changes.bandChanges($0, collection: collection) })
             }
         }
@@ -295,6 +299,7 @@ struct CollectionRoutes: Sendable {
     let feed: FeedService?
     let policy: AccessPolicy
     let verifier: (any CredentialVerifier)?
+    let credentialWatch: CredentialWatch
 
     var name: String { collection.name }
 
@@ -358,7 +363,7 @@ struct CollectionRoutes: Sendable {
         var band = try await BandRequest.make(
             collection, pairs: try QueryParameters.pairs(request.query), store: store, maxFilters: feed.bandFilters, rule: rule)
         if band.since == nil, let last = request.headers.first(name: "Last-Event-ID").flatMap({ Int64($0) }), last >= 0 { band.since = last }
-        return try await FeedRoutes(store: store, feed: feed, policy: policy, verifier: verifier)
+        return try await FeedRoutes(store: store, feed: feed, policy: policy, verifier: verifier, credentialWatch: credentialWatch)
             .eventStream(since: band.since, collections: [name], band: band.band, identity: request.identity)
     }
 

@@ -82,6 +82,7 @@ struct FeedRoutes: Sendable {
     let feed: FeedService
     let policy: AccessPolicy
     let verifier: (any CredentialVerifier)?
+    let credentialWatch: CredentialWatch
 
     /// The firehose (every change of some collections) is for identities that may read every
     /// row of them; anyone else follows bands, which the read rules narrow.
@@ -252,23 +253,17 @@ struct FeedRoutes: Sendable {
         ])
         let hub = feed.hub
         let heartbeat = feed.heartbeat
-        let verifier = identity.isAnonymous ? nil : verifier
+        let credentialWatch = self.credentialWatch
         response.stream = { stream in
             let sink = ServerSentEvents(stream: stream, since: since)
             let pings = stream.eventLoop.scheduleRepeatedTask(initialDelay: heartbeat, delay: heartbeat) { _ in
                 _ = stream.write(Array(": ping\n\n".utf8))
             }
             // The stream lives as long as its credentials (an expired token, a revoked key).
-            let checks = verifier.map { verifier in
-                stream.eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { task in
-                    guard !verifier.isValid(identity, at: CredentialClock.now()) else { return }
-                    task.cancel()
-                    sink.endUnauthorized()
-                }
-            }
+            let watch = credentialWatch.watch(identity, verifier: verifier, on: stream.eventLoop) { sink.endUnauthorized() }
             stream.onClose {
                 pings.cancel()
-                checks?.cancel()
+                credentialWatch.unwatch(watch)
                 Task { await hub.unsubscribe(sink) }
             }
             _ = stream.write(Array(": feedbase change feed\nretry: 1000\n\n".utf8))

@@ -94,7 +94,7 @@ final class WebSocketFeedHandler: ChannelInboundHandler {
     private var sink: WebSocketSink?
     private var bands: WebSocketBands?
     private var pings: RepeatedTask?
-    private var credentialChecks: RepeatedTask?
+    private var watch: Int?
 
     init(api: API, feed: FeedService, writer: FrameBytesWriter, request: FeedRequest, identity: Identity, limit: Int) {
         self.api = api
@@ -115,21 +115,15 @@ final class WebSocketFeedHandler: ChannelInboundHandler {
         pings = context.eventLoop.scheduleRepeatedTask(initialDelay: feed.heartbeat, delay: feed.heartbeat) { _ in sink.ping() }
         // A subscription lives as long as its credentials: an expired token or a revoked key
         // ends it (4401) once what was queued is written, with the seq to resume from.
-        if let verifier = api.verifier, !identity.isAnonymous {
-            let identity = self.identity
-            credentialChecks = context.eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { task in
-                guard !verifier.isValid(identity, at: CredentialClock.now()) else { return }
-                task.cancel()
-                sink.closeUnauthorized()
-            }
-        }
+        watch = api.credentialWatch.watch(identity, verifier: api.verifier, on: context.eventLoop) { sink.closeUnauthorized() }
         let store = api.store
         let hub = feed.hub
         let request = self.request
         let channel = context.channel
-        channel.closeFuture.whenComplete { [pings, credentialChecks] _ in
+        let credentialWatch = api.credentialWatch
+        channel.closeFuture.whenComplete { [pings, watch] _ in
             pings?.cancel()
-            credentialChecks?.cancel()
+            credentialWatch.unwatch(watch)
             // From now on the sink refuses events, so the hub drops it even if the subscribe
             // below lands after this unsubscribe.
             sink.disconnected()

@@ -222,7 +222,7 @@ import Testing
             #expect(try await server.request("GET", "/notes", headers: auth).status == 200)
             let id = try #require(try await server.store.apiKeys().first { $0.hash == APIKeyToken.hash(token) }?.id)
             #expect(try await server.store.revokeAPIKey(id: id))
-            await server.app.authenticator.refreshKeys()
+            await server.app.reloadKeys()
             let refused = try await server.request("GET", "/notes", headers: auth)
             #expect(refused.status == 401)
             #expect(refused.text.contains("revoked"))

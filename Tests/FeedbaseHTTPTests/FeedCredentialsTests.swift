@@ -53,7 +53,7 @@ import Testing
             }
             let id = try #require(try await server.store.apiKeys().first { $0.hash == APIKeyToken.hash(token) }?.id)
             #expect(try await server.store.revokeAPIKey(id: id))
-            await server.app.authenticator.refreshKeys()
+            await server.app.reloadKeys()
             // Within the subscription's next check (once a second): bounded by the read timeout.
             var close: HTTPConnection.Frame?
             for _ in 0..<100 {

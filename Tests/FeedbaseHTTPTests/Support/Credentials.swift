@@ -19,7 +19,7 @@ extension TestServer {
     func apiKey(role: String, subject: String? = nil, expiresAt: Int64? = nil) async throws -> String {
         let token = APIKeyToken.generate()
         _ = try await store.createAPIKey(hash: APIKeyToken.hash(token), role: role, subject: subject, expiresAt: expiresAt)
-        await app.authenticator.refreshKeys()
+        await app.reloadKeys()
         return token
     }
 }

@@ -1,6 +1,8 @@
 // A walk through one task's life with the client generated from Feedbase's openapi.yaml: create a
 // project and a task, list with filters (one of them repeated), merge-patch, read with the ETag,
-// delete. Then a live query followed over `/_changes/tasks` (FollowBand.swift). Any response
+// delete. Then a live query followed over `/_changes/tasks` (FollowBand.swift). With
+// FEEDBASE_TOKEN set, every request carries it (BearerToken.swift), and a request without it
+// must be refused with 401. Any response
 // other than the one expected ends the program with status 1.
 //
 //     swift run --scratch-path .build TaskClient [SERVER_URL]    (default http://127.0.0.1:8080)
@@ -157,14 +159,29 @@ guard let serverURL = URL(string: argument), serverURL.scheme == "http" || serve
 }
 // Feedbase returns date-times with milliseconds, which the default transcoder does not parse;
 // RawHeaderValues keeps ETags and preferences as HTTP wants them (see its file).
+// FEEDBASE_TOKEN: the API key (or JWT) every request carries; run.sh serves with access rules
+// and makes a key for the example.
+let token = ProcessInfo.processInfo.environment["FEEDBASE_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
 let client = Client(
     serverURL: serverURL,
     configuration: .init(dateTranscoder: .iso8601WithFractionalSeconds),
     transport: URLSessionTransport(),
-    middlewares: [RawHeaderValues()]
+    middlewares: [RawHeaderValues()] + (token.map { [BearerToken(token: $0)] } ?? [])
 )
 do {
     print("server \(serverURL.absoluteString)")
+    if token != nil {
+        // Without the token the rules give nothing: the generated client sees the 401 the document describes.
+        let anonymous = Client(
+            serverURL: serverURL, configuration: .init(dateTranscoder: .iso8601WithFractionalSeconds), transport: URLSessionTransport())
+        switch try await anonymous.listTasks() {
+        case .unauthorized(let refused):
+            guard case .json(let problem) = refused.body, problem.status == 401 else { throw UnexpectedResponse("anonymous list", refused) }
+            print("anonymous: 401, as the rules say")
+        case let other:
+            throw UnexpectedResponse("anonymous list", other)
+        }
+    }
     try await walk(client)
     try await followBand(client)
     print("ok")
