@@ -176,7 +176,7 @@ do {
             serverURL: serverURL, configuration: .init(dateTranscoder: .iso8601WithFractionalSeconds), transport: URLSessionTransport())
         switch try await anonymous.listTasks() {
         case .unauthorized(let refused):
-            guard case .json(let problem) = refused.body, problem.status == 401 else { throw UnexpectedResponse("anonymous list", refused) }
+            guard case .applicationProblemJson(let problem) = refused.body, problem.status == 401 else { throw UnexpectedResponse("anonymous list", refused) }
             print("anonymous: 401, as the rules say")
         case let other:
             throw UnexpectedResponse("anonymous list", other)
