@@ -10,7 +10,7 @@ public struct FeedbaseCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "feedbase",
         abstract: "A SQLite database as a RESTful JSON API with a live change feed.",
-        subcommands: [Serve.self, Migrate.self, SchemaCommand.self, OpenAPICommand.self, KeysCommand.self, RulesCommand.self]
+        subcommands: [Serve.self, Migrate.self, SchemaCommand.self, OpenAPICommand.self, KeysCommand.self, RulesCommand.self, BackupCommand.self, CheckCommand.self]
     )
 
     public init() {}

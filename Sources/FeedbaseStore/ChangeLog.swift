@@ -180,6 +180,11 @@ enum ChangeLog {
         """
 
     /// The highest seq ever assigned; 0 before the first event.
+    /// Whether the database has a change log (a server with the feed on has run on it).
+    static func exists(on connection: Connection) throws -> Bool {
+        try connection.scalarInt("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = '_changes'") != nil
+    }
+
     static func head(on connection: Connection) throws -> Int64 {
         try connection.scalarInt("SELECT seq FROM sqlite_sequence WHERE name = '_changes'") ?? 0
     }
