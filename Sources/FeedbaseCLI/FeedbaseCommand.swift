@@ -43,11 +43,35 @@ struct DatabaseOptions: ParsableArguments {
     @Option(name: .long, help: "Synchronous mode: FULL (durable), NORMAL or OFF (env FEEDBASE_SYNCHRONOUS).")
     var synchronous: String = environment("SYNCHRONOUS") ?? "FULL"
 
+    @Option(name: .customLong("max-db-size"), help: "The most the database file may grow to, in bytes or with K, M, G (1024-based); writes past it answer 507. Default: as the disk allows (env FEEDBASE_MAX_DB_SIZE).")
+    var maxDatabaseSize: String? = environment("MAX_DB_SIZE")
+
     func connectionOptions() throws -> ConnectionOptions {
         guard let mode = SynchronousMode(rawValue: synchronous.uppercased()) else {
             throw CLIError("--synchronous must be FULL, NORMAL or OFF, not '\(synchronous)'")
         }
-        return ConnectionOptions(synchronous: mode)
+        var options = ConnectionOptions(synchronous: mode)
+        if let maxDatabaseSize {
+            guard let bytes = Self.bytes(maxDatabaseSize), bytes >= 65_536 else {
+                throw CLIError("--max-db-size must be a size of at least 64K, such as 500M or 20G, not '\(maxDatabaseSize)'")
+            }
+            options.maxDatabaseBytes = bytes
+        }
+        return options
+    }
+
+    /// `123`, `64K`, `500M`, `20G` (1024-based; a trailing B or iB is allowed): the bytes, or nil.
+    static func bytes(_ text: String) -> Int64? {
+        var digits = Substring(text.uppercased())
+        for suffix in ["IB", "B"] where digits.hasSuffix(suffix) { digits = digits.dropLast(suffix.count); break }
+        var scale: Int64 = 1
+        if let unit = digits.last, let power = ["K": 1, "M": 2, "G": 3, "T": 4][String(unit)] {
+            scale = Int64(1) << (10 * power)
+            digits = digits.dropLast()
+        }
+        guard let value = Int64(digits), value > 0 else { return nil }
+        let (product, overflow) = value.multipliedReportingOverflow(by: scale)
+        return overflow ? nil : product
     }
 }
 

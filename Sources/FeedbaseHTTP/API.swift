@@ -254,6 +254,14 @@ public struct API: Sendable {
             var problem = Problem(.serviceUnavailable, "the database is busy; retry shortly")
             problem.headers.add(name: "Retry-After", value: "1")
             return problem
+        case .full:
+            logger.error("disk full", metadata: ["error": "\(error)", "request-id": "\(request.requestID)"])
+            return Problem(.insufficientStorage, "the database's disk is full; nothing of this request was written")
+        case .unavailable:
+            logger.error("storage unavailable", metadata: ["error": "\(error)", "request-id": "\(request.requestID)"])
+            var problem = Problem(.serviceUnavailable, "the database cannot be read or written just now; retry later (request id \(request.requestID))")
+            problem.headers.add(name: "Retry-After", value: "5")
+            return problem
         case .storage, .migration, .internal:
             logger.error("store failure", metadata: ["error": "\(error)", "request-id": "\(request.requestID)"])
             return Problem(.internalServerError, "the server failed; the log has the details (request id \(request.requestID))")

@@ -21,15 +21,20 @@ public struct ConnectionOptions: Sendable {
     public var queryOnly: Bool
     /// Statements kept prepared per connection.
     public var statementCacheSize: Int
+    /// The most bytes the database file may hold (`PRAGMA max_page_count`, rounded down to whole
+    /// pages, never below what it holds now): a write past it fails as if the disk were full.
+    /// Nil: as large as the disk allows.
+    public var maxDatabaseBytes: Int64?
 
     public init(
         synchronous: SynchronousMode = .full, busyTimeoutMilliseconds: Int32 = 5_000,
-        queryOnly: Bool = false, statementCacheSize: Int = 128
+        queryOnly: Bool = false, statementCacheSize: Int = 128, maxDatabaseBytes: Int64? = nil
     ) {
         self.synchronous = synchronous
         self.busyTimeoutMilliseconds = busyTimeoutMilliseconds
         self.queryOnly = queryOnly
         self.statementCacheSize = statementCacheSize
+        self.maxDatabaseBytes = maxDatabaseBytes
     }
 }
 
@@ -103,6 +108,10 @@ final class Connection {
             try execute("PRAGMA foreign_keys=ON")
             try execute("PRAGMA synchronous=\(options.synchronous.rawValue)")
             if options.queryOnly { try execute("PRAGMA query_only=1") }
+            if let bytes = options.maxDatabaseBytes, !options.queryOnly {
+                let pageSize = try scalarText("PRAGMA page_size").flatMap { Int64($0) } ?? 4096
+                try execute("PRAGMA max_page_count=\(max(1, bytes / max(pageSize, 512)))")
+            }
             try SQLFunctions.register(on: db)
         } catch let error as StoreError {
             // Every stored property is set: throwing now runs deinit, the one owner of the close

@@ -99,6 +99,9 @@ private struct ConnectionTransfer: @unchecked Sendable {
 struct WriteJob: Sendable {
     struct Outcome {
         var succeeded: Bool
+        /// Why the job failed, when it did: if SQLite then aborted the whole transaction (disk
+        /// full, I/O error), the group's other jobs fail with the same kind.
+        var failure: StoreError? = nil
         /// Called after COMMIT (with nil) or after a failed group (with the error).
         var complete: @Sendable (StoreError?) -> Void
     }
@@ -186,7 +189,7 @@ final class Database: Sendable {
                             if let groupError { continuation.resume(throwing: groupError) } else { continuation.resume(returning: value) }
                         }
                     } catch {
-                        return WriteJob.Outcome(succeeded: false) { _ in continuation.resume(throwing: error) }
+                        return WriteJob.Outcome(succeeded: false, failure: error as? StoreError) { _ in continuation.resume(throwing: error) }
                     }
                 },
                 fail: { error in continuation.resume(throwing: error) })
@@ -254,7 +257,8 @@ final class Database: Sendable {
             }
             completions.append(outcome)
             if !connection.isInTransaction {
-                let error = StoreError(.storage, "the database aborted the transaction (disk full or I/O error)")
+                let cause = outcome.failure
+                let error = StoreError(cause?.kind ?? .unavailable, "the database aborted the transaction: " + (cause?.message ?? "disk full or I/O error"), sqliteCode: cause?.sqliteCode)
                 for completion in completions { completion.complete(error) }
                 return jobs[index...]
             }

@@ -23,7 +23,11 @@ public enum StoreErrorKind: String, Sendable, Equatable {
     case preconditionFailed
     /// The database stayed locked by another connection past the busy timeout.
     case busy
-    /// The file is corrupt, not a database, unreadable, or the disk is full.
+    /// The disk (or the database's size limit) is full: nothing of the write was kept.
+    case full
+    /// The file cannot be read or written just now: an I/O error, a read-only or vanished file.
+    case unavailable
+    /// The file is corrupt or not a database.
     case storage
     /// A migration could not be applied or the migration history is inconsistent.
     case migration
@@ -147,9 +151,9 @@ extension StoreError {
             switch primary {
             case SQLiteCode.constraint, SQLiteCode.mismatch: kind = .constraint
             case SQLiteCode.busy, SQLiteCode.locked: kind = .busy
-            case SQLiteCode.corrupt, SQLiteCode.notadb, SQLiteCode.ioerr, SQLiteCode.full,
-                SQLiteCode.cantopen, SQLiteCode.readonly, SQLiteCode.perm:
-                kind = .storage
+            case SQLiteCode.full: kind = .full
+            case SQLiteCode.ioerr, SQLiteCode.cantopen, SQLiteCode.readonly, SQLiteCode.perm: kind = .unavailable
+            case SQLiteCode.corrupt, SQLiteCode.notadb: kind = .storage
             default: kind = .internal
             }
         }
