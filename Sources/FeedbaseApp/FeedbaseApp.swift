@@ -114,7 +114,7 @@ public final class FeedbaseApp: Sendable {
             let api = try API(
                 store: store, feed: feed, policy: policy, verifier: authenticator, crossOrigin: configuration.crossOrigin,
                 rateLimiter: configuration.rateLimit.map { RateLimiter(rate: $0.rate, burst: $0.burst) }, credentialWatch: credentialWatch,
-                logger: logger)
+                limits: configuration.server.limits, logger: logger)
             let server = try await HTTPServer.start(configuration.server, api: api, logger: logger)
             return FeedbaseApp(
                 store: store, hub: hub, server: server, authenticator: authenticator, credentialWatch: credentialWatch,

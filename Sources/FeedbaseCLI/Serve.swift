@@ -24,6 +24,7 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup var migrationOptions: MigrationOptions
     @OptionGroup var rulesOptions: RulesOptions
     @OptionGroup var jwt: JWTOptions
+    @OptionGroup var limitOptions: LimitOptions
 
     @Flag(name: .customLong("public"), help: "With no access rules, serve a non-loopback address anyway: the data is meant to be open (env FEEDBASE_PUBLIC=1).")
     var publicAccess = environment("PUBLIC").map { ["1", "true", "yes"].contains($0.lowercased()) } ?? false
@@ -82,6 +83,10 @@ struct Serve: AsyncParsableCommand {
             }
             logger.logLevel = level
             let configuration = try appConfiguration()
+            if configuration.server.limits.connections < Int(limitOptions.connections) ?? 0 {
+                logger.warning("--max-connections lowered to what the descriptor limit allows",
+                    metadata: ["max-connections": "\(configuration.server.limits.connections)"])
+            }
             do {
                 app = try await FeedbaseApp.start(configuration, logger: logger)
             } catch let error as StoreError {
@@ -129,6 +134,7 @@ struct Serve: AsyncParsableCommand {
         store.feed = !noFeed
         var server = ServerConfiguration(host: host, port: port, maxBodySize: maxBody, idleTimeout: .seconds(Int64(idle)))
         server.streamBufferLimit = buffer
+        server.limits = try limitOptions.limits(descriptors: LimitOptions.raiseDescriptorLimit()).limits
         var configuration = AppConfiguration(store: store, server: server)
         configuration.rules = try rulesOptions.load(migrations: migrationOptions.migrations)
         configuration.publicAccess = publicAccess

@@ -32,6 +32,7 @@ public struct API: Sendable {
     let verifier: (any CredentialVerifier)?
     let crossOrigin: CrossOriginPolicy
     let rateLimiter: RateLimiter?
+    let limits: RequestLimits
     /// The open feed subscriptions' credentials (the app rechecks them when the keys change).
     public let credentialWatch: CredentialWatch
     private(set) var router = Router<Route>()
@@ -40,9 +41,10 @@ public struct API: Sendable {
     public init(
         store: any ResourceStore, feed: FeedService? = nil, policy: AccessPolicy = .open, verifier: (any CredentialVerifier)? = nil,
         crossOrigin: CrossOriginPolicy = .none, rateLimiter: RateLimiter? = nil, credentialWatch: CredentialWatch = CredentialWatch(),
-        logger: Logger
+        limits: RequestLimits = RequestLimits(), logger: Logger
     ) throws {
         self.credentialWatch = credentialWatch
+        self.limits = limits
         self.crossOrigin = crossOrigin
         self.rateLimiter = rateLimiter
         self.store = store
@@ -183,9 +185,20 @@ public struct API: Sendable {
             }
         }
         do {
-            guard request.uri.utf8.count <= RequestLimits.targetBytes else {
+            guard request.uri.utf8.count <= limits.targetBytes else {
                 throw Problem(.uriTooLong,
-                    "the request target is \(request.uri.utf8.count) bytes long; the limit is \(RequestLimits.targetBytes) bytes (path and query string)")
+                    "the request target is \(request.uri.utf8.count) bytes long; the limit is \(limits.targetBytes) bytes (path and query string)")
+            }
+            if !request.body.isEmpty {
+                // On the event loop, one pass over bytes already in memory: the writer thread
+                // never parses a body past these limits.
+                let shape = RequestLimits.shape(ofJSON: request.body, maximumDepth: limits.jsonDepth)
+                guard shape.depth <= limits.jsonDepth else {
+                    throw Problem(.badRequest, "the request body nests deeper than \(limits.jsonDepth) levels")
+                }
+                if let items = shape.topLevelItems, items > limits.bulkItems {
+                    throw Problem(.payloadTooLarge, "the request body holds \(items) items; the limit is \(limits.bulkItems) items per request")
+                }
             }
             guard let segments = Router<Route>.segments(of: request.path) else {
                 throw Problem(.badRequest, "the path is not valid percent-encoded UTF-8")

@@ -52,8 +52,8 @@ struct BandRequest: Sendable {
     /// From a URL of a listing: `/tasks?...` (the leading slash may be left out), for a
     /// subscriber whose read rules `access` gives.
     static func parse(url: String, store: any ResourceStore, maxFilters: Int, identity: Identity, policy: AccessPolicy) async throws -> BandRequest {
-        guard url.utf8.count <= RequestLimits.targetBytes else {
-            throw Problem(.badRequest, "the band's url is longer than \(RequestLimits.targetBytes) bytes")
+        guard url.utf8.count <= RequestLimits.bandURLBytes else {
+            throw Problem(.badRequest, "the band's url is longer than \(RequestLimits.bandURLBytes) bytes")
         }
         let path = Request.path(of: url).drop { $0 == "/" }
         guard !path.isEmpty, !path.contains("/"), let name = PercentEncoding.decode(path) else {

@@ -25,6 +25,8 @@ public struct ServerConfiguration: Sendable {
     public var eventLoopThreads: Int
     /// Unsent bytes a streaming (SSE) or WebSocket client may have queued before it is cut off.
     public var streamBufferLimit: Int = 1 << 20
+    /// What one client may hold or send (connections, head, body shape, WebSocket messages).
+    public var limits = RequestLimits()
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, maxBodySize: Int = 1 << 20, idleTimeout: TimeAmount = .seconds(60),
@@ -52,22 +54,30 @@ public final class HTTPServer: Sendable {
     public static func start(_ configuration: ServerConfiguration, api: API, logger: Logger) async throws -> HTTPServer {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.eventLoopThreads))
         let connections = OpenConnections()
+        let limits = configuration.limits
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
-                connections.insert(channel)
+                guard connections.insert(channel, limit: limits.connections) else {
+                    return channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(RefusedConnectionHandler()) }
+                }
                 do {
                     let sync = channel.pipeline.syncOperations
+                    try sync.addHandler(RequestDeadlineHandler(timeout: limits.requestTimeout), name: "feedbase.deadline")
                     try sync.addHandler(IdleStateHandler(readTimeout: configuration.idleTimeout), name: "feedbase.idle")
                     var upgrade: NIOHTTPServerUpgradeConfiguration?
-                    if let upgrader = WebSocketFeed.upgrader(api: api, streamLimit: configuration.streamBufferLimit) {
-                        // After the upgrade the request handler and the idle timer (a feed client
-                        // may stay silent for hours; pings keep the connection checked) leave.
+                    if let upgrader = WebSocketFeed.upgrader(
+                        api: api, streamLimit: configuration.streamBufferLimit, maxMessageBytes: limits.webSocketMessageBytes)
+                    {
+                        // After the upgrade the request handler, its deadline and the idle timer
+                        // (a feed client may stay silent for hours; pings keep the connection
+                        // checked) leave.
                         upgrade = (upgraders: [upgrader], completionHandler: { context in
                             context.pipeline.removeHandler(name: "feedbase.request", promise: nil)
+                            context.pipeline.removeHandler(name: "feedbase.deadline", promise: nil)
                             context.pipeline.removeHandler(name: "feedbase.idle", promise: nil)
                         })
                     }
@@ -76,10 +86,11 @@ public final class HTTPServer: Sendable {
                     try sync.configureHTTPServerPipeline(
                         withPipeliningAssistance: true, withServerUpgrade: upgrade, withErrorHandling: false,
                         withEncoderConfiguration: HTTPResponseEncoder.Configuration(),
-                        withDecoderLimitConfiguration: RequestLimits.decoder)
+                        withDecoderLimitConfiguration: limits.decoder)
                     try sync.addHandler(
                         RequestHandler(
-                            api: api, maxBodySize: configuration.maxBodySize, streamLimit: configuration.streamBufferLimit, logger: logger),
+                            api: api, maxBodySize: configuration.maxBodySize, streamLimit: configuration.streamBufferLimit, limits: limits,
+                            logger: logger),
                         name: "feedbase.request")
                     return channel.eventLoop.makeSucceededVoidFuture()
                 } catch {
@@ -129,10 +140,16 @@ public final class HTTPServer: Sendable {
 final class OpenConnections: Sendable {
     private let channels = Mutex<[ObjectIdentifier: any Channel]>([:])
 
-    func insert(_ channel: any Channel) {
+    /// False, and the channel is not kept, when `limit` connections are open already.
+    func insert(_ channel: any Channel, limit: Int) -> Bool {
         let id = ObjectIdentifier(channel)
-        channels.withLock { $0[id] = channel }
-        channel.closeFuture.whenComplete { _ in _ = self.channels.withLock { $0.removeValue(forKey: id) } }
+        let admitted = channels.withLock { channels in
+            guard channels.count < limit else { return false }
+            channels[id] = channel
+            return true
+        }
+        if admitted { channel.closeFuture.whenComplete { _ in _ = self.channels.withLock { $0.removeValue(forKey: id) } } }
+        return admitted
     }
 
     var all: [any Channel] { channels.withLock { Array($0.values) } }

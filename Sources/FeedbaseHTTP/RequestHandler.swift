@@ -24,13 +24,15 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     private let api: API
     private let maxBodySize: Int
     private let streamLimit: Int
+    private let limits: RequestLimits
     private let logger: Logger
     private var state = State.idle
 
-    init(api: API, maxBodySize: Int, streamLimit: Int, logger: Logger) {
+    init(api: API, maxBodySize: Int, streamLimit: Int, limits: RequestLimits, logger: Logger) {
         self.api = api
         self.maxBodySize = maxBodySize
         self.streamLimit = streamLimit
+        self.limits = limits
         self.logger = logger
     }
 
@@ -38,7 +40,10 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         switch (unwrapInboundIn(data), state) {
         case (.head(let head), .idle):
             let requestID = Self.requestID(head.headers)
-            if let length = head.headers.first(name: "Content-Length").flatMap(Int.init), length > maxBodySize {
+            if head.headers.count > limits.headerCount {
+                rejectHead(context: context, head: head, requestID: requestID,
+                    Problem(.requestHeaderFieldsTooLarge, "the request has \(head.headers.count) header fields; the limit is \(limits.headerCount)"))
+            } else if let length = head.headers.first(name: "Content-Length").flatMap(Int.init), length > maxBodySize {
                 rejectTooLarge(context: context, head: head, requestID: requestID)
             } else {
                 state = .receiving(head, context.channel.allocator.buffer(capacity: 0), requestID: requestID)
@@ -53,6 +58,7 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
         case (.end, .receiving(let head, let body, let requestID)):
             state = .processing
+            context.triggerUserOutboundEvent(RequestDeadlineHandler.Event.requestArrived, promise: nil)
             process(context: context, head: head, body: body, requestID: requestID)
         case (.end, .discarding):
             context.close(promise: nil)
@@ -101,14 +107,22 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         let problem =
             if case .headerOverflow = error {
                 Problem(.requestHeaderFieldsTooLarge,
-                    "the request line and header fields are larger than \(RequestLimits.headBytes) bytes together "
-                        + "(the request target alone may have \(RequestLimits.targetBytes) bytes)")
+                    "the request line and header fields are larger than \(limits.headBytes) bytes together "
+                        + "(the request target alone may have \(limits.targetBytes) bytes)")
             } else {
                 Problem(.badRequest, "the request is not valid HTTP/1.1")
             }
         let response = problem.response(instance: String(Request.path(of: head.uri)), requestID: requestID)
         // errorCaught closes the connection after this.
         write(response, for: head, requestID: requestID, started: .now(), keepAlive: false, closing: false, context: context)
+    }
+
+    /// A head past a limit the decoder does not know: answered, then the connection closes
+    /// (what follows it cannot be trusted to be the next request).
+    private func rejectHead(context: ChannelHandlerContext, head: HTTPRequestHead, requestID: String, _ problem: Problem) {
+        state = .discarding(budget: 0)
+        let response = problem.response(instance: String(Request.path(of: head.uri)), requestID: requestID)
+        write(response, for: head, requestID: requestID, started: .now(), keepAlive: false, context: context)
     }
 
     private func rejectTooLarge(context: ChannelHandlerContext, head: HTTPRequestHead, requestID: String) {
@@ -138,6 +152,7 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
             handler.state = .idle
             handler.write(response, for: head, requestID: requestID, started: started, keepAlive: head.isKeepAlive, context: context)
+            context.triggerUserOutboundEvent(RequestDeadlineHandler.Event.responseFinished, promise: nil)
         }
     }
 
@@ -187,6 +202,7 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         responseStream.finished.whenComplete { _ in
             let (handler, context) = bound.value
             handler.state = .idle
+            context.triggerUserOutboundEvent(RequestDeadlineHandler.Event.responseFinished, promise: nil)
             if !keepAlive { context.close(promise: nil) }
         }
         logger.info("\(head.method.rawValue) \(Self.loggable(head.uri)) \(response.status.code) stream", metadata: ["request-id": "\(requestID)"])

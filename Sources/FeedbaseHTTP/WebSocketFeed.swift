@@ -23,14 +23,12 @@ import NIOWebSocket
 import Synchronization
 
 enum WebSocketFeed {
-    /// The largest message a client may send (a frame, or fragments together).
-    static let maxMessageBytes = 1 << 16
-
     /// The upgrader for `/_feed`: checks the request like the SSE route; a request it refuses is
     /// answered by the HTTP route instead (404 for an unknown collection, 400 for bad parameters,
     /// 401 or 403 for credentials refused or not enough for the firehose). The credentials are
     /// verified in both steps: the second finds them cached.
-    static func upgrader(api: API, streamLimit: Int) -> NIOWebSocketServerUpgrader? {
+    /// `maxMessageBytes`: the largest message a client may send (a frame, or fragments together).
+    static func upgrader(api: API, streamLimit: Int, maxMessageBytes: Int) -> NIOWebSocketServerUpgrader? {
         guard let feed = api.feed else { return nil }
         let schema = api.store.schema
         let policy = api.policy
@@ -56,13 +54,14 @@ enum WebSocketFeed {
             upgradePipelineHandler: { channel, head in
                 admitted(head, on: channel.eventLoop, counting: false, address: nil).flatMap { admitted in
                     guard let (request, identity) = admitted else { return channel.close() }
-                    return upgraded(channel, api: api, feed: feed, request: request, identity: identity, streamLimit: streamLimit)
+                    return upgraded(
+                        channel, api: api, feed: feed, request: request, identity: identity, streamLimit: streamLimit, maxMessageBytes: maxMessageBytes)
                 }
             })
     }
 
     private static func upgraded(
-        _ channel: any Channel, api: API, feed: FeedService, request: FeedRequest, identity: Identity, streamLimit: Int
+        _ channel: any Channel, api: API, feed: FeedService, request: FeedRequest, identity: Identity, streamLimit: Int, maxMessageBytes: Int
     ) -> EventLoopFuture<Void> {
                 channel.eventLoop.makeCompletedFuture {
                     let writer = FrameBytesWriter(eventLoop: channel.eventLoop)

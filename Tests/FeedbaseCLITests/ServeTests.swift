@@ -72,6 +72,10 @@ final class ServeProcess: Sendable {
         expectOneErrorLine(try await run(["serve", "--max-body", "0"], in: workspace.path), containing: "--max-body")
         expectOneErrorLine(try await run(["serve", "--log-level", "loud"], in: workspace.path), containing: "--log-level")
         expectOneErrorLine(try await run(["serve", "--migrations", "nowhere"], in: workspace.path), containing: "nowhere")
+        expectOneErrorLine(try await run(["serve", "--max-uri-bytes", "90000"], in: workspace.path), containing: "--max-uri-bytes must be at least 256")
+        expectOneErrorLine(try await run(["serve", "--request-timeout", "0"], in: workspace.path), containing: "--request-timeout")
+        expectOneErrorLine(try await run(["serve", "--max-db-size", "lots"], in: workspace.path), containing: "--max-db-size")
+        expectOneErrorLine(try await run(["serve"], in: workspace.path, environment: ["FEEDBASE_MAX_HEADERS": "lots"]), containing: "--max-headers must be")
     }
 }
 

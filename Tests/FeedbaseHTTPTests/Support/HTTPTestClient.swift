@@ -154,6 +154,14 @@ final class HTTPConnection: @unchecked Sendable {
         (try? await offload { self.isClosedByPeerNow(within: within) }) ?? false
     }
 
+    /// Whether the server sends something (or closes) within `within`; nothing is read.
+    func hasInput(within: Duration) async -> Bool {
+        (try? await offload {
+            self.deadline = ContinuousClock.now + within
+            return try self.wait(for: Int16(POLLIN))
+        }) ?? true
+    }
+
     /// Reads a response head only (for a streamed body read with `nextChunk`).
     func readHead() async throws -> HTTPResponse {
         try await offload { try self.bounded { try self.readResponseNow(forHEAD: true) } }
