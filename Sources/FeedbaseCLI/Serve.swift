@@ -38,6 +38,9 @@ struct Serve: AsyncParsableCommand {
     @Flag(name: .customLong("no-feed"), help: "Record no change events and serve no feed (env FEEDBASE_NO_FEED=1).")
     var noFeed = environment("NO_FEED").map { ["1", "true", "yes"].contains($0.lowercased()) } ?? false
 
+    @Option(name: .customLong("wal-checkpoint"), help: "background: WAL checkpoints on a thread of their own, so no write waits for one; commit: in the writes' commits, as SQLite does by default (env FEEDBASE_WAL_CHECKPOINT).")
+    var walCheckpoint: String = environment("WAL_CHECKPOINT") ?? "background"
+
     @Option(name: .customLong("feed-heartbeat"), help: "Seconds between feed pings (env FEEDBASE_FEED_HEARTBEAT).")
     var feedHeartbeat: String = environment("FEED_HEARTBEAT") ?? "30"
 
@@ -132,6 +135,8 @@ struct Serve: AsyncParsableCommand {
         }
         var store = StoreConfiguration(path: database.db, migrationsDirectory: migrationOptions.migrations, connection: try database.connectionOptions())
         store.feed = !noFeed
+        guard ["background", "commit"].contains(walCheckpoint) else { throw CLIError("--wal-checkpoint must be background or commit, not '\(walCheckpoint)'") }
+        store.backgroundCheckpoints = walCheckpoint == "background"
         var server = ServerConfiguration(host: host, port: port, maxBodySize: maxBody, idleTimeout: .seconds(Int64(idle)))
         server.streamBufferLimit = buffer
         server.limits = try limitOptions.limits(descriptors: LimitOptions.raiseDescriptorLimit()).limits

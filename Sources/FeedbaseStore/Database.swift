@@ -119,17 +119,41 @@ final class Database: Sendable {
     let readerCount: Int
     let maxBatch: Int
 
+    /// Wakes the checkpointer thread; nil when SQLite checkpoints in the writer's commits.
+    private let checkpoints: CheckpointSignal?
+
     /// Takes ownership of the connections: none may be used by the caller afterwards.
-    init(writer: Connection, readers: [Connection], maxBatch: Int = 256) {
+    /// `checkpointer`: a connection for WAL checkpoints on a thread of their own, run when the
+    /// WAL passes `checkpointPages` (Checkpointer.swift); nil leaves them to SQLite's commits.
+    init(writer: Connection, readers: [Connection], checkpointer: Connection? = nil, checkpointPages: Int32 = 1000, maxBatch: Int = 256) throws {
         self.readerCount = readers.count
         self.maxBatch = maxBatch
-        self.threads = ThreadGroup(count: readers.count + 1)
+        self.threads = ThreadGroup(count: readers.count + 1 + (checkpointer == nil ? 0 : 1))
+        if let checkpointer {
+            let signal = CheckpointSignal(pages: checkpointPages)
+            try Checkpointer.install(on: writer, signal: signal)
+            checkpoints = signal
+            let transfer = ConnectionTransfer(connection: checkpointer)
+            let threads = self.threads
+            let thread = Thread {
+                Checkpointer.run(transfer.connection, signal: signal)
+                threads.threadExited()
+            }
+            thread.name = "feedbase-checkpointer"
+            thread.start()
+        } else {
+            checkpoints = nil
+        }
         let writerTransfer = ConnectionTransfer(connection: writer)
         let writes = self.writes, reads = self.reads, threads = self.threads
         let observers = commitObservers
         let notify: @Sendable () -> Void = { observers.notify() }
+        let signal = checkpoints
         let writerThread = Thread {
             Database.writerLoop(writerTransfer.connection, queue: writes, maxBatch: maxBatch, committed: notify)
+            // The WAL hook holds the signal unretained: this closure keeps it alive while the
+            // writer may still commit (the Database may be gone already), and the hook goes first.
+            if let signal { Checkpointer.uninstall(from: writerTransfer.connection, signal: signal) }
             threads.threadExited()
         }
         writerThread.name = "feedbase-writer"
@@ -202,12 +226,14 @@ final class Database: Sendable {
     deinit {
         writes.close()
         reads.close()
+        checkpoints?.close()
     }
 
     /// Finishes the queued jobs, then closes every connection.
     func close() async {
         writes.close()
         reads.close()
+        checkpoints?.close()
         await threads.wait()
     }
 

@@ -13,6 +13,9 @@ public struct StoreConfiguration: Sendable {
     public var readers: Int
     /// Record every write in the change log (the feed); off, REST works the same without it.
     public var feed: Bool = true
+    /// WAL checkpoints on a thread of their own (Checkpointer.swift); false: in the writer's
+    /// commits, as SQLite does by default (kept for comparison, bench/checkpoint.sh).
+    public var backgroundCheckpoints: Bool = true
 
     public init(
         path: String, migrationsDirectory: String? = nil, connection: ConnectionOptions = ConnectionOptions(),
@@ -60,7 +63,10 @@ public final class SQLiteStore: ResourceStore {
         let readers = try (0..<max(1, configuration.readers)).map { _ in
             try Connection(path: configuration.path, options: readerOptions)
         }
-        database = Database(writer: writer, readers: readers)
+        // A file database gets a checkpointer of its own (an in-memory one has no WAL).
+        let checkpointer = configuration.backgroundCheckpoints && configuration.path != ":memory:" && !configuration.path.isEmpty
+            ? try Connection(path: configuration.path, options: configuration.connection) : nil
+        database = try Database(writer: writer, readers: readers, checkpointer: checkpointer)
         collections = Dictionary(schema.collections.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         let head = configuration.feed ? "(SELECT seq FROM sqlite_sequence WHERE name = '_changes')" : "0"
         itemSQL = collections.mapValues { collection in

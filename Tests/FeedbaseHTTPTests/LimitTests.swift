@@ -38,7 +38,7 @@ import Testing
     }
 
     @Test func aRequestThatDoesNotArriveInTimeGets408AndTheConnectionCloses() async throws {
-        try await withServer(configure: { $0.server.limits.requestTimeout = .milliseconds(400) }) { server in
+        try await withServer(configure: { $0.server.limits.requestTimeout = .seconds(1) }) { server in
             // Slowloris: a byte of the head now and then, each well inside the idle timeout.
             let slow = try await HTTPConnection(port: server.port, timeout: .seconds(10))
             let started = ContinuousClock.now
@@ -46,25 +46,25 @@ import Testing
             for byte in Array("GET /projects HTTP/1.1\r\nHost: x\r\nX-Slow: \(String(repeating: "z", count: 200))".utf8) {
                 try await slow.send([byte])
                 sent += 1
-                if await slow.hasInput(within: .milliseconds(50)) { break }
+                if await slow.hasInput(within: .milliseconds(100)) { break }
             }
-            // A byte every 50 ms at most kept the connection busy until the clock ran out.
-            #expect(sent >= 5 && ContinuousClock.now - started >= .milliseconds(400), "\(sent) bytes")
+            // Bytes kept coming (far inside the 60 s idle timeout), yet the clock ran out.
+            #expect(sent >= 2 && ContinuousClock.now - started >= .seconds(1), "\(sent) bytes")
             let answer = try? await slow.readResponse()
             #expect(answer?.status == 408, "\(String(describing: answer?.status)) \(answer?.text ?? "")")
-            #expect(ContinuousClock.now - started < .seconds(5))
+            #expect(ContinuousClock.now - started < .seconds(10))
 
             // A keep-alive connection quiet between requests is not cut by the request clock,
             // and a stream outlives it.
             let quiet = try await HTTPConnection(port: server.port)
             #expect(try await quiet.request("GET", "/projects").status == 200)
-            #expect(await !quiet.isClosedByPeer(within: .milliseconds(900)))
+            #expect(await !quiet.isClosedByPeer(within: .milliseconds(1500)))
             #expect(try await quiet.request("GET", "/projects").status == 200)
 
             let stream = try await EventStreamFollower(port: server.port, collection: "projects", query: "order=id", since: 0)
             defer { stream.close() }
             #expect(try await stream.next().kind == "ready")
-            #expect(await !stream.stream.connection.isClosedByPeer(within: .milliseconds(900)))
+            #expect(await !stream.stream.connection.isClosedByPeer(within: .milliseconds(1500)))
             #expect(try await server.request("POST", "/projects", json: #"{"name":"late"}"#).status == 201)
             #expect(try await stream.next().kind == "change")
         }
