@@ -108,13 +108,13 @@ import Testing
             + "\(count { if case .refused = $0 { true } else { false } }) refused), \(log.count) events, \(rows.count) rows; "
             + "resumes: " + records.map { "\($0.transport.rawValue) \($0.resumes)" }.joined(separator: ", ")
         print(summary)
-        #expect(failures.isEmpty, """
+        if !failures.isEmpty { Issue.record("""
             \(summary)
             FEEDBASE_KILL_SEED=\(seed) replays this schedule. \(failures.count) findings:
             \(failures.prefix(40).joined(separator: "\n"))
             server log lines worth a look:
             \(server.troubles.prefix(20).joined(separator: "\n"))
-            """)
+            """) }
     }
 }
 
@@ -147,6 +147,7 @@ private func changes(_ server: KilledServer) async throws -> [FeedEvent] {
             guard let event = FeedEvent(change) else { throw KillTestError("/_changes: not an event: \(change)") }
             events.append(event)
         }
+        guard last > since else { throw KillTestError("/_changes?since=\(since) does not move on: last_seq \(last)") }
         since = last
     }
     throw KillTestError("/_changes did not end within 100,000 pages")
