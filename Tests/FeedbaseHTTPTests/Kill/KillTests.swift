@@ -1,9 +1,10 @@
 // kill -9 under load: the real binary on one database file, with writers (REST single and bulk
 // creates, PATCH and DELETE, the sqlite3 shell) and a subscriber on each transport, SIGKILLed at
-// random moments (while serving, after some acknowledged writes, during startup) and restarted,
-// again and again. Then: every acknowledged write is in the file, every applied change has
-// exactly one event and nothing else has any, every subscriber resumed with `since` and holds
-// exactly the log in order, and `PRAGMA integrity_check` is ok after each kill and at the end.
+// random moments (while serving, after some acknowledged writes, while starting, while stopping
+// after SIGTERM) and restarted, again and again. Then: every acknowledged write is in the file,
+// every applied change has exactly one event and nothing else has any, every subscriber resumed
+// with `since` and holds exactly the log in order, and `PRAGMA integrity_check` is ok after each
+// kill and at the end.
 //
 // FEEDBASE_KILLS (default 20) sets the number of kills and FEEDBASE_KILL_SEED the schedule's seed
 // (printed with every result); bench/killsoak.sh runs many more.
@@ -19,8 +20,12 @@ import Testing
         let seed = environment["FEEDBASE_KILL_SEED"].flatMap(UInt64.init) ?? UInt64.random(in: 0...UInt64(UInt32.max))
         let started = ContinuousClock.now
         let server = try KilledServer()
-        defer { server.removeFiles() }
         let ledger = KillLedger(), gate = WriteGate()
+        defer {
+            gate.close()
+            server.abandon()
+            server.removeFiles()
+        }
         let records = FeedTransport.allCases.map(FeedRecord.init)
         var failures: [String] = []
         var random = SeededGenerator(seed: seed)
@@ -41,13 +46,20 @@ import Testing
             Task { await failure(of: { try await writers.shell("shell", seed: seed &+ 5) }) },
         ]
 
-        var duringStartup = 0
+        var duringStartup = 0, duringStop = 0
         do {
             for kill in 1...max(1, kills) {
-                // One kill in eight lands while the process starts (migrations, WAL recovery, bind).
-                if kill > 1 && Int.random(in: 0..<8, using: &random) == 0 {
+                let roll = Int.random(in: 0..<8, using: &random)
+                if kill > 1 && roll == 0 {
+                    // One kill in eight lands while the process starts (migrations, WAL recovery, bind).
                     duringStartup += 1
                     try await server.startAndKill(after: .milliseconds(Int.random(in: 0...150, using: &random)))
+                } else if roll == 1 {
+                    // One in eight while it stops gracefully after SIGTERM (in-flight requests finishing).
+                    duringStop += 1
+                    if kill > 1 { try await server.start() }
+                    try await Task.sleep(for: .milliseconds(Int.random(in: 0...500, using: &random)))  // the moment of the SIGTERM
+                    try await server.kill(stopping: .milliseconds(Int.random(in: 0...100, using: &random)))
                 } else {
                     if kill > 1 { try await server.start() }
                     if Bool.random(using: &random) {
@@ -103,7 +115,7 @@ import Testing
         let oracle = KillOracle(writes: writes, log: log, fileLog: fileLog, rows: rows, subscribers: records)
         failures += oracle.failures()
         let count = { (outcome: (Outcome) -> Bool) in writes.filter { outcome($0.outcome) }.count }
-        let summary = "KillTests: seed \(seed), \(kills) kills (\(duringStartup) during startup) in \(ContinuousClock.now - started): "
+        let summary = "KillTests: seed \(seed), \(kills) kills (\(duringStartup) during startup, \(duringStop) during a stop) in \(ContinuousClock.now - started): "
             + "\(writes.count) writes (\(count { $0 == .acknowledged }) acknowledged, \(count { $0 == .unknown }) in doubt of which \(oracle.appliedInDoubt) applied, "
             + "\(count { if case .refused = $0 { true } else { false } }) refused), \(log.count) events, \(rows.count) rows; "
             + "resumes: " + records.map { "\($0.transport.rawValue) \($0.resumes)" }.joined(separator: ", ")

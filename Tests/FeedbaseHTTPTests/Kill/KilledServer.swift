@@ -91,9 +91,13 @@ final class KilledServer: Sendable {
 
     /// Withdraws the server from clients, then SIGKILLs it and waits (bounded) for it to be gone.
     /// A process that had already died by itself is a crash, reported with its log.
-    func kill() async throws {
-        guard let (status, log) = try await end(SIGKILL) else { return }
-        guard status == 128 + SIGKILL else { throw KillTestError("the server exited by itself (status \(status)) before the kill: \(log)") }
+    /// With `stopping`, SIGTERM comes first and the SIGKILL that long after it, in the middle of
+    /// the graceful stop (which may also have ended by then, with status 0).
+    func kill(stopping: Duration? = nil) async throws {
+        guard let (status, log) = try await end(SIGKILL, stopping: stopping) else { return }
+        guard status == 128 + SIGKILL || (stopping != nil && status == 0) else {
+            throw KillTestError("the server exited by itself (status \(status)) before the kill: \(log)")
+        }
     }
 
     /// SIGTERM, as an operator stops it: it must exit 0 within the bound.
@@ -103,18 +107,31 @@ final class KilledServer: Sendable {
     }
 
     /// Withdraws the server, signals the process and waits (bounded) for its exit status.
-    private func end(_ signal: Int32) async throws -> (status: Int32, log: String)? {
+    private func end(_ signal: Int32, stopping: Duration? = nil) async throws -> (status: Int32, log: String)? {
         guard let child = state.withLock({ state -> ChildProcess? in
             state.served = nil
             return state.process
         }) else { return nil }
-        child.signal(signal)
+        if let stopping {
+            child.signal(SIGTERM)
+            try await Task.sleep(for: stopping)  // the moment of the kill, not a wait for anything
+        }
+        if child.isRunning { child.signal(signal) }
         let status = try await child.exitStatus(timeout: .seconds(30))
         state.withLock { state in
             state.logs.append(child.stderr)
             state.process = nil
         }
         return (status, child.stderr)
+    }
+
+    /// The end of a run that failed part-way: no process is left behind, and no client waits.
+    func abandon() {
+        state.withLock { state in
+            state.finished = true
+            state.served = nil
+            state.process?.signal(SIGKILL)
+        }
     }
 
     /// Tells every client waiting in `up` that the run is over.
