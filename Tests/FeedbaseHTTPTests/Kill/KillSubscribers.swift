@@ -46,6 +46,8 @@ final class FeedRecord: Sendable {
     private struct State {
         var events: [FeedEvent] = []
         var resumes = 0
+        /// How the server ended sessions on its own (WebSocket close codes, SSE end events).
+        var endings: [String: Int] = [:]
         var failure: String?
         /// Set at the end: the head seq to reach, and by when.
         var target: (seq: Int, deadline: ContinuousClock.Instant)?
@@ -56,6 +58,7 @@ final class FeedRecord: Sendable {
 
     var events: [FeedEvent] { state.withLock { $0.events } }
     var resumes: Int { state.withLock { $0.resumes } }
+    var endings: [String: Int] { state.withLock { $0.endings } }
     var failure: String? { state.withLock { $0.failure } }
 
     func finish(at seq: Int, within: Duration) { state.withLock { $0.target = (seq, ContinuousClock.now + within) } }
@@ -82,6 +85,7 @@ final class FeedRecord: Sendable {
     }
 
     fileprivate func resumed() { state.withLock { $0.resumes += 1 } }
+    fileprivate func ended(_ how: String) { state.withLock { $0.endings[how, default: 0] += 1 } }
     fileprivate func fail(_ message: String) { state.withLock { $0.failure = $0.failure ?? message } }
 }
 
@@ -91,8 +95,10 @@ struct KillSubscriber {
 
     /// Follows the feed until `record` is done, resuming after every broken connection.
     func follow() async {
-        for _ in 0..<100_000 {
+        for session in 0..<100_000 {
             if record.isDone() { return }
+            // Every session after the first is a resume, whatever ended the one before.
+            if session > 0 { record.resumed() }
             let since = record.events.last?.seq ?? 0
             let served: Served
             do { served = try await server.up() } catch is RunFinished { return } catch {
@@ -109,7 +115,7 @@ struct KillSubscriber {
                 record.fail(failure.description)
                 return
             } catch {
-                record.resumed()
+                continue  // a broken connection: resume
             }
         }
         record.fail("\(record.transport.rawValue): 100,000 resumes")
@@ -135,6 +141,7 @@ struct KillSubscriber {
             case 8:
                 // Too slow (4408) or the server's failure (1011) are resumed; a reset (4410) is a gap.
                 if frame.closeCode == 4410 { throw FeedFailure("WebSocket: reset since=\(since)") }
+                record.ended(frame.closeCode.map(String.init) ?? "close")
                 return
             default: continue  // pings: the heartbeat is longer than any wait here
             }
@@ -164,7 +171,9 @@ struct KillSubscriber {
                     let json = try fields["data"].map { try JSONSerialization.jsonObject(with: Data($0.utf8)) }
                     guard let event = FeedEvent(json), fields["id"] == String(event.seq) else { throw FeedFailure("SSE: not an event: \(message)") }
                     try record.append(event)
-                case "overflow", "failure": return
+                case "overflow", "failure":
+                    record.ended(fields["event"] ?? "")
+                    return
                 case "reset": throw FeedFailure("SSE: reset since=\(since)")
                 default: continue  // ready, progress, comments
                 }

@@ -118,7 +118,10 @@ import Testing
         let summary = "KillTests: seed \(seed), \(kills) kills (\(duringStartup) during startup, \(duringStop) during a stop) in \(ContinuousClock.now - started): "
             + "\(writes.count) writes (\(count { $0 == .acknowledged }) acknowledged, \(count { $0 == .unknown }) in doubt of which \(oracle.appliedInDoubt) applied, "
             + "\(count { if case .refused = $0 { true } else { false } }) refused), \(log.count) events, \(rows.count) rows; "
-            + "resumes: " + records.map { "\($0.transport.rawValue) \($0.resumes)" }.joined(separator: ", ")
+            + "resumes: " + records.map { record in
+                let endings = record.endings.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }
+                return "\(record.transport.rawValue) \(record.resumes)" + (endings.isEmpty ? "" : " (ended by the server: \(endings.joined(separator: ", ")))")
+            }.joined(separator: ", ")
         print(summary)
         if !failures.isEmpty { Issue.record("""
             \(summary)
