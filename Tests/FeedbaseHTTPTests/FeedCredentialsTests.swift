@@ -68,7 +68,9 @@ import Testing
     @Test func anExpiringTokenEndsAnEventStreamGivenAsAccessToken() async throws {
         try await AccessMatrixTests.start { server in
             try await server.sqlite3(AccessMatrixTests.seed)
-            let token = try TestJWT.hs256(TestJWT.claims(role: "user", subject: "alice", ["exp": TestJWT.now + 2]))
+            // 5 s: the backlog must arrive before the expiry, and 2 s did not always suffice on two
+            // loaded cores (the kill test runs beside this one).
+            let token = try TestJWT.hs256(TestJWT.claims(role: "user", subject: "alice", ["exp": TestJWT.now + 5]))
             let connection = try await HTTPConnection(port: server.port, timeout: .seconds(20))
             defer { connection.close() }
             try await connection.write("GET", "/notes?access_token=\(token)&since=0", headers: [("Accept", "text/event-stream")])
