@@ -127,24 +127,31 @@ struct KillSubscriber {
         let head = try await connection.upgradeToWebSocket("/_feed?since=\(since)")
         guard head.status == 101 else { throw FeedFailure("WebSocket: resuming since=\(since) was answered \(head.status) \(head.text)") }
         while !record.isDone() {
-            let frame = try await connection.nextFrame()
-            switch frame.opcode {
-            case 1:
-                let message = try JSONSerialization.jsonObject(with: Data(frame.payload)) as? [String: Any]
-                switch message?["type"] as? String {
-                case nil:
-                    guard let event = FeedEvent(message) else { throw FeedFailure("WebSocket: not an event: \(frame.text)") }
-                    try record.append(event)
-                case "ready", "progress": continue
-                default: throw FeedFailure("WebSocket: since=\(since): \(frame.text)")
-                }
-            case 8:
-                // Too slow (4408) or the server's failure (1011) are resumed; a reset (4410) is a gap.
-                if frame.closeCode == 4410 { throw FeedFailure("WebSocket: reset since=\(since)") }
-                record.ended(frame.closeCode.map(String.init) ?? "close")
-                return
-            default: continue  // pings: the heartbeat is longer than any wait here
+            for frame in try await connection.nextFrames() {
+                guard try take(frame, since: since) else { return }
             }
+        }
+    }
+
+    /// Records a WebSocket frame's event; false when it is the server's close.
+    private func take(_ frame: HTTPConnection.Frame, since: Int) throws -> Bool {
+        switch frame.opcode {
+        case 1:
+            let message = try JSONSerialization.jsonObject(with: Data(frame.payload)) as? [String: Any]
+            switch message?["type"] as? String {
+            case nil:
+                guard let event = FeedEvent(message) else { throw FeedFailure("WebSocket: not an event: \(frame.text)") }
+                try record.append(event)
+            case "ready", "progress": break
+            default: throw FeedFailure("WebSocket: since=\(since): \(frame.text)")
+            }
+            return true
+        case 8:
+            // Too slow (4408) or the server's failure (1011) are resumed; a reset (4410) is a gap.
+            if frame.closeCode == 4410 { throw FeedFailure("WebSocket: reset since=\(since)") }
+            record.ended(frame.closeCode.map(String.init) ?? "close")
+            return false
+        default: return true  // pings: the heartbeat is longer than any wait here
         }
     }
 
