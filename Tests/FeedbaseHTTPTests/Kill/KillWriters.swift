@@ -1,7 +1,7 @@
 // The writers of the kill test, each owning its rows: REST single creates followed by PATCHes
 // and a DELETE of the same row, REST bulk creates, and the sqlite3 shell doing the same as the
 // first through SQL. Each records every write in the ledger with what it saw of it, and writes
-// until the run closes the ledger.
+// until the run closes the gate (and at most a million rows or batches each).
 
 import FeedbaseTestSupport
 import Foundation
@@ -92,7 +92,7 @@ struct KillWriters {
     private func rows(_ name: String, seed: UInt64, renames: Int, _ writes: RowWrites) async throws {
         var random = SeededGenerator(seed: seed)
         var row = 0
-        while gate.isOpen {
+        while gate.isOpen && row < 1_000_000 {
             row += 1
             let chain = "\(name)-\(row)"
             var title = chain
@@ -131,7 +131,7 @@ struct KillWriters {
         var random = SeededGenerator(seed: seed)
         let client = KillClient(server)
         var batch = 0
-        while gate.isOpen {
+        while gate.isOpen && batch < 1_000_000 {
             batch += 1
             let titles = (0..<Int.random(in: 2...8, using: &random)).map { "\(name)-\(batch).\($0)" }
             let json = "[" + titles.map { #"{"project_id":\#(projectID),"title":"\#($0)"}"# }.joined(separator: ",") + "]"
