@@ -121,8 +121,9 @@ let package = Package(
         ),
         .testTarget(
             name: "FeedbaseHTTPTests",
+            // feedbase: KillTests run the real binary, to kill it with SIGKILL under load.
             dependencies: [
-                "FeedbaseApp", "FeedbaseAuth", "FeedbaseHTTP", "FeedbaseFeed", "FeedbaseStore", "FeedbaseTestSupport",
+                "FeedbaseApp", "FeedbaseAuth", "FeedbaseHTTP", "FeedbaseFeed", "FeedbaseStore", "FeedbaseTestSupport", "feedbase",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -11,18 +11,6 @@ struct Run {
     var stderr: String
 }
 
-/// The `feedbase` executable built next to this test bundle.
-func feedbaseBinary() throws -> URL {
-    let candidates = [
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
-        Bundle.main.bundleURL, Bundle.main.bundleURL.deletingLastPathComponent(),
-    ].map { $0.appendingPathComponent("feedbase") }
-    guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
-        throw CLITestError("the feedbase executable was not built next to the tests: \(candidates.map(\.path))")
-    }
-    return found
-}
-
 struct CLITestError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }

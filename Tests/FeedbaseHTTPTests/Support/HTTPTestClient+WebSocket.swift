@@ -25,27 +25,49 @@ extension HTTPConnection {
 
     /// The next WebSocket frame from the server (unmasked, unfragmented).
     func nextFrame() async throws -> Frame {
+        try await offload { try self.bounded { try self.nextFrameNow() } }
+    }
+
+    /// The next frame, and every further frame already received: one thread for a burst of
+    /// frames, so a reader on a loaded machine keeps up with a fast feed.
+    func nextFrames() async throws -> [Frame] {
         try await offload {
             try self.bounded {
-            try self.fill(2)
-            let opcode = self.buffer[0] & 0x0f
-            var length = Int(self.buffer[1] & 0x7f)
-            var header = 2
-            if length == 126 {
-                try self.fill(4)
-                length = Int(self.buffer[2]) << 8 | Int(self.buffer[3])
-                header = 4
-            } else if length == 127 {
-                try self.fill(10)
-                length = (2..<10).reduce(0) { $0 << 8 | Int(self.buffer[$1]) }
-                header = 10
-            }
-            try self.fill(header + length)
-            let payload = Array(self.buffer[header..<header + length])
-            self.buffer.removeFirst(header + length)
-            return Frame(opcode: opcode, payload: payload)
+                var frames = [try self.nextFrameNow()]
+                while self.holdsWholeFrame() { frames.append(try self.nextFrameNow()) }
+                return frames
             }
         }
+    }
+
+    /// Whether the buffer holds a whole frame (header and payload).
+    private func holdsWholeFrame() -> Bool {
+        guard buffer.count >= 2 else { return false }
+        switch Int(buffer[1] & 0x7f) {
+        case 126: return buffer.count >= 4 && buffer.count >= 4 + (Int(buffer[2]) << 8 | Int(buffer[3]))
+        case 127: return buffer.count >= 10 && buffer.count >= 10 + (2..<10).reduce(0) { $0 << 8 | Int(buffer[$1]) }
+        case let length: return buffer.count >= 2 + length
+        }
+    }
+
+    private func nextFrameNow() throws -> Frame {
+        try fill(2)
+        let opcode = buffer[0] & 0x0f
+        var length = Int(buffer[1] & 0x7f)
+        var header = 2
+        if length == 126 {
+            try fill(4)
+            length = Int(buffer[2]) << 8 | Int(buffer[3])
+            header = 4
+        } else if length == 127 {
+            try fill(10)
+            length = (2..<10).reduce(0) { $0 << 8 | Int(buffer[$1]) }
+            header = 10
+        }
+        try fill(header + length)
+        let payload = Array(buffer[header..<header + length])
+        buffer.removeFirst(header + length)
+        return Frame(opcode: opcode, payload: payload)
     }
 
     /// Sends a masked client frame.
