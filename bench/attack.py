@@ -12,6 +12,7 @@ holds. The attacks, each within the server's default limits (docs/API.md, "Limit
   frames      20 clients sending 1 MiB WebSocket frames over the 64 KiB limit, reconnecting
   nonreader   200 feed subscribers that never read, while a writer creates 200 rows/s of 1 KiB
               (baseline: the same writer, no subscribers)
+  readers     the control for nonreader: the same 200 subscribers, reading
   limit       past --max-connections 2,000: how fast the 2,001st connection is refused
 
 Usage: python3 bench/attack.py FEEDBASE_BINARY [--seconds 20] [--only slowloris,idle,...]
@@ -169,11 +170,17 @@ def probe(port, seconds, rate, results):
     results.put((latencies, errors))
 
 
-def measure(port, seconds, rate=100):
+def measure(port, seconds, rate=100, sample=None):
+    """The probe's figures; `sample` is called about once a second while it runs."""
     results = mp.Queue()
     process = mp.Process(target=probe, args=(port, seconds, rate, results))
     process.start()
-    latencies, errors = results.get(timeout=seconds + 60)
+    deadline = time.time() + seconds + 60
+    while process.is_alive() and results.empty() and time.time() < deadline:
+        if sample is not None:
+            sample()
+        time.sleep(1)
+    latencies, errors = results.get(timeout=max(1, deadline - time.time()))
     process.join()
     latencies.sort()
 
@@ -266,8 +273,10 @@ async def nonreader(port, ready, stats, count=200):
         sock = socket.socket()
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         sock.connect((HOST, port))
+        # From the head: what they cost is the buffer they never drain. (From since=0 each would
+        # also read the whole log, a cost of catching up that a reading subscriber has too.)
         if index % 2:
-            sock.sendall(b"GET /_feed?since=0 HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
+            sock.sendall(b"GET /_feed HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
         else:
             sock.sendall(b"GET /_feed HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                          b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
@@ -277,7 +286,26 @@ async def nonreader(port, ready, stats, count=200):
     await asyncio.sleep(3600)
 
 
-ATTACKS = {"slowloris": slowloris, "idle": idle, "frames": frames, "nonreader": nonreader}
+async def readers(port, ready, stats, count=200):
+    """The control for `nonreader`: the same subscribers, reading (and dropping) what comes."""
+    async def one(index):
+        reader, writer = await asyncio.open_connection(HOST, port)
+        if index % 2:
+            writer.write(b"GET /_feed HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
+        else:
+            writer.write(b"GET /_feed HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                         b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        await writer.drain()
+        while await reader.read(1 << 16):
+            stats["bytes"] = stats.get("bytes", 0) + 1
+    tasks = [asyncio.create_task(one(i)) for i in range(count)]
+    await asyncio.sleep(1)
+    stats["subscribers"] = count
+    ready.set()
+    await asyncio.gather(*tasks)
+
+
+ATTACKS = {"slowloris": slowloris, "idle": idle, "frames": frames, "nonreader": nonreader, "readers": readers}
 
 
 def writer_load(port, seconds, rate, project):
@@ -309,7 +337,7 @@ def attack_row(binary, kind, seconds):
     try:
         project = seed(server.port)
         load = None
-        if kind == "nonreader":
+        if kind in ("nonreader", "readers"):
             load = mp.Process(target=writer_load, args=(server.port, 2 * seconds + 90, 200, project), daemon=True)
             load.start()
         before = measure(server.port, seconds)
@@ -319,9 +347,15 @@ def attack_row(binary, kind, seconds):
         attacker = mp.Process(target=run_attack, args=(kind, server.port, seconds + 60, ready, stats), daemon=True)
         attacker.start()
         ready.wait(timeout=60)
-        during = measure(server.port, seconds)
+        most = {"held": 0, "rss": 0}
+
+        def sample():
+            most["held"] = max(most["held"], server.connections())
+            most["rss"] = max(most["rss"], server.memory()[0])
+
+        during = measure(server.port, seconds, sample=sample)
         rss, peak = server.memory()
-        held = server.connections()
+        held = most["held"]
         attacker.kill()
         attacker.join()
         if load is not None:
@@ -371,7 +405,7 @@ def main():
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     print(f"# {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, {args.seconds} s per window, probe 100 req/s")
-    print("| attack | p50 before → during (ms) | p99 before → during (ms) | max during (ms) | probe errors | RSS (peak) MiB | connections held | attacker |")
+    print("| attack | p50 before → during (ms) | p99 before → during (ms) | max during (ms) | probe errors | RSS (peak) MiB | most connections held | attacker |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for kind in args.only.split(","):
         if kind == "limit":

@@ -112,7 +112,7 @@ struct CollectionOperations {
             ("400", response("BadRequest")), ("409", response("Conflict")), ("413", response("PayloadTooLarge")),
             ("415", response("UnsupportedMediaType")), ("422", response("UnprocessableEntity")),
         ]
-        responses += [("500", response("InternalServerError")), ("503", response("ServiceUnavailable"))]
+        responses += [("500", response("InternalServerError")), ("503", response("ServiceUnavailable")), ("507", response("InsufficientStorage"))]
         return [
             "operationId": .string(names.createOperation),
             "tags": [.string(names.tag)],
@@ -161,6 +161,7 @@ struct CollectionOperations {
         return responses + [
             ("412", response("PreconditionFailed")), ("413", response("PayloadTooLarge")), ("415", response("UnsupportedMediaType")),
             ("422", response("UnprocessableEntity")), ("500", response("InternalServerError")), ("503", response("ServiceUnavailable")),
+            ("507", response("InsufficientStorage")),
         ]
     }
 
@@ -220,7 +221,7 @@ struct CollectionOperations {
             ("400", response("BadRequest")), ("404", response("NotFound")), ("412", response("PreconditionFailed")),
         ]
         if deleteCanBeRestricted { responses.append(("422", response("UnprocessableEntity"))) }
-        responses += [("500", response("InternalServerError")), ("503", response("ServiceUnavailable"))]
+        responses += [("500", response("InternalServerError")), ("503", response("ServiceUnavailable")), ("507", response("InsufficientStorage"))]
         return [
             "operationId": .string(names.deleteOperation),
             "tags": [.string(names.tag)],

@@ -115,7 +115,8 @@ extension Components {
         "PreconditionFailed": problem(
             "`If-Match` or `If-None-Match` failed.",
             extraHeaders: [("ETag", ["$ref": "#/components/headers/ETag"])]),
-        "PayloadTooLarge": problem("The body is larger than the server's limit (`--max-body`); the connection is closed."),
+        "PayloadTooLarge": problem(
+            "The body is larger than the server's limit (`--max-body`; the connection is closed), or a bulk create holds more items than `--max-bulk-items`."),
         "UnsupportedMediaType": problem(
             "The body is not declared as JSON (`application/json`, `application/merge-patch+json` or any `application/*+json`).",
             extraHeaders: [("Accept-Patch", ["$ref": "#/components/headers/AcceptPatch"])]),
@@ -126,8 +127,10 @@ extension Components {
             Texts.tooManyRequests,
             extraHeaders: [("Retry-After", ["$ref": "#/components/headers/RetryAfter"])]),
         "InternalServerError": problem("A fault of the server; the body says only that, with the request id. The log has the detail."),
+        "InsufficientStorage": problem(
+            "The disk is full, or the database reached its size limit (`--max-db-size`): nothing of the request was written. Retry once space returns."),
         "ServiceUnavailable": problem(
-            "The database stayed locked by another process past the busy timeout.",
+            "The database stayed locked by another process past the busy timeout, or could not be read or written (an I/O error).",
             extraHeaders: [("Retry-After", ["$ref": "#/components/headers/RetryAfter"])]),
         "ServiceUnavailableLiveQuery": problem(
             "The database stayed locked by another process past the busy timeout; or, for a live query, the server follows as many distinct bands as it may (`--feed-max-bands`).",
