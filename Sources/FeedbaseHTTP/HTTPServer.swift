@@ -65,33 +65,7 @@ public final class HTTPServer: Sendable {
                     return channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(RefusedConnectionHandler()) }
                 }
                 do {
-                    let sync = channel.pipeline.syncOperations
-                    try sync.addHandler(RequestDeadlineHandler(timeout: limits.requestTimeout), name: "feedbase.deadline")
-                    try sync.addHandler(IdleStateHandler(readTimeout: configuration.idleTimeout), name: "feedbase.idle")
-                    var upgrade: NIOHTTPServerUpgradeConfiguration?
-                    if let upgrader = WebSocketFeed.upgrader(
-                        api: api, streamLimit: configuration.streamBufferLimit, maxMessageBytes: limits.webSocketMessageBytes)
-                    {
-                        // After the upgrade the request handler, its deadline and the idle timer
-                        // (a feed client may stay silent for hours; pings keep the connection
-                        // checked) leave.
-                        upgrade = (upgraders: [upgrader], completionHandler: { context in
-                            context.pipeline.removeHandler(name: "feedbase.request", promise: nil)
-                            context.pipeline.removeHandler(name: "feedbase.deadline", promise: nil)
-                            context.pipeline.removeHandler(name: "feedbase.idle", promise: nil)
-                        })
-                    }
-                    // Without NIO's protocol error handler: RequestHandler answers a request the
-                    // decoder refuses with a problem like any other 400.
-                    try sync.configureHTTPServerPipeline(
-                        withPipeliningAssistance: true, withServerUpgrade: upgrade, withErrorHandling: false,
-                        withEncoderConfiguration: HTTPResponseEncoder.Configuration(),
-                        withDecoderLimitConfiguration: limits.decoder)
-                    try sync.addHandler(
-                        RequestHandler(
-                            api: api, maxBodySize: configuration.maxBodySize, streamLimit: configuration.streamBufferLimit, limits: limits,
-                            logger: logger),
-                        name: "feedbase.request")
+                    try addHandlers(to: channel, api: api, configuration: configuration, logger: logger)
                     return channel.eventLoop.makeSucceededVoidFuture()
                 } catch {
                     return channel.eventLoop.makeFailedFuture(error)
@@ -107,6 +81,38 @@ public final class HTTPServer: Sendable {
         return HTTPServer(
             port: channel.localAddress?.port ?? configuration.port, group: group, serverChannel: channel,
             connections: connections, configuration: configuration)
+    }
+
+    /// One connection's pipeline, on its event loop. Apart from `start` so that the fuzz target
+    /// of request heads (Tests/Fuzz) drives exactly these handlers over a testing channel.
+    static func addHandlers(to channel: any Channel, api: API, configuration: ServerConfiguration, logger: Logger) throws {
+        let sync = channel.pipeline.syncOperations
+        let limits = configuration.limits
+        try sync.addHandler(RequestDeadlineHandler(timeout: limits.requestTimeout), name: "feedbase.deadline")
+        try sync.addHandler(IdleStateHandler(readTimeout: configuration.idleTimeout), name: "feedbase.idle")
+        var upgrade: NIOHTTPServerUpgradeConfiguration?
+        if let upgrader = WebSocketFeed.upgrader(
+            api: api, streamLimit: configuration.streamBufferLimit, maxMessageBytes: limits.webSocketMessageBytes)
+        {
+            // After the upgrade the request handler, its deadline and the idle timer (a feed
+            // client may stay silent for hours; pings keep the connection checked) leave.
+            upgrade = (upgraders: [upgrader], completionHandler: { context in
+                context.pipeline.removeHandler(name: "feedbase.request", promise: nil)
+                context.pipeline.removeHandler(name: "feedbase.deadline", promise: nil)
+                context.pipeline.removeHandler(name: "feedbase.idle", promise: nil)
+            })
+        }
+        // Without NIO's protocol error handler: RequestHandler answers a request the decoder
+        // refuses with a problem like any other 400.
+        try sync.configureHTTPServerPipeline(
+            withPipeliningAssistance: true, withServerUpgrade: upgrade, withErrorHandling: false,
+            withEncoderConfiguration: HTTPResponseEncoder.Configuration(),
+            withDecoderLimitConfiguration: limits.decoder)
+        try sync.addHandler(
+            RequestHandler(
+                api: api, maxBodySize: configuration.maxBodySize, streamLimit: configuration.streamBufferLimit, limits: limits,
+                logger: logger),
+            name: "feedbase.request")
     }
 
     private init(

@@ -73,41 +73,15 @@ final class WebSocketBands: Sendable {
     private func handle(_ message: [UInt8]) async {
         // Messages still buffered when the socket closed are not worth a store read.
         guard !state.withLock({ $0.closed }) else { return }
-        var fields: [String: Range<Int>] = [:]
-        guard let members = RowImage.members(of: message) else {
-            return error(nil, Problem(.badRequest, #"a message is a JSON object such as {"type":"subscribe","id":"mine","url":"/tasks?done=is.false"}"#))
+        let parsed: BandMessage
+        do {
+            parsed = try BandMessage.parse(message)
+        } catch {
+            return self.error(error.id, error.problem)
         }
-        for member in members { fields[member.key] = member.raw }
-        func text(_ key: String) -> String? { fields[key].flatMap { RowImage.string(message[$0]) } }
-        let id = text("id")
-        if fields["id"] != nil && !(1...64).contains(id?.utf8.count ?? 0) {
-            return error(nil, Problem(.badRequest, "id must be a string of 1 to 64 bytes", errors: [Problem.Item(pointer: "/id", detail: "1 to 64 bytes")]))
-        }
-        let type = text("type")
-        let known: Set<String> = type == "subscribe" ? ["type", "id", "url", "since"] : ["type", "id"]
-        if let unknown = fields.keys.first(where: { !known.contains($0) }) {
-            return error(id, Problem(.badRequest, "unknown member '\(unknown)' in a \(type ?? "message")", errors: [Problem.Item(pointer: "/" + unknown, detail: "unknown member")]))
-        }
-        guard let id else {
-            return error(nil, Problem(.badRequest, "a message needs an id (a string of your choice)", errors: [Problem.Item(pointer: "/id", detail: "required")]))
-        }
-        switch type {
-        case "subscribe":
-            guard let url = text("url") else {
-                return error(id, Problem(.badRequest, "subscribe needs a url, such as /tasks?done=is.false", errors: [Problem.Item(pointer: "/url", detail: "required")]))
-            }
-            var since: Int64?
-            if let raw = fields["since"] {
-                guard let value = Int64(String(decoding: message[raw], as: UTF8.self)), value >= 0 else {
-                    return error(id, Problem(.badRequest, "since must be a change seq (a whole number)", errors: [Problem.Item(pointer: "/since", detail: "a whole number")]))
-                }
-                since = value
-            }
-            await subscribe(id: id, url: url, since: since)
-        case "unsubscribe":
-            await unsubscribe(id: id)
-        default:
-            error(id, Problem(.badRequest, "type must be subscribe or unsubscribe", errors: [Problem.Item(pointer: "/type", detail: "subscribe or unsubscribe")]))
+        switch parsed {
+        case .subscribe(let id, let url, let since): await subscribe(id: id, url: url, since: since)
+        case .unsubscribe(let id): await unsubscribe(id: id)
         }
     }
 

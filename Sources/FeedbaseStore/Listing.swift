@@ -55,6 +55,8 @@ struct Listing {
     func condition(_ filter: Filter, into sql: inout BoundSQL, on connection: Connection, lenient: Bool = false) throws -> String {
         if lenient {
             switch filter.operand {
+            case .value(let text) where [.like, .ilike].contains(filter.op) && text.unicodeScalars.contains("\0"):
+                return "(0)"
             case .value(let text) where ![.like, .ilike].contains(filter.op):
                 guard let column = collection.column(filter.column), (try? operand(text, for: column, parameter: "", on: connection)) != nil else {
                     return "(0)"
@@ -97,6 +99,11 @@ struct Listing {
         case (.like, .value(let pattern)), (.ilike, .value(let pattern)):
             guard [.string, .dateTime, .date, .time, .json].contains(column.type) else {
                 throw StoreError.badQuery(parameter, "\(filter.op.rawValue) needs a text column; '\(column.name)' is \(column.type.rawValue)")
+            }
+            // SQLite's GLOB and LIKE end a pattern at U+0000: `*%00x` would match as `*`, and
+            // a band's predicate (which reads the whole pattern) would disagree with the listing.
+            guard !pattern.unicodeScalars.contains("\0") else {
+                throw StoreError.badQuery(parameter, "a pattern cannot contain U+0000 (%00)")
             }
             if filter.op == .like {
                 // GLOB is case-sensitive; escape its own metacharacters, keep * as the wildcard.

@@ -78,7 +78,8 @@ public struct RowPredicate: Sendable, Equatable {
             return operands.contains { compare(value, $0) == 0 }
         case .pattern(let pattern, let caseless):
             guard let text = text(of: value) else { return nil }
-            return matchPattern(Array(text.unicodeScalars)[...], pattern[...], caseless: caseless)
+            // SQLite reads the text only up to a U+0000 (which another program may have stored).
+            return matchPattern(Array(text.unicodeScalars.prefix { $0 != "\0" })[...], pattern[...], caseless: caseless)
         }
     }
 

@@ -86,6 +86,38 @@ private let columns: [(name: String, stored: [String], operands: [String], ops: 
         }
     }
 
+    /// A fuzz finding (Tests/Fuzz, FuzzQuery: `tags=like.*%00…*`): SQLite's GLOB and LIKE stop
+    /// at U+0000, in the pattern and in the text. A pattern holding one is refused by both; a
+    /// stored text holding one (another program's) is matched by the predicate as SQL matches it.
+    @Test func aNULEndsPatternsAndTextsForTheListingAndThePredicateAlike() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("p.sqlite")
+        var configuration = StoreConfiguration(path: path, migrationsDirectory: try directory.migrations(["0001_t.sql": schema]), readers: 1)
+        configuration.feed = false
+        let store = try SQLiteStore(configuration, logger: Logger(label: "test"))
+        defer { Task { await store.close() } }
+        try Connection(path: path).execute("INSERT INTO t (id, s) VALUES (1, 'a' || char(0) || 'b'), (2, 'ab')")
+        for op in [FilterOperator.like, .ilike] {
+            var query = ListQuery()
+            query.filters = [Filter(column: "s", op: op, operand: .value("*\u{0}x*"))]
+            await #expect(throws: StoreError.self) { _ = try await store.list(in: "t", query: query) }
+            await #expect(throws: StoreError.self) { _ = try await store.predicate(in: "t", filters: query.filters) }
+        }
+        var items: [Item] = []
+        for id in ["1", "2"] { if let item = try await store.item(in: "t", id: id) { items.append(item) } }
+        for pattern in ["a", "a*", "*b", "ab", "A*"] {
+            for op in [FilterOperator.like, .ilike] {
+                var query = ListQuery()
+                query.filters = [Filter(column: "s", op: op, operand: .value(pattern))]
+                let page = try await store.list(in: "t", query: query)
+                let rows = try JSONSerialization.jsonObject(with: Data(page.json)) as? [[String: Any]] ?? []
+                let predicate = try await store.predicate(in: "t", filters: query.filters)
+                #expect(items.filter { predicate.matches(itemJSON: $0.json) }.map(\.id) == rows.compactMap { ($0["id"] as? Int).map(String.init) },
+                    "\(op.rawValue).\(pattern)")
+            }
+        }
+    }
+
     @Test func itemJSONReadsBackIntoTheValuesSQLCompares() {
         let names = ["i", "f", "s", "b", "j", "bin"]
         let types: [ColumnType] = [.integer, .number, .string, .boolean, .json, .blob]

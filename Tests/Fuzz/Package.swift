@@ -1,0 +1,90 @@
+// swift-tools-version:6.0
+// libFuzzer targets for what a client's bytes reach first: the listing query string, the JSON
+// request body, the HTTP request head, and the WebSocket band messages (README.md here). The
+// modules are the package's own (the folders under Sources/ are links to them, as in .ci/asan);
+// only they are instrumented for coverage and AddressSanitizer. NIO, swift-crypto and jwt-kit
+// are built plain: they are not what this looks for bugs in, and their instrumented build would
+// cost CI minutes for nothing.
+import PackageDescription
+
+/// Our modules: coverage for libFuzzer, ASan checks, and `@testable import` for the internal
+/// entry points (the parsers are not public API).
+let instrumented: [SwiftSetting] = [.unsafeFlags(["-sanitize=fuzzer,address", "-enable-testing"])]
+/// The fuzz executables: no Swift `main` (each defines the entry point SwiftPM links as `main`
+/// and runs libFuzzer's driver from it: FuzzDriver.c), and libFuzzer's runtime.
+let fuzzerMain: [SwiftSetting] = [.unsafeFlags(["-sanitize=fuzzer,address", "-parse-as-library"])]
+let fuzzerLink: [LinkerSetting] = [.unsafeFlags(["-sanitize=fuzzer,address"])]
+
+let package = Package(
+    name: "feedbase-fuzz",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.0.0"),
+        .package(url: "https://github.com/vapor/jwt-kit", from: "5.7.1"),
+    ],
+    targets: [
+        .systemLibrary(name: "FeedbaseCSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .target(
+            name: "FeedbaseStore",
+            dependencies: ["FeedbaseCSQLite", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")],
+            swiftSettings: instrumented
+        ),
+        .target(
+            name: "FeedbaseAuth",
+            dependencies: [
+                "FeedbaseStore", .product(name: "Crypto", package: "swift-crypto"), .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: instrumented
+        ),
+        .target(
+            name: "FeedbaseFeed",
+            dependencies: ["FeedbaseStore", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: instrumented
+        ),
+        .target(name: "FeedbaseOpenAPI", dependencies: ["FeedbaseStore"], swiftSettings: instrumented),
+        .target(
+            name: "FeedbaseHTTP",
+            dependencies: [
+                "FeedbaseAuth", "FeedbaseStore", "FeedbaseFeed", "FeedbaseOpenAPI",
+                .product(name: "NIOWebSocket", package: "swift-nio"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: instrumented
+        ),
+        .target(name: "FuzzDriver"),
+        .target(
+            name: "FuzzSupport",
+            dependencies: ["FeedbaseStore", "FuzzDriver", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: instrumented
+        ),
+        .executableTarget(
+            name: "FuzzQuery",
+            dependencies: ["FeedbaseHTTP", "FeedbaseStore", "FuzzSupport", .product(name: "NIOHTTP1", package: "swift-nio")],
+            swiftSettings: fuzzerMain, linkerSettings: fuzzerLink
+        ),
+        .executableTarget(
+            name: "FuzzBody",
+            dependencies: ["FeedbaseStore", "FuzzSupport"],
+            swiftSettings: fuzzerMain, linkerSettings: fuzzerLink
+        ),
+        .executableTarget(
+            name: "FuzzRequestHead",
+            dependencies: [
+                "FeedbaseHTTP", "FeedbaseFeed", "FeedbaseStore", "FuzzSupport",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: fuzzerMain, linkerSettings: fuzzerLink
+        ),
+        .executableTarget(
+            name: "FuzzBandMessage",
+            dependencies: ["FeedbaseHTTP", "FeedbaseAuth", "FeedbaseStore", "FuzzSupport"],
+            swiftSettings: fuzzerMain, linkerSettings: fuzzerLink
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)
