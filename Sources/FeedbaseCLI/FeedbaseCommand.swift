@@ -44,14 +44,14 @@ struct DatabaseOptions: ParsableArguments {
     var synchronous: String = environment("SYNCHRONOUS") ?? "FULL"
 
     @Option(name: .customLong("max-db-size"), help: "The most the database file may grow to, in bytes or with K, M, G (1024-based); writes past it answer 507. Default: as the disk allows (env FEEDBASE_MAX_DB_SIZE).")
-    var maxDatabaseSize: String? = environment("MAX_DB_SIZE")
+    var maxDatabaseSize: String = environment("MAX_DB_SIZE") ?? ""
 
     func connectionOptions() throws -> ConnectionOptions {
         guard let mode = SynchronousMode(rawValue: synchronous.uppercased()) else {
             throw CLIError("--synchronous must be FULL, NORMAL or OFF, not '\(synchronous)'")
         }
         var options = ConnectionOptions(synchronous: mode)
-        if let maxDatabaseSize {
+        if !maxDatabaseSize.isEmpty {
             guard let bytes = Self.bytes(maxDatabaseSize), bytes >= 65_536 else {
                 throw CLIError("--max-db-size must be a size of at least 64K, such as 500M or 20G, not '\(maxDatabaseSize)'")
             }
