@@ -21,6 +21,8 @@ enum ValueSyntax {
     /// Canonical standard base64, padded or not (Base64.decode).
     static let base64 = "(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/][AQgw](?:==)?|[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=?)?"
     static let anyText = "[\\s\\S]*"
+    /// A like/ilike pattern: SQLite ends a pattern at U+0000, so the server refuses one (400).
+    static let pattern = "[^\\x00]*"
     /// Strings the server stores: no NUL (RequestBody.escapedNULPointer).
     static let storableString = "^[^\\x00]*$"
     /// An HTTP/1.1 field value (RFC 9110 section 5.5): tab, space, visible ASCII and obs-text.
@@ -58,7 +60,7 @@ enum ValueSyntax {
     static func filter(_ type: ColumnType) -> String {
         var alternatives = ["(?:eq|neq)\\." + operand(type)]
         if ![.boolean, .blob, .json].contains(type) { alternatives.append("(?:gt|gte|lt|lte)\\." + operand(type)) }
-        if [.string, .dateTime, .date, .time, .json].contains(type) { alternatives.append("i?like\\." + anyText) }
+        if [.string, .dateTime, .date, .time, .json].contains(type) { alternatives.append("i?like\\." + pattern) }
         alternatives.append("in\\.\\(" + list(type) + "\\)")
         alternatives.append(type == .boolean ? "is\\.(?:null|true|false)" : "is\\.null")
         return "^(?:not\\.)?(?:" + alternatives.joined(separator: "|") + ")$"

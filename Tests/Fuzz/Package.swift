@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 // libFuzzer targets for what a client's bytes reach first: the listing query string, the JSON
 // request body, the HTTP request head, and the WebSocket band messages (README.md here). The
-// modules are the package's own (the folders under Sources/ are links to them, as in .ci/asan);
+// modules are the package's own (the folders under Sources/ and Tests/ are links to them);
 // only they are instrumented for coverage and AddressSanitizer. NIO, swift-crypto and jwt-kit
 // are built plain: they are not what this looks for bugs in, and their instrumented build would
 // cost CI minutes for nothing.
@@ -14,6 +14,11 @@ let instrumented: [SwiftSetting] = [.unsafeFlags(["-sanitize=fuzzer,address", "-
 /// and runs libFuzzer's driver from it: FuzzDriver.c), and libFuzzer's runtime.
 let fuzzerMain: [SwiftSetting] = [.unsafeFlags(["-sanitize=fuzzer,address", "-parse-as-library"])]
 let fuzzerLink: [LinkerSetting] = [.unsafeFlags(["-sanitize=fuzzer,address"])]
+/// The store's own tests under AddressSanitizer (`.ci/run`), linked here so that CI builds the
+/// dependencies once for both runs. ASan's runtime defines the coverage hooks the instrumented
+/// modules call, as no-ops; libFuzzer (and its `main`) stays out of the test binary.
+let addressSanitized: [SwiftSetting] = [.unsafeFlags(["-sanitize=address"])]
+let addressSanitizedLink: [LinkerSetting] = [.unsafeFlags(["-sanitize=address"])]
 
 let package = Package(
     name: "feedbase-fuzz",
@@ -84,6 +89,13 @@ let package = Package(
             name: "FuzzBandMessage",
             dependencies: ["FeedbaseHTTP", "FeedbaseAuth", "FeedbaseStore", "FuzzSupport"],
             swiftSettings: fuzzerMain, linkerSettings: fuzzerLink
+        ),
+        .target(name: "FeedbaseTestSpawn", path: "Tests/FeedbaseTestSpawn"),
+        .target(name: "FeedbaseTestSupport", dependencies: ["FeedbaseTestSpawn"], path: "Tests/FeedbaseTestSupport", swiftSettings: addressSanitized),
+        .testTarget(
+            name: "FeedbaseStoreTests",
+            dependencies: ["FeedbaseStore", "FeedbaseTestSupport", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: addressSanitized, linkerSettings: addressSanitizedLink
         ),
     ],
     swiftLanguageModes: [.v6]
