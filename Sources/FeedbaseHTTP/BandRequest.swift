@@ -33,10 +33,10 @@ struct BandRequest: Sendable {
             }
         }
         let query = try QueryParameters.listQuery(rest)
-        guard query.filters.count <= maxFilters else {
-            throw Problem(.badRequest, "a band has at most \(maxFilters) filter conditions (--feed-band-filters); this one has \(query.filters.count)")
+        guard query.conditionCount <= maxFilters else {
+            throw Problem(.badRequest, "a band has at most \(maxFilters) filter conditions (--feed-band-filters); this one has \(query.conditionCount)")
         }
-        let predicate = try await store.predicate(in: collection.name, filters: query.filters, rule: rule)
+        let predicate = try await store.predicate(in: collection.name, filters: query.filters, groups: query.groups, rule: rule)
         if let select = query.select, let unknown = select.first(where: { collection.column($0) == nil }) {
             throw Problem.badParameter("select", "\(collection.name) has no column '\(unknown)'")
         }

@@ -64,8 +64,14 @@ enum QueryParameters {
                     order.append(Ordering(column: column, descending: descending))
                 }
                 query.order = order
+            case _ where ListQuery.groupParameters.contains(name):
+                let group = try group(parameter: name, value)
+                guard query.conditionCount + group.conditionCount <= RequestLimits.filters else {
+                    throw Problem(.badRequest, "more than \(RequestLimits.filters) filters; the limit is \(RequestLimits.filters) conditions per request, those in groups included")
+                }
+                query.groups.append(group)
             default:
-                guard query.filters.count < RequestLimits.filters else {
+                guard query.conditionCount < RequestLimits.filters else {
                     throw Problem(.badRequest, "more than \(RequestLimits.filters) filters; the limit is \(RequestLimits.filters) filter parameters per request")
                 }
                 guard query.filters.count(where: { $0.column == name }) < ListQuery.maximumFiltersPerColumn else {

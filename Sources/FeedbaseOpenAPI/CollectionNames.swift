@@ -20,6 +20,8 @@ struct CollectionNames: Sendable {
     var create: String { item + "Create" }
     var replace: String { item + "Replace" }
     var patch: String { item + "Patch" }
+    /// The text of a logic group's parameter (`or=(...)`): `TaskConditions`.
+    var conditions: String { item + "Conditions" }
     var change: String { item + "Change" }
     /// A band's message on `/_changes/{collection}` (`TaskBandChange`), a page of them
     /// (`TaskBandChanges`), and the same message with the band's name, as the WebSocket sends it
@@ -39,7 +41,7 @@ struct CollectionNames: Sendable {
     var changesPath: String { "/_changes/" + PercentEncoding.encode(collection.name) }
 
     var allNames: [String] {
-        [item, listItem, create, replace, patch, change, bandChange, bandChanges, bandMessage, listOperation, createOperation,
+        [item, listItem, create, replace, patch, conditions, change, bandChange, bandChanges, bandMessage, listOperation, createOperation,
             getOperation, replaceOperation, patchOperation, deleteOperation, changesOperation]
     }
 

@@ -12,6 +12,7 @@ extension CollectionOperations {
 
     var changes: DocumentValue {
         var parameters = filterParameters(excluding: ListQuery.reservedParameters.union(Self.changesParameters))
+        parameters += groupParameters
         if let select = selectParameter { parameters.append(select) }
         parameters += [
             Parameters.query("since", Parameters.sinceSchema(Texts.bandChangesSince), Texts.bandChangesSince),

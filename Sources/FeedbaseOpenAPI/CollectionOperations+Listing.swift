@@ -8,6 +8,7 @@ extension CollectionOperations {
 
     var list: DocumentValue {
         var parameters = filterParameters(excluding: ListQuery.reservedParameters)
+        parameters += groupParameters
         if let order = orderParameter { parameters.append(order) }
         if let select = selectParameter { parameters.append(select) }
         parameters += [Parameters.reference("Limit"), Parameters.reference("Offset"), Parameters.reference("After")]
@@ -42,8 +43,49 @@ extension CollectionOperations {
     /// A filter parameter for every column but those named like `reserved` parameters, which the
     /// route takes for itself.
     func filterParameters(excluding reserved: Set<String>) -> [DocumentValue] {
-        collection.columns.filter { !reserved.contains($0.name) && !$0.name.isEmpty }.map {
+        let reserved = reserved.union(ListQuery.groupParameters)
+        return collection.columns.filter { !reserved.contains($0.name) && !$0.name.isEmpty }.map {
             filterParameter($0, maxItems: ListQuery.maximumFiltersPerColumn)
+        }
+    }
+
+    /// The columns a group's condition can name (QueryParameters.group ends the name at a dot).
+    private var groupColumns: [Column] {
+        collection.columns.filter { column in
+            !column.name.isEmpty && !column.name.unicodeScalars.contains { ".,()\"".unicodeScalars.contains($0) }
+        }
+    }
+
+    /// The text of a group (`TaskConditions`): one level of at most five conditions on the
+    /// columns whose names a group can spell. Nested groups (`or(...)` as a member) are accepted
+    /// too, which a regular expression cannot describe. Nil when no column can be named.
+    var conditionsSchema: DocumentValue? {
+        guard !groupColumns.isEmpty else { return nil }
+        let member = "(?:" + groupColumns.map { ValueSyntax.escaped($0.name) + "\\." + ValueSyntax.groupCondition($0.type) }.joined(separator: "|") + ")"
+        return ["type": "string", "pattern": .string("^\\(" + member + "(?:," + member + "){0,4}\\)$")]
+    }
+
+    /// `or`, `and`, `not.or`, `not.and`: conditions in parentheses (`conditionsSchema`).
+    var groupParameters: [DocumentValue] {
+        guard !groupColumns.isEmpty else { return [] }
+        return ["or", "and", "not.or", "not.and"].map { name in
+            let negated = name.hasPrefix("not.")
+            let joiner = name.hasSuffix("or") ? "OR" : "AND"
+            let description =
+                "Conditions joined by \(joiner)\(negated ? ", the whole negated" : ""): `\(name)=(priority.gt.3,due.is.null)`. "
+                + "Each is `column.op.value` or `column.not.op.value` with the operators of the column's own filter; a value "
+                + "holding `,`, `(`, `)` or `\"` is written in double quotes (`title.eq.\"a, b\"`, `\\` escapes). Groups nest: "
+                + "`or(...)`, `and(...)`, `not.or(...)`, `not.and(...)` as members, at most \(ListQuery.maximumGroupDepth) levels. "
+                + "Repeat the parameter for several groups; they AND together with the other filters, and their conditions count "
+                + "against the \(ListQuery.maximumFilters) conditions a request may hold."
+            return [
+                "name": .string(name),
+                "in": "query",
+                "description": .string(description),
+                "style": "form",
+                "explode": true,
+                "schema": ["type": "array", "items": schemaReference(names.conditions), "minItems": 1, "maxItems": 2],
+            ]
         }
     }
 

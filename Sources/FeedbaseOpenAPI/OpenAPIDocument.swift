@@ -44,6 +44,9 @@ public enum OpenAPIDocument {
                 (collection.item, shapes.item), (collection.listItem, shapes.listItem), (collection.create, shapes.create),
                 (collection.replace, shapes.replace), (collection.patch, shapes.patch),
             ]
+            if let conditions = CollectionOperations(names: collection, schema: schema, feed: feed).conditionsSchema {
+                schemas.append((collection.conditions, conditions))
+            }
             if feed {
                 schemas += [(collection.change, shapes.change), (collection.bandChange, shapes.bandChange(band: false)), (collection.bandChanges, shapes.bandChanges)]
             }

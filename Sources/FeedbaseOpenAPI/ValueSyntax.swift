@@ -66,6 +66,28 @@ enum ValueSyntax {
         return "^(?:not\\.)?(?:" + alternatives.joined(separator: "|") + ")$"
     }
 
+    /// One condition inside a logic group, after `column.`: as `filter`, but text operands that
+    /// hold `,`, `(`, `)` or `"` are quoted (`"a, b"`, `\` escaping), as QueryParameters.group
+    /// reads them.
+    static func groupCondition(_ type: ColumnType) -> String {
+        let text = #"(?:"(?:[^"\\]|\\[\s\S])*"|[^",()]*)"#
+        let pattern = #"(?:"(?:[^"\\\x00]|\\[^\x00])*"|[^",()\x00]*)"#
+        let value = [.string, .json].contains(type) ? text : operand(type)
+        var alternatives = ["(?:eq|neq)\\." + value]
+        if ![.boolean, .blob, .json].contains(type) { alternatives.append("(?:gt|gte|lt|lte)\\." + value) }
+        if [.string, .dateTime, .date, .time, .json].contains(type) { alternatives.append("i?like\\." + pattern) }
+        let list: String
+        if [.string, .json].contains(type) {
+            let item = #"(?:"(?:[^"\\]|\\[\s\S])*"|[^,"()]+)?"#
+            list = item + "(?:," + item + ")*"
+        } else {
+            list = Self.list(type)
+        }
+        alternatives.append("in\\.\\(" + list + "\\)")
+        alternatives.append(type == .boolean ? "is\\.(?:null|true|false)" : "is\\.null")
+        return "(?:not\\.)?(?:" + alternatives.joined(separator: "|") + ")"
+    }
+
     /// The operators a column of `type` takes, for descriptions.
     static func operators(_ type: ColumnType) -> [String] {
         var names = ["eq", "neq"]

@@ -30,6 +30,46 @@ public struct Filter: Sendable, Equatable {
     }
 }
 
+/// `or=(...)`, `and=(...)`, `not.or=(...)`, `not.and=(...)`: conditions joined by OR or AND,
+/// nested, under an optional NOT (docs/API.md, "Logic").
+public struct FilterGroup: Sendable, Equatable {
+    public indirect enum Member: Sendable, Equatable {
+        case filter(Filter)
+        case group(FilterGroup)
+    }
+
+    /// OR when true, AND when false.
+    public var any: Bool
+    public var negated: Bool
+    public var members: [Member]
+    /// The query parameter it came from (`or`, `not.and`), for error messages.
+    public var parameter: String
+
+    public init(any: Bool, negated: Bool = false, members: [Member], parameter: String) {
+        self.any = any
+        self.negated = negated
+        self.members = members
+        self.parameter = parameter
+    }
+
+    /// Conditions in the group, nested groups' included.
+    public var conditionCount: Int {
+        members.reduce(0) { count, member in
+            switch member {
+            case .filter: count + 1
+            case .group(let group): count + group.conditionCount
+            }
+        }
+    }
+
+    /// Levels of groups: 1 for a group of conditions.
+    public var depth: Int {
+        1 + members.reduce(0) { deepest, member in
+            if case .group(let group) = member { max(deepest, group.depth) } else { deepest }
+        }
+    }
+}
+
 public struct Ordering: Sendable, Equatable {
     public var column: String
     public var descending: Bool
@@ -51,11 +91,17 @@ public struct ListQuery: Sendable, Equatable {
     public static let maximumFiltersPerColumn = 10
     /// Items in one `in.(...)` list (HTTP answers 400 above).
     public static let maximumInItems = 1_000
+    /// Levels of `or`/`and` groups, the parameter's own counted (HTTP answers 400 above).
+    public static let maximumGroupDepth = 8
+    /// The parameters of logic groups.
+    public static let groupParameters: Set<String> = ["or", "and", "not.or", "not.and"]
     /// The query parameters of a listing that are not filters: a column of one of these names
     /// cannot be filtered on.
     public static let reservedParameters: Set<String> = ["order", "select", "limit", "offset", "after"]
 
     public var filters: [Filter] = []
+    /// Logic groups, ANDed with the filters and with each other.
+    public var groups: [FilterGroup] = []
     /// The conditions of the access rule in force (claims already substituted), ANDed with the
     /// filters. Not the client's: they count against no limit, and an operand that is not of
     /// its column's type admits no row instead of being an error (a claim such as `$sub` may
@@ -73,6 +119,11 @@ public struct ListQuery: Sendable, Equatable {
     public var count = false
 
     public init() {}
+
+    /// The client's conditions: its filters and those in its groups.
+    public var conditionCount: Int {
+        filters.count + groups.reduce(0) { $0 + $1.conditionCount }
+    }
 }
 
 public struct Page: Sendable {

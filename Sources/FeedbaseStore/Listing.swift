@@ -45,8 +45,30 @@ struct Listing {
     // MARK: Filters
 
     func whereClause(into sql: inout BoundSQL, on connection: Connection) throws -> [String] {
-        try query.filters.map { try condition($0, into: &sql, on: connection) }
-            + query.rule.map { try condition($0, into: &sql, on: connection, lenient: true) }
+        var conditions: [String] = []
+        for filter in query.filters { conditions.append(try condition(filter, into: &sql, on: connection)) }
+        for group in query.groups { conditions.append(try condition(group, into: &sql, on: connection)) }
+        for filter in query.rule { conditions.append(try condition(filter, into: &sql, on: connection, lenient: true)) }
+        return conditions
+    }
+
+    /// A logic group as a SQL condition; a member's error names the group's parameter.
+    func condition(_ group: FilterGroup, into sql: inout BoundSQL, on connection: Connection) throws -> String {
+        var parts: [String] = []
+        for member in group.members {
+            switch member {
+            case .filter(let filter):
+                do {
+                    parts.append(try condition(filter, into: &sql, on: connection))
+                } catch let error as StoreError where error.kind == .badQuery {
+                    throw StoreError.badQuery(group.parameter, "\(filter.column): \(error.message)")
+                }
+            case .group(let inner):
+                parts.append(try condition(inner, into: &sql, on: connection))
+            }
+        }
+        let joined = "(" + parts.joined(separator: group.any ? " OR " : " AND ") + ")"
+        return group.negated ? "NOT " + joined : joined
     }
 
     /// One filter as a SQL condition. `lenient` (a rule's condition): an operand that is not of

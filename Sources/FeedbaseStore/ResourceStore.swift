@@ -70,7 +70,7 @@ public protocol ResourceStore: ChangeSource {
 
     /// `filters` as a predicate over items of the collection, checked and typed as a listing
     /// with those filters would be (the same errors for the same mistakes).
-    func predicate(in collection: String, filters: [Filter], rule: [Filter]) async throws -> RowPredicate
+    func predicate(in collection: String, filters: [Filter], groups: [FilterGroup], rule: [Filter]) async throws -> RowPredicate
 
     /// Whether writes are recorded in the change log (`--no-feed` turns it off).
     var feedEnabled: Bool { get }
@@ -128,7 +128,11 @@ extension ResourceStore {
     }
 
     public func predicate(in collection: String, filters: [Filter]) async throws -> RowPredicate {
-        try await predicate(in: collection, filters: filters, rule: [])
+        try await predicate(in: collection, filters: filters, groups: [], rule: [])
+    }
+
+    public func predicate(in collection: String, filters: [Filter], rule: [Filter]) async throws -> RowPredicate {
+        try await predicate(in: collection, filters: filters, groups: [], rule: rule)
     }
 
     public func list(in collection: String, query: ListQuery, completion: @escaping @Sendable (Result<Page, any Error>) -> Void) {

@@ -60,9 +60,10 @@ extension SQLiteStore {
 
     /// `filters` as a predicate over items of the collection, typed and checked as a listing
     /// with those filters would be (the same errors for the same mistakes).
-    public func predicate(in collectionName: String, filters: [Filter], rule: [Filter]) async throws -> RowPredicate {
+    public func predicate(in collectionName: String, filters: [Filter], groups: [FilterGroup], rule: [Filter]) async throws -> RowPredicate {
         var query = ListQuery()
         query.filters = filters
+        query.groups = groups
         query.rule = rule
         let listing = Listing(collection: try collection(collectionName), query: query)
         return try await database.read { connection in try listing.predicate(on: connection) }

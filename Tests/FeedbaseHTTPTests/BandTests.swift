@@ -16,6 +16,10 @@ private let bands: [(query: String, member: String)] = [
     ("project_id=in.(1,3)&done=eq.false", #"{"project_id":3,"title":"end"}"#),
     ("title=like.*a*&select=id,title,done", #"{"project_id":1,"title":"the end"}"#),
     ("priority=not.is.null&priority=lt.4&select=title,priority,id", #"{"project_id":1,"title":"end","priority":1}"#),
+    // Logic groups: not filed in the band index by value, evaluated whole on every event.
+    ("or=(priority.gte.4,done.is.true)", #"{"project_id":1,"title":"end","priority":5}"#),
+    ("not.and=(project_id.eq.1,done.is.false)&select=id,title,project_id", #"{"project_id":2,"title":"end"}"#),
+    ("or=(title.like.*a,and(project_id.in.(2,3),not.or(priority.is.null,priority.lt.3)))&done=is.false", #"{"project_id":1,"title":"end a"}"#),
 ]
 
 @Suite struct BandTests {

@@ -15,8 +15,8 @@ import Testing
         let parameters = try #require(operation["parameters"]?.arrayValue)
         let names = parameters.compactMap { $0["name"]?.stringValue ?? $0["$ref"]?.stringValue }
         #expect(names == [
-            "id", "project_id", "title", "done", "priority", "estimate", "due", "tags", "attachment", "created_at", "select",
-            "since", "limit", "wait", "#/components/parameters/RequestId",
+            "id", "project_id", "title", "done", "priority", "estimate", "due", "tags", "attachment", "created_at", "or", "and", "not.or",
+            "not.and", "select", "since", "limit", "wait", "#/components/parameters/RequestId",
         ])
         // The same filters and select as the listing: one parser serves both.
         let listing = try #require(Self.operation(document, "/tasks", "get")?["parameters"]?.arrayValue)
@@ -88,7 +88,7 @@ import Testing
         func names(_ path: String) -> [String] {
             Self.operation(document, path, "get")?["parameters"]?.arrayValue?.compactMap { $0["name"]?.stringValue } ?? []
         }
-        #expect(names("/timers") == ["id", "since", "wait", "label", "order", "select"])
-        #expect(names("/_changes/timers") == ["id", "label", "select", "since", "limit", "wait"])
+        #expect(names("/timers") == ["id", "since", "wait", "label", "or", "and", "not.or", "not.and", "order", "select"])
+        #expect(names("/_changes/timers") == ["id", "label", "or", "and", "not.or", "not.and", "select", "since", "limit", "wait"])
     }
 }

@@ -12,8 +12,8 @@ import Testing
         let parameters = try #require(Self.operation(document, "/tasks", "get")?["parameters"]?.arrayValue)
         let names = parameters.compactMap { $0["name"]?.stringValue ?? $0["$ref"]?.stringValue }
         #expect(names == [
-            "id", "project_id", "title", "done", "priority", "estimate", "due", "tags", "attachment", "created_at", "order", "select",
-            "#/components/parameters/Limit", "#/components/parameters/Offset", "#/components/parameters/After",
+            "id", "project_id", "title", "done", "priority", "estimate", "due", "tags", "attachment", "created_at", "or", "and", "not.or",
+            "not.and", "order", "select", "#/components/parameters/Limit", "#/components/parameters/Offset", "#/components/parameters/After",
             "#/components/parameters/Prefer", "#/components/parameters/RequestId",
         ])
         let limit = try #require(document["components"]?["parameters"]?["Limit"]?["schema"])
@@ -83,6 +83,25 @@ import Testing
         #expect(try matches(.blob, "eq.QQ=="))
         #expect(try !matches(.blob, "eq.QR=="))
         #expect(try !matches(.json, "gt.1"))
+    }
+
+    /// `or=(...)` and its kin: the group's text is a component, one level of up to five conditions
+    /// on named columns with the column's own operators, text operands quoted when they must be.
+    @Test func groupParametersShareTheirCollectionsConditionsPattern() async throws {
+        let document = OpenAPIDocument.openAPI(for: try await Self.schema(), feed: true, serverURL: nil)
+        let parameters = try #require(Self.operation(document, "/tasks", "get")?["parameters"]?.arrayValue)
+        let or = try #require(parameters.first { $0["name"]?.stringValue == "not.or" })
+        #expect(or["schema"]?["items"] == ["$ref": "#/components/schemas/TaskConditions"])
+        let pattern = try #require(document["components"]?["schemas"]?["TaskConditions"]?["pattern"]?.stringValue)
+        func matches(_ value: String) throws -> Bool { try Regex(pattern).wholeMatch(in: value) != nil }
+        #expect(try matches("(priority.gt.3,due.is.null)"))
+        #expect(try matches(#"(title.eq."a, (b)",title.not.in.("x,y",z),done.is.true)"#))
+        #expect(try matches("(title.like.*a*,project_id.in.(1,2),estimate.lt.2.5,id.eq.1,id.eq.2)"))
+        #expect(try !matches("(id.eq.1,id.eq.2,id.eq.3,id.eq.4,id.eq.5,id.eq.6)"))
+        #expect(try !matches("(priority.gt.x)"))
+        #expect(try !matches("(title.eq.a,b)"))
+        #expect(try !matches("(nope.eq.1)"))
+        #expect(try !matches("()"))
     }
 
     @Test func orderAdmitsDistinctSortableColumnsOnly() async throws {

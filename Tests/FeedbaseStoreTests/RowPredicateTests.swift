@@ -1,7 +1,8 @@
 // The Swift predicate of a filter against the SQL of the same filter: on random rows (values of
 // every column type, NULLs, and values of another type that other programs may store) and random
-// filters, the rows a listing returns are exactly the rows the predicate accepts, and a filter
-// the listing refuses is refused by the predicate too. Many seeds; a failure names its seed.
+// filters, plain and in nested or/and/not groups, the rows a listing returns are exactly the rows
+// the predicate accepts, and a filter the listing refuses is refused by the predicate too. Many
+// seeds; a failure names its seed.
 
 import FeedbaseTestSupport
 import Foundation
@@ -52,23 +53,37 @@ private let columns: [(name: String, stored: [String], operands: [String], ops: 
         for id in 1...30 {
             if let item = try await store.item(in: "t", id: String(id)) { items.append((id, item.json)) }
         }
-        for round in 0..<40 {
-            var filters: [Filter] = []
-            for _ in 0..<Int.random(in: 1...2, using: &random) {
-                let column = columns.randomElement(using: &random)!
-                let op = column.ops.randomElement(using: &random)!
-                let operand: Filter.Operand
-                switch op {
-                case .is: operand = [.null, .true, .false].randomElement(using: &random)!
-                case .in: operand = .list((0..<Int.random(in: 0...3, using: &random)).map { _ in column.operands.randomElement(using: &random)! })
-                default: operand = .value(column.operands.randomElement(using: &random)!)
-                }
-                filters.append(Filter(column: column.name, op: op, negated: Bool.random(using: &random), operand: operand))
+        func randomFilter(_ random: inout SeededGenerator) -> Filter {
+            let column = columns.randomElement(using: &random)!
+            let op = column.ops.randomElement(using: &random)!
+            let operand: Filter.Operand
+            switch op {
+            case .is: operand = [.null, .true, .false].randomElement(using: &random)!
+            case .in: operand = .list((0..<Int.random(in: 0...3, using: &random)).map { _ in column.operands.randomElement(using: &random)! })
+            default: operand = .value(column.operands.randomElement(using: &random)!)
             }
+            return Filter(column: column.name, op: op, negated: Bool.random(using: &random), operand: operand)
+        }
+        // or/and groups, nested up to three levels, of the same random conditions.
+        func randomGroup(_ random: inout SeededGenerator, depth: Int) -> FilterGroup {
+            var members: [FilterGroup.Member] = []
+            for _ in 0..<Int.random(in: 1...3, using: &random) {
+                if depth < 3 && Int.random(in: 0..<4, using: &random) == 0 {
+                    members.append(.group(randomGroup(&random, depth: depth + 1)))
+                } else {
+                    members.append(.filter(randomFilter(&random)))
+                }
+            }
+            return FilterGroup(any: Bool.random(using: &random), negated: Bool.random(using: &random), members: members, parameter: "or")
+        }
+        for round in 0..<40 {
+            let filters = (0..<Int.random(in: 0...2, using: &random)).map { _ in randomFilter(&random) }
+            let groups = (0..<Int.random(in: filters.isEmpty ? 1...2 : 0...1, using: &random)).map { _ in randomGroup(&random, depth: 1) }
             var query = ListQuery()
             query.filters = filters
+            query.groups = groups
             query.limit = 1000
-            let context = "seed \(seed) round \(round): \(filters)"
+            let context = "seed \(seed) round \(round): \(filters) \(groups)"
             let listed: [Int]
             do {
                 let page = try await store.list(in: "t", query: query)
@@ -76,11 +91,11 @@ private let columns: [(name: String, stored: [String], operands: [String], ops: 
                 listed = rows.compactMap { $0["id"] as? Int }
             } catch let error as StoreError {
                 await #expect(throws: StoreError.self, "\(context): the listing refused it (\(error.message))") {
-                    _ = try await store.predicate(in: "t", filters: filters)
+                    _ = try await store.predicate(in: "t", filters: filters, groups: groups, rule: [])
                 }
                 continue
             }
-            let predicate = try await store.predicate(in: "t", filters: filters)
+            let predicate = try await store.predicate(in: "t", filters: filters, groups: groups, rule: [])
             let accepted = items.filter { predicate.matches(itemJSON: $0.json) }.map(\.id)
             #expect(accepted == listed, "\(context)")
         }

@@ -123,7 +123,7 @@ public struct AccessRules: Sendable {
         do { pairs = try QueryParameters.pairs(Substring(text)) } catch { throw fail("conditions: \(error.detail)") }
         var filters: [Filter] = []
         for (name, value) in pairs {
-            guard !ListQuery.reservedParameters.contains(name) else { throw fail("'\(name)' is not a condition; conditions are filters such as owner=eq.$sub") }
+            guard !ListQuery.reservedParameters.contains(name), !ListQuery.groupParameters.contains(name) else { throw fail("'\(name)' is not a condition; conditions are filters such as owner=eq.$sub") }
             do {
                 filters.append(try QueryParameters.filter(column: name, value))
             } catch {
