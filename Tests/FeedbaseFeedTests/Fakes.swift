@@ -125,7 +125,7 @@ struct ConditionTimedOut: Error, CustomStringConvertible {
 
 /// Waits until `condition` holds, checking every millisecond, for at most `timeout`.
 func waitUntil(
-    _ what: String, timeout: Duration = .seconds(10), _ condition: () async -> Bool
+    _ what: String, timeout: Duration = .seconds(30), _ condition: () async -> Bool
 ) async throws {
     let deadline = ContinuousClock.now + timeout
     while !(await condition()) {
