@@ -33,6 +33,9 @@ struct BandRequest: Sendable {
             }
         }
         let query = try QueryParameters.listQuery(rest)
+        guard query.embeds.isEmpty else {
+            throw Problem.badParameter("select", "a band's items cannot embed related rows (its events carry one row); follow each collection's band instead")
+        }
         guard query.conditionCount <= maxFilters else {
             throw Problem(.badRequest, "a band has at most \(maxFilters) filter conditions (--feed-band-filters); this one has \(query.conditionCount)")
         }

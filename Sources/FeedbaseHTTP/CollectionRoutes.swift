@@ -31,6 +31,20 @@ struct CollectionRoutes: Sendable {
     }
     var basePath: String { "/" + PercentEncoding.encode(collection.name) }
 
+    /// Each embedded relation's read rule for the caller, as if its collection were listed
+    /// directly: a collection it may not list refuses the request alike (403 or 401).
+    private func applyReadRules(_ embeds: inout [Embed], parent: CollectionSchema, identity: Identity) throws {
+        for index in embeds.indices {
+            let relation = try Relation.resolve(embeds[index].relation, hint: embeds[index].hint, from: parent, in: store.schema)
+            switch policy.access(identity, relation.target.name).read {
+            case .none: throw Problem.denied(identity, "list \(relation.target.name)")
+            case .all: break
+            case .rows(let rule): embeds[index].rule = rule
+            }
+            try applyReadRules(&embeds[index].embeds, parent: relation.target, identity: identity)
+        }
+    }
+
     func list(_ request: Request, reply: @escaping @Sendable (Result<Response, any Error>) -> Void) {
         if let feed, FeedRoutes.prefersEventStream(request) {
             Task {
@@ -45,6 +59,7 @@ struct CollectionRoutes: Sendable {
             pairs = try QueryParameters.pairs(request.query)
             query = try QueryParameters.listQuery(pairs)
             if case .rows(let rule) = access.read { query.rule = rule }
+            try applyReadRules(&query.embeds, parent: collection, identity: request.identity)
         } catch {
             return reply(.failure(error))
         }
@@ -89,8 +104,16 @@ struct CollectionRoutes: Sendable {
     func read(_ request: Request, reply: @escaping @Sendable (Result<Response, any Error>) -> Void) {
         let id = request.parameters["id"] ?? ""
         let access: Access
-        do { access = try self.access(request, .read, "read \(name)") } catch { return reply(.failure(error)) }
-        store.item(in: name, id: id, access: access) { [self] result in
+        var query: ListQuery
+        do {
+            access = try self.access(request, .read, "read \(name)")
+            // `select` (and the parameters of its embedded relations) shape the item too.
+            query = try QueryParameters.itemQuery(try QueryParameters.pairs(request.query))
+            try applyReadRules(&query.embeds, parent: collection, identity: request.identity)
+        } catch {
+            return reply(.failure(error))
+        }
+        let respond: @Sendable (Result<Item?, any Error>) -> Void = { [self] result in
             reply(result.flatMap { item in
                 guard let item else { return .failure(Problem(.notFound, "no item '\(id)' in \(name)")) }
                 let etag = item.etag
@@ -101,6 +124,22 @@ struct CollectionRoutes: Sendable {
                 }
                 return .success(.json(.ok, item.json, headers: headers))
             })
+        }
+        guard query.select != nil || !query.embeds.isEmpty else { return store.item(in: name, id: id, access: access, completion: respond) }
+        query.filters = [Filter(column: collection.primaryKey.name, op: .eq, operand: .value(id))]
+        query.limit = 1
+        if case .rows(let rule) = access.read { query.rule = rule }
+        let key = collection.primaryKey.name
+        store.list(in: name, query: query) { result in
+            switch result {
+            case .success(let page):
+                // The page's one item, without the array's brackets.
+                respond(.success(page.itemCount == 1 ? Item(id: id, json: Array(page.json.dropFirst().dropLast()), seq: page.seq) : nil))
+            case .failure(let error as StoreError) where error.kind == .badQuery && error.parameter == key:
+                respond(.success(nil))  // an id that is not of the key's type: no such item
+            case .failure(let error):
+                respond(.failure(error))
+            }
         }
     }
 

@@ -29,6 +29,10 @@ enum QueryParameters {
     static func listQuery(_ pairs: [(String, String)]) throws(Problem) -> ListQuery {
         var query = ListQuery()
         var seen = Set<String>()
+        // The select first: the embedded relations it names take parameters of their own.
+        if let select = pairs.first(where: { $0.0 == "select" })?.1 {
+            (query.select, query.embeds) = try selection(select)
+        }
         for (name, value) in pairs {
             if ListQuery.reservedParameters.contains(name) {
                 guard seen.insert(name).inserted else { throw Problem.badParameter(name, "given more than once") }
@@ -47,23 +51,9 @@ enum QueryParameters {
                 guard !value.isEmpty else { throw Problem.badParameter(name, "empty cursor") }
                 query.after = value
             case "select":
-                let columns = split(value, at: ",")
-                guard !columns.contains("") else { throw Problem.badParameter(name, "expected column names separated by commas") }
-                query.select = columns
+                continue
             case "order":
-                var order: [Ordering] = []
-                for term in split(value, at: ",") {
-                    var parts = split(term, at: ".")
-                    var descending = false
-                    if parts.count > 1, let direction = parts.last, direction == "asc" || direction == "desc" {
-                        descending = direction == "desc"
-                        parts.removeLast()
-                    }
-                    let column = parts.joined(separator: ".")
-                    guard !column.isEmpty else { throw Problem.badParameter(name, "expected column.asc or column.desc, separated by commas") }
-                    order.append(Ordering(column: column, descending: descending))
-                }
-                query.order = order
+                query.order = try order(value)
             case _ where ListQuery.groupParameters.contains(name):
                 let group = try group(parameter: name, value)
                 guard query.conditionCount + group.conditionCount <= RequestLimits.filters else {
@@ -74,6 +64,7 @@ enum QueryParameters {
                 guard query.conditionCount < RequestLimits.filters else {
                     throw Problem(.badRequest, "more than \(RequestLimits.filters) filters; the limit is \(RequestLimits.filters) filter parameters per request")
                 }
+                if try applyEmbedded(name, value, to: &query.embeds) { continue }
                 guard query.filters.count(where: { $0.column == name }) < ListQuery.maximumFiltersPerColumn else {
                     throw Problem.badParameter(name, "more than \(ListQuery.maximumFiltersPerColumn) filters on one column; the limit is \(ListQuery.maximumFiltersPerColumn)")
                 }
@@ -81,6 +72,23 @@ enum QueryParameters {
             }
         }
         return query
+    }
+
+    /// `column.asc,column2.desc` (the direction may be left out: ascending).
+    static func order(_ value: String) throws(Problem) -> [Ordering] {
+        var order: [Ordering] = []
+        for term in split(value, at: ",") {
+            var parts = split(term, at: ".")
+            var descending = false
+            if parts.count > 1, let direction = parts.last, direction == "asc" || direction == "desc" {
+                descending = direction == "desc"
+                parts.removeLast()
+            }
+            let column = parts.joined(separator: ".")
+            guard !column.isEmpty else { throw Problem.badParameter("order", "expected column.asc or column.desc, separated by commas") }
+            order.append(Ordering(column: column, descending: descending))
+        }
+        return order
     }
 
     /// `text` cut at every `separator` scalar (empty pieces kept).

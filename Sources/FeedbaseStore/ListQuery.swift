@@ -111,6 +111,8 @@ public struct ListQuery: Sendable, Equatable {
     public var order: [Ordering] = []
     /// The keys of each item, in this order; nil for all columns.
     public var select: [String]? = nil
+    /// Related rows embedded in each item, after its columns (Embedding.swift).
+    public var embeds: [Embed] = []
     public var limit = ListQuery.defaultLimit
     public var offset = 0
     /// An opaque cursor from a previous page's `next`: the page starts after that row.
@@ -122,7 +124,7 @@ public struct ListQuery: Sendable, Equatable {
 
     /// The client's conditions: its filters and those in its groups.
     public var conditionCount: Int {
-        filters.count + groups.reduce(0) { $0 + $1.conditionCount }
+        filters.count + groups.reduce(0) { $0 + $1.conditionCount } + embeds.reduce(0) { $0 + $1.conditionCount }
     }
 }
 

@@ -222,7 +222,7 @@ struct Listing {
 
     /// The page; `head` is a SQL expression read with every row (the change log's head), so the
     /// page's `seq` comes from the same statement as its rows.
-    func page(on connection: Connection, head: String = "0") throws -> Page {
+    func page(on connection: Connection, head: String = "0", schema: Schema) throws -> Page {
         let keys = try sortKeys
         var select = BoundSQL()
         let filters = try whereClause(into: &select, on: connection)
@@ -231,21 +231,7 @@ struct Listing {
         if let after = query.after {
             conditions.append(try keysetCondition(after: after, keys: keys, into: &select, on: connection))
         }
-        let object: String
-        if let columns = query.select {
-            var chosen: [Column] = []
-            for name in columns {
-                guard let column = collection.column(name) else {
-                    throw StoreError.badQuery("select", "\(collection.name) has no column '\(name)'")
-                }
-                if !chosen.contains(column) { chosen.append(column) }
-            }
-            var narrowed = collection
-            narrowed.columns = chosen
-            object = RowJSON.objectExpression(narrowed)
-        } else {
-            object = RowJSON.objectExpression(collection)
-        }
+        let object = RowJSON.object(try members(into: &select, on: connection, schema: schema))
         let cursorValues = keys.map { key in
             switch key.column.type {
             case .blob where key.column.isPrimaryKey: "\(SQLFunctions.base64Name)(\(quoteIdentifier(key.column.name)))"

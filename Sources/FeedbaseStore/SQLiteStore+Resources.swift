@@ -50,9 +50,10 @@ extension SQLiteStore {
         do { listing = Listing(collection: try collection(collectionName), query: query) } catch { return completion(.failure(error)) }
         let feed = feedEnabled
         let head = feed ? "(SELECT seq FROM sqlite_sequence WHERE name = '_changes')" : "0"
+        let schema = self.schema
         // The rows carry the change head; an empty page reads it in the same snapshot.
         database.read({ connection in
-            var page = try listing.page(on: connection, head: head)
+            var page = try listing.page(on: connection, head: head, schema: schema)
             if page.itemCount == 0 { page.seq = try Self.head(feed, connection) }
             return page
         }, completion: completion)
