@@ -1,0 +1,180 @@
+// Embedded relations against an oracle made of plain single-collection REST requests: every
+// embedded object or array must be what a listing of its own collection returns for the
+// foreign key's value with the same filters, order and limit. Random data and random embed and
+// filter queries (to-one, to-many, nested two levels, with `or` groups), many seeds; a failure
+// names its seed and query. Then the errors, the single item and the access rules.
+
+import FeedbaseHTTP
+import FeedbaseTestSupport
+import Foundation
+import Testing
+
+/// A random choice of parameters for one embedded level, as `name=value` pairs without the path.
+private func randomParameters(_ random: inout SeededGenerator, filters: [String], orders: [String]) -> [String] {
+    var parameters: [String] = []
+    if let filter = filters.randomElement(using: &random), Bool.random(using: &random) { parameters.append(filter) }
+    if let order = orders.randomElement(using: &random), Bool.random(using: &random) { parameters.append("order=" + order) }
+    if Bool.random(using: &random) { parameters.append("limit=\(Int.random(in: 0...3, using: &random))") }
+    return parameters
+}
+
+@Suite struct EmbeddingTests {
+    @Test(arguments: 1...10)
+    func embeddedRowsAreWhatPlainListingsOfTheirCollectionsSay(seed: UInt64) async throws {
+        var random = SeededGenerator(seed: seed)
+        try await withServer { server in
+            for index in 1...4 {
+                _ = try await server.request("POST", "/projects", json: #"{"name":"p\#(index)","archived":\#(Bool.random(using: &random))}"#)
+            }
+            let titles = ["alpha", "beta", "gamma", "delta"]
+            var tasks: [String] = []
+            for _ in 0..<25 {
+                let priority = Int.random(in: 0...5, using: &random)
+                tasks.append(
+                    #"{"project_id":\#(Int.random(in: 1...4, using: &random)),"title":"\#(titles.randomElement(using: &random)!)","#
+                        + #""done":\#(Bool.random(using: &random)),"priority":\#(priority == 0 ? "null" : String(priority))}"#)
+            }
+            #expect(try await server.request("POST", "/tasks", json: "[" + tasks.joined(separator: ",") + "]").status == 201)
+            var comments: [String] = []
+            for _ in 0..<40 {
+                comments.append(#"{"task_id":\#(Int.random(in: 1...25, using: &random)),"body":"\#(["ok", "no", "why", "yes"].randomElement(using: &random)!)"}"#)
+            }
+            #expect(try await server.request("POST", "/comments", json: "[" + comments.joined(separator: ",") + "]").status == 201)
+
+            func list(_ target: String) async throws -> [[String: Any]] {
+                let response = try await server.request("GET", target)
+                #expect(response.status == 200, "seed \(seed): \(target): \(response.text)")
+                return try array(response)
+            }
+            func query(_ parameters: [String], under path: String) -> String {
+                parameters.map { path + "." + $0 }.joined(separator: "&")
+            }
+            let taskFilters = ["done=eq.false", "priority=gte.3", "or=(priority.is.null,title.like.*a)", "not.and=(done.is.true,priority.lt.4)"]
+            let taskOrders = ["priority.desc", "title", "id.desc", "done,priority.desc"]
+
+            for round in 0..<6 {
+                // Projects with their tasks, and each task's comments.
+                let tasksParameters = randomParameters(&random, filters: taskFilters, orders: taskOrders)
+                let commentsParameters = randomParameters(&random, filters: ["body=neq.no", "body=in.(ok,why)"], orders: ["body", "body.desc"])
+                let top = Bool.random(using: &random) ? "&archived=is.false" : ""
+                let target = "/projects?select=id,name,tasks(id,title,priority,done,comments(id,body))&order=id" + top + "&"
+                    + [query(tasksParameters, under: "tasks"), query(commentsParameters, under: "tasks.comments")].filter { !$0.isEmpty }.joined(separator: "&")
+                var expected: [[String: Any]] = []
+                for project in try await list("/projects?select=id,name&order=id" + top) {
+                    var project = project
+                    var embedded: [[String: Any]] = []
+                    let limit = tasksParameters.contains { $0.hasPrefix("limit=") } ? "" : "&limit=1000"
+                    for task in try await list("/tasks?select=id,title,priority,done&project_id=eq.\(project["id"] ?? "")&" + tasksParameters.joined(separator: "&") + limit) {
+                        var task = task
+                        let commentsLimit = commentsParameters.contains { $0.hasPrefix("limit=") } ? "" : "&limit=1000"
+                        task["comments"] = try await list("/comments?select=id,body&task_id=eq.\(task["id"] ?? "")&" + commentsParameters.joined(separator: "&") + commentsLimit)
+                        embedded.append(task)
+                    }
+                    project["tasks"] = embedded
+                    expected.append(project)
+                }
+                let embeddedPage = try await list(target)
+                #expect(try canonical(embeddedPage) == canonical(expected), "seed \(seed) round \(round): \(target)")
+                // A single item embeds alike.
+                if let first = expected.first, let id = first["id"] {
+                    let item = try await server.request("GET", target.replacingOccurrences(of: "/projects?", with: "/projects/\(id)?"))
+                    #expect(try canonical(object(item)) == canonical(first), "seed \(seed) round \(round): the item \(id)")
+                }
+
+                // Comments with their task and its project: to-one, two levels, filtered.
+                let projectFilter = Bool.random(using: &random) ? "&task.project.archived=is.false" : ""
+                let taskFilter = Bool.random(using: &random) ? "&task.done=is.false" : ""
+                let comments = "/comments?select=id,body,task(title,done,project(name,archived))&order=id&limit=1000" + projectFilter + taskFilter
+                var expectedComments: [[String: Any]] = []
+                for comment in try await list("/comments?select=id,body,task_id&order=id&limit=1000") {
+                    var comment = comment
+                    let taskID = comment.removeValue(forKey: "task_id") ?? ""
+                    let found = try await list("/tasks?select=title,done,project_id&id=eq.\(taskID)" + taskFilter.replacingOccurrences(of: "task.", with: ""))
+                    if var task = found.first {
+                        let projectID = task.removeValue(forKey: "project_id") ?? ""
+                        let projects = try await list("/projects?select=name,archived&id=eq.\(projectID)" + projectFilter.replacingOccurrences(of: "task.project.", with: ""))
+                        task["project"] = projects.first ?? NSNull()
+                        comment["task"] = task
+                    } else {
+                        comment["task"] = NSNull()
+                    }
+                    expectedComments.append(comment)
+                }
+                #expect(try canonical(try await list(comments)) == canonical(expectedComments), "seed \(seed) round \(round): \(comments)")
+            }
+        }
+    }
+
+    static let people = """
+        CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT NOT NULL, team TEXT NOT NULL);
+        CREATE TABLE issues (
+            id INTEGER PRIMARY KEY, title TEXT NOT NULL,
+            author_id INTEGER NOT NULL REFERENCES people(id), assignee_id INTEGER REFERENCES people(id)
+        );
+        CREATE INDEX issues_author ON issues (author_id);
+        CREATE INDEX issues_assignee ON issues (assignee_id);
+        """
+
+    /// Two foreign keys to one table: to-one names differ by column; to-many is picked by `!`.
+    @Test func twoKeysToOneTableAreToldApartAndMistakesNameTheirParameter() async throws {
+        try await withServer(sql: Self.people) { server in
+            _ = try await server.request("POST", "/people", json: #"[{"name":"ann","team":"a"},{"name":"bo","team":"b"}]"#)
+            _ = try await server.request("POST", "/issues", json: #"[{"title":"x","author_id":1,"assignee_id":2},{"title":"y","author_id":2}]"#)
+            let issues = try await server.request("GET", "/issues?select=title,author(name),assignee(name)&order=id")
+            #expect(issues.text == #"[{"title":"x","author":{"name":"ann"},"assignee":{"name":"bo"}},{"title":"y","author":{"name":"bo"},"assignee":null}]"#)
+            let people = try await server.request(
+                "GET", "/people?select=name,wrote:issues!author_id(title),assigned:issues!assignee_id(title)&order=id")
+            #expect(people.text == #"[{"name":"ann","wrote":[{"title":"x"}],"assigned":[]},{"name":"bo","wrote":[{"title":"y"}],"assigned":[{"title":"x"}]}]"#)
+
+            for (query, parameter, detail) in [
+                ("/people?select=name,issues(title)", "select", "'issues' is ambiguous in people: name the foreign key, as issues!assignee_id or issues!author_id"),
+                ("/people?select=name,tickets(title)", "select", "people has no relation 'tickets'; its relations: issues"),
+                ("/issues?select=title,author(nope)", "select", "people has no column 'nope'"),
+                ("/people?select=name,w:issues!author_id(title)&w.nope=eq.1", "w.nope", "issues has no column 'nope'"),
+                ("/people?select=name,w:issues!author_id(title)&w.or=(nope.eq.1)", "w.or", "nope: issues has no column 'nope'"),
+                ("/people?select=name,w:issues!author_id(title)&w.limit=5000", "w.limit", "at most 1000 embedded rows"),
+                ("/people?select=name,w:issues!author_id(title)&w.order=nope", "w.order", "issues has no column 'nope'"),
+                ("/issues?select=title,author(name)&author.limit=1", "author.limit", "order, limit and offset apply to embedded lists only"),
+                ("/issues?select=title,author(name,w:issues!author_id(author(w:issues!author_id(author(name)))))", "select", "nested deeper than 4"),
+                ("/issues?select=title,author(name),author(team)", "select", "'author' is embedded twice"),
+                ("/issues?select=title,author(name", "select", "unbalanced parentheses"),
+            ] {
+                let response = try await server.request("GET", query)
+                #expect(response.status == 400, "\(query): \(response.text)")
+                #expect(response.text.contains(detail) && response.text.contains(#""parameter":"\#(parameter)""#), "\(query): \(response.text)")
+            }
+            // A band's items are one row each: embedding is refused there.
+            let band = try await server.request("GET", "/_changes/issues?select=title,author(name)&wait=0")
+            #expect(band.status == 400 && band.text.contains("cannot embed"), "\(band.text)")
+        }
+    }
+
+    /// Embedded rows obey their own collection's read rule, as if listed directly; a collection
+    /// the caller may not list refuses the request as its listing would.
+    @Test func embeddedRowsObeyTheirCollectionsReadRule() async throws {
+        let rules = try AccessRules.parse("""
+            allow read on people to user
+            allow read on issues to user where author_id=eq.1
+            allow read on issues to admin
+            """, file: "rules.conf")
+        try await withServer(sql: Self.people, configure: { $0.rules = rules }) { server in
+            let user = try await server.bearer(role: "user", subject: "u")
+            let admin = try await server.bearer(role: "admin")
+            try await server.sqlite3("""
+                INSERT INTO people (name, team) VALUES ('ann', 'a'), ('bo', 'b');
+                INSERT INTO issues (title, author_id, assignee_id) VALUES ('x', 1, 2), ('y', 2, 2);
+                """)
+            let target = "/people?select=name,assigned:issues!assignee_id(title)&order=id"
+            let listed = try await server.request("GET", target, headers: user)
+            let direct = try await server.request("GET", "/issues?select=title&assignee_id=eq.2&order=id", headers: user)
+            #expect(listed.text == #"[{"name":"ann","assigned":[]},{"name":"bo","assigned":\#(direct.text)}]"#, "\(listed.text)")
+            #expect(direct.text == #"[{"title":"x"}]"#)
+            let item = try await server.request("GET", "/people/2?select=name,assigned:issues!assignee_id(title)", headers: user)
+            #expect(item.text == #"{"name":"bo","assigned":[{"title":"x"}]}"#)
+            // The admin may not read people: embedding them is refused as listing them is.
+            let refused = try await server.request("GET", "/issues?select=title,author(name)", headers: admin)
+            let listing = try await server.request("GET", "/people", headers: admin)
+            #expect(refused.status == listing.status && refused.status == 403, "\(refused.text)")
+        }
+    }
+}
