@@ -13,7 +13,7 @@ extension CollectionOperations {
     var changes: DocumentValue {
         var parameters = filterParameters(excluding: ListQuery.reservedParameters.union(Self.changesParameters))
         parameters += groupParameters
-        if let select = selectParameter { parameters.append(select) }
+        if let select = selectParameter(embedding: false) { parameters.append(select) }
         parameters += [
             Parameters.query("since", Parameters.sinceSchema(Texts.bandChangesSince), Texts.bandChangesSince),
             Parameters.query("limit", Parameters.changesLimit, "At most this many messages."),

@@ -10,7 +10,7 @@ extension CollectionOperations {
         var parameters = filterParameters(excluding: ListQuery.reservedParameters)
         parameters += groupParameters
         if let order = orderParameter { parameters.append(order) }
-        if let select = selectParameter { parameters.append(select) }
+        if let select = selectParameter(embedding: true) { parameters.append(select) }
         parameters += [Parameters.reference("Limit"), Parameters.reference("Offset"), Parameters.reference("After")]
         parameters += [Parameters.reference("Prefer"), requestID]
         let okHeaders: [(String, DocumentValue)] = [
@@ -145,12 +145,34 @@ extension CollectionOperations {
             Texts.order)
     }
 
-    var selectParameter: DocumentValue? {
-        let columns = collection.columns.map(\.name).filter { !$0.isEmpty && !$0.contains(",") }
-        guard !columns.isEmpty else { return nil }
-        let names = ValueSyntax.alternation(columns)
+    /// `select`: columns, and with `embedding` (listings; a band's items are single rows) the
+    /// relations to embed.
+    func selectParameter(embedding: Bool) -> DocumentValue? {
+        func columns(_ collection: CollectionSchema) -> [String] {
+            collection.columns.map(\.name).filter { !$0.isEmpty && !$0.unicodeScalars.contains { ",()*".unicodeScalars.contains($0) } }
+        }
+        let own = columns(collection)
+        guard !own.isEmpty else { return nil }
+        // One level of embedding: a relation with its target's columns (or `*`). Deeper nesting,
+        // aliases and `!` are accepted too (docs/API.md, Embedding).
+        var terms = own.map(ValueSyntax.escaped) + ["\\*"]
+        guard embedding else {
+            return Parameters.query(
+                "select", ["type": "string", "pattern": .string("^" + ValueSyntax.alternation(own) + "(?:," + ValueSyntax.alternation(own) + ")*$")],
+                "Only these keys in each item, comma-separated, in this order (e.g. `id,title`).")
+        }
+        for relation in collection.documentedRelations(in: schema) where !relation.name.unicodeScalars.contains(where: { ",()*:!.".unicodeScalars.contains($0) }) {
+            let inner = "(?:" + (columns(relation.target).map(ValueSyntax.escaped) + ["\\*"]).joined(separator: "|") + ")"
+            terms.append(ValueSyntax.escaped(relation.name) + "\\(" + inner + "(?:," + inner + ")*\\)")
+        }
+        let term = "(?:" + terms.joined(separator: "|") + ")"
         return Parameters.query(
-            "select", ["type": "string", "pattern": .string("^" + names + "(?:," + names + ")*$")],
-            "Only these keys in each item, comma-separated, in this order (e.g. `id,title`).")
+            "select", ["type": "string", "pattern": .string("^" + term + "(?:," + term + ")*$")],
+            "Only these keys in each item, comma-separated, in this order (e.g. `id,title`); `*` is every column. "
+                + "`relation(columns)` embeds related items through a foreign key: a to-one relation is named by its column "
+                + "without `_id` (`project(name)`), a to-many one by the referencing collection (`tasks(id,title)`); "
+                + "`alias:relation!fk_column(...)` names the key and picks one of two foreign keys; embeds nest. Embedded rows "
+                + "take their own filters, `or`/`and`, `order`, `limit` and `offset` as `relation.column=op.value`, "
+                + "`relation.order=...` and so on (docs/API.md, Embedding).")
     }
 }

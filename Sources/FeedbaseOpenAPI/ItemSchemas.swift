@@ -105,6 +105,7 @@ struct ItemSchemas {
             if column.isGenerated { property["readOnly"] = true }
             properties.append((column.name, property))
         }
+        if use == .listItem { properties += relationProperties }
         var object: DocumentValue = ["type": "object", "description": .string(description(use))]
         object["properties"] = .object(ordered: properties)
         if !required.isEmpty { object["required"] = .array(required) }
@@ -118,7 +119,8 @@ struct ItemSchemas {
         case .item:
             return "An item of `\(name)`, as GET returns it: every column, keys in table order."
         case .listItem:
-            return "An item of `\(name)` in a listing: every column, or only those named by `select`, in that order."
+            return "An item of `\(name)` in a listing: every column, or only those named by `select`, in that order, then the "
+                + "related items `select` embeds."
         case .create:
             return "A new item of `\(name)`: columns left out take their default (or NULL). Unknown or duplicate fields are refused with 400."
         case .replace:

@@ -104,6 +104,30 @@ import Testing
         #expect(try !matches("()"))
     }
 
+    /// A listing's select may embed one level of relations, each with its target's columns; the
+    /// list item describes the embedded keys by the related list item; a band's select cannot.
+    @Test func selectEmbedsRelationsAndTheListItemDescribesThem() async throws {
+        let document = OpenAPIDocument.openAPI(for: try await Self.schema(), feed: true, serverURL: nil)
+        func selectPattern(_ path: String) throws -> String {
+            let parameters = try #require(Self.operation(document, path, "get")?["parameters"]?.arrayValue)
+            return try #require(parameters.first { $0["name"]?.stringValue == "select" }?["schema"]?["pattern"]?.stringValue)
+        }
+        let listing = try Regex(try selectPattern("/tasks"))
+        let band = try Regex(try selectPattern("/_changes/tasks"))
+        for accepted in ["id,title", "*,project(name)", "id,comments(body,*),project(*)"] {
+            #expect(try listing.wholeMatch(in: accepted) != nil, "\(accepted)")
+        }
+        for refused in ["id,project(nope)", "tasks(id)", "project()", "id,"] {
+            #expect(try listing.wholeMatch(in: refused) == nil, "\(refused)")
+        }
+        #expect(try band.wholeMatch(in: "id,title") != nil)
+        #expect(try band.wholeMatch(in: "id,project(name)") == nil)
+        let properties = try #require(document["components"]?["schemas"]?["TaskListItem"]?["properties"])
+        #expect(properties["project"]?["oneOf"] == [["$ref": "#/components/schemas/ProjectListItem"], ["type": "null"]])
+        #expect(properties["comments"]?["items"] == ["$ref": "#/components/schemas/CommentListItem"])
+        #expect(document["components"]?["schemas"]?["Task"]?["properties"]?["project"] == nil)
+    }
+
     @Test func orderAdmitsDistinctSortableColumnsOnly() async throws {
         let document = OpenAPIDocument.openAPI(for: try await Self.schema(), feed: true, serverURL: nil)
         let parameters = try #require(Self.operation(document, "/tasks", "get")?["parameters"]?.arrayValue)
