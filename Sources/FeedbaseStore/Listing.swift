@@ -222,7 +222,10 @@ struct Listing {
 
     /// The page; `head` is a SQL expression read with every row (the change log's head), so the
     /// page's `seq` comes from the same statement as its rows.
-    func page(on connection: Connection, head: String = "0", schema: Schema) throws -> Page {
+    /// The page's statement, and the filters' conditions with their values (the count's).
+    func pageStatement(on connection: Connection, head: String = "0", schema: Schema) throws
+        -> (select: BoundSQL, filters: [String], filterValues: [SQLValue], keys: [(column: Column, descending: Bool)])
+    {
         let keys = try sortKeys
         var select = BoundSQL()
         let filters = try whereClause(into: &select, on: connection)
@@ -245,6 +248,11 @@ struct Listing {
         if !conditions.isEmpty { select.text += " WHERE " + conditions.joined(separator: " AND ") }
         select.text += " ORDER BY " + orderBy.joined(separator: ", ")
         select.text += " LIMIT \(select.bind(.integer(Int64(query.limit + 1)))) OFFSET \(select.bind(.integer(Int64(query.offset))))"
+        return (select, filters, filterValues, keys)
+    }
+
+    func page(on connection: Connection, head: String = "0", schema: Schema) throws -> Page {
+        let (select, filters, filterValues, keys) = try pageStatement(on: connection, head: head, schema: schema)
 
         var json: [UInt8] = [UInt8(ascii: "[")]
         json.reserveCapacity(min(query.limit, 100) * 256)
