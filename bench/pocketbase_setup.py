@@ -65,13 +65,15 @@ call("POST", "/api/collections", {"name": "tasks", "type": "base", **public, "fi
     {"name": "tags", "type": "json"},
     {"name": "created", "type": "autodate", "onCreate": True, "onUpdate": False},
 ], "indexes": ["CREATE INDEX idx_tasks_done_priority ON tasks (done, priority)"]}, token)
-project = call("POST", "/api/collections/projects/records", {"name": "bench"}, token)["id"]
+# 50 projects, the tasks spread over them in turn (as bench/run.sh seeds Feedbase).
+project_ids = [call("POST", "/api/collections/projects/records", {"name": f"project {i + 1}"}, token)["id"] for i in range(50)]
+project = project_ids[0]
 
 random.seed(1)
 ids = []
 for start in range(0, task_count, BATCH):
     requests = [{"method": "POST", "url": "/api/collections/tasks/records",
-                 "body": {"project": project, "title": f"task {i + 1}", "done": random.random() < 0.5,
+                 "body": {"project": project_ids[(i + 1) % 50], "title": f"task {i + 1}", "done": random.random() < 0.5,
                           "priority": random.randint(1, 5)}}
                 for i in range(start, min(start + BATCH, task_count))]
     results = call("POST", "/api/batch", {"requests": requests}, token)
@@ -87,4 +89,4 @@ with open(ids_file, "w") as out:
     out.write("\n".join(ids) + "\n")
 with open(project_file, "w") as out:
     out.write(project)
-print(f"seeded {task_count} tasks in project {project}")
+print(f"seeded {task_count} tasks in 50 projects")

@@ -10,7 +10,7 @@ import sys
 results_file, skips_file, cores, seconds, pb_version = sys.argv[1:6]
 
 UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0, "h": 3600000.0}
-CASES = {"get": "GET (fixed body)", "get-id": "GET by id", "page": "filtered page of 20",
+CASES = {"get": "GET (fixed body)", "get-id": "GET by id", "page": "filtered page of 20", "page-embed": "page + project", "projects-tasks": "20 projects + 5 tasks",
          "post": "POST", "patch": "PATCH"}
 
 
@@ -97,8 +97,9 @@ def ratio(a, b):
 print()
 print("ratios (requests/s; RSS in bytes):")
 lines = [("feedbase GET by id / ceiling", ratio(("feedbase", "get-id"), ("ceiling", "get")))]
-for case in ("get-id", "page", "post", "patch"):
+for case in ("get-id", "page", "page-embed", "post", "patch"):
     lines.append((f"feedbase / pocketbase, {CASES[case]}", ratio(("feedbase", case), ("pocketbase", case))))
+lines.append(("feedbase page + project / page (issue #14: >= 0.67)", ratio(("feedbase", "page-embed"), ("feedbase", "page"))))
 for case in ("get-id", "page", "post", "patch"):
     lines.append((f"feedbase-jwt / feedbase, {CASES[case]}", ratio(("feedbase-jwt", case), ("feedbase", case))))
 fb, pb = rss.get("feedbase"), rss.get("pocketbase")

@@ -189,6 +189,11 @@ feedbase_cases() {
     local name=$1 base=$2
     BENCH_IDS=$TASKS run_case "$name" get-id -s "$BENCH/wrk/get-id.lua" "$base"
     run_case "$name" page -s "$BENCH/wrk/get.lua" "$base/tasks?done=eq.false&order=priority.desc&limit=20"
+    # The same page with each task's project embedded, and 20 projects with each one's five most
+    # urgent open tasks (issue #14).
+    run_case "$name" page-embed -s "$BENCH/wrk/get.lua" "$base/tasks?done=eq.false&order=priority.desc&limit=20&select=*,project(*)"
+    run_case "$name" projects-tasks -s "$BENCH/wrk/get.lua" \
+        "$base/projects?limit=20&select=*,tasks(*)&tasks.done=eq.false&tasks.order=priority.desc&tasks.limit=5"
     run_case "$name" post -s "$BENCH/wrk/post.lua" "$base/tasks"
     BENCH_IDS=$TASKS run_case "$name" patch -s "$BENCH/wrk/patch.lua" "$base"
 }
@@ -205,10 +210,12 @@ PY
 }
 if [ -n "$FEEDBASE" ]; then
     db="$WORK/feedbase.sqlite"
-    seed="INSERT INTO projects (id, name) VALUES (1, 'bench');
+    # 50 projects, the tasks spread over them in turn (as pocketbase_setup.py seeds).
+    seed="WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50)
+        INSERT INTO projects (id, name) SELECT i, 'project ' || i FROM n;
         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $TASKS)
         INSERT INTO tasks (id, project_id, title, done, priority)
-        SELECT i, 1, 'task ' || i, abs(random()) % 2, 1 + abs(random()) % 5 FROM n;"
+        SELECT i, 1 + i % 50, 'task ' || i, abs(random()) % 2, 1 + abs(random()) % 5 FROM n;"
     if ! timeout 60 "$FEEDBASE" migrate --db "$db" --migrations "$ROOT/migrations" >"$WORK/feedbase-migrate.log" 2>&1; then
         skip feedbase "migrate failed or took over 60 s: $(tail -n 3 "$WORK/feedbase-migrate.log" | tr '\n' ' ')"
     elif ! timeout 60 sqlite3 -bail "$db" "$seed" >"$WORK/feedbase-seed.log" 2>&1 ||
@@ -254,6 +261,8 @@ if [ -n "$POCKETBASE" ]; then
             run_case pocketbase get-id -s "$BENCH/wrk/get-id.lua" "$base"
             run_case pocketbase page -s "$BENCH/wrk/get.lua" \
                 "$base/api/collections/tasks/records?filter=%28done%3Dfalse%29&sort=-priority&perPage=20&skipTotal=1"
+            run_case pocketbase page-embed -s "$BENCH/wrk/get.lua" \
+                "$base/api/collections/tasks/records?filter=%28done%3Dfalse%29&sort=-priority&perPage=20&skipTotal=1&expand=project"
             BENCH_BODY="{\"project\":\"$(cat "$WORK/pb_project")\",\"title\":\"bench task\",\"priority\":3}" \
                 run_case pocketbase post -s "$BENCH/wrk/post.lua" "$base/api/collections/tasks/records"
             BENCH_PATCH_TYPE=application/json run_case pocketbase patch -s "$BENCH/wrk/patch.lua" "$base"
