@@ -71,6 +71,10 @@ enum QueryParameters {
                 query.filters.append(try filter(column: name, value))
             }
         }
+        // A group given to an embedded relation is counted here.
+        guard query.conditionCount <= RequestLimits.filters else {
+            throw Problem(.badRequest, "more than \(RequestLimits.filters) filters; the limit is \(RequestLimits.filters) conditions per request, those in groups included")
+        }
         return query
     }
 

@@ -21,6 +21,11 @@ queries = [
  "posted_on=gte.2026-11-01&remind_at=lt.10:00:00", "remind_at=is.null&select=id,body,task_id", "id=eq.fixed-id", "task_id=in.()",
  "priority=eq.abc", "limit=-1", "order=.desc", "select=", "done=eq.", "title=not.like.*", "created_at=gte.2026-01-01T00:00:00.123456789Z",
  "estimate=gt.-0.0&estimate=lt.1e308", "priority=eq.9223372036854775808", "title=eq.%FF", "%E2%98%83=eq.1", "a=b=c&&&=&x",
+ "or=(priority.gte.4,due.is.null)", "done=is.false&not.or=(project_id.eq.1,title.like.*a*)",
+ 'or=(project_id.eq.2,and(priority.gte.4,not.or(done.is.true,due.is.null)),title.in.("a,b",c))',
+ 'and=(title.eq."Paint, then sand",tags.not.is.null)&not.and=(estimate.lt.1,estimate.gt.0)',
+ "select=id,title,project(name)&project.archived=is.false", "select=*,comments(body,task(title))&comments.order=posted_on.desc&comments.limit=2",
+ "select=id,comments(id)&comments.or=(body.like.*x*,remind_at.is.null)&or=(done.is.true)",
 ]
 write("FuzzQuery", queries)
 

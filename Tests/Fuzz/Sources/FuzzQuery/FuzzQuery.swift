@@ -40,10 +40,11 @@ func checkBandAgreesWithListing(_ collection: String, query text: String) async 
     else { return }
     var query = ListQuery()
     query.filters = parsed.filters
+    query.groups = parsed.groups
     query.select = [schema.primaryKey.name]
     query.limit = ListQuery.maximumLimit
     let listed: Result<Page, any Error> = await outcome { try await store.list(in: collection, query: query) }
-    let predicate: Result<RowPredicate, any Error> = await outcome { try await store.predicate(in: collection, filters: parsed.filters, rule: []) }
+    let predicate: Result<RowPredicate, any Error> = await outcome { try await store.predicate(in: collection, filters: parsed.filters, groups: parsed.groups, rule: []) }
     switch (listed, predicate) {
     case (.success(let page), .success(let predicate)):
         let numeric = schema.primaryKey.type == .integer
