@@ -123,6 +123,9 @@ private struct BatchRun {
                 problems.append(Violation(pointer: "/id", detail: "a create takes no id; give the key in the body"))
             } else if action != .create, id == nil {
                 problems.append(Violation(pointer: "/id", detail: "required for \(action.rawValue)"))
+            } else if let id, id.type == "text", id.atom == .text("") {
+                // As in a URL, where `/comments/` is the listing: an item's id is never empty.
+                problems.append(Violation(pointer: "/id", detail: "an id is never empty"))
             } else if let id, !["text", "integer", "real", "object"].contains(id.type) {
                 problems.append(Violation(pointer: "/id", detail: "expected a string, a number or {\"$ref\": ...}, got \(RequestBody.describe(id.type))"))
             }

@@ -181,6 +181,7 @@ import Testing
             try await expect("[\(create),{\"op\":\"upsert\",\"collection\":\"projects\",\"body\":{}}]", 400, ["/1/op"])
             try await expect(#"[{"op":"delete","collection":"projects","id":1,"extra":true}]"#, 400, ["/0/extra"])
             try await expect(#"[{"op":"delete","collection":"projects"}]"#, 400, ["/0/id"])
+            try await expect(#"[{"op":"delete","collection":"comments","id":""}]"#, 400, ["/0/id"])
             try await expect(#"[{"op":"create","collection":"projects","body":[]}]"#, 400, ["/0/body"])
             try await expect(#"[{"op":"create","collection":"projects","body":{"name":"x","color":1}}]"#, 400, ["/0/body/color"])
             try await expect("[\(create),\"create\"]", 400, ["/1"])
