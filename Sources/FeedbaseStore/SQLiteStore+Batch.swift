@@ -151,6 +151,16 @@ private struct BatchRun {
             error.violations = [Violation(pointer: "/collection", detail: "no collection named '\(name)'")]
             throw error
         }
+        // Typed as the key is in a body, as the document says: a number for a numeric key, a
+        // string for any other.
+        if let id = byKey["id"], id.type != "object" {
+            let numeric = [.integer, .number, .boolean].contains(collection.primaryKey.type)
+            guard ["integer", "real"].contains(id.type) == numeric else {
+                throw StoreError.malformed("the operation is not acceptable", [
+                    Violation(pointer: "/id", detail: "expected \(numeric ? "a number" : "a string") for the key of \(collection.name)"),
+                ])
+            }
+        }
         // As the If-Match header is read: a comma-separated list of tags, or `*`.
         let ifMatch = text("ifMatch").map { tags in
             tags.split(separator: ",").map(Self.trimmed).filter { !$0.isEmpty }

@@ -69,7 +69,7 @@ import Testing
 
             let response = try await Self.batch(server, """
                 [{"op":"create","collection":"projects","body":{"name":"Work"}},
-                 {"op":"patch","collection":"tasks","id":"1","body":{"done":true}},
+                 {"op":"patch","collection":"tasks","id":1,"body":{"done":true}},
                  {"op":"delete","collection":"tasks","id":2},
                  {"op":"put","collection":"tasks","id":9,"body":{"project_id":2,"title":"Plan"}},
                  {"op":"put","collection":"projects","id":1,"body":{"name":"House"}}]
@@ -182,6 +182,8 @@ import Testing
             try await expect(#"[{"op":"delete","collection":"projects","id":1,"extra":true}]"#, 400, ["/0/extra"])
             try await expect(#"[{"op":"delete","collection":"projects"}]"#, 400, ["/0/id"])
             try await expect(#"[{"op":"delete","collection":"comments","id":""}]"#, 400, ["/0/id"])
+            try await expect(#"[{"op":"delete","collection":"comments","id":0}]"#, 400, ["/0/id"])
+            try await expect(#"[{"op":"delete","collection":"projects","id":"1"}]"#, 400, ["/0/id"])
             try await expect(#"[{"op":"create","collection":"projects","body":[]}]"#, 400, ["/0/body"])
             try await expect(#"[{"op":"create","collection":"projects","body":{"name":"x","color":1}}]"#, 400, ["/0/body/color"])
             try await expect("[\(create),\"create\"]", 400, ["/1"])
@@ -199,6 +201,29 @@ import Testing
 
             let empty = try await Self.batch(server, "[]")
             #expect(empty.status == 200 && empty.text == #"{"results":[]}"#)
+        }
+    }
+
+    @Test func aFullDatabaseAnswers507AndKeepsNothingOfTheBatch() async throws {
+        try await withServer(configure: { $0.store.connection.maxDatabaseBytes = 400 * 1024 }) { server in
+            let text = String(repeating: "x", count: 2_000)
+            var full: HTTPResponse?
+            for round in 0..<100 where full == nil {
+                let operations = (0..<10).map { #"{"op":"create","collection":"projects","body":{"name":"p\#(round)-\#($0)","description":"\#(text)"}}"# }
+                let before = try await Self.head(server)
+                let count = try array(try await server.request("GET", "/projects?limit=1000")).count
+                let response = try await Self.batch(server, "[" + operations.joined(separator: ",") + "]")
+                if response.status == 507 {
+                    full = response
+                    #expect(try await Self.head(server) == before)
+                    #expect(try array(try await server.request("GET", "/projects?limit=1000")).count == count)
+                } else {
+                    #expect(response.status == 200, "\(response.text)")
+                }
+            }
+            let response = try #require(full, "the database never filled up")
+            #expect(response.header("Content-Type") == "application/problem+json")
+            #expect(Self.detail(response).contains("nothing was written"), "\(response.text)")
         }
     }
 
