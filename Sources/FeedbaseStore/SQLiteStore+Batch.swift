@@ -59,8 +59,9 @@ private struct BatchRun {
             var label: String?
             do {
                 let operation = try parse(element)
+                label = "\(operation.action.rawValue) \(operation.collection.name)"
                 let id = try operation.id.map { try idText($0, before: index) }
-                label = "\(operation.action.rawValue) \(operation.collection.name)" + (id.map { "/" + $0 } ?? "")
+                if let id { label = "\(operation.action.rawValue) \(operation.collection.name)/\(id)" }
                 let outcome = try perform(operation, id: id, index: index)
                 outcomes.append(outcome)
                 results.append(outcome.item)
