@@ -80,6 +80,7 @@ public struct API: Sendable {
                 .json(.ok, OpenAPIDocument.asyncAPI(for: schema, serverURL: Self.serverURL(of: request)).json())
             })
         }
+        try router.add(.POST, "/_batch", .async(BatchRoute(store: store, policy: policy).apply))
         for collection in store.schema.collections {
             let routes = CollectionRoutes(store: store, collection: collection, feed: feed, policy: policy, verifier: verifier, credentialWatch: credentialWatch)
             let items: [Router<Route>.Segment] = [.literal(collection.name)]
@@ -229,6 +230,7 @@ public struct API: Sendable {
 
     func problem(for error: any Error, request: Request) -> Problem {
         if let problem = error as? Problem { return problem }
+        if let failure = error as? BatchFailure { return batchProblem(failure, request: request) }
         guard let error = error as? StoreError else {
             logger.error("unexpected error", metadata: ["error": "\(error)", "request-id": "\(request.requestID)"])
             return Problem(.internalServerError, "the server failed; the log has the details (request id \(request.requestID))")

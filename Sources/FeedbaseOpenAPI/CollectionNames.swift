@@ -49,7 +49,7 @@ struct CollectionNames: Sendable {
     static let fixedNames: Set<String> = [
         "ChangeEvent", "Changes", "JSONValue", "Problem", "Index", "Health", "Ready", "Reset",
         "BandChangeEvent", "Subscribe", "Unsubscribe", "Subscribed", "Unsubscribed", "BandReady", "BandProgress", "BandReset",
-        "BandError", "MessageProblem",
+        "BandError", "MessageProblem", "BatchOperation", "BatchReference", "BatchResults", "applyBatch",
         "getIndex", "getHealth", "listChanges", "subscribeFeed", "getOpenAPIJSON", "getOpenAPIYAML", "getAsyncAPIJSON",
     ]
 

@@ -35,6 +35,7 @@ public enum OpenAPIDocument {
             paths += [(collection.path, operations.collectionPath), (collection.itemPath, operations.itemPath)]
         }
 
+        paths.append(("/_batch", ServiceOperations.batch(names, feed: feed)))
         paths += ServiceOperations.documents(feed: feed)
 
         var schemas: [(String, DocumentValue)] = []
@@ -54,6 +55,7 @@ public enum OpenAPIDocument {
         if feed {
             schemas += [("ChangeEvent", ChangeSchemas.event(names, discriminator: true)), ("Changes", ChangeSchemas.changes)]
         }
+        schemas += ServiceOperations.batchSchemas(names)
         schemas += [
             ("JSONValue", ColumnSchema.jsonValue), ("Problem", Components.problem),
             ("Index", Components.index(feed: feed)), ("Health", Components.health),

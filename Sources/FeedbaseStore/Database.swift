@@ -213,7 +213,9 @@ final class Database: Sendable {
                             if let groupError { continuation.resume(throwing: groupError) } else { continuation.resume(returning: value) }
                         }
                     } catch {
-                        return WriteJob.Outcome(succeeded: false, failure: error as? StoreError) { _ in continuation.resume(throwing: error) }
+                        // A batch's failure wraps the store's: the group needs its kind (disk full).
+                        let cause = error as? StoreError ?? (error as? BatchFailure)?.error as? StoreError
+                        return WriteJob.Outcome(succeeded: false, failure: cause) { _ in continuation.resume(throwing: error) }
                     }
                 },
                 fail: { error in continuation.resume(throwing: error) })

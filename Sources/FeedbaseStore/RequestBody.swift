@@ -157,7 +157,8 @@ enum RequestBody {
         try members(of: body, on: connection)
     }
 
-    private static func members(of body: [UInt8], on connection: Connection) throws -> [BodyField] {
+    /// The members of a JSON object, or the elements of an array (keyed by their index).
+    static func members(of body: [UInt8], on connection: Connection) throws -> [BodyField] {
         // A number's text is rendered from its value as RowJSON renders a REAL (CAST would keep
         // only 15 digits, and write an infinity as `Inf`); arrays and objects keep their text.
         let sql = """

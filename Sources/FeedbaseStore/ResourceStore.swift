@@ -68,6 +68,12 @@ public protocol ResourceStore: ChangeSource {
     /// Deletes the item with `id`; a missing item is `.notFound`. Returns the seq of its event.
     func delete(in collection: String, id: String, preconditions: Preconditions, access: Access) async throws -> Int64
 
+    /// Applies a batch body (a JSON array of operations on any collections, docs/API.md
+    /// "Batches") in one transaction, all or nothing, committed durably before this returns.
+    /// `authorize` gives each operation's access, or throws to refuse it; any failure is
+    /// thrown as a `BatchFailure` naming the operation, and nothing is written.
+    func batch(_ body: [UInt8], authorize: @escaping @Sendable (BatchAction, String) throws -> Access) async throws -> BatchResult
+
     /// `filters` as a predicate over items of the collection, checked and typed as a listing
     /// with those filters would be (the same errors for the same mistakes).
     func predicate(in collection: String, filters: [Filter], groups: [FilterGroup], rule: [Filter]) async throws -> RowPredicate

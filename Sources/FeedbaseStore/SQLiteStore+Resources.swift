@@ -124,15 +124,8 @@ extension SQLiteStore {
             for (index, row) in rows.enumerated() {
                 do {
                     items.append(try Self.insert(row, into: collection, on: connection))
-                } catch var error as StoreError where [.conflict, .foreignKey, .constraint].contains(error.kind) {
-                    // SQLite's message names the table and, for CHECK, quotes its SQL: say what
-                    // is wrong in the API's words instead, pointing at the item and its columns.
-                    var columns = error.columns
-                    if error.kind == .foreignKey, collection.foreignKeys.count == 1 { columns = [collection.foreignKeys[0].column] }
-                    let detail = error.constraintDetail
-                    error.violations = columns.map { Violation(pointer: RequestBody.pointer("/\(index)", $0), detail: detail) }
-                    if error.violations.isEmpty { error.violations = [Violation(pointer: "/\(index)", detail: detail)] }
-                    throw error
+                } catch let error as StoreError where [.conflict, .foreignKey, .constraint].contains(error.kind) {
+                    throw Self.locating(error, in: collection, at: "/\(index)")
                 }
             }
             return Created(items: items, isArray: true)
@@ -155,20 +148,21 @@ extension SQLiteStore {
         let itemSQL = try itemStatement(collection)
         return try await database.write { connection in
             var (item, created) = try Self.replace(
-                collection, itemSQL: itemSQL, key: key, id: id, body: body, preconditions: preconditions, access: access, ids: ids,
-                on: connection)
+                collection, itemSQL: itemSQL, key: key, id: id, fields: try RequestBody.fields(ofObject: body, on: connection),
+                preconditions: preconditions, access: access, ids: ids, on: connection)
             item.seq = try Self.head(feed, connection)
             return (item, created)
         }
     }
 
-    private static func replace(
-        _ collection: CollectionSchema, itemSQL: String, key: SQLValue, id: String, body: [UInt8], preconditions: Preconditions,
+    /// PUT of the body's `fields` (batches resolve their references first); the Bool says
+    /// whether the item was created.
+    static func replace(
+        _ collection: CollectionSchema, itemSQL: String, key: SQLValue, id: String, fields: [BodyField], preconditions: Preconditions,
         access: Access, ids: TimeOrderedIDGenerator, on connection: Connection
     ) throws -> (Item, Bool) {
         let keyColumn = collection.primaryKey
         let pointer = RequestBody.pointer("", keyColumn.name)
-        let fields = try RequestBody.fields(ofObject: body, on: connection)
         var row = try RowValidator.values(of: fields, for: collection, mode: .replace, makeID: ids.next)
         if let index = row.columns.firstIndex(where: \.isPrimaryKey) {
             let fromBody = fields.contains { $0.key == keyColumn.name }
@@ -220,18 +214,18 @@ extension SQLiteStore {
         let itemSQL = try itemStatement(collection)
         return try await database.write { connection in
             var item = try Self.patch(
-                collection, itemSQL: itemSQL, key: key, id: id, body: body, preconditions: preconditions, access: access, ids: ids,
-                on: connection)
+                collection, itemSQL: itemSQL, key: key, id: id, fields: try RequestBody.fields(ofObject: body, on: connection),
+                preconditions: preconditions, access: access, ids: ids, on: connection)
             item.seq = try Self.head(feed, connection)
             return item
         }
     }
 
-    private static func patch(
-        _ collection: CollectionSchema, itemSQL: String, key: SQLValue, id: String, body: [UInt8], preconditions: Preconditions,
+    /// PATCH with the merge patch's `fields`.
+    static func patch(
+        _ collection: CollectionSchema, itemSQL: String, key: SQLValue, id: String, fields: [BodyField], preconditions: Preconditions,
         access: Access, ids: TimeOrderedIDGenerator, on connection: Connection
     ) throws -> Item {
-        let fields = try RequestBody.fields(ofObject: body, on: connection)
         let row = try RowValidator.values(of: fields, for: collection, mode: .patch, makeID: ids.next)
         let (current, _) = try Self.visible(itemSQL, collection, key: key, id: id, access: access, on: connection)
         try Self.check(preconditions, current: current)  // If-Match on a missing item is 412, not 404
@@ -273,14 +267,21 @@ extension SQLiteStore {
         let feed = feedEnabled
         let itemSQL = try itemStatement(collection)
         return try await database.write { connection in
-            let (current, _) = try Self.visible(itemSQL, collection, key: key, id: id, access: access, on: connection)
-            try Self.check(preconditions, current: current)  // If-Match on a missing item is 412, not 404
-            guard current != nil else { throw StoreError.notFound("no item '\(id)' in \(collection.name)") }
-            guard try Self.admits(access.delete, collection, key: key, on: connection) else { throw Self.forbidden("delete this item", collection) }
-            let sql = "DELETE FROM \(quoteIdentifier(collection.name)) WHERE \(quoteIdentifier(collection.primaryKey.name)) = ?1"
-            _ = try connection.run(sql, [key])
+            try Self.delete(collection, itemSQL: itemSQL, key: key, id: id, preconditions: preconditions, access: access, on: connection)
             return try Self.head(feed, connection)
         }
+    }
+
+    static func delete(
+        _ collection: CollectionSchema, itemSQL: String, key: SQLValue, id: String, preconditions: Preconditions, access: Access,
+        on connection: Connection
+    ) throws {
+        let (current, _) = try Self.visible(itemSQL, collection, key: key, id: id, access: access, on: connection)
+        try Self.check(preconditions, current: current)  // If-Match on a missing item is 412, not 404
+        guard current != nil else { throw StoreError.notFound("no item '\(id)' in \(collection.name)") }
+        guard try Self.admits(access.delete, collection, key: key, on: connection) else { throw Self.forbidden("delete this item", collection) }
+        let sql = "DELETE FROM \(quoteIdentifier(collection.name)) WHERE \(quoteIdentifier(collection.primaryKey.name)) = ?1"
+        _ = try connection.run(sql, [key])
     }
 
     // MARK: The change log
@@ -376,6 +377,19 @@ extension SQLiteStore {
         }
         guard let item = items.first else { throw StoreError(.internal, "INSERT returned no row") }
         return item
+    }
+
+    /// A constraint failure pointing at the columns it names under `prefix` (or at `prefix`
+    /// itself): SQLite's message names the table and, for CHECK, quotes its SQL, so the API says
+    /// what is wrong in its own words instead.
+    static func locating(_ error: StoreError, in collection: CollectionSchema, at prefix: String) -> StoreError {
+        var error = error
+        var columns = error.columns
+        if error.kind == .foreignKey, collection.foreignKeys.count == 1 { columns = [collection.foreignKeys[0].column] }
+        let detail = error.constraintDetail
+        error.violations = columns.map { Violation(pointer: RequestBody.pointer(prefix, $0), detail: detail) }
+        if error.violations.isEmpty { error.violations = [Violation(pointer: prefix, detail: detail)] }
+        return error
     }
 
     /// A CHECK failure names its expression, not a column: point at the columns it mentions.

@@ -35,7 +35,7 @@ public final class SQLiteStore: ResourceStore {
     public let appliedMigrations: [String]
     let database: Database
     let ids = TimeOrderedIDGenerator()
-    private let collections: [String: CollectionSchema]
+    let collections: [String: CollectionSchema]
     /// Per collection: one statement reading an item and the change log's head together.
     let itemSQL: [String: String]
     private let logger: Logger

@@ -71,7 +71,7 @@ import Testing
                     }
                 }
             }
-            #expect(guarded == 3 * 6 + (feed ? 2 + 3 : 0))
+            #expect(guarded == 3 * 6 + 1 + (feed ? 2 + 3 : 0))  // 1: POST /_batch
         }
     }
 
