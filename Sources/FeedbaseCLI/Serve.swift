@@ -59,8 +59,8 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("feed-bands-per-connection"), help: "Bands one WebSocket may follow at once (env FEEDBASE_FEED_BANDS_PER_CONNECTION).")
     var feedBandsPerConnection: String = environment("FEED_BANDS_PER_CONNECTION") ?? "100"
 
-    @Option(name: .customLong("feed-band-filters"), help: "Filter conditions one band may have, 1 to 100 (env FEEDBASE_FEED_BAND_FILTERS).")
-    var feedBandFilters: String = environment("FEED_BAND_FILTERS") ?? "100"
+    @Option(name: .customLong("feed-band-filters"), help: "Filter conditions one band may have, 1 to 200 (env FEEDBASE_FEED_BAND_FILTERS).")
+    var feedBandFilters: String = environment("FEED_BAND_FILTERS") ?? "200"
 
     @Option(name: .customLong("feed-progress-interval"), help: "Seconds between a band's progress messages while the log moves past it (env FEEDBASE_FEED_PROGRESS_INTERVAL).")
     var feedProgressInterval: String = environment("FEED_PROGRESS_INTERVAL") ?? "5"
@@ -127,8 +127,8 @@ struct Serve: AsyncParsableCommand {
         guard let bandsPerConnection = Int(feedBandsPerConnection), bandsPerConnection > 0 else {
             throw CLIError("--feed-bands-per-connection must be a positive number, not '\(feedBandsPerConnection)'")
         }
-        guard let bandFilters = Int(feedBandFilters), (1...100).contains(bandFilters) else {
-            throw CLIError("--feed-band-filters must be 1 to 100, not '\(feedBandFilters)'")
+        guard let bandFilters = Int(feedBandFilters), (1...200).contains(bandFilters) else {
+            throw CLIError("--feed-band-filters must be 1 to 200, not '\(feedBandFilters)'")
         }
         guard let progress = Double(feedProgressInterval), progress >= 0.1, progress <= 3600 else {
             throw CLIError("--feed-progress-interval must be 0.1 to 3600 seconds, not '\(feedProgressInterval)'")

@@ -102,6 +102,9 @@ extension QueryParameters {
         case "select", "after":
             throw Problem.badParameter(full, "an embedded relation's columns go in select (\(embed.key)(id,name)), and it has no cursor")
         case _ where ListQuery.groupParameters.contains(name):
+            guard embed.groups.count(where: { $0.parameter == name }) < ListQuery.maximumGroupsPerParameter else {
+                throw Problem.badParameter(full, "more than \(ListQuery.maximumGroupsPerParameter) groups in one parameter; the limit is \(ListQuery.maximumGroupsPerParameter)")
+            }
             do { embed.groups.append(try group(parameter: name, value)) } catch {
                 throw Problem.badParameter(full, error.errors.first?.detail ?? error.detail)
             }

@@ -55,6 +55,9 @@ enum QueryParameters {
             case "order":
                 query.order = try order(value)
             case _ where ListQuery.groupParameters.contains(name):
+                guard query.groups.count(where: { $0.parameter == name }) < ListQuery.maximumGroupsPerParameter else {
+                    throw Problem.badParameter(name, "more than \(ListQuery.maximumGroupsPerParameter) groups in one parameter; the limit is \(ListQuery.maximumGroupsPerParameter)")
+                }
                 let group = try group(parameter: name, value)
                 guard query.conditionCount + group.conditionCount <= RequestLimits.filters else {
                     throw Problem(.badRequest, "more than \(RequestLimits.filters) filters; the limit is \(RequestLimits.filters) conditions per request, those in groups included")

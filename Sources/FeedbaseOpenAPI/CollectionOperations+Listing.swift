@@ -56,13 +56,13 @@ extension CollectionOperations {
         }
     }
 
-    /// The text of a group (`TaskConditions`): one level of at most five conditions on the
-    /// columns whose names a group can spell. Nested groups (`or(...)` as a member) are accepted
-    /// too, which a regular expression cannot describe. Nil when no column can be named.
+    /// The text of a group (`TaskConditions`): one level of at most three conditions of the
+    /// subset `ValueSyntax.groupCondition` describes, on the columns whose names a group can
+    /// spell. The server takes more (nesting, lists, dates). Nil when no column can be named.
     var conditionsSchema: DocumentValue? {
         guard !groupColumns.isEmpty else { return nil }
         let member = "(?:" + groupColumns.map { ValueSyntax.escaped($0.name) + "\\." + ValueSyntax.groupCondition($0.type) }.joined(separator: "|") + ")"
-        return ["type": "string", "pattern": .string("^\\(" + member + "(?:," + member + "){0,4}\\)$")]
+        return ["type": "string", "pattern": .string("^\\(" + member + "(?:," + member + "){0,2}\\)$")]
     }
 
     /// `or`, `and`, `not.or`, `not.and`: conditions in parentheses (`conditionsSchema`).
@@ -72,11 +72,12 @@ extension CollectionOperations {
             let negated = name.hasPrefix("not.")
             let joiner = name.hasSuffix("or") ? "OR" : "AND"
             let description =
-                "Conditions joined by \(joiner)\(negated ? ", the whole negated" : ""): `\(name)=(priority.gt.3,due.is.null)`. "
+                "Conditions joined by \(joiner)\(negated ? ", the whole negated" : ""): `\(name)=(priority.gt.3,due.is.null)`. The pattern "
+                + "describes a subset (`is`, and comparisons of numbers, booleans and text); lists, dates and nesting are accepted too. "
                 + "Each is `column.op.value` or `column.not.op.value` with the operators of the column's own filter; a value "
                 + "holding `,`, `(`, `)` or `\"` is written in double quotes (`title.eq.\"a, b\"`, `\\` escapes). Groups nest: "
                 + "`or(...)`, `and(...)`, `not.or(...)`, `not.and(...)` as members, at most \(ListQuery.maximumGroupDepth) levels. "
-                + "Repeat the parameter for several groups; they AND together with the other filters, and their conditions count "
+                + "Repeat the parameter for several groups (at most \(ListQuery.maximumGroupsPerParameter)); they AND together with the other filters, and their conditions count "
                 + "against the \(ListQuery.maximumFilters) conditions a request may hold."
             return [
                 "name": .string(name),
@@ -84,7 +85,10 @@ extension CollectionOperations {
                 "description": .string(description),
                 "style": "form",
                 "explode": true,
-                "schema": ["type": "array", "items": schemaReference(names.conditions), "minItems": 1, "maxItems": 2],
+                "schema": [
+                    "type": "array", "items": schemaReference(names.conditions), "minItems": 1,
+                    "maxItems": .integer(Int64(ListQuery.maximumGroupsPerParameter)),
+                ],
             ]
         }
     }
@@ -166,8 +170,12 @@ extension CollectionOperations {
             terms.append(ValueSyntax.escaped(relation.name) + "\\(" + inner + "(?:," + inner + ")*\\)")
         }
         let term = "(?:" + terms.joined(separator: "|") + ")"
+        // A relation embedded twice needs an alias (400 without): the lookahead refuses a
+        // relation's name followed by `(` twice (a column is never followed by one).
+        let relations = collection.documentedRelations(in: schema).map(\.name).filter { !$0.unicodeScalars.contains(where: { ",()*:!.".unicodeScalars.contains($0) }) }
+        let once = relations.isEmpty ? "" : "(?!.*(?:^|,)(" + relations.map(ValueSyntax.escaped).joined(separator: "|") + ")\\(.*,\\1\\()"
         return Parameters.query(
-            "select", ["type": "string", "pattern": .string("^" + term + "(?:," + term + ")*$")],
+            "select", ["type": "string", "pattern": .string("^" + once + term + "(?:," + term + ")*$")],
             "Only these keys in each item, comma-separated, in this order (e.g. `id,title`); `*` is every column. "
                 + "`relation(columns)` embeds related items through a foreign key: a to-one relation is named by its column "
                 + "without `_id` (`project(name)`), a to-many one by the referencing collection (`tasks(id,title)`); "

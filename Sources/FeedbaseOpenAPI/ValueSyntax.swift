@@ -66,25 +66,23 @@ enum ValueSyntax {
         return "^(?:not\\.)?(?:" + alternatives.joined(separator: "|") + ")$"
     }
 
-    /// One condition inside a logic group, after `column.`: as `filter`, but text operands that
-    /// hold `,`, `(`, `)` or `"` are quoted (`"a, b"`, `\` escaping), as QueryParameters.group
-    /// reads them.
+    /// One condition inside a logic group, after `column.`, as the document describes it: a
+    /// subset of what QueryParameters.group reads, small enough for tools that generate values
+    /// from patterns (the whole syntax, with dates, lists and nesting, made them crawl): `is`,
+    /// and the comparisons of integer, number, boolean and string columns, text quoted when it
+    /// holds `,`, `(`, `)` or `"` (`"a, b"`, `\` escaping).
     static func groupCondition(_ type: ColumnType) -> String {
         let text = #"(?:"(?:[^"\\]|\\[\s\S])*"|[^",()]*)"#
         let pattern = #"(?:"(?:[^"\\\x00]|\\[^\x00])*"|[^",()\x00]*)"#
-        let value = [.string, .json].contains(type) ? text : operand(type)
-        var alternatives = ["(?:eq|neq)\\." + value]
-        if ![.boolean, .blob, .json].contains(type) { alternatives.append("(?:gt|gte|lt|lte)\\." + value) }
-        if [.string, .dateTime, .date, .time, .json].contains(type) { alternatives.append("i?like\\." + pattern) }
-        let list: String
-        if [.string, .json].contains(type) {
-            let item = #"(?:"(?:[^"\\]|\\[\s\S])*"|[^,"()]+)?"#
-            list = item + "(?:," + item + ")*"
-        } else {
-            list = Self.list(type)
+        var alternatives = [type == .boolean ? "is\\.(?:null|true|false)" : "is\\.null"]
+        switch type {
+        case .integer, .number: alternatives.append("(?:eq|neq|gt|gte|lt|lte)\\." + operand(type))
+        case .boolean: alternatives.append("(?:eq|neq)\\." + boolean)
+        case .string:
+            alternatives.append("(?:eq|neq|gt|gte|lt|lte)\\." + text)
+            alternatives.append("i?like\\." + pattern)
+        case .dateTime, .date, .time, .blob, .json: break
         }
-        alternatives.append("in\\.\\(" + list + "\\)")
-        alternatives.append(type == .boolean ? "is\\.(?:null|true|false)" : "is\\.null")
         return "(?:not\\.)?(?:" + alternatives.joined(separator: "|") + ")"
     }
 

@@ -83,14 +83,20 @@ public struct Ordering: Sendable, Equatable {
 public struct ListQuery: Sendable, Equatable {
     public static let defaultLimit = 100
     public static let maximumLimit = 1000
-    /// Filter parameters in one listing (HTTP answers 400 above). SQLite nests the ANDed
-    /// conditions and refuses an expression deeper than 1,000; a hundred is more than any client needs.
-    public static let maximumFilters = 100
+    /// Filter conditions in one listing, those in groups and embedded relations included (HTTP
+    /// answers 400 above). SQLite nests ANDed and ORed conditions and refuses an expression
+    /// deeper than 1,000: 200 stays far below, with groups nested 8 deep, and is more than the
+    /// OpenAPI document's bounds add up to (10 filters per column, 5 groups of 3 per group
+    /// parameter) for a table of 10 columns.
+    public static let maximumFilters = 200
     /// Filter parameters on one column (HTTP answers 400 above): enough for any range, and
     /// what the OpenAPI document declares as each filter's `maxItems`.
     public static let maximumFiltersPerColumn = 10
     /// Items in one `in.(...)` list (HTTP answers 400 above).
     public static let maximumInItems = 1_000
+    /// Groups in one `or`, `and`, `not.or` or `not.and` parameter (HTTP answers 400 above), the
+    /// OpenAPI document's `maxItems`.
+    public static let maximumGroupsPerParameter = 5
     /// Levels of `or`/`and` groups, the parameter's own counted (HTTP answers 400 above).
     public static let maximumGroupDepth = 8
     /// The parameters of logic groups.

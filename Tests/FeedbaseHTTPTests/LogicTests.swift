@@ -146,6 +146,15 @@ private func randomNode(_ random: inout SeededGenerator, depth: Int) -> Node {
                 let parameter = String(query.prefix { $0 != "=" })
                 #expect(text.contains(#""parameter":"\#(parameter)""#), "\(query): \(text)")
             }
+            // Limits: 5 groups per parameter, 200 conditions in all (groups' included).
+            let six = Array(repeating: "or=(id.eq.1)", count: 6).joined(separator: "&")
+            let tooManyGroups = try await server.request("GET", "/tasks?" + six)
+            #expect(tooManyGroups.status == 400 && tooManyGroups.text.contains("more than 5 groups"), "\(tooManyGroups.text)")
+            let wide = "or=(" + Array(repeating: "id.eq.1", count: 201).joined(separator: ",") + ")"
+            let tooManyConditions = try await server.request("GET", "/tasks?" + wide)
+            #expect(tooManyConditions.status == 400 && tooManyConditions.text.contains("the limit is 200"), "\(tooManyConditions.text)")
+            let fits = try await server.request("GET", "/tasks?or=(" + Array(repeating: "id.eq.1", count: 200).joined(separator: ",") + ")")
+            #expect(fits.status == 200, "\(fits.text)")
             // A band refuses the same mistakes with the same words.
             let band = try await server.request("GET", "/_changes/tasks?or=(nope.eq.1)&wait=0")
             #expect(band.status == 400 && String(decoding: band.body, as: UTF8.self).contains("nope: tasks has no column 'nope'"))

@@ -85,8 +85,8 @@ import Testing
         #expect(try !matches(.json, "gt.1"))
     }
 
-    /// `or=(...)` and its kin: the group's text is a component, one level of up to five conditions
-    /// on named columns with the column's own operators, text operands quoted when they must be.
+    /// `or=(...)` and its kin: the group's text is a component, one level of up to three conditions
+    /// of a simple subset (is, and comparisons of numbers, booleans and text, quoted when needed).
     @Test func groupParametersShareTheirCollectionsConditionsPattern() async throws {
         let document = OpenAPIDocument.openAPI(for: try await Self.schema(), feed: true, serverURL: nil)
         let parameters = try #require(Self.operation(document, "/tasks", "get")?["parameters"]?.arrayValue)
@@ -95,9 +95,12 @@ import Testing
         let pattern = try #require(document["components"]?["schemas"]?["TaskConditions"]?["pattern"]?.stringValue)
         func matches(_ value: String) throws -> Bool { try Regex(pattern).wholeMatch(in: value) != nil }
         #expect(try matches("(priority.gt.3,due.is.null)"))
-        #expect(try matches(#"(title.eq."a, (b)",title.not.in.("x,y",z),done.is.true)"#))
-        #expect(try matches("(title.like.*a*,project_id.in.(1,2),estimate.lt.2.5,id.eq.1,id.eq.2)"))
-        #expect(try !matches("(id.eq.1,id.eq.2,id.eq.3,id.eq.4,id.eq.5,id.eq.6)"))
+        #expect(try matches(#"(title.eq."a, (b)",title.not.like.*x*,done.is.true)"#))
+        #expect(try matches("(title.like.*a*,project_id.eq.1,estimate.lt.2.5)"))
+        // A subset of the syntax: lists, dates and nesting are accepted by the server but left out.
+        #expect(try !matches("(project_id.in.(1,2))"))
+        #expect(try !matches("(due.lt.2026-01-01T00:00:00Z)"))
+        #expect(try !matches("(id.eq.1,id.eq.2,id.eq.3,id.eq.4)"))
         #expect(try !matches("(priority.gt.x)"))
         #expect(try !matches("(title.eq.a,b)"))
         #expect(try !matches("(nope.eq.1)"))
@@ -117,7 +120,7 @@ import Testing
         for accepted in ["id,title", "*,project(name)", "id,comments(body,*),project(*)"] {
             #expect(try listing.wholeMatch(in: accepted) != nil, "\(accepted)")
         }
-        for refused in ["id,project(nope)", "tasks(id)", "project()", "id,"] {
+        for refused in ["id,project(nope)", "tasks(id)", "project()", "id,", "project(id),title,project(name)"] {
             #expect(try listing.wholeMatch(in: refused) == nil, "\(refused)")
         }
         #expect(try band.wholeMatch(in: "id,title") != nil)
