@@ -94,3 +94,44 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
         }
     }
 }
+
+/// Watches the bytes ahead of NIO's decoder for one fact it does not report: whether a request
+/// line (the first line of a message: at the connection's start or after a blank line) ran past
+/// `limit` bytes. When the decoder gives up on a head past its limit, that tells a target too
+/// long (`414`) from header fields too large (`431`). The decoder stops at such a line and the
+/// connection closes, so the fact stays true once seen (the bytes after it in the same read are
+/// never decoded). A body after a blank line counts as part of the next line; with a newline in
+/// a body, a pipelined request's overlong target after it is answered `431`.
+final class RequestLineWatch: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    private let limit: Int
+    private(set) var sawLongRequestLine = false
+    private var inRequestLine = true
+    /// Bytes other than CR in the current line.
+    private var lineBytes = 0
+
+    init(limit: Int) { self.limit = limit }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if !sawLongRequestLine {
+            unwrapInboundIn(data).withUnsafeReadableBytes { bytes in
+                for byte in bytes {
+                    if byte == UInt8(ascii: "\n") {
+                        // An empty line ends a head (or leads a message): a request line follows.
+                        inRequestLine = lineBytes == 0
+                        lineBytes = 0
+                    } else if byte != UInt8(ascii: "\r") {
+                        lineBytes &+= 1
+                        if inRequestLine && lineBytes > limit {
+                            sawLongRequestLine = true
+                            break
+                        }
+                    }
+                }
+            }
+        }
+        context.fireChannelRead(data)
+    }
+}

@@ -88,6 +88,8 @@ public final class HTTPServer: Sendable {
     static func addHandlers(to channel: any Channel, api: API, configuration: ServerConfiguration, logger: Logger) throws {
         let sync = channel.pipeline.syncOperations
         let limits = configuration.limits
+        let lineWatch = RequestLineWatch(limit: limits.headBytes)
+        try sync.addHandler(lineWatch, name: "feedbase.line")
         try sync.addHandler(RequestDeadlineHandler(timeout: limits.requestTimeout), name: "feedbase.deadline")
         try sync.addHandler(IdleStateHandler(readTimeout: configuration.idleTimeout), name: "feedbase.idle")
         var upgrade: NIOHTTPServerUpgradeConfiguration?
@@ -98,6 +100,7 @@ public final class HTTPServer: Sendable {
             // client may stay silent for hours; pings keep the connection checked) leave.
             upgrade = (upgraders: [upgrader], completionHandler: { context in
                 context.pipeline.removeHandler(name: "feedbase.request", promise: nil)
+                context.pipeline.removeHandler(name: "feedbase.line", promise: nil)
                 context.pipeline.removeHandler(name: "feedbase.deadline", promise: nil)
                 context.pipeline.removeHandler(name: "feedbase.idle", promise: nil)
             })
@@ -111,7 +114,7 @@ public final class HTTPServer: Sendable {
         try sync.addHandler(
             RequestHandler(
                 api: api, maxBodySize: configuration.maxBodySize, streamLimit: configuration.streamBufferLimit, limits: limits,
-                logger: logger),
+                lineWatch: lineWatch, logger: logger),
             name: "feedbase.request")
     }
 

@@ -26,10 +26,12 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     private let streamLimit: Int
     private let limits: RequestLimits
     private let logger: Logger
+    private let lineWatch: RequestLineWatch
     private var state = State.idle
 
-    init(api: API, maxBodySize: Int, streamLimit: Int, limits: RequestLimits, logger: Logger) {
+    init(api: API, maxBodySize: Int, streamLimit: Int, limits: RequestLimits, lineWatch: RequestLineWatch, logger: Logger) {
         self.api = api
+        self.lineWatch = lineWatch
         self.maxBodySize = maxBodySize
         self.streamLimit = streamLimit
         self.limits = limits
@@ -97,22 +99,28 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// decoder cannot go on, so the connection then closes.
     private func answerMalformed(_ error: HTTPParserError, context: ChannelHandlerContext) {
         let head: HTTPRequestHead
+        let requestHeaders: HTTPHeaders?
         switch state {
-        case .idle: head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "")
-        case .receiving(let received, _, _): head = received
+        case .idle: (head, requestHeaders) = (HTTPRequestHead(version: .http1_1, method: .GET, uri: ""), nil)
+        case .receiving(let received, _, _): (head, requestHeaders) = (received, received.headers)
         case .discarding, .processing: return
         }
         state = .discarding(budget: 0)
         let requestID = Self.requestID([:])
         let problem =
-            if case .headerOverflow = error {
+            if case .headerOverflow = error, requestHeaders == nil, lineWatch.sawLongRequestLine {
+                // The request line itself ran past the decoder's limit: the target is too long.
+                Problem(.uriTooLong,
+                    "the request target is longer than \(limits.headBytes) bytes; the limit is \(limits.targetBytes) bytes (path and query string)")
+            } else if case .headerOverflow = error {
                 Problem(.requestHeaderFieldsTooLarge,
                     "the request line and header fields are larger than \(limits.headBytes) bytes together "
                         + "(the request target alone may have \(limits.targetBytes) bytes)")
             } else {
                 Problem(.badRequest, "the request is not valid HTTP/1.1")
             }
-        let response = problem.response(instance: String(Request.path(of: head.uri)), requestID: requestID)
+        var response = problem.response(instance: String(Request.path(of: head.uri)), requestID: requestID)
+        api.crossOrigin.decorate(&response.headers, requestHeaders: requestHeaders)
         // errorCaught closes the connection after this.
         write(response, for: head, requestID: requestID, started: .now(), keepAlive: false, closing: false, context: context)
     }
@@ -121,7 +129,8 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// (what follows it cannot be trusted to be the next request).
     private func rejectHead(context: ChannelHandlerContext, head: HTTPRequestHead, requestID: String, _ problem: Problem) {
         state = .discarding(budget: 0)
-        let response = problem.response(instance: String(Request.path(of: head.uri)), requestID: requestID)
+        var response = problem.response(instance: String(Request.path(of: head.uri)), requestID: requestID)
+        api.crossOrigin.decorate(&response.headers, requestHeaders: head.headers)
         write(response, for: head, requestID: requestID, started: .now(), keepAlive: false, context: context)
     }
 
@@ -130,6 +139,7 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         let problem = Problem(.payloadTooLarge, "the request body is larger than \(maxBodySize) bytes")
         var response = problem.response(instance: head.uri, requestID: requestID)
         response.headers.replaceOrAdd(name: "Connection", value: "close")
+        api.crossOrigin.decorate(&response.headers, requestHeaders: head.headers)
         write(response, for: head, requestID: requestID, started: .now(), keepAlive: false, closing: false, context: context)
         let channel = context.channel
         context.eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }

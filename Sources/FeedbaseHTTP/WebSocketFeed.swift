@@ -49,7 +49,13 @@ enum WebSocketFeed {
         return NIOWebSocketServerUpgrader(
             maxFrameSize: maxMessageBytes,
             shouldUpgrade: { channel, head in
-                admitted(head, on: channel.eventLoop, counting: true, address: channel.remoteAddress?.ipAddress).map { $0 == nil ? nil : HTTPHeaders() }
+                admitted(head, on: channel.eventLoop, counting: true, address: channel.remoteAddress?.ipAddress).map { admitted in
+                    guard admitted != nil else { return nil }
+                    // The 101 is a response like any other: it carries the same security headers.
+                    var headers = HTTPHeaders()
+                    RequestHandler.addSecurityHeaders(&headers)
+                    return headers
+                }
             },
             upgradePipelineHandler: { channel, head in
                 admitted(head, on: channel.eventLoop, counting: false, address: nil).flatMap { admitted in

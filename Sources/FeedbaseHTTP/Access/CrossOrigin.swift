@@ -52,10 +52,31 @@ public struct CrossOriginPolicy: Sendable {
 
     /// The response with the headers that let the page of an allowed origin read it.
     func decorate(_ response: inout Response, for request: Request) {
-        guard isEnabled, let origin = request.headers.first(name: "Origin") else { return }
-        if !origins.contains("*") { response.headers.add(name: "Vary", value: "Origin") }
-        guard let allowed = allowedOrigin(origin) else { return }
-        response.headers.replaceOrAdd(name: "Access-Control-Allow-Origin", value: allowed)
-        response.headers.replaceOrAdd(name: "Access-Control-Expose-Headers", value: Self.exposedHeaders)
+        decorate(&response.headers, requestHeaders: request.headers)
+    }
+
+    /// The same for an answer the connection's handler writes itself (a body or head over a
+    /// limit), whose request never reached the API. `requestHeaders` is nil when the head could
+    /// not be read whole (past the decoder's limit): its `Origin` is unknown, so only an answer
+    /// that needs none is named, `*` or the one allowed origin (the browser compares it with its
+    /// own); with several allowed origins such an answer carries none.
+    func decorate(_ headers: inout HTTPHeaders, requestHeaders: HTTPHeaders?) {
+        guard isEnabled else { return }
+        let allowed: String
+        if let requestHeaders {
+            guard let origin = requestHeaders.first(name: "Origin") else { return }
+            if !origins.contains("*") { headers.add(name: "Vary", value: "Origin") }
+            guard let match = allowedOrigin(origin) else { return }
+            allowed = match
+        } else if origins.contains("*") {
+            allowed = "*"
+        } else if origins.count == 1 {
+            allowed = origins[0]
+            headers.add(name: "Vary", value: "Origin")
+        } else {
+            return
+        }
+        headers.replaceOrAdd(name: "Access-Control-Allow-Origin", value: allowed)
+        headers.replaceOrAdd(name: "Access-Control-Expose-Headers", value: Self.exposedHeaders)
     }
 }
