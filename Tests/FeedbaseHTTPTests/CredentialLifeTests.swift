@@ -1,12 +1,15 @@
 // Credentials over time, end to end: expiries however far (a key for the year 2400 or 9999, a
 // JWT whose `exp` is 1e300) neither crash the server nor end a stream; a tiny rate limit answers
-// a bounded Retry-After.
+// a bounded Retry-After; a long-poll whose key is revoked or whose token expires while it waits
+// answers 401, not the change; a key made a moment ago (not yet in the server's memory) works at
+// once, and made-up keys share bounded look-ups.
 
 import FeedbaseApp
 import FeedbaseAuth
 import FeedbaseHTTP
 import FeedbaseTestSupport
 import Foundation
+import Synchronization
 import Testing
 
 @Suite struct CredentialLifeTests {
@@ -105,6 +108,83 @@ import Testing
             #expect(second.status == 429)
             #expect(second.header("Retry-After") == "86400")
             #expect(try await server.request("GET", "/notes").status == 429)
+        }
+    }
+
+    /// A long-poll on `path` with `headers`, then `end` (a revocation, an expiry) while it
+    /// waits, then a change it would show: the answer must be a 401, not the change.
+    static func longPollAnswers401(_ server: TestServer, _ path: String, headers: [(String, String)], end: () async throws -> Void) async throws {
+        let admin = try await server.bearer(role: "admin")
+        let since = try await head(server, admin)
+        let hub = try #require(server.hub)
+        let waiting = await hub.waiterCount
+        let port = server.port
+        let answered = Atomic(false)
+        let poll = Task {
+            defer { answered.store(true, ordering: .relaxed) }
+            // A patient client: two loaded cores may take a while past the wait.
+            let connection = try await HTTPConnection(port: port, timeout: .seconds(60))
+            defer { connection.close() }
+            return try await connection.request("GET", "\(path)?since=\(since)&wait=20", headers: headers)
+        }
+        // Waiting; or, on a slow machine, already refused (a token that expired first).
+        try await waitUntil("the long-poll waits") { await hub.waiterCount > waiting || answered.load(ordering: .relaxed) }
+        try await end()
+        #expect(try await server.request("POST", "/notes", headers: admin, json: #"{"owner":"alice","title":"after"}"#).status == 201)
+        let answer = try await poll.value
+        #expect(answer.status == 401, "\(path): \(answer.status) \(answer.text)")
+        #expect(answer.header("WWW-Authenticate")?.contains(#"error="invalid_token""#) == true)
+        #expect(!answer.text.contains("after"))
+    }
+
+    @Test(arguments: ["/_changes", "/_changes/notes"])
+    func aLongPollWhoseKeyIsRevokedWhileItWaitsAnswers401(path: String) async throws {
+        try await AccessMatrixTests.start { server in
+            let token = try await server.apiKey(role: path == "/_changes" ? "admin" : "user", subject: "alice")
+            try await Self.longPollAnswers401(server, path, headers: [("Authorization", "Bearer " + token)]) {
+                let id = try #require(try await server.store.apiKeys().first { $0.hash == APIKeyToken.hash(token) }?.id)
+                #expect(try await server.store.revokeAPIKey(id: id))
+                await server.app.reloadKeys()
+            }
+        }
+    }
+
+    @Test(arguments: ["/_changes", "/_changes/notes"])
+    func aLongPollWhoseTokenExpiresWhileItWaitsAnswers401(path: String) async throws {
+        try await AccessMatrixTests.start { server in
+            let exp = TestJWT.now + 3
+            let token = try TestJWT.hs256(TestJWT.claims(role: path == "/_changes" ? "admin" : "user", subject: "alice", ["exp": exp]))
+            try await Self.longPollAnswers401(server, path, headers: [("Authorization", "Bearer " + token)]) {
+                try await Self.waitUntil("the token expired") { TestJWT.now > exp }
+            }
+        }
+    }
+
+    @Test func aKeyMadeByAnotherProcessWorksAtOnce() async throws {
+        try await withServer(sql: AccessMatrixTests.sql, configure: {
+            $0.rules = try? AccessRules.parse(AccessMatrixTests.rules, file: "rules.conf")
+            $0.keyRefreshInterval = .seconds(3600)  // only a look-up can find the new key
+        }) { server in
+            for round in 0..<3 {
+                let made = try await ChildProcess.run(
+                    try feedbaseBinary().path, ["keys", "create", "--db", server.database, "--role", "admin"],
+                    environment: ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("FEEDBASE_") })
+                #expect(made.status == 0, "\(made.stderr)")
+                let token = made.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+                let auth = [("Authorization", "Bearer " + token)]
+                #expect(try await server.request("GET", "/notes", headers: auth).status == 200, "round \(round)")
+                // The WebSocket upgrade and an SSE stream find it too.
+                let connection = try await HTTPConnection(port: server.port)
+                #expect(try await connection.upgradeToWebSocket("/_feed", headers: auth).status == 101)
+                connection.close()
+            }
+            // Made-up keys are refused, and many at once share the look-ups.
+            try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<40 {
+                    group.addTask { try await server.request("GET", "/notes", headers: [("Authorization", "Bearer " + APIKeyToken.generate())]).status }
+                }
+                for try await status in group { #expect(status == 401) }
+            }
         }
     }
 }
