@@ -161,8 +161,9 @@ import Testing
     }
 
     @Test func aKeyMadeByAnotherProcessWorksAtOnce() async throws {
+        let rules = try AccessRules.parse(AccessMatrixTests.rules, file: "rules.conf")
         try await withServer(sql: AccessMatrixTests.sql, configure: {
-            $0.rules = try? AccessRules.parse(AccessMatrixTests.rules, file: "rules.conf")
+            $0.rules = rules
             $0.keyRefreshInterval = .seconds(3600)  // only a look-up can find the new key
         }) { server in
             for round in 0..<3 {
