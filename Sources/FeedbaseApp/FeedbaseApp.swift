@@ -81,8 +81,12 @@ public final class FeedbaseApp: Sendable {
                     + "Write a rules file (docs/API.md, \"Security\"), or pass --public if the data is meant to be open")
         }
         let store = try SQLiteStore(configuration.store, logger: logger)
-        let authenticator = Authenticator(configuration: configuration.auth, loadKeys: { try await store.activeAPIKeys() }, logger: logger)
         let credentialWatch = CredentialWatch()
+        // Any reload that changes the keys (the timer's, or one for a key not yet known) may
+        // have revoked the key of an open subscription, which then ends.
+        let authenticator = Authenticator(
+            configuration: configuration.auth, loadKeys: { try await store.activeAPIKeys() }, logger: logger,
+            keysChanged: { credentialWatch.recheck(at: UnixTime.now()) })
         var hub: ChangeHub?
         var maintenance: Task<Void, Never>?
         var keyRefresh: Task<Void, Never>?
@@ -92,7 +96,7 @@ public final class FeedbaseApp: Sendable {
             keyRefresh = Task {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: configuration.keyRefreshInterval)
-                    await reloadKeys(authenticator, credentialWatch)
+                    await authenticator.refreshKeys()
                 }
             }
             if policy.isOpen {
@@ -131,11 +135,7 @@ public final class FeedbaseApp: Sendable {
     /// Reloads the API keys now (as the app does every `keyRefreshInterval`); a changed set may
     /// have revoked the key of an open subscription, which then ends.
     public func reloadKeys() async {
-        await Self.reloadKeys(authenticator, credentialWatch)
-    }
-
-    static func reloadKeys(_ authenticator: Authenticator, _ watch: CredentialWatch) async {
-        if await authenticator.refreshKeys() { watch.recheck(at: UnixTime.now()) }
+        await authenticator.refreshKeys()
     }
 
     /// 127.0.0.0/8, ::1 and localhost: reachable from this machine only.

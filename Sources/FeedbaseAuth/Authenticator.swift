@@ -1,6 +1,8 @@
 // Turns credentials into an Identity: API keys against the active keys held in memory
 // (reloaded from the store every 250 ms by the app, so a revocation made by another process
-// takes effect within that), and JWTs by full verification once, then from a bounded cache.
+// takes effect within that; a key not among them is looked for in the store at once before it
+// is refused, so a key just made by `feedbase keys create` works at once), and JWTs by full
+// verification once, then from a bounded cache.
 //
 // A final class with a Mutex rather than an actor: `cachedIdentity` is called on event loops,
 // which must get an answer synchronously (no hop to an actor's executor and back), and every
@@ -26,27 +28,41 @@ public final class Authenticator: Sendable {
         /// Whether the last load failed: a failure is logged once, not every 250 ms.
         var reloadFailing = false
         var tokens: TokenCache
+        /// Reloads for unknown keys (see `reloadForUnknownKey`): the one waiting to start, which
+        /// every unknown key arriving now joins; the one reading; when the last one started.
+        var queuedMissReload: Task<Void, Never>?
+        var runningMissReload: Task<Void, Never>?
+        var lastMissReload: ContinuousClock.Instant?
     }
+
+    /// The least time between two reloads for unknown keys: a flood of made-up keys costs the
+    /// store at most one small read per this, however many requests carry them.
+    public static let missReloadSpacing: Duration = .milliseconds(50)
 
     public let configuration: AuthConfiguration
     private let verifier: JWTVerifier
     private let loadKeys: @Sendable () async throws -> [StoredAPIKey]
     private let now: @Sendable () -> Int64
     private let logger: Logger
+    private let keysChanged: @Sendable () -> Void
     private let state: Mutex<State>
 
     /// - Parameters:
     ///   - loadKeys: the active API keys (the app passes `SQLiteStore.activeAPIKeys`).
     ///   - now: the clock, in unix seconds (tests move it).
+    ///   - keysChanged: called after any reload that changed the set, whatever started it (open
+    ///     subscriptions are then re-checked with `isValid`).
     public init(
         configuration: AuthConfiguration, loadKeys: @escaping @Sendable () async throws -> [StoredAPIKey], logger: Logger,
-        cacheCapacity: Int = Authenticator.defaultCacheCapacity, now: @escaping @Sendable () -> Int64 = UnixTime.now
+        cacheCapacity: Int = Authenticator.defaultCacheCapacity, now: @escaping @Sendable () -> Int64 = UnixTime.now,
+        keysChanged: @escaping @Sendable () -> Void = {}
     ) {
         self.configuration = configuration
         self.verifier = JWTVerifier(configuration: configuration)
         self.loadKeys = loadKeys
         self.now = now
         self.logger = logger
+        self.keysChanged = keysChanged
         self.state = Mutex(State(tokens: TokenCache(capacity: cacheCapacity)))
         for note in configuration.notes { logger.notice("JWT key not used", metadata: ["note": "\(note)"]) }
     }
@@ -57,8 +73,8 @@ public final class Authenticator: Sendable {
 
     // MARK: API keys
 
-    /// Reloads the active keys; returns whether the set changed (open subscriptions should then
-    /// be re-checked with `isValid`). A failed load keeps the previous set and is logged.
+    /// Reloads the active keys; returns whether the set changed (`keysChanged` has then been
+    /// called). A failed load keeps the previous set and is logged.
     @discardableResult
     public func refreshKeys() async -> Bool {
         let ticket = state.withLock { state in
@@ -89,18 +105,47 @@ public final class Authenticator: Sendable {
             return (true, recovered)
         }
         if recovered { logger.notice("API keys load again") }
-        if changed { logger.debug("API keys reloaded", metadata: ["active": "\(byHash.count)"]) }
+        if changed {
+            logger.debug("API keys reloaded", metadata: ["active": "\(byHash.count)"])
+            keysChanged()
+        }
         return changed
     }
 
-    /// Nil when the keys were never loaded.
-    private func apiKeyIdentity(_ token: String, at now: Int64) -> Result<Identity, AuthFailure>? {
+    /// Waits for a reload of the keys that starts after this call, for a key not among those in
+    /// memory (it may have been made a moment ago by another process). Single-flight: every
+    /// unknown key arriving before that reload starts shares it; and reloads for unknown keys
+    /// start at most every `missReloadSpacing`, one at a time.
+    private func reloadForUnknownKey() async {
+        let reload = state.withLock { locked -> Task<Void, Never> in
+            if let queued = locked.queuedMissReload { return queued }
+            let previous = locked.runningMissReload
+            let task = Task { [self] in
+                await previous?.value
+                let last = state.withLock { $0.lastMissReload }
+                if let last { try? await Task.sleep(until: last + Self.missReloadSpacing, clock: .continuous) }
+                state.withLock { state in
+                    state.runningMissReload = state.queuedMissReload
+                    state.queuedMissReload = nil
+                    state.lastMissReload = .now
+                }
+                await refreshKeys()
+            }
+            locked.queuedMissReload = task
+            return task
+        }
+        await reload.value
+    }
+
+    /// Nil when the keys were never loaded, or (`unknownIsFinal` false) when the key is not
+    /// among them.
+    private func apiKeyIdentity(_ token: String, at now: Int64, unknownIsFinal: Bool) -> Result<Identity, AuthFailure>? {
         let hash = APIKeyToken.hash(token)
         let found = state.withLock { state -> StoredAPIKey?? in
             state.keysLoaded ? .some(state.keysByHash[hash]) : .none
         }
         guard let found else { return nil }
-        guard let key = found else { return .failure(.invalidToken("unknown or revoked API key")) }
+        guard let key = found else { return unknownIsFinal ? .failure(.invalidToken("unknown or revoked API key")) : nil }
         if let expiresAt = key.expiresAt, now >= expiresAt {
             return .failure(.invalidToken("the API key expired at \(RFC3339.format(expiresAt))"))
         }
@@ -120,7 +165,7 @@ public final class Authenticator: Sendable {
     }
 
     private func cachedIdentity(token: String, at now: Int64) -> Result<Identity, AuthFailure>? {
-        if token.hasPrefix(APIKeyToken.prefix) { return apiKeyIdentity(token, at: now) }
+        if token.hasPrefix(APIKeyToken.prefix) { return apiKeyIdentity(token, at: now, unknownIsFinal: false) }
         let key = TokenCache.key(token)
         guard let entry = state.withLock({ $0.tokens.lookup(key, now: now) }) else { return nil }
         guard let expiresAt = entry.expiresAt, Double(now) >= expiresAt else { return .success(entry.identity) }
@@ -146,8 +191,8 @@ public final class Authenticator: Sendable {
         let now = self.now()
         if let known = cachedIdentity(token: token, at: now) { return known }
         if token.hasPrefix(APIKeyToken.prefix) {
-            await refreshKeys()
-            return apiKeyIdentity(token, at: now) ?? .failure(.invalidToken("API keys cannot be checked right now"))
+            await reloadForUnknownKey()
+            return apiKeyIdentity(token, at: now, unknownIsFinal: true) ?? .failure(.invalidToken("API keys cannot be checked right now"))
         }
         let result = await verifier.verify(token, now: now)
         if case .success(let verified) = result, Self.isCacheable(verified, now: now) {

@@ -116,8 +116,13 @@ struct Serve: AsyncParsableCommand {
     func appConfiguration() throws -> AppConfiguration {
         guard let port = Int(port), (0...65535).contains(port) else { throw CLIError("--port must be 0 to 65535, not '\(port)'") }
         guard let maxBody = Int(maxBody), maxBody > 0 else { throw CLIError("--max-body must be a positive number of bytes, not '\(maxBody)'") }
-        guard let idle = Int(idleTimeout), idle > 0 else { throw CLIError("--idle-timeout must be a positive number of seconds, not '\(idleTimeout)'") }
-        guard let heartbeat = Int(feedHeartbeat), heartbeat > 0 else { throw CLIError("--feed-heartbeat must be a positive number of seconds, not '\(feedHeartbeat)'") }
+        // Upper bounds keep every timer a value a clock can hold (nanoseconds in an Int64).
+        guard let idle = Int(idleTimeout), (1...31_536_000).contains(idle) else {
+            throw CLIError("--idle-timeout must be 1 to 31536000 seconds (a year), not '\(idleTimeout)'")
+        }
+        guard let heartbeat = Int(feedHeartbeat), (1...86_400).contains(heartbeat) else {
+            throw CLIError("--feed-heartbeat must be 1 to 86400 seconds (a day), not '\(feedHeartbeat)'")
+        }
         guard let buffer = Int(feedBuffer), buffer >= 1024 else { throw CLIError("--feed-buffer must be at least 1024 bytes, not '\(feedBuffer)'") }
         guard let retention = Double(feedRetention), retention > 0, retention <= 36_500 else {
             throw CLIError("--feed-retention must be a positive number of days (at most 36500), not '\(feedRetention)'")
@@ -150,7 +155,10 @@ struct Serve: AsyncParsableCommand {
             }
         }
         configuration.crossOrigin = CrossOriginPolicy(origins: corsOrigins)
-        guard let rate = Double(rateLimit), rate >= 0, rate.isFinite else { throw CLIError("--rate-limit must be 0 or a number of requests per second, not '\(rateLimit)'") }
+        // A rate under 0.001 would ask a client to wait for ages (1e-19: longer than the universe).
+        guard let rate = Double(rateLimit), rate == 0 || (rate >= 0.001 && rate.isFinite) else {
+            throw CLIError("--rate-limit must be 0 (no limit) or at least 0.001 requests per second, not '\(rateLimit)'")
+        }
         if rate > 0 {
             let burst = rateBurst.isEmpty ? max(1, rate * 2) : Double(rateBurst) ?? -1
             guard burst >= 1, burst.isFinite else { throw CLIError("--rate-burst must be at least 1, not '\(rateBurst)'") }

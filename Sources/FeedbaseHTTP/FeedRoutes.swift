@@ -112,6 +112,7 @@ struct FeedRoutes: Sendable {
             await feed.hub.waitForChange(after: batch.head, timeout: deadline - ContinuousClock.now)
             batch = try await store.changes(after: after, collections: feedRequest.collections, limit: limit, maxBytes: Self.pageBytes)
         }
+        try Self.requireStillValid(request.identity, verifier)
         let last = batch.reached
         var body = Array(#"{"changes":["#.utf8)
         for (index, event) in batch.events.enumerated() {
@@ -120,6 +121,18 @@ struct FeedRoutes: Sendable {
         }
         body += Array(#"],"last_seq":\#(last)}"#.utf8)
         return .json(.ok, body, headers: ["X-Change-Seq": String(batch.head)])
+    }
+
+    /// A long-poll answers when a change comes or its wait ends, up to a minute after its
+    /// credentials were checked: they must still hold when the answer goes out, or it is a 401
+    /// (a key revoked or expired, a token past its `exp`, during the wait).
+    static func requireStillValid(_ identity: Identity, _ verifier: (any CredentialVerifier)?) throws(Problem) {
+        let now = CredentialClock.now()
+        guard let verifier, !verifier.isValid(identity, at: now) else { return }
+        if let expiresAt = identity.expiresAt, now >= expiresAt {
+            throw Problem.unauthorized(.invalidToken("the credentials expired at \(RFC3339.format(expiresAt)) while the request waited"))
+        }
+        throw Problem.unauthorized(.invalidToken("the API key was revoked while the request waited"))
     }
 
     /// `limit` (1 to 1000, 100) and `wait` (0 to 60 seconds, 0) of a `/_changes` request.
@@ -179,6 +192,7 @@ struct FeedRoutes: Sendable {
             guard messages.isEmpty, ContinuousClock.now < deadline else { break }
             await feed.hub.waitForChange(after: batch.head, timeout: deadline - ContinuousClock.now)
         }
+        try Self.requireStillValid(request.identity, verifier)
         var body = Array(#"{"changes":["#.utf8)
         for (index, message) in messages.enumerated() {
             if index > 0 { body.append(UInt8(ascii: ",")) }

@@ -135,7 +135,7 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func rejectTooLarge(context: ChannelHandlerContext, head: HTTPRequestHead, requestID: String) {
-        state = .discarding(budget: 4 * maxBodySize)
+        state = .discarding(budget: maxBodySize > Int.max / 4 ? Int.max : 4 * maxBodySize)  // any --max-body, no overflow
         let problem = Problem(.payloadTooLarge, "the request body is larger than \(maxBodySize) bytes")
         var response = problem.response(instance: head.uri, requestID: requestID)
         response.headers.replaceOrAdd(name: "Connection", value: "close")

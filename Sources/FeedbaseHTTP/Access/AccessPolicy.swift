@@ -29,7 +29,7 @@ public struct AccessPolicy: Sendable {
         func scope(_ filters: [Filter]) -> RowScope {
             filters.isEmpty ? .all : .rows(filters.map { $0.substituting(identity) })
         }
-        return (scope(rule.condition), scope(rule.check ?? rule.condition))
+        return (scope(rule.condition), scope(rule.leftWhere(action) ?? []))
     }
 
     public func access(_ identity: Identity, _ collection: String) -> Access {
@@ -123,11 +123,7 @@ public struct AccessPolicy: Sendable {
                     let rule = matching.first { $0.condition.isEmpty } ?? matching.first
                     var line = "    " + action.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)
                     if let rule {
-                        line += rule.conditionText.map { "rows where \($0)" } ?? "every row"
-                        if action == .create || action == .update, let check = rule.checkText {
-                            line += check == "*" ? ", left anywhere" : ", left where \(check)"
-                        }
-                        line += "  (line \(rule.line))"
+                        line += rule.describe(action) + "  (line \(rule.line))"
                     } else {
                         line += "denied"
                     }

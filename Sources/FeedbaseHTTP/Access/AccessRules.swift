@@ -6,9 +6,9 @@
 // names or `*` (`*` as roles: every role, the anonymous `anon` included). CONDITIONS are a
 // listing's filters in the REST grammar, as in a URL's query string (`owner=eq.$sub&done=is.false`,
 // percent-encoding allowed, no spaces); an operand may be `$sub`, `$role` or `$claims.NAME`
-// (`$$` for a literal `$`). `check` says where a create or update may leave a row; without it,
-// the row must still meet the `where` conditions. Anything not allowed is denied. `#` starts a
-// comment. The parser knows no schema; `validate` checks the rules against one.
+// (`$$` for a literal `$`). A created or changed row must meet the `where` conditions and the
+// `check` ones besides; `check *` lets an update leave the row anywhere. Anything not allowed is
+// denied. `#` starts a comment. The parser knows no schema; `validate` checks the rules against one.
 
 import FeedbaseAuth
 import FeedbaseStore
@@ -27,7 +27,8 @@ public struct AccessRules: Sendable {
         public var roles: [String]?
         /// The row conditions, operands possibly placeholders (`$sub`).
         public var condition: [Filter]
-        /// Where a create or update may leave a row; nil: `condition`. `check *` is [].
+        /// Conditions a created or changed row must meet besides `condition`; nil: none. `check *`
+        /// is [] (an update may leave the row anywhere).
         public var check: [Filter]?
         /// The conditions as written, for `feedbase rules` and errors.
         public var conditionText: String?
@@ -35,6 +36,26 @@ public struct AccessRules: Sendable {
 
         func covers(_ collection: String, _ action: Action, _ role: String) -> Bool {
             actions.contains(action) && (collections?.contains(collection) ?? true) && (roles?.contains(role) ?? true)
+        }
+
+        /// The conditions a row must meet after `action` (a create or an update) made or changed
+        /// it; nil: anywhere. `check` adds to `where`, never replaces it: a created row meets
+        /// both, so nobody creates a row outside their own; an update leaves the row meeting
+        /// both, unless `check *` lets it hand the row to anyone. Other actions: the `where`.
+        func leftWhere(_ action: Action) -> [Filter]? {
+            guard action == .create || action == .update, let check else { return condition }
+            if check.isEmpty { return action == .create ? condition : nil }
+            return condition + check
+        }
+
+        /// What `feedbase rules` prints for `action`: the rows it may touch, and for a create or
+        /// an update where it may leave them.
+        func describe(_ action: Action) -> String {
+            let rows = conditionText.map { "rows where \($0)" } ?? "every row"
+            guard action == .create || action == .update, let checkText else { return rows }
+            let both = conditionText.map { $0 + "&" + checkText } ?? checkText
+            if action == .create { return checkText == "*" ? rows : "rows where \(both)" }
+            return rows + (checkText == "*" ? ", left anywhere" : ", left where \(both)")
         }
     }
 

@@ -13,8 +13,8 @@ import Darwin
 
 /// Turns an `Authorization` header or a bare token into an identity.
 public protocol CredentialVerifier: Sendable {
-    /// Synchronous when the answer is known without new cryptography (no header, an API key,
-    /// a JWT verified before); nil when it needs `authenticate`.
+    /// Synchronous when the answer is known without new cryptography or a read (no header, an
+    /// API key held in memory, a JWT verified before); nil when it needs `authenticate`.
     func cachedIdentity(authorization: String?) -> Result<Identity, AuthFailure>?
     func authenticate(authorization: String?) async -> Result<Identity, AuthFailure>
     /// A token given without the header (a feed's `access_token` parameter or `auth` message).
@@ -60,5 +60,13 @@ extension Problem {
 enum CredentialClock {
     static func now() -> Int64 {
         Int64(time(nil))
+    }
+
+    /// Milliseconds since 1970: an expiry timer set from whole seconds could fire up to a
+    /// second after the expiry.
+    static func nowMilliseconds() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
     }
 }

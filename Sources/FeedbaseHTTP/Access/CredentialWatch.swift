@@ -60,21 +60,37 @@ public final class CredentialWatch: Sendable {
         }
     }
 
-    /// Fires at `expiresAt`; a verifier that still accepts the credentials then (clock skew
-    /// leeway) gets another look a second later.
+    /// The longest single wait for an expiry: a far one (a key or `exp` in the year 2400, or
+    /// `Int64.max`) is waited for a day at a time, since a timer that long cannot be expressed
+    /// in nanoseconds.
+    static let longestWait: Int64 = 86_400
+
+    /// The wait before looking at credentials that expire at `expiresAt` (unix seconds), seen at
+    /// `now` (unix milliseconds): until 10 ms past the expiry, at most `longestWait`, never
+    /// negative, for any two values.
+    static func wait(until expiresAt: Int64, nowMilliseconds now: Int64) -> TimeAmount {
+        let longest = longestWait * 1000
+        let (expiry, overflow) = expiresAt.multipliedReportingOverflow(by: 1000)
+        let (remaining, past) = expiry.subtractingReportingOverflow(now)
+        let milliseconds = overflow ? (expiresAt > 0 ? longest : 0) : past ? (expiry > now ? longest : 0) : min(max(0, remaining), longest)
+        return .milliseconds(milliseconds + 10)
+    }
+
+    /// Fires at `expiresAt` (or a day later at most, then again); a verifier that still accepts
+    /// the credentials after their expiry (clock skew leeway) gets another look a second later.
     private func scheduleExpiry(_ id: Int, at expiresAt: Int64, on eventLoop: any EventLoop) {
-        let delay = max(0, expiresAt - CredentialClock.now())
-        let task = eventLoop.scheduleTask(in: .seconds(delay) + .milliseconds(10)) { [self] in
+        let task = eventLoop.scheduleTask(in: Self.wait(until: expiresAt, nowMilliseconds: CredentialClock.nowMilliseconds())) { [self] in
+            let now = CredentialClock.now()
             let entry = entries.withLock { state -> Entry? in
                 guard let entry = state.byID[id] else { return nil }
-                if entry.verifier.isValid(entry.identity, at: CredentialClock.now()) { return nil }
+                if entry.verifier.isValid(entry.identity, at: now) { return nil }
                 state.byID[id] = nil
                 return entry
             }
             if let entry {
                 entry.end()
             } else if entries.withLock({ $0.byID[id] != nil }) {
-                scheduleExpiry(id, at: CredentialClock.now() + 1, on: eventLoop)
+                scheduleExpiry(id, at: expiresAt > now ? expiresAt : now + 1, on: eventLoop)
             }
         }
         entries.withLock { state in

@@ -38,12 +38,21 @@ public final class RateLimiter: Sendable {
                 buckets[key] = bucket
                 if buckets.count > Self.sweepAt { sweep(&buckets, now: now) }
             }
-            guard bucket.tokens >= 1 else {
-                return max(1, Int(((1 - bucket.tokens) / rate).rounded(.up)))
-            }
+            guard bucket.tokens >= 1 else { return Self.retryAfter((1 - bucket.tokens) / rate) }
             bucket.tokens -= 1
             return nil
         }
+    }
+
+    /// The longest `Retry-After`, in seconds: a day. A tiny rate (`1e-19` per second) would
+    /// otherwise ask for more seconds than an Int holds.
+    static let longestRetryAfter = 86_400
+
+    /// Whole seconds, at least 1 and at most `longestRetryAfter`, for any wait (NaN included).
+    static func retryAfter(_ seconds: Double) -> Int {
+        guard seconds > 1 else { return 1 }
+        guard seconds < Double(longestRetryAfter) else { return longestRetryAfter }
+        return Int(seconds.rounded(.up))
     }
 
     private func sweep(_ buckets: inout [String: Bucket], now: NIODeadline) {
