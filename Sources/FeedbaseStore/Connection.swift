@@ -25,6 +25,10 @@ public struct ConnectionOptions: Sendable {
     /// pages, never below what it holds now): a write past it fails as if the disk were full.
     /// Nil: as large as the disk allows.
     public var maxDatabaseBytes: Int64?
+    /// A file this user may only read is opened anyway (a backup's source); otherwise a
+    /// read-write connection refuses it at once, naming the file, instead of failing at its
+    /// first write without the path.
+    var readOnlyFileAllowed = false
 
     public init(
         synchronous: SynchronousMode = .full, busyTimeoutMilliseconds: Int32 = 5_000,
@@ -101,7 +105,7 @@ final class Connection {
             // at open, with a clear message, rather than on the first request.
             try execute("PRAGMA schema_version")
             // SQLite falls back to read-only for a file it may not write: say so now, with the path.
-            if !options.queryOnly, sqlite3_db_readonly(db, "main") == 1 {
+            if !options.queryOnly, !options.readOnlyFileAllowed, sqlite3_db_readonly(db, "main") == 1 {
                 throw StoreError(.unavailable, OpenDiagnosis.reason(path) ?? "the file can only be read, and the server writes to it")
             }
             if !options.queryOnly {
