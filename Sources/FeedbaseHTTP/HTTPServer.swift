@@ -102,6 +102,7 @@ public final class HTTPServer: Sendable {
                     throw ListenError(host: configuration.host, address: address, port: port, error: error)
                 }
             }
+            guard !channels.isEmpty else { throw ListenError(host: configuration.host, address: configuration.host, port: port, error: nil) }
         } catch {
             for channel in channels { try? await channel.close() }
             try? await group.shutdownGracefully()
