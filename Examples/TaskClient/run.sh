@@ -50,6 +50,7 @@ client="$(cd "$example" && swift build --scratch-path .build --show-bin-path)/Ta
 
 # With access rules, as a deployment runs: the example's key may do everything, the anonymous nothing.
 printf 'allow * on * to app\n' >"$tmp/rules.conf"
+(cd "$top" && "$feedbase" migrate --db "$tmp/db.sqlite" --migrations migrations >/dev/null)   # keys live in the database
 token="$("$feedbase" keys create --db "$tmp/db.sqlite" --role app --subject task-client 2>/dev/null)"
 (cd "$top" && exec "$feedbase" serve --host 127.0.0.1 --port 0 --db "$tmp/db.sqlite" --migrations migrations --rules "$tmp/rules.conf") \
     >"$tmp/server.log" 2>&1 &

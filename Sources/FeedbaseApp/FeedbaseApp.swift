@@ -71,8 +71,8 @@ public final class FeedbaseApp: Sendable {
     /// The port the server listens on (the one it picked when configured with 0).
     public var port: Int { server.port }
 
-    /// Opens and migrates the database, starts the hub and its maintenance, and listens. Blocks
-    /// on the database at first (migrations), so call it at startup.
+    /// Binds the listening sockets, opens and migrates the database, starts the hub and its
+    /// maintenance, and serves. Blocks on the database at first (migrations), so call it at startup.
     public static func start(_ configuration: AppConfiguration, logger: Logger) async throws -> FeedbaseApp {
         let policy = AccessPolicy(rules: configuration.rules)
         if policy.isOpen && !configuration.publicAccess && !Self.isLoopback(configuration.server.host) {
@@ -80,7 +80,16 @@ public final class FeedbaseApp: Sendable {
                 "refusing to serve \(configuration.server.host) with no access rules: anyone who reaches it could read and change everything. "
                     + "Write a rules file (docs/API.md, \"Security\"), or pass --public if the data is meant to be open")
         }
-        let store = try SQLiteStore(configuration.store, logger: logger)
+        // Listen first (accepting nothing yet): a port in use stops the start before the
+        // database is opened, created or migrated.
+        let server = try await HTTPServer.bind(configuration.server, logger: logger)
+        let store: SQLiteStore
+        do {
+            store = try SQLiteStore(configuration.store, logger: logger)
+        } catch {
+            await server.stop()
+            throw error
+        }
         let credentialWatch = CredentialWatch()
         // Any reload that changes the keys (the timer's, or one for a key not yet known) may
         // have revoked the key of an open subscription, which then ends.
@@ -94,8 +103,8 @@ public final class FeedbaseApp: Sendable {
             try await policy.validate(store.schema, store: store)
             await authenticator.refreshKeys()
             keyRefresh = Task {
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: configuration.keyRefreshInterval)
+                // Ends when cancelled, without a last reload on a database being closed.
+                while (try? await Task.sleep(for: configuration.keyRefreshInterval)) != nil, !Task.isCancelled {
                     await authenticator.refreshKeys()
                 }
             }
@@ -119,7 +128,7 @@ public final class FeedbaseApp: Sendable {
                 store: store, feed: feed, policy: policy, verifier: authenticator, crossOrigin: configuration.crossOrigin,
                 rateLimiter: configuration.rateLimit.map { RateLimiter(rate: $0.rate, burst: $0.burst) }, credentialWatch: credentialWatch,
                 limits: configuration.server.limits, logger: logger)
-            let server = try await HTTPServer.start(configuration.server, api: api, logger: logger)
+            try await server.serve(api)
             return FeedbaseApp(
                 store: store, hub: hub, server: server, authenticator: authenticator, credentialWatch: credentialWatch,
                 maintenance: maintenance, keyRefresh: keyRefresh, logger: logger)
@@ -127,6 +136,7 @@ public final class FeedbaseApp: Sendable {
             keyRefresh?.cancel()
             maintenance?.cancel()
             await hub?.shutdown()
+            await server.stop()
             await store.close()
             throw error
         }

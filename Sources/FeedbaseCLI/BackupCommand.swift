@@ -3,6 +3,7 @@
 
 import ArgumentParser
 import FeedbaseStore
+import Foundation
 
 struct BackupCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -16,6 +17,7 @@ struct BackupCommand: AsyncParsableCommand {
 
     func run() async throws {
         do {
+            try requireDatabase(database.db)
             let head = try SQLiteStore.backup(path: database.db, to: destination)
             print("backed up \(database.db) to \(destination) at seq \(head)")
         } catch {
@@ -34,6 +36,7 @@ struct CheckCommand: AsyncParsableCommand {
     func run() async throws {
         let report: CheckReport
         do {
+            try requireDatabase(database.db)
             report = try SQLiteStore.check(path: database.db)
         } catch {
             throw reported(error)

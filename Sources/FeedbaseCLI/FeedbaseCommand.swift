@@ -80,6 +80,14 @@ struct MigrationOptions: ParsableArguments {
     var migrations: String = environment("MIGRATIONS") ?? "migrations"
 }
 
+/// The one answer of every command that needs an existing database (all but `migrate`,
+/// `serve`, `openapi` and `rules`, which work from the migrations alone).
+func requireDatabase(_ path: String) throws {
+    guard FileManager.default.fileExists(atPath: path) else {
+        throw CLIError("no database at \(path); 'feedbase migrate' or 'feedbase serve' creates it")
+    }
+}
+
 struct CLIError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
@@ -153,9 +161,7 @@ struct SchemaCommand: AsyncParsableCommand {
 
     func run() async throws {
         try reportingErrors {
-            guard FileManager.default.fileExists(atPath: database.db) else {
-                throw CLIError("no database at \(database.db); create it with 'feedbase migrate'")
-            }
+            try requireDatabase(database.db)
             print(SchemaDescription.text(of: try SQLiteStore.introspect(path: database.db)), terminator: "")
         }
     }

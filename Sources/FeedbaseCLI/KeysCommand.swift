@@ -38,6 +38,7 @@ extension KeysCommand {
                 if subject?.isEmpty == true { throw CLIError("--subject must not be empty; leave it out for a key without one") }
                 let now = UnixTime.now()
                 let expiresAt = try expires.map { try KeyExpiry.parse($0, now: now) }
+                try requireDatabase(database.db)
                 let token = APIKeyToken.generate()
                 let key = try APIKeyFile(path: database.db, options: database.connectionOptions())
                     .create(hash: APIKeyToken.hash(token), role: role, subject: subject, expiresAt: expiresAt, now: now)
@@ -93,12 +94,6 @@ extension KeysCommand {
                 }
             }
         }
-    }
-}
-
-private func requireDatabase(_ path: String) throws {
-    guard FileManager.default.fileExists(atPath: path) else {
-        throw CLIError("no database at \(path); 'feedbase keys create' or 'feedbase migrate' creates it")
     }
 }
 

@@ -1,6 +1,6 @@
 // The access rules file on the command line: `--rules` (default: rules.conf beside the
 // migrations directory, when it exists) for `serve`, and `feedbase rules`, which checks the file
-// against the schema and prints the rules in force per collection and role.
+// against the schema and prints the rules in force per collection and role, changing nothing.
 
 import ArgumentParser
 import FeedbaseHTTP
@@ -46,9 +46,15 @@ struct RulesCommand: AsyncParsableCommand {
             let policy = AccessPolicy(rules: try rulesOptions.load(migrations: migrationOptions.migrations))
             var logger = Logger(label: "feedbase")
             logger.logLevel = .warning
-            var configuration = StoreConfiguration(
-                path: database.db, migrationsDirectory: migrationOptions.migrations, connection: try database.connectionOptions())
+            // Only reads: the schema after pending migrations is worked out on a scratch copy.
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("feedbase-rules-\(UUID().uuidString)").path
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            let scratch = directory + "/scratch.sqlite"
+            try SQLiteStore.scratchCopy(of: database.db, migrationsDirectory: migrationOptions.migrations, to: scratch)
+            var configuration = StoreConfiguration(path: scratch, connection: try database.connectionOptions())
             configuration.readers = 1
+            configuration.backgroundCheckpoints = false
             let store = try SQLiteStore(configuration, logger: logger)
             do {
                 try await policy.validate(store.schema, store: store)

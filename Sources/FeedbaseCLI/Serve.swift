@@ -86,6 +86,8 @@ struct Serve: AsyncParsableCommand {
             }
             logger.logLevel = level
             let configuration = try appConfiguration()
+            // A missing migrations directory is one error line before any file is created.
+            _ = try Migrator.files(in: migrationOptions.migrations)
             if configuration.server.limits.connections < Int(limitOptions.connections) ?? 0 {
                 logger.warning("--max-connections lowered to what the descriptor limit allows",
                     metadata: ["max-connections": "\(configuration.server.limits.connections)"])
@@ -98,6 +100,8 @@ struct Serve: AsyncParsableCommand {
                 throw CLIError(error.description)
             } catch let error as RulesError {
                 throw CLIError("access rules: \(error)")
+            } catch let error as ListenError {
+                throw CLIError(error.description)
             } catch {
                 throw CLIError("cannot listen on \(host):\(port): \(error)")
             }
@@ -105,7 +109,12 @@ struct Serve: AsyncParsableCommand {
             throw reported(error)
         }
         let collections = app.store.schema.collections.map(\.name).joined(separator: ", ")
-        logger.notice("listening on http://\(host.contains(":") ? "[\(host)]" : host):\(app.port)", metadata: ["collections": "\(collections)"])
+        if collections.isEmpty {
+            logger.warning(
+                "nothing to serve: \(database.db) has no table with a primary key; add migrations (NNNN_description.sql files creating tables) to \(migrationOptions.migrations), docs/SCHEMA.md")
+        }
+        let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        logger.notice("listening on http://\(bare.contains(":") ? "[\(bare)]" : bare):\(app.port)", metadata: ["collections": "\(collections)"])
         let signal = await Signals.next([SIGINT, SIGTERM])
         logger.notice("stopping", metadata: ["signal": "\(signal)"])
         await app.stop()

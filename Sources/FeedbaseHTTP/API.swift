@@ -251,11 +251,15 @@ public struct API: Sendable {
             let columns = error.columns.joined(separator: ", ")
             return Problem(.conflict, columns.isEmpty ? "the item conflicts with an existing one" : "another item already has this \(columns)",
                 errors: fields.isEmpty ? error.columns.map { Problem.Item(pointer: "/" + $0, detail: "must be unique") } : fields)
+        case .referenced:
+            return Problem(.conflict, error.message, errors: fields)
         case .foreignKey:
-            let references = collection(of: request)?.foreignKeys ?? []
+            // Never name a table that is not served.
+            let all = collection(of: request)?.foreignKeys ?? []
+            let references = all.filter { store.schema[$0.table] != nil }
             let detail = "a referenced item does not exist"
                 + (references.isEmpty ? "" : " (" + references.map { "\($0.column) → \($0.table)" }.joined(separator: ", ") + ")")
-            let pointers = fields.isEmpty && references.count == 1 ? [Problem.Item(pointer: "/" + references[0].column, detail: detail)] : fields
+            let pointers = fields.isEmpty && all.count == 1 ? [Problem.Item(pointer: "/" + all[0].column, detail: detail)] : fields
             return Problem(.unprocessableEntity, detail, errors: pointers)
         case .constraint:
             let detail = error.columns.isEmpty ? "the item violates a constraint of the table" : "violates a constraint of the table"

@@ -16,8 +16,9 @@ struct BatchRoute: Sendable {
         try CollectionRoutes.requireJSON(request)
         let identity = request.identity
         let policy = self.policy
+        let schema = store.schema
         let result = try await store.batch(request.body) { action, collection in
-            try Self.access(policy, identity, action, collection)
+            try Self.access(policy, identity, action, collection, schema: schema)
         }
         var body = Array(#"{"results":["#.utf8)
         for (index, outcome) in result.outcomes.enumerated() {
@@ -40,8 +41,8 @@ struct BatchRoute: Sendable {
 
     /// The identity's access to `collection` for `action`, refused as the single route refuses
     /// it (401 for the anonymous, 403 otherwise).
-    static func access(_ policy: AccessPolicy, _ identity: Identity, _ action: BatchAction, _ collection: String) throws -> Access {
-        let access = policy.access(identity, collection)
+    static func access(_ policy: AccessPolicy, _ identity: Identity, _ action: BatchAction, _ collection: String, schema: Schema) throws -> Access {
+        let access = schema[collection].map { policy.access(identity, $0) } ?? policy.access(identity, collection)
         let allowed: Bool
         let what: String
         switch action {

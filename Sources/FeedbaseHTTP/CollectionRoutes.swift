@@ -19,7 +19,7 @@ struct CollectionRoutes: Sendable {
 
     /// The identity's access to this collection; `action` must be granted on some rows.
     private func access(_ request: Request, _ action: AccessRules.Action, _ what: @autoclosure () -> String) throws(Problem) -> Access {
-        let access = policy.access(request.identity, name)
+        let access = policy.access(request.identity, collection)
         let scope: RowScope = switch action {
         case .read: access.read
         case .create: access.create
@@ -166,7 +166,7 @@ struct CollectionRoutes: Sendable {
 
     func replace(_ request: Request) async throws -> Response {
         // PUT creates or replaces: either grant lets it through; the store tells which applies.
-        let access = policy.access(request.identity, name)
+        let access = policy.access(request.identity, collection)
         guard access.create.isAllowed || access.update.isAllowed else { throw Problem.denied(request.identity, "replace items in \(name)") }
         try Self.requireJSON(request)
         let id = request.parameters["id"] ?? ""

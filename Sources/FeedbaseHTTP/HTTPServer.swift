@@ -44,23 +44,38 @@ public struct ServerConfiguration: Sendable {
 public final class HTTPServer: Sendable {
     public let port: Int
     private let group: MultiThreadedEventLoopGroup
-    private let serverChannel: any Channel
+    /// One listening socket per address of the host (`localhost`: 127.0.0.1 and ::1).
+    private let serverChannels: [any Channel]
     private let connections: OpenConnections
     /// Client connections open now (HTTP and upgraded alike).
     public var openConnectionCount: Int { connections.count }
+    /// Set by `serve`; until then the sockets accept nothing (connections wait in the backlog).
+    private let api: ServedAPI
     private let configuration: ServerConfiguration
 
     /// Binds and starts serving `api`. The store's lifetime is the caller's.
     public static func start(_ configuration: ServerConfiguration, api: API, logger: Logger) async throws -> HTTPServer {
+        let server = try await bind(configuration, logger: logger)
+        try await server.serve(api)
+        return server
+    }
+
+    /// Binds every address of the configured host without accepting anything yet, so that a
+    /// port in use is found before anything else happens (`serve` then starts accepting).
+    /// Throws `ListenError`, which says what is wrong and what to do.
+    public static func bind(_ configuration: ServerConfiguration, logger: Logger) async throws -> HTTPServer {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.eventLoopThreads))
         let connections = OpenConnections()
         let limits = configuration.limits
+        let api = ServedAPI()
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelOption(.autoRead, value: false)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
+                guard let api = api.value.withLock({ $0 }) else { return channel.close() }
                 guard connections.insert(channel, limit: limits.connections) else {
                     return channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(RefusedConnectionHandler()) }
                 }
@@ -71,16 +86,37 @@ public final class HTTPServer: Sendable {
                     return channel.eventLoop.makeFailedFuture(error)
                 }
             }
-        let channel: any Channel
+        var channels: [any Channel] = []
         do {
-            channel = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
+            let addresses = try ListenAddresses.resolve(configuration.host, port: configuration.port)
+            var port = configuration.port
+            for (index, address) in addresses.enumerated() {
+                do {
+                    let channel = try await bootstrap.bind(host: address, port: port).get()
+                    channels.append(channel)
+                    port = channel.localAddress?.port ?? port
+                } catch let error as IOError where index > 0 && [EADDRNOTAVAIL, EAFNOSUPPORT].contains(error.errnoCode) {
+                    // A further address of the name that this machine lacks (no IPv6): the others serve.
+                    logger.notice("not listening on an address of the host", metadata: ["address": "\(address)", "error": "\(error)"])
+                } catch {
+                    throw ListenError(host: configuration.host, address: address, port: port, error: error)
+                }
+            }
+            guard !channels.isEmpty else { throw ListenError(host: configuration.host, address: configuration.host, port: port, error: nil) }
         } catch {
+            for channel in channels { try? await channel.close() }
             try? await group.shutdownGracefully()
             throw error
         }
         return HTTPServer(
-            port: channel.localAddress?.port ?? configuration.port, group: group, serverChannel: channel,
-            connections: connections, configuration: configuration)
+            port: channels.first?.localAddress?.port ?? configuration.port, group: group, serverChannels: channels,
+            connections: connections, api: api, configuration: configuration)
+    }
+
+    /// Starts accepting connections, each served by `api`.
+    public func serve(_ api: API) async throws {
+        self.api.value.withLock { $0 = api }
+        for channel in serverChannels { try await channel.setOption(.autoRead, value: true).get() }
     }
 
     /// One connection's pipeline, on its event loop. Apart from `start` so that the fuzz target
@@ -119,20 +155,21 @@ public final class HTTPServer: Sendable {
     }
 
     private init(
-        port: Int, group: MultiThreadedEventLoopGroup, serverChannel: any Channel,
-        connections: OpenConnections, configuration: ServerConfiguration
+        port: Int, group: MultiThreadedEventLoopGroup, serverChannels: [any Channel],
+        connections: OpenConnections, api: ServedAPI, configuration: ServerConfiguration
     ) {
         self.port = port
         self.group = group
-        self.serverChannel = serverChannel
+        self.serverChannels = serverChannels
         self.connections = connections
+        self.api = api
         self.configuration = configuration
     }
 
     /// Stops accepting, lets in-flight requests finish (bounded by `shutdownGrace`), closes
     /// every connection and stops the event loops.
     public func stop() async {
-        try? await serverChannel.close()
+        for channel in serverChannels { try? await channel.close() }
         let open = connections.all
         for channel in open {
             // Idle connections close at once; busy ones after their current response.
@@ -143,6 +180,11 @@ public final class HTTPServer: Sendable {
         for channel in open { try? await channel.closeFuture.get() }
         try? await group.shutdownGracefully()
     }
+}
+
+/// The API the sockets serve, once `HTTPServer.serve` gives it.
+final class ServedAPI: Sendable {
+    let value = Mutex<API?>(nil)
 }
 
 /// The accepted connections still open, so that a stop can quiesce them.

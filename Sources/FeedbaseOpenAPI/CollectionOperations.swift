@@ -38,11 +38,20 @@ struct CollectionOperations {
         collection.uniqueConstraints.contains { $0 != [collection.primaryKey.name] }
     }
 
-    /// A reference from a collection that does not cascade can make a delete fail (422).
-    private var deleteCanBeRestricted: Bool {
-        schema.collections.contains { child in
-            child.foreignKeys.contains { $0.table == collection.name && $0.onDelete.uppercased() != "CASCADE" }
+    /// A reference that neither cascades nor clears makes a delete of a referenced item a
+    /// conflict (409); one that sets a NOT NULL column to NULL makes it fail as that would (422).
+    private var deleteConflicts: (referenced: Bool, notNull: Bool) {
+        var result = (referenced: false, notNull: false)
+        for child in schema.collections {
+            for key in child.foreignKeys where key.table == collection.name {
+                switch key.onDelete.uppercased() {
+                case "CASCADE": break
+                case "SET NULL": if child.column(key.column)?.nullable == false { result.notNull = true }
+                default: result.referenced = true
+                }
+            }
         }
+        return result
     }
 
     /// Response headers of a successful read or write; `changeSeq` names the `X-Change-Seq`
@@ -218,9 +227,12 @@ struct CollectionOperations {
     private var delete: DocumentValue {
         var responses: [(String, DocumentValue)] = [
             ("204", ["description": "Deleted.", "headers": successHeaders([])]),
-            ("400", response("BadRequest")), ("404", response("NotFound")), ("412", response("PreconditionFailed")),
+            ("400", response("BadRequest")), ("404", response("NotFound")),
         ]
-        if deleteCanBeRestricted { responses.append(("422", response("UnprocessableEntity"))) }
+        let conflicts = deleteConflicts
+        if conflicts.referenced { responses.append(("409", response("Conflict"))) }
+        responses.append(("412", response("PreconditionFailed")))
+        if conflicts.notNull { responses.append(("422", response("UnprocessableEntity"))) }
         responses += [("500", response("InternalServerError")), ("503", response("ServiceUnavailable")), ("507", response("InsufficientStorage"))]
         return [
             "operationId": .string(names.deleteOperation),

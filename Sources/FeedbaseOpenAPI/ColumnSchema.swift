@@ -66,8 +66,14 @@ enum ColumnSchema {
             sentences.append("Unique: a second item with the same value is refused with 409.")
         }
         if let reference = column.references {
-            let parentColumn = reference.parentColumn ?? schema[reference.table]?.primaryKey.name ?? "rowid"
-            var text = "References `\(reference.table)(\(parentColumn))`: a value with no such item is refused with 422"
+            var text: String
+            if let parent = schema[reference.table] {
+                text = "References `\(reference.table)(\(reference.parentColumn ?? parent.primaryKey.name))`: "
+                    + "a value naming no item, or one the caller may not read, is refused with 422"
+            } else {
+                // A table that is not served is never named.
+                text = "References an item the API does not serve: a value naming none is refused with 422"
+            }
             if reference.onDelete.uppercased() != "NO ACTION" { text += "; on delete of the parent: \(reference.onDelete.uppercased())" }
             sentences.append(text + ".")
         }

@@ -26,6 +26,10 @@ public struct Access: Sendable, Equatable {
     public var updateCheck: RowScope
     /// Rows that can be deleted.
     public var delete: RowScope
+    /// The read scope of each served collection this one references by a foreign key: a
+    /// written reference must name a row the identity may read, as a hidden row is an absent
+    /// one (a collection missing here is read in full).
+    public var referenced: [String: RowScope] = [:]
 
     public init(read: RowScope, create: RowScope, update: RowScope, updateCheck: RowScope, delete: RowScope) {
         self.read = read

@@ -25,6 +25,10 @@ public struct ConnectionOptions: Sendable {
     /// pages, never below what it holds now): a write past it fails as if the disk were full.
     /// Nil: as large as the disk allows.
     public var maxDatabaseBytes: Int64?
+    /// A file this user may only read is opened anyway (a backup's source); otherwise a
+    /// read-write connection refuses it at once, naming the file, instead of failing at its
+    /// first write without the path.
+    var readOnlyFileAllowed = false
 
     public init(
         synchronous: SynchronousMode = .full, busyTimeoutMilliseconds: Int32 = 5_000,
@@ -83,7 +87,8 @@ final class Connection {
         let rc = sqlite3_open_v2(path, &db, flags, nil)
         guard let db else { throw StoreError(.storage, "cannot open \(path): out of memory", sqliteCode: rc) }
         guard rc == SQLITE_OK else {
-            let error = StoreError.sqlite(code: sqlite3_extended_errcode(db), message: "cannot open \(path): " + String(cString: sqlite3_errmsg(db)))
+            let reason = options.queryOnly ? nil : OpenDiagnosis.reason(path)
+            let error = StoreError.sqlite(code: sqlite3_extended_errcode(db), message: "cannot open \(path): " + (reason ?? String(cString: sqlite3_errmsg(db))))
             sqlite3_close_v2(db)
             throw error
         }
@@ -99,6 +104,10 @@ final class Connection {
             // Reading the header forces SQLite to look at the file: a non-database fails here,
             // at open, with a clear message, rather than on the first request.
             try execute("PRAGMA schema_version")
+            // SQLite falls back to read-only for a file it may not write: say so now, with the path.
+            if !options.queryOnly, !options.readOnlyFileAllowed, sqlite3_db_readonly(db, "main") == 1 {
+                throw StoreError(.unavailable, OpenDiagnosis.reason(path) ?? "the file can only be read, and the server writes to it")
+            }
             if !options.queryOnly {
                 let mode = try scalarText("PRAGMA journal_mode=WAL")
                 if mode != "wal" && path != ":memory:" && !path.isEmpty {
@@ -116,7 +125,8 @@ final class Connection {
         } catch let error as StoreError {
             // Every stored property is set: throwing now runs deinit, the one owner of the close
             // from here on (closing here as well would close a freed handle).
-            throw StoreError(error.kind, "cannot open \(path): \(error.message)", sqliteCode: error.sqliteCode)
+            let reason = options.queryOnly || error.kind != .unavailable ? nil : OpenDiagnosis.reason(path)
+            throw StoreError(error.kind, "cannot open \(path): \(reason ?? error.message)", sqliteCode: error.sqliteCode)
         }
     }
 

@@ -5,7 +5,8 @@
 // items costs N index lookups per relation, never a query per row from the server.
 //
 // Names (docs/API.md, "Embedding"): a to-one relation is named by its foreign-key column without
-// `_id` (`project_id` → `project`), or by the referenced table; a to-many relation by the
+// `_id` (`project_id` → `project`), or by the referenced table (the only name listed when the
+// column has no `_id`, since the column's own name is taken by the column); a to-many relation by the
 // referencing table (`tasks`). `name!column` picks the foreign key by its column when a table
 // has two to the same one.
 
@@ -105,7 +106,11 @@ public struct Relation: Sendable, Equatable {
     /// Every name `resolve` accepts for `parent`, for error messages and documents.
     public static func relationNames(of parent: CollectionSchema, in schema: Schema) -> [String] {
         var names: [String] = []
-        for key in parent.foreignKeys where schema[key.table] != nil { names.append(toOneName(key.column)) }
+        // A key column without `_id` is a column's name too (`tasks.project`): its relation goes
+        // by the referenced collection (`projects`), which `select=*,...` can always add.
+        for key in parent.foreignKeys where schema[key.table] != nil {
+            names.append(toOneName(key.column) == key.column ? key.table : toOneName(key.column))
+        }
         for child in schema.collections where child.foreignKeys.contains(where: { $0.table == parent.name }) { names.append(child.name) }
         var seen = Set<String>()
         return names.filter { seen.insert($0).inserted }
@@ -119,11 +124,23 @@ extension Listing {
         var members = columns.map { (key: $0.name, value: RowJSON.valueExpression($0)) }
         for embed in query.embeds {
             guard !members.contains(where: { $0.key == embed.key }) else {
-                throw StoreError.badQuery("select", "'\(embed.key)' names a column and an embedded relation; give the relation an alias (other:\(embed.relation)(...))")
+                throw StoreError.badQuery("select", Self.clash(embed, in: collection, schema: schema))
             }
             members.append((embed.key, try embedded(embed, parent: collection, parentReference: quoteIdentifier(collection.name), path: embed.key, depth: 1, into: &sql, on: connection, schema: schema)))
         }
         return members
+    }
+
+    /// Why `embed` cannot take its key, and exactly what to write instead.
+    private static func clash(_ embed: Embed, in collection: CollectionSchema, schema: Schema) -> String {
+        guard let reference = collection.column(embed.key)?.references, schema[reference.table] != nil else {
+            return "'\(embed.key)' names a column and an embedded relation; give the relation an alias (other:\(embed.relation)(...))"
+        }
+        // The referenced collection's name, with the key's column when it alone is ambiguous.
+        let unambiguous = (try? Relation.resolve(reference.table, hint: nil, from: collection, in: schema))?.foreignKey == reference
+        let name = unambiguous ? reference.table : "\(reference.table)!\(reference.column)"
+        return "'\(embed.key)' is a column of \(collection.name) as well as its relation to \(reference.table): "
+            + "embed it as \(name)(...), or under another key (\(embed.key)_item:\(embed.relation)(...))"
     }
 
     private func chosenColumns(_ names: [String]?, of collection: CollectionSchema, parameter: String) throws -> [Column] {

@@ -26,6 +26,11 @@ struct BodyField {
 struct RowValues {
     var columns: [Column]
     var values: [SQLValue]
+    /// References to no item the identity may read (SQLiteStore.row): the write is tried only to
+    /// find the table's own constraint failures, so that one answer lists every problem.
+    var unresolved: [Violation] = []
+    /// Where the body's fields are (`/3` in a bulk create).
+    var pointerPrefix = ""
 
     func value(of name: String) -> SQLValue? {
         columns.firstIndex { $0.name == name }.map { values[$0] }

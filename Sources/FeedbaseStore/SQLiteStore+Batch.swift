@@ -205,7 +205,8 @@ private struct BatchRun {
             switch (operation.action, key, id) {
             case (.create, _, _):
                 guard access.create.isAllowed else { throw SQLiteStore.forbidden("create items", collection) }
-                let row = try RowValidator.values(of: fields, for: collection, mode: .create, makeID: ids.next)
+                let row = try SQLiteStore.row(
+                    of: fields, for: collection, mode: .create, makeID: ids.next, access: access, collections: collections, on: connection)
                 let item = try SQLiteStore.insert(row, into: collection, on: connection)
                 guard let key = SQLiteStore.keyValue(item.id, for: collection.primaryKey),
                     try SQLiteStore.admits(access.create, collection, key: key, on: connection)
@@ -214,14 +215,16 @@ private struct BatchRun {
             case (.put, let key?, let id?):
                 let (item, created) = try SQLiteStore.replace(
                     collection, itemSQL: itemSQL, key: key, id: id, fields: fields, preconditions: preconditions, access: access,
-                    ids: ids, on: connection)
+                    ids: ids, collections: collections, on: connection)
                 return created ? .created(item) : .changed(item)
             case (.patch, let key?, let id?):
                 return .changed(try SQLiteStore.patch(
                     collection, itemSQL: itemSQL, key: key, id: id, fields: fields, preconditions: preconditions, access: access,
-                    ids: ids, on: connection))
+                    ids: ids, collections: collections, on: connection))
             case (.delete, let key?, let id?):
-                try SQLiteStore.delete(collection, itemSQL: itemSQL, key: key, id: id, preconditions: preconditions, access: access, on: connection)
+                try SQLiteStore.delete(
+                    collection, itemSQL: itemSQL, key: key, id: id, preconditions: preconditions, access: access, collections: collections,
+                    on: connection)
                 return .deleted
             default:
                 throw StoreError(.internal, "an operation without its id")  // parse() requires it
@@ -238,7 +241,7 @@ private struct BatchRun {
         switch error.kind {
         case .preconditionFailed:
             error.violations = [Violation(pointer: "/ifMatch", detail: error.message)]
-        case .notFound:
+        case .notFound, .referenced:
             error.violations = [Violation(pointer: "/id", detail: error.message)]
         case .conflict, .foreignKey, .constraint:
             error = SQLiteStore.locating(error, in: collection, at: hasBody ? "/body" : "/id")

@@ -30,7 +30,9 @@ extension SQLiteStore {
             throw StoreError(.storage, "\(destination) exists; a backup goes to a new file")
         }
         // Not query_only: SQLite counts VACUUM INTO as a write, though it changes only the copy.
-        let connection = try Connection(path: path, options: ConnectionOptions())
+        var options = ConnectionOptions()
+        options.readOnlyFileAllowed = true  // VACUUM INTO only reads the source
+        let connection = try Connection(path: path, options: options)
         try connection.run("VACUUM INTO ?1", [.text(destination)])
         let copy = try Connection(path: destination, options: ConnectionOptions(queryOnly: true))
         return try ChangeLog.exists(on: copy) ? try ChangeLog.head(on: copy) : 0

@@ -73,10 +73,10 @@ extension SQLiteStore {
     public func create(in collectionName: String, body: [UInt8], access: Access) async throws -> Created {
         let collection = try collection(collectionName)
         guard access.create.isAllowed else { throw Self.forbidden("create items", collection) }
-        let ids = self.ids
+        let ids = self.ids, collections = self.collections
         let feed = feedEnabled
         return try await database.write { connection in
-            var created = try Self.insert(body, into: collection, ids: ids, on: connection)
+            var created = try Self.insert(body, into: collection, ids: ids, access: access, collections: collections, on: connection)
             // Every created row must be one the identity may create; one that is not fails the
             // whole request (the savepoint takes back every row and event of it).
             for (index, item) in created.items.enumerated() {
@@ -91,15 +91,25 @@ extension SQLiteStore {
     }
 
     private static func insert(
-        _ body: [UInt8], into collection: CollectionSchema, ids: TimeOrderedIDGenerator, on connection: Connection
+        _ body: [UInt8], into collection: CollectionSchema, ids: TimeOrderedIDGenerator, access: Access,
+        collections: [String: CollectionSchema], on connection: Connection
     ) throws -> Created {
         switch try RequestBody.topLevelType(of: body, on: connection) {
         case "object":
             let fields = try RequestBody.fields(ofObject: body, on: connection)
-            let row = try RowValidator.values(of: fields, for: collection, mode: .create, makeID: ids.next)
+            let row = try Self.row(
+                of: fields, for: collection, mode: .create, makeID: ids.next, access: access, collections: collections, on: connection)
             return Created(items: [try Self.insert(row, into: collection, on: connection)], isArray: false)
         case "array":
             let elements = try RequestBody.elements(ofArray: body, on: connection)
+            // The keys the items give themselves: an item may refer to another of the same request.
+            var pendingKeys = Set<SQLValue>()
+            for element in elements where element.type == "object" {
+                guard let field = try RequestBody.members(of: Array(element.json.utf8), on: connection).first(where: { $0.key == collection.primaryKey.name }),
+                    case .success(let key) = RowValidator.value(of: field, for: collection.primaryKey)
+                else { continue }
+                pendingKeys.insert(key)
+            }
             var rows: [RowValues] = []
             var malformed: [Violation] = []
             var invalid: [Violation] = []
@@ -110,8 +120,9 @@ extension SQLiteStore {
                 }
                 do {
                     let fields = try RequestBody.fields(ofObject: Array(element.json.utf8), on: connection)
-                    rows.append(try RowValidator.values(
-                        of: fields, for: collection, mode: .create, pointerPrefix: "/\(index)", makeID: ids.next))
+                    rows.append(try Self.row(
+                        of: fields, for: collection, mode: .create, pointerPrefix: "/\(index)", makeID: ids.next, access: access,
+                        collections: collections, pendingKeys: pendingKeys, on: connection))
                 } catch let error as StoreError where error.kind == .malformed {
                     malformed += error.violations
                 } catch let error as StoreError where error.kind == .invalid {
@@ -120,14 +131,26 @@ extension SQLiteStore {
             }
             if !malformed.isEmpty { throw StoreError.malformed("some items of the array are not acceptable", malformed) }
             if !invalid.isEmpty { throw StoreError.invalid(invalid) }
+            // Every item is tried, so that one answer lists the problems of all (a conflict alone
+            // stays a 409); the request's savepoint takes back whatever went in.
             var items: [Item] = []
+            var problems: [Violation] = []
+            var conflict: StoreError?
+            var unprocessable = false
             for (index, row) in rows.enumerated() {
                 do {
                     items.append(try Self.insert(row, into: collection, on: connection))
+                } catch let error as StoreError where error.kind == .invalid {
+                    problems += error.violations
+                    unprocessable = true
                 } catch let error as StoreError where [.conflict, .foreignKey, .constraint].contains(error.kind) {
-                    throw Self.locating(error, in: collection, at: "/\(index)")
+                    let located = Self.locating(error, in: collection, at: "/\(index)")
+                    if error.kind == .conflict { conflict = conflict ?? located } else { unprocessable = true }
+                    problems += located.violations
                 }
             }
+            if let conflict, !unprocessable { throw conflict }
+            if !problems.isEmpty { throw StoreError.invalid(problems) }
             return Created(items: items, isArray: true)
         case let type:
             throw StoreError.malformed("the request body must be a JSON object or an array of objects, not \(RequestBody.describe(type))")
@@ -139,7 +162,7 @@ extension SQLiteStore {
     {
         let collection = try collection(collectionName)
         let keyColumn = collection.primaryKey
-        let ids = self.ids
+        let ids = self.ids, collections = self.collections
         // An id that cannot be of the key's type names no item, as for GET, PATCH and DELETE.
         guard let key = Self.keyValue(id, for: keyColumn) else {
             throw StoreError.notFound("no item '\(id)' in \(collection.name)")
@@ -149,7 +172,7 @@ extension SQLiteStore {
         return try await database.write { connection in
             var (item, created) = try Self.replace(
                 collection, itemSQL: itemSQL, key: key, id: id, fields: try RequestBody.fields(ofObject: body, on: connection),
-                preconditions: preconditions, access: access, ids: ids, on: connection)
+                preconditions: preconditions, access: access, ids: ids, collections: collections, on: connection)
             item.seq = try Self.head(feed, connection)
             return (item, created)
         }
@@ -159,11 +182,12 @@ extension SQLiteStore {
     /// whether the item was created.
     static func replace(
         _ collection: CollectionSchema, itemSQL: String, key: SQLValue, id: String, fields: [BodyField], preconditions: Preconditions,
-        access: Access, ids: TimeOrderedIDGenerator, on connection: Connection
+        access: Access, ids: TimeOrderedIDGenerator, collections: [String: CollectionSchema], on connection: Connection
     ) throws -> (Item, Bool) {
         let keyColumn = collection.primaryKey
         let pointer = RequestBody.pointer("", keyColumn.name)
-        var row = try RowValidator.values(of: fields, for: collection, mode: .replace, makeID: ids.next)
+        var row = try Self.row(
+            of: fields, for: collection, mode: .replace, makeID: ids.next, access: access, collections: collections, on: connection)
         if let index = row.columns.firstIndex(where: \.isPrimaryKey) {
             let fromBody = fields.contains { $0.key == keyColumn.name }
             if fromBody && !Self.sameKey(row.values[index], key) {
@@ -196,7 +220,9 @@ extension SQLiteStore {
                 assignments.append("\(name) = \(column.defaultSQL.map { "(\($0))" } ?? "NULL")")
             }
         }
-        let item = try Self.update(collection, assignments: assignments, key: key, id: id, sql: &sql, on: connection)
+        let item = try reporting(row, in: collection) {
+            try Self.update(collection, assignments: assignments, key: key, id: id, sql: &sql, on: connection)
+        }
         guard try Self.admits(access.updateCheck, collection, key: key, on: connection) else {
             throw Self.forbidden("change this item so", collection)
         }
@@ -206,7 +232,7 @@ extension SQLiteStore {
     public func patch(in collectionName: String, id: String, body: [UInt8], preconditions: Preconditions, access: Access) async throws -> Item {
         let collection = try collection(collectionName)
         let keyColumn = collection.primaryKey
-        let ids = self.ids
+        let ids = self.ids, collections = self.collections
         guard let key = Self.keyValue(id, for: keyColumn) else {
             throw StoreError.notFound("no item '\(id)' in \(collection.name)")
         }
@@ -215,7 +241,7 @@ extension SQLiteStore {
         return try await database.write { connection in
             var item = try Self.patch(
                 collection, itemSQL: itemSQL, key: key, id: id, fields: try RequestBody.fields(ofObject: body, on: connection),
-                preconditions: preconditions, access: access, ids: ids, on: connection)
+                preconditions: preconditions, access: access, ids: ids, collections: collections, on: connection)
             item.seq = try Self.head(feed, connection)
             return item
         }
@@ -224,9 +250,10 @@ extension SQLiteStore {
     /// PATCH with the merge patch's `fields`.
     static func patch(
         _ collection: CollectionSchema, itemSQL: String, key: SQLValue, id: String, fields: [BodyField], preconditions: Preconditions,
-        access: Access, ids: TimeOrderedIDGenerator, on connection: Connection
+        access: Access, ids: TimeOrderedIDGenerator, collections: [String: CollectionSchema], on connection: Connection
     ) throws -> Item {
-        let row = try RowValidator.values(of: fields, for: collection, mode: .patch, makeID: ids.next)
+        let row = try Self.row(
+            of: fields, for: collection, mode: .patch, makeID: ids.next, access: access, collections: collections, on: connection)
         let (current, _) = try Self.visible(itemSQL, collection, key: key, id: id, access: access, on: connection)
         try Self.check(preconditions, current: current)  // If-Match on a missing item is 412, not 404
         guard let current else { throw StoreError.notFound("no item '\(id)' in \(collection.name)") }
@@ -252,7 +279,9 @@ extension SQLiteStore {
             }
         }
         guard !assignments.isEmpty else { return current }
-        let item = try Self.update(collection, assignments: assignments, key: key, id: id, sql: &sql, on: connection)
+        let item = try reporting(row, in: collection) {
+            try Self.update(collection, assignments: assignments, key: key, id: id, sql: &sql, on: connection)
+        }
         guard try Self.admits(access.updateCheck, collection, key: key, on: connection) else {
             throw Self.forbidden("change this item so", collection)
         }
@@ -264,24 +293,26 @@ extension SQLiteStore {
         guard let key = Self.keyValue(id, for: collection.primaryKey) else {
             throw StoreError.notFound("no item '\(id)' in \(collection.name)")
         }
-        let feed = feedEnabled
+        let feed = feedEnabled, collections = self.collections
         let itemSQL = try itemStatement(collection)
         return try await database.write { connection in
-            try Self.delete(collection, itemSQL: itemSQL, key: key, id: id, preconditions: preconditions, access: access, on: connection)
+            try Self.delete(
+                collection, itemSQL: itemSQL, key: key, id: id, preconditions: preconditions, access: access, collections: collections,
+                on: connection)
             return try Self.head(feed, connection)
         }
     }
 
     static func delete(
         _ collection: CollectionSchema, itemSQL: String, key: SQLValue, id: String, preconditions: Preconditions, access: Access,
-        on connection: Connection
+        collections: [String: CollectionSchema], on connection: Connection
     ) throws {
         let (current, _) = try Self.visible(itemSQL, collection, key: key, id: id, access: access, on: connection)
         try Self.check(preconditions, current: current)  // If-Match on a missing item is 412, not 404
         guard current != nil else { throw StoreError.notFound("no item '\(id)' in \(collection.name)") }
         guard try Self.admits(access.delete, collection, key: key, on: connection) else { throw Self.forbidden("delete this item", collection) }
         let sql = "DELETE FROM \(quoteIdentifier(collection.name)) WHERE \(quoteIdentifier(collection.primaryKey.name)) = ?1"
-        _ = try connection.run(sql, [key])
+        try deleting(collection, key: key, collections: collections, on: connection) { _ = try connection.run(sql, [key]) }
     }
 
     // MARK: Statements shared by the operations
@@ -321,38 +352,13 @@ extension SQLiteStore {
             let placeholders = (1...row.columns.count).map { "?\($0)" }.joined(separator: ", ")
             sql = "INSERT INTO \(table) (\(names)) VALUES (\(placeholders)) \(returning)"
         }
-        let items = try naming(collection) {
-            try connection.query(sql, row.values) { Item(id: $0.text(0) ?? "", json: $0.textBytes(1)) }
+        let items = try reporting(row, in: collection) {
+            try naming(collection) {
+                try connection.query(sql, row.values) { Item(id: $0.text(0) ?? "", json: $0.textBytes(1)) }
+            }
         }
         guard let item = items.first else { throw StoreError(.internal, "INSERT returned no row") }
         return item
-    }
-
-    /// A constraint failure pointing at the columns it names under `prefix` (or at `prefix`
-    /// itself): SQLite's message names the table and, for CHECK, quotes its SQL, so the API says
-    /// what is wrong in its own words instead.
-    static func locating(_ error: StoreError, in collection: CollectionSchema, at prefix: String) -> StoreError {
-        var error = error
-        var columns = error.columns
-        if error.kind == .foreignKey, collection.foreignKeys.count == 1 { columns = [collection.foreignKeys[0].column] }
-        let detail = error.constraintDetail
-        error.violations = columns.map { Violation(pointer: RequestBody.pointer(prefix, $0), detail: detail) }
-        if error.violations.isEmpty { error.violations = [Violation(pointer: prefix, detail: detail)] }
-        return error
-    }
-
-    /// A CHECK failure names its expression, not a column: point at the columns it mentions.
-    private static func naming<T>(_ collection: CollectionSchema, _ body: () throws -> T) throws -> T {
-        do {
-            return try body()
-        } catch var error as StoreError where error.kind == .constraint && error.columns.isEmpty {
-            if let range = error.message.range(of: "CHECK constraint failed: ") {
-                let expression = error.message[range.upperBound...]
-                let words = Set(expression.split { !($0.isLetter || $0.isNumber || $0 == "_") }.map(String.init))
-                error.columns = collection.columns.map(\.name).filter(words.contains)
-            }
-            throw error
-        }
     }
 
     private static func update(

@@ -9,6 +9,9 @@ public enum StoreErrorKind: String, Sendable, Equatable {
     case conflict
     /// A FOREIGN KEY constraint was violated.
     case foreignKey
+    /// A delete of an item that other items still refer to (a foreign key without ON DELETE
+    /// CASCADE); the message names the collection that refers to it.
+    case referenced
     /// A NOT NULL, CHECK or datatype (STRICT) constraint was violated.
     case constraint
     /// The request body is not JSON, or not the expected shape, or names an unknown field.

@@ -29,6 +29,8 @@ import Testing
         let workspace = try Workspace()
         let empty = try await run(["keys", "list"], in: workspace.path)
         expectOneErrorLine(empty, containing: "no database at feedbase.sqlite")
+        try workspace.copyMigrations()
+        #expect(try await run(["migrate"], in: workspace.path).status == 0)
 
         let user = try await create(["--role", "user", "--subject", "alice", "--expires", "30d"], in: workspace)
         let admin = try await create(["--role", "admin"], in: workspace)

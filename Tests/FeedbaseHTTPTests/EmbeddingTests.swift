@@ -81,22 +81,26 @@ private func randomParameters(_ random: inout SeededGenerator, filters: [String]
                     #expect(try canonical(object(item)) == canonical(first), "seed \(seed) round \(round): the item \(id)")
                 }
 
-                // Comments with their task and its project: to-one, two levels, filtered.
-                let projectFilter = Bool.random(using: &random) ? "&task.project.archived=is.false" : ""
-                let taskFilter = Bool.random(using: &random) ? "&task.done=is.false" : ""
-                let comments = "/comments?select=id,body,task(title,done,project(name,archived))&order=id&limit=1000" + projectFilter + taskFilter
+                // Comments with their task and its project: to-one, two levels, filtered; each
+                // relation named by its key column without _id or by the referenced collection.
+                let taskName = Bool.random(using: &random) ? "task" : "tasks"
+                let projectName = Bool.random(using: &random) ? "project" : "projects"
+                let projectFilter = Bool.random(using: &random) ? "&\(taskName).\(projectName).archived=is.false" : ""
+                let taskFilter = Bool.random(using: &random) ? "&\(taskName).done=is.false" : ""
+                let comments = "/comments?select=id,body,\(taskName)(title,done,\(projectName)(name,archived))&order=id&limit=1000" + projectFilter + taskFilter
                 var expectedComments: [[String: Any]] = []
                 for comment in try await list("/comments?select=id,body,task_id&order=id&limit=1000") {
                     var comment = comment
                     let taskID = comment.removeValue(forKey: "task_id") ?? ""
-                    let found = try await list("/tasks?select=title,done,project_id&id=eq.\(taskID)" + taskFilter.replacingOccurrences(of: "task.", with: ""))
+                    let found = try await list("/tasks?select=title,done,project_id&id=eq.\(taskID)" + taskFilter.replacingOccurrences(of: "\(taskName).", with: ""))
                     if var task = found.first {
                         let projectID = task.removeValue(forKey: "project_id") ?? ""
-                        let projects = try await list("/projects?select=name,archived&id=eq.\(projectID)" + projectFilter.replacingOccurrences(of: "task.project.", with: ""))
-                        task["project"] = projects.first ?? NSNull()
-                        comment["task"] = task
+                        let projects = try await list(
+                            "/projects?select=name,archived&id=eq.\(projectID)" + projectFilter.replacingOccurrences(of: "\(taskName).\(projectName).", with: ""))
+                        task[projectName] = projects.first ?? NSNull()
+                        comment[taskName] = task
                     } else {
-                        comment["task"] = NSNull()
+                        comment[taskName] = NSNull()
                     }
                     expectedComments.append(comment)
                 }

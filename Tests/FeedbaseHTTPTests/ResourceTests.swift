@@ -204,7 +204,7 @@ import Testing
                 (try await server.request("POST", "/tasks", headers: [("Content-Type", "text/plain")], json: "{}"), 415, "Content-Type"),
                 (try await server.request("POST", "/projects", json: #"{"name":"Home"}"#), 409, "name"),
                 (try await server.request("POST", "/tasks", json: #"{"project_id":1,"title":""}"#), 422, "constraint"),
-                (try await server.request("POST", "/tasks", json: #"{"project_id":5,"title":"x"}"#), 422, "referenced"),
+                (try await server.request("POST", "/tasks", json: #"{"project_id":5,"title":"x"}"#), 422, "schema"),
                 (try await server.request("POST", "/tasks", json: #"{"project_id":1,"title":"x","priority":"high","due":"tomorrow","attachment":"%%"}"#), 422, "schema"),
             ]
             for (response, status, detail) in cases {
@@ -220,6 +220,7 @@ import Testing
             #expect(pointers(cases[11].0) == ["/name"])
             #expect(pointers(cases[12].0) == ["/title"])
             #expect(pointers(cases[13].0) == ["/project_id"])
+            #expect(cases[13].0.text.contains("no item 5 in projects"))
             #expect(pointers(cases[14].0) == ["/priority", "/due", "/attachment"])
             let echoed = try await server.request("GET", "/nothing", headers: [("X-Request-Id", "trace-123")])
             #expect(echoed.header("X-Request-Id") == "trace-123" && echoed.text.contains("\"requestId\":\"trace-123\""))

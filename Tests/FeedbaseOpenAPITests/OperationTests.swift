@@ -132,9 +132,10 @@ import Testing
         #expect(category["properties"]?["sum"] == nil)
         #expect(category["properties"]?["name"]?["default"] == "it's")
         #expect(schemas["Category"]?["properties"]?["sum"]?["readOnly"] == true)
-        // A reference that does not cascade can refuse the parent's delete.
-        #expect(Self.statuses(document, "/task/{id}", "delete").contains("422"))
-        #expect(!Self.statuses(document, "/tasks/{id}", "delete").contains("422"))
+        // A reference that does not cascade can refuse the parent's delete: a conflict (409).
+        #expect(Self.statuses(document, "/task/{id}", "delete").contains("409"))
+        #expect(!Self.statuses(document, "/task/{id}", "delete").contains("422"))
+        #expect(!Self.statuses(document, "/tasks/{id}", "delete").contains("409"))
         // Columns named like reserved parameters cannot be filtered.
         let filters = Self.operation(document, "/statuses", "get")?["parameters"]?.arrayValue?.compactMap { $0["name"]?.stringValue }
         #expect(filters?.filter { $0 == "order" }.count == 1)

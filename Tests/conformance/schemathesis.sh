@@ -68,6 +68,11 @@ trap 'exit 130' INT TERM
 # every request Schemathesis makes with it is judged on its content, and the anonymous may do
 # nothing (the document declares credentials optional: the rules decide).
 printf 'allow * on * to conformance\n' >"$work/rules.conf"
+# Keys live in the database, which `keys create` needs to exist already.
+"$bin" migrate --db "$work/feedbase.sqlite" --migrations "$repo/migrations" >/dev/null || {
+    echo "$0: feedbase migrate failed" >&2
+    exit 2
+}
 key=$("$bin" keys create --db "$work/feedbase.sqlite" --role conformance --subject schemathesis 2>/dev/null) || {
     echo "$0: feedbase keys create failed" >&2
     exit 2

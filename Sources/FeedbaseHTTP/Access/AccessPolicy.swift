@@ -40,6 +40,15 @@ public struct AccessPolicy: Sendable {
             update: update.rows, updateCheck: update.check, delete: scope(identity, collection, .delete).rows)
     }
 
+    /// `access(identity, collection.name)` with the read scope of every collection its foreign
+    /// keys reference, for the writes (a reference to a hidden row is one to an absent row).
+    public func access(_ identity: Identity, _ collection: CollectionSchema) -> Access {
+        var access = access(identity, collection.name)
+        guard rules != nil else { return access }
+        for key in collection.foreignKeys { access.referenced[key.table] = scope(identity, key.table, .read).rows }
+        return access
+    }
+
     /// The conditions of the identity's read rule on `collection` (empty: every row); denied
     /// reading at all, the problem to answer.
     func readRule(_ identity: Identity, _ collection: String) throws(Problem) -> [Filter] {
