@@ -68,7 +68,9 @@ struct FeedRequest: Sendable {
         if request.bandsOnly && (request.since != nil || request.collections != nil) {
             throw Problem.badParameter("mode", "a socket for bands takes no since or collections: each subscribe message has its own")
         }
-        if request.since == nil, let lastEventID, let since = Int64(lastEventID), since >= 0 { request.since = since }
+        // `Last-Event-ID` wins over `since`: an EventSource keeps the URL it was opened with
+        // (its `since`) and adds the header on every reconnect, naming what it already has.
+        if let lastEventID, let since = Int64(lastEventID), since >= 0 { request.since = since }
         return request
     }
 }
