@@ -345,9 +345,10 @@ public actor ChangeHub {
         }
     }
 
-    /// Waits until the hub has loaded an event after `seq`, or `timeout` passes.
+    /// Waits until the hub has loaded an event after `seq`, or `timeout` passes, or the hub
+    /// stops (at once when it has: a long-poll then answers with what it has).
     public func waitForChange(after seq: Int64, timeout: Duration) async {
-        if head > seq { return }
+        if head > seq || stopped { return }
         let id = nextWaiter
         nextWaiter += 1
         await withCheckedContinuation { continuation in
@@ -369,6 +370,12 @@ public actor ChangeHub {
             waiter.continuation.resume()
         }
     }
+
+    /// Whether `shutdown` was called: the server is stopping.
+    public var isStopped: Bool { stopped }
+
+    /// Long-polls waiting for a change.
+    public var waitingCount: Int { waiters.count }
 
     /// Closes every subscription (the server is stopping) and releases long-polls.
     public func shutdown() {

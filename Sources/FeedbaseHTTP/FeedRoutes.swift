@@ -112,6 +112,8 @@ struct FeedRoutes: Sendable {
         let deadline = ContinuousClock.now + .seconds(wait)
         while batch.events.isEmpty && ContinuousClock.now < deadline {
             await feed.hub.waitForChange(after: batch.head, timeout: deadline - ContinuousClock.now)
+            // The server is stopping: answer now with what there is (the store closes next).
+            if await feed.hub.isStopped { break }
             batch = try await store.changes(after: after, collections: feedRequest.collections, limit: limit, maxBytes: Self.pageBytes)
         }
         let last = batch.reached
@@ -178,8 +180,10 @@ struct FeedRoutes: Sendable {
                 continue
             }
             // At the head: wait for more while nothing matched and the client asked to wait.
-            guard messages.isEmpty, ContinuousClock.now < deadline else { break }
+            guard messages.isEmpty, ContinuousClock.now < deadline, !(await feed.hub.isStopped) else { break }
             await feed.hub.waitForChange(after: batch.head, timeout: deadline - ContinuousClock.now)
+            // The server is stopping: answer now with what there is (the store closes next).
+            if await feed.hub.isStopped { break }
         }
         var body = Array(#"{"changes":["#.utf8)
         for (index, message) in messages.enumerated() {
