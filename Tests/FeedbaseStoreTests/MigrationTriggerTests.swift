@@ -61,7 +61,7 @@ import Testing
         #expect(try SQLiteStore.migrate(path: database, migrationsDirectory: migrations) == ["0002_columns.sql", "0003_rebuild.sql"])
         // The rebuild did not cascade into the children; the triggers match the new shapes.
         #expect(try connection.scalarInt("SELECT count(*) FROM children") == 1)
-        #expect(try triggerSQL(connection).count == 6)
+        #expect(try triggerSQL(connection).count == 8)
         #expect(try triggerSQL(connection).allSatisfy { !$0.contains("scratch") && !$0.contains("\"old\"") && !$0.contains("feedbase_base64") })
         let before = try connection.scalarInt("SELECT max(seq) FROM _changes") ?? 0
         try connection.execute("UPDATE children SET text = 'moved' WHERE id = 1; INSERT INTO parents (name, added) VALUES ('q', 7)")
