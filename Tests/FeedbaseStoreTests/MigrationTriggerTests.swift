@@ -1,5 +1,6 @@
 // Migrations on a database whose change log is on: each file may drop, rename or rebuild what
-// the triggers name (they are dropped before it and made anew after it, in its transaction); a
+// the triggers name (they are dropped before each schema change and made anew after it, in the
+// file's transaction); a
 // table rebuilt by SQLite's 12-step procedure keeps the rows that reference it; a failing file
 // leaves the old triggers; a log made by an earlier version is upgraded in place and its
 // triggers no longer call a function of ours.
