@@ -8,9 +8,12 @@
 // there is one rule, `seq > lastSent`, for both.
 //
 // Writers never wait for subscribers: a sink that cannot take more (its bounded buffer is full)
-// is closed with its `lastSent`, from which it resumes. Memory is bounded in events and in bytes:
-// the ring by `ringCapacity` and `ringBytes`, every page read from the log (live or backlog) by
-// its count and `pageBytes`, and each sink by its own buffer.
+// is closed with its `lastSent`, from which it resumes. A backlog is different: it is read page
+// by page at the pace the sink's transport takes it (`hasRoomForBacklog`), so a reader that
+// keeps up is never cut off by its own backlog, nor by another one sharing its socket. Memory
+// is bounded in events and in bytes: the ring by `ringCapacity` and `ringBytes`, every page read
+// from the log (live or backlog) by its count and `pageBytes`, and each sink by its own buffer
+// plus the one backlog page it was handed.
 
 import FeedbaseStore
 import Logging
@@ -58,6 +61,8 @@ public actor ChangeHub {
     private var progressScannedAt = ContinuousClock.now
     private var loading = false
     private var loadAgain = false
+    /// Calls of `advance` that came while a load ran: resumed when the load after them is done.
+    private var loadWaiters: [CheckedContinuation<Void, Never>] = []
     private var waiters: [Int: (after: Int64, continuation: CheckedContinuation<Void, Never>)] = [:]
     private var nextWaiter = 0
     private var started = false
@@ -93,16 +98,26 @@ public actor ChangeHub {
     var retainedBytes: Int { ringBytes }
 
     /// Reads the events committed since the last call and delivers them. Concurrent calls
-    /// coalesce: one load runs at a time and runs again if poked meanwhile.
+    /// coalesce: one load runs at a time and runs again if poked meanwhile; a call returns when
+    /// what was committed before it is loaded. So a subscriber taken on after `advance` finds
+    /// every event committed before it in its backlog, which is paced by its transport, and not
+    /// in live deliveries that are bounded by the slow-consumer limit (a burst of large rows
+    /// another program wrote just before would otherwise cut it off).
     public func advance() async {
         poke.disarm()
         guard !stopped else { return }
         if loading {
             loadAgain = true
+            await withCheckedContinuation { loadWaiters.append($0) }
             return
         }
         loading = true
-        defer { loading = false }
+        defer {
+            loading = false
+            let waiters = loadWaiters
+            loadWaiters = []
+            for waiter in waiters { waiter.resume() }
+        }
         repeat {
             loadAgain = false
             while true {
@@ -181,8 +196,9 @@ public actor ChangeHub {
 
     /// Hands `batch` (what `subscription` is due of events up to `last`) to the sink, or closes
     /// a sink that cannot take it. False when it was closed.
-    private func hand(_ batch: EventBatch, to subscription: Subscription, through last: Int64) -> Bool {
-        if !batch.events.isEmpty && !subscription.sink.send(batch) {
+    /// `backlog`: a page of a catching-up subscriber's backlog, handed when the sink had room.
+    private func hand(_ batch: EventBatch, to subscription: Subscription, through last: Int64, backlog: Bool = false) -> Bool {
+        if !batch.events.isEmpty && !(backlog ? subscription.sink.sendBacklog(batch) : subscription.sink.send(batch)) {
             let resumeFrom = position(of: subscription)
             remove(subscription)
             subscription.sink.close(.slow(lastSent: resumeFrom))
@@ -309,11 +325,17 @@ public actor ChangeHub {
         // commit the client has seen, and the events after lastSent may have been pruned.
         var checked = false
         while subscriptions[id] === subscription {
+            // The backlog goes at the pace the reader takes it: the next page is read only once
+            // the sink has sent what it was handed (several backlogs may share one socket).
+            guard subscription.sink.hasRoomForBacklog else {
+                await subscription.sink.waitForRoom()
+                continue
+            }
             // Live once everything after lastSent is in the ring (or there is nothing after it).
             let ringCovers = ring.first.map { subscription.lastSent >= $0.seq - 1 } ?? false
             if ringCovers || (checked && subscription.lastSent >= head) {
                 // Switch to live here, in one step of the actor.
-                guard hand(EventBatch(subscription.due(ring)), to: subscription, through: head) else { return }
+                guard hand(EventBatch(subscription.due(ring)), to: subscription, through: head, backlog: true) else { return }
                 subscription.live = true
                 subscription.lastTold = subscription.lastSent
                 subscription.toldAt = ContinuousClock.now
@@ -340,7 +362,13 @@ public actor ChangeHub {
                 subscription.sink.close(.reset(oldest: batch.oldest))
                 return
             }
-            guard hand(EventBatch(subscription.due(batch.events)), to: subscription, through: batch.reached) else { return }
+            // The page waits for room too (another backlog on the socket may have taken it
+            // meanwhile); what it holds stays due, as nothing else moves a catching-up cursor.
+            while !subscription.sink.hasRoomForBacklog {
+                await subscription.sink.waitForRoom()
+                guard subscriptions[id] === subscription else { return }
+            }
+            guard hand(EventBatch(subscription.due(batch.events)), to: subscription, through: batch.reached, backlog: true) else { return }
             if batch.head > head { await advance() }
         }
     }

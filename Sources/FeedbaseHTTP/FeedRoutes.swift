@@ -305,9 +305,23 @@ final class ServerSentEvents: FeedSink {
     var isDisconnected: Bool { stream.isFinished }
 
     func send(_ batch: EventBatch) -> Bool {
+        if let last = batch.events.last?.seq { lastSeq.store(last, ordering: .relaxed) }
+        return stream.write(Self.encoded(batch))
+    }
+
+    /// A page of the backlog, paced by the stream (`hasRoomForBacklog`).
+    func sendBacklog(_ batch: EventBatch) -> Bool {
+        if let last = batch.events.last?.seq { lastSeq.store(last, ordering: .relaxed) }
+        return stream.writeBacklog(Self.encoded(batch))
+    }
+
+    var hasRoomForBacklog: Bool { stream.hasRoomForBacklog }
+    func waitForRoom() async { await stream.waitForRoom() }
+
+    private static func encoded(_ batch: EventBatch) -> ByteBuffer {
         // Encoded once per batch into one buffer, shared (not copied) by every SSE subscriber
         // that takes all of it.
-        let buffer = batch.encoded("event-stream") { events in
+        batch.encoded("event-stream") { events in
             var buffer = ByteBuffer()
             buffer.reserveCapacity(events.reduce(0) { $0 + $1.json.count + 40 })
             for event in events {
@@ -317,8 +331,6 @@ final class ServerSentEvents: FeedSink {
             }
             return buffer
         }
-        if let last = batch.events.last?.seq { lastSeq.store(last, ordering: .relaxed) }
-        return stream.write(buffer)
     }
 
     func ready(seq: Int64) {
