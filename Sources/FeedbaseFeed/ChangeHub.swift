@@ -39,8 +39,10 @@ public actor ChangeHub {
     private var progressScannedAt = ContinuousClock.now
     private var loading = false
     private var loadAgain = false
-    /// Calls of `advance` that came while a load ran: resumed when the load after them is done.
-    private var loadWaiters: [CheckedContinuation<Void, Never>] = []
+    /// Calls of `advance` that came while a load ran, with the number of that load's round:
+    /// each is resumed when a round that began after it is done.
+    private var loadWaiters: [(round: Int, continuation: CheckedContinuation<Void, Never>)] = []
+    private var loadRound = 0
     private var waiters: [Int: (after: Int64, continuation: CheckedContinuation<Void, Never>)] = [:]
     private var nextWaiter = 0
     private var started = false
@@ -86,18 +88,17 @@ public actor ChangeHub {
         guard !stopped else { return }
         if loading {
             loadAgain = true
-            await withCheckedContinuation { loadWaiters.append($0) }
+            await withCheckedContinuation { loadWaiters.append((loadRound, $0)) }
             return
         }
         loading = true
         defer {
             loading = false
-            let waiters = loadWaiters
-            loadWaiters = []
-            for waiter in waiters { waiter.resume() }
+            resumeLoadWaiters(before: .max)
         }
         repeat {
             loadAgain = false
+            loadRound += 1
             while true {
                 let batch: ChangeBatch
                 do {
@@ -115,7 +116,16 @@ public actor ChangeHub {
             }
             wakeWaiters()
             tellProgress()
+            // Not only at the end: under a steady stream of commits the rounds may go on.
+            resumeLoadWaiters(before: loadRound)
         } while loadAgain
+    }
+
+    private func resumeLoadWaiters(before round: Int) {
+        guard !loadWaiters.isEmpty else { return }
+        let done = loadWaiters.filter { $0.round < round }
+        loadWaiters.removeAll { $0.round < round }
+        for waiter in done { waiter.continuation.resume() }
     }
 
     /// Appends to the ring, then drops its oldest events until it is within both bounds.
