@@ -34,9 +34,10 @@ enum MigrationScript {
         return keyword == "CREATE" || keyword == "ALTER" || keyword == "DROP"
     }
 
-    /// The first word of a statement, past white space and `--` and `/* */` comments.
+    /// The first word of a statement, past a byte order mark, white space and `--` and `/* */`
+    /// comments.
     private static func firstWord(_ bytes: [UInt8]) -> String {
-        var index = 0
+        var index = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
         while index < bytes.count {
             let byte = bytes[index]
             if [0x20, 0x09, 0x0A, 0x0D, 0x0C].contains(byte) {
