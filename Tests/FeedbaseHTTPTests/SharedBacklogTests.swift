@@ -2,7 +2,8 @@
 // (one page at a time, when the previous one has left), so a reader that keeps up is never cut
 // off as slow, however large the backlogs and however small the feed buffer. Randomized over
 // many seeds: the number of bands, their filters, the size and number of items, the buffer, and
-// whether the subscriptions are sent at once or one after another's first messages.
+// whether the subscriptions are sent at once or one after another's first messages. Server-Sent
+// Events are paced the same way.
 
 import FeedbaseTestSupport
 import Foundation
@@ -87,6 +88,24 @@ private final class BandSocket {
             try await readAndCompare(socket, server, urls: urls, context: "3000 tasks, two bands")
             #expect(socket.copies["one"]?.count == 3000)
             socket.connection.close()
+        }
+    }
+
+    /// The same pacing on Server-Sent Events: a backlog many times the feed buffer reaches a
+    /// reader that keeps up, whole, instead of ending with `overflow`.
+    @Test func aBacklogManyTimesTheBufferReachesAnEventStreamReader() async throws {
+        try await withServer(feedBuffer: 16 << 10, ringCapacity: 8) { server in
+            try await fill(server, count: 1200, tagBytes: 2048)
+            let follower = try await EventStreamFollower(port: server.port, collection: "tasks", query: "priority=gte.1&select=id,tags", since: 0)
+            var copy: [String: String] = [:]
+            while true {
+                let message = try await follower.next()
+                if message.kind == "ready" { break }
+                #expect(message.kind == "change", "\(message.kind) \(message.data)")
+                copy[message.data["id"] as? String ?? ""] = try canonical(message.data["item"] ?? NSNull())
+            }
+            #expect(copy == (try await listingByID(server, "/tasks?priority=gte.1&select=id,tags")) && copy.count == 1200)
+            follower.close()
         }
     }
 
