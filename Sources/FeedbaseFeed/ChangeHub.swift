@@ -8,34 +8,15 @@
 // there is one rule, `seq > lastSent`, for both.
 //
 // Writers never wait for subscribers: a sink that cannot take more (its bounded buffer is full)
-// is closed with its `lastSent`, from which it resumes. Memory is bounded in events and in bytes:
-// the ring by `ringCapacity` and `ringBytes`, every page read from the log (live or backlog) by
-// its count and `pageBytes`, and each sink by its own buffer.
+// is closed with its `lastSent`, from which it resumes. A backlog is different: it is read page
+// by page at the pace the sink's transport takes it (`hasRoomForBacklog`), so a reader that
+// keeps up is never cut off by its own backlog, nor by another one sharing its socket. Memory
+// is bounded in events and in bytes: the ring by `ringCapacity` and `ringBytes`, every page read
+// from the log (live or backlog) by its count and `pageBytes`, and each sink by its own buffer
+// plus the one backlog page it was handed.
 
 import FeedbaseStore
 import Logging
-import Synchronization
-
-public struct FeedSettings: Sendable {
-    /// How many recent events the hub keeps in memory for subscribers that are behind a little.
-    public var ringCapacity = 4096
-    /// The ring's bound in bytes of event JSON: a burst of large items keeps fewer of them.
-    public var ringBytes = 8 << 20
-    /// Events read from the log in one page when following commits.
-    public var livePage = 1000
-    /// Backlog page size when a subscriber resumes from the store.
-    public var backlogPage = 500
-    /// How often at most a band subscriber is told that the log moved past events that were
-    /// not for it (`progress`), so that its resume point moves on.
-    public var progressInterval: Duration = .seconds(5)
-    /// Bytes of event JSON in one page (live or backlog): a page stops at the event that
-    /// reaches it, so a page of 1 MiB items is a few items, not a thousand.
-    public var pageBytes = 4 << 20
-    /// Distinct bands (collection, filter and select) with subscribers at once; a subscription
-    /// to one more is refused.
-    public var maxBands = 100_000
-    public init() {}
-}
 
 public actor ChangeHub {
     private let source: any ChangeSource
@@ -58,6 +39,10 @@ public actor ChangeHub {
     private var progressScannedAt = ContinuousClock.now
     private var loading = false
     private var loadAgain = false
+    /// Calls of `advance` that came while a load ran, with the number of that load's round:
+    /// each is resumed when a round that began after it is done.
+    private var loadWaiters: [(round: Int, continuation: CheckedContinuation<Void, Never>)] = []
+    private var loadRound = 0
     private var waiters: [Int: (after: Int64, continuation: CheckedContinuation<Void, Never>)] = [:]
     private var nextWaiter = 0
     private var started = false
@@ -96,18 +81,27 @@ public actor ChangeHub {
     var retainedBytes: Int { ringBytes }
 
     /// Reads the events committed since the last call and delivers them. Concurrent calls
-    /// coalesce: one load runs at a time and runs again if poked meanwhile.
+    /// coalesce: one load runs at a time and runs again if poked meanwhile; a call returns when
+    /// what was committed before it is loaded. So a subscriber taken on after `advance` finds
+    /// every event committed before it in its backlog, which is paced by its transport, and not
+    /// in live deliveries that are bounded by the slow-consumer limit (a burst of large rows
+    /// another program wrote just before would otherwise cut it off).
     public func advance() async {
         poke.disarm()
         guard !stopped else { return }
         if loading {
             loadAgain = true
+            await withCheckedContinuation { loadWaiters.append((loadRound, $0)) }
             return
         }
         loading = true
-        defer { loading = false }
+        defer {
+            loading = false
+            resumeLoadWaiters(before: .max)
+        }
         repeat {
             loadAgain = false
+            loadRound += 1
             while true {
                 let batch: ChangeBatch
                 do {
@@ -125,7 +119,16 @@ public actor ChangeHub {
             }
             wakeWaiters()
             tellProgress()
+            // Not only at the end: under a steady stream of commits the rounds may go on.
+            resumeLoadWaiters(before: loadRound)
         } while loadAgain
+    }
+
+    private func resumeLoadWaiters(before round: Int) {
+        guard !loadWaiters.isEmpty else { return }
+        let done = loadWaiters.filter { $0.round < round }
+        loadWaiters.removeAll { $0.round < round }
+        for waiter in done { waiter.continuation.resume() }
     }
 
     /// Appends to the ring, then drops its oldest events until it is within both bounds.
@@ -184,8 +187,9 @@ public actor ChangeHub {
 
     /// Hands `batch` (what `subscription` is due of events up to `last`) to the sink, or closes
     /// a sink that cannot take it. False when it was closed.
-    private func hand(_ batch: EventBatch, to subscription: Subscription, through last: Int64) -> Bool {
-        if !batch.events.isEmpty && !subscription.sink.send(batch) {
+    /// `backlog`: a page of a catching-up subscriber's backlog, handed when the sink had room.
+    private func hand(_ batch: EventBatch, to subscription: Subscription, through last: Int64, backlog: Bool = false) -> Bool {
+        if !batch.events.isEmpty && !(backlog ? subscription.sink.sendBacklog(batch) : subscription.sink.send(batch)) {
             let resumeFrom = position(of: subscription)
             remove(subscription)
             subscription.sink.close(.slow(lastSent: resumeFrom))
@@ -312,11 +316,17 @@ public actor ChangeHub {
         // commit the client has seen, and the events after lastSent may have been pruned.
         var checked = false
         while subscriptions[id] === subscription {
+            // The backlog goes at the pace the reader takes it: the next page is read only once
+            // the sink has sent what it was handed (several backlogs may share one socket).
+            guard subscription.sink.hasRoomForBacklog else {
+                await subscription.sink.waitForRoom()
+                continue
+            }
             // Live once everything after lastSent is in the ring (or there is nothing after it).
             let ringCovers = ring.first.map { subscription.lastSent >= $0.seq - 1 } ?? false
             if ringCovers || (checked && subscription.lastSent >= head) {
                 // Switch to live here, in one step of the actor.
-                guard hand(EventBatch(subscription.due(ring)), to: subscription, through: head) else { return }
+                guard hand(EventBatch(subscription.due(ring)), to: subscription, through: head, backlog: true) else { return }
                 subscription.live = true
                 subscription.lastTold = subscription.lastSent
                 subscription.toldAt = ContinuousClock.now
@@ -343,14 +353,21 @@ public actor ChangeHub {
                 subscription.sink.close(.reset(oldest: batch.oldest))
                 return
             }
-            guard hand(EventBatch(subscription.due(batch.events)), to: subscription, through: batch.reached) else { return }
+            // The page waits for room too (another backlog on the socket may have taken it
+            // meanwhile); what it holds stays due, as nothing else moves a catching-up cursor.
+            while !subscription.sink.hasRoomForBacklog {
+                await subscription.sink.waitForRoom()
+                guard subscriptions[id] === subscription else { return }
+            }
+            guard hand(EventBatch(subscription.due(batch.events)), to: subscription, through: batch.reached, backlog: true) else { return }
             if batch.head > head { await advance() }
         }
     }
 
-    /// Waits until the hub has loaded an event after `seq`, or `timeout` passes.
+    /// Waits until the hub has loaded an event after `seq`, or `timeout` passes, or the hub
+    /// stops (at once when it has: a long-poll then answers with what it has).
     public func waitForChange(after seq: Int64, timeout: Duration) async {
-        if head > seq { return }
+        if head > seq || stopped { return }
         let id = nextWaiter
         nextWaiter += 1
         await withCheckedContinuation { continuation in
@@ -373,6 +390,12 @@ public actor ChangeHub {
         }
     }
 
+    /// Whether `shutdown` was called: the server is stopping.
+    public var isStopped: Bool { stopped }
+
+    /// Long-polls waiting for a change.
+    public var waitingCount: Int { waiters.count }
+
     /// Closes every subscription (the server is stopping) and releases long-polls.
     public func shutdown() {
         stopped = true
@@ -383,13 +406,4 @@ public actor ChangeHub {
         for waiter in waiters.values { waiter.continuation.resume() }
         waiters = [:]
     }
-}
-
-/// Coalesces commit notifications from the writer thread into one pending `advance`.
-final class Poke: Sendable {
-    private let armed = Mutex(false)
-
-    /// True when this call armed it (the caller schedules the advance).
-    func arm() -> Bool { armed.withLock { armed in defer { armed = true }; return !armed } }
-    func disarm() { armed.withLock { $0 = false } }
 }

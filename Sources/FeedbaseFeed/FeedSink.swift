@@ -20,12 +20,24 @@ public protocol FeedSink: AnyObject, Sendable {
     func subscribed(band name: String)
     /// Whether the transport has gone (the hub then does not take the sink on).
     var isDisconnected: Bool { get }
+    /// Whether a page of backlog may be handed over now: the transport has taken the pages
+    /// handed before and can take more. A backlog is paced by this, not cut off by the sink's
+    /// bound on what waits: the hub reads the next page only when the reader has kept up.
+    var hasRoomForBacklog: Bool { get }
+    /// Returns once `hasRoomForBacklog` may have become true, or the sink has closed.
+    func waitForRoom() async
+    /// Queues a page of backlog, handed over only when `hasRoomForBacklog` said so: it is not
+    /// counted against the bound that cuts off a slow reader. False when the sink has closed.
+    func sendBacklog(_ batch: EventBatch) -> Bool
 }
 
 extension FeedSink {
     public func progress(seq: Int64) {}
     public func subscribed(band name: String) {}
     public var isDisconnected: Bool { false }
+    public var hasRoomForBacklog: Bool { true }
+    public func waitForRoom() async {}
+    public func sendBacklog(_ batch: EventBatch) -> Bool { send(batch) }
 }
 
 /// Events handed to sinks. The hub hands the same batch to every subscriber that takes all of it,

@@ -91,7 +91,8 @@ struct CollectionRoutes: Sendable {
         let rule = try policy.readRule(request.identity, collection.name)
         var band = try await BandRequest.make(
             collection, pairs: try QueryParameters.pairs(request.query), store: store, maxFilters: feed.bandFilters, rule: rule)
-        if band.since == nil, let last = request.headers.first(name: "Last-Event-ID").flatMap({ Int64($0) }), last >= 0 { band.since = last }
+        // As for `/_feed`: `Last-Event-ID` (an EventSource reconnecting) wins over the URL's `since`.
+        if let last = request.headers.first(name: "Last-Event-ID").flatMap({ Int64($0) }), last >= 0 { band.since = last }
         return try await FeedRoutes(store: store, feed: feed, policy: policy, verifier: verifier, credentialWatch: credentialWatch)
             .eventStream(since: band.since, collections: [name], band: band.band, identity: request.identity)
     }

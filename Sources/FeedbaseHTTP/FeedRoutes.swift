@@ -68,7 +68,9 @@ struct FeedRequest: Sendable {
         if request.bandsOnly && (request.since != nil || request.collections != nil) {
             throw Problem.badParameter("mode", "a socket for bands takes no since or collections: each subscribe message has its own")
         }
-        if request.since == nil, let lastEventID, let since = Int64(lastEventID), since >= 0 { request.since = since }
+        // `Last-Event-ID` wins over `since`: an EventSource keeps the URL it was opened with
+        // (its `since`) and adds the header on every reconnect, naming what it already has.
+        if let lastEventID, let since = Int64(lastEventID), since >= 0 { request.since = since }
         return request
     }
 }
@@ -110,6 +112,8 @@ struct FeedRoutes: Sendable {
         let deadline = ContinuousClock.now + .seconds(wait)
         while batch.events.isEmpty && ContinuousClock.now < deadline {
             await feed.hub.waitForChange(after: batch.head, timeout: deadline - ContinuousClock.now)
+            // The server is stopping: answer now with what there is (the store closes next).
+            if await feed.hub.isStopped { break }
             batch = try await store.changes(after: after, collections: feedRequest.collections, limit: limit, maxBytes: Self.pageBytes)
         }
         try Self.requireStillValid(request.identity, verifier)
@@ -189,8 +193,10 @@ struct FeedRoutes: Sendable {
                 continue
             }
             // At the head: wait for more while nothing matched and the client asked to wait.
-            guard messages.isEmpty, ContinuousClock.now < deadline else { break }
+            guard messages.isEmpty, ContinuousClock.now < deadline, !(await feed.hub.isStopped) else { break }
             await feed.hub.waitForChange(after: batch.head, timeout: deadline - ContinuousClock.now)
+            // The server is stopping: answer now with what there is (the store closes next).
+            if await feed.hub.isStopped { break }
         }
         try Self.requireStillValid(request.identity, verifier)
         var body = Array(#"{"changes":["#.utf8)
@@ -313,9 +319,23 @@ final class ServerSentEvents: FeedSink {
     var isDisconnected: Bool { stream.isFinished }
 
     func send(_ batch: EventBatch) -> Bool {
+        if let last = batch.events.last?.seq { lastSeq.store(last, ordering: .relaxed) }
+        return stream.write(Self.encoded(batch))
+    }
+
+    /// A page of the backlog, paced by the stream (`hasRoomForBacklog`).
+    func sendBacklog(_ batch: EventBatch) -> Bool {
+        if let last = batch.events.last?.seq { lastSeq.store(last, ordering: .relaxed) }
+        return stream.writeBacklog(Self.encoded(batch))
+    }
+
+    var hasRoomForBacklog: Bool { stream.hasRoomForBacklog }
+    func waitForRoom() async { await stream.waitForRoom() }
+
+    private static func encoded(_ batch: EventBatch) -> ByteBuffer {
         // Encoded once per batch into one buffer, shared (not copied) by every SSE subscriber
         // that takes all of it.
-        let buffer = batch.encoded("event-stream") { events in
+        batch.encoded("event-stream") { events in
             var buffer = ByteBuffer()
             buffer.reserveCapacity(events.reduce(0) { $0 + $1.json.count + 40 })
             for event in events {
@@ -325,8 +345,6 @@ final class ServerSentEvents: FeedSink {
             }
             return buffer
         }
-        if let last = batch.events.last?.seq { lastSeq.store(last, ordering: .relaxed) }
-        return stream.write(buffer)
     }
 
     func ready(seq: Int64) {

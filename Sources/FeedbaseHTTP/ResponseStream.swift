@@ -1,7 +1,8 @@
 // A response body written over time (Server-Sent Events): the handler writes the head, then
 // the route's stream function writes chunks from any thread until it finishes or the client
 // goes away. Writes beyond `limit` unflushed bytes are refused, so a client that stops reading
-// costs bounded memory and its subscription is closed instead of slowing anyone else.
+// costs bounded memory and its subscription is closed instead of slowing anyone else. A
+// backlog is paced instead: one page at a time, written when the previous one was.
 
 import NIOCore
 import NIOHTTP1
@@ -10,7 +11,17 @@ import Synchronization
 public final class ResponseStream: Sendable {
     private let channel: any Channel
     private let limit: Int
-    private let state = Mutex<(outstanding: Int, finished: Bool, onClose: [@Sendable () -> Void])>((0, false, []))
+    private struct State {
+        /// Unflushed bytes that count against the limit.
+        var outstanding = 0
+        /// Unflushed bytes of backlog pages.
+        var backlog = 0
+        var finished = false
+        var onClose: [@Sendable () -> Void] = []
+        var roomWaiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private let state = Mutex(State())
     private let finishedPromise: EventLoopPromise<Void>
 
     init(channel: any Channel, limit: Int) {
@@ -43,9 +54,54 @@ public final class ResponseStream: Sendable {
         return true
     }
 
+    /// Queues a page of backlog, handed over when `hasRoomForBacklog` said so: not counted
+    /// against the limit. False when the stream has finished.
+    public func writeBacklog(_ buffer: ByteBuffer) -> Bool {
+        let count = buffer.readableBytes
+        let accepted = state.withLock { state -> Bool in
+            guard !state.finished else { return false }
+            state.backlog += count
+            return true
+        }
+        guard accepted else { return false }
+        channel.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(buffer))).whenComplete { [weak self] _ in
+            guard let self else { return }
+            let room = self.state.withLock { state -> Bool in
+                state.backlog -= count
+                return state.backlog == 0
+            }
+            if room { self.wakeRoomWaiters() }
+        }
+        return true
+    }
+
+    /// The backlog page handed over last has been written (or the stream has finished).
+    public var hasRoomForBacklog: Bool { state.withLock { $0.finished || $0.backlog == 0 } }
+
+    /// Returns once `hasRoomForBacklog` may have become true.
+    public func waitForRoom() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let now = state.withLock { state -> Bool in
+                guard !state.finished && state.backlog > 0 else { return true }
+                state.roomWaiters.append(continuation)
+                return false
+            }
+            if now { continuation.resume() }
+        }
+    }
+
+    private func wakeRoomWaiters() {
+        let waiters = state.withLock { state in
+            defer { state.roomWaiters = [] }
+            return state.roomWaiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
     /// Ends the response (the connection may carry another request).
     public func finish() {
         guard let actions = settle() else { return }
+        wakeRoomWaiters()
         for action in actions { action() }
         channel.writeAndFlush(HTTPServerResponsePart.end(nil)).whenComplete { [finishedPromise] _ in
             finishedPromise.succeed()
@@ -79,6 +135,7 @@ public final class ResponseStream: Sendable {
 
     private func closed() {
         guard let actions = settle() else { return }
+        wakeRoomWaiters()
         for action in actions { action() }
         finishedPromise.succeed()
     }

@@ -178,6 +178,11 @@ final class BandSink: FeedSink {
     /// The band's messages, encoded once for every socket that follows the band.
     func send(_ batch: EventBatch) -> Bool { socket.send(batch, tracksResume: false) }
 
+    /// Paced by the socket, which every band's backlog on it shares.
+    func sendBacklog(_ batch: EventBatch) -> Bool { socket.send(batch, tracksResume: false, backlog: true) }
+    var hasRoomForBacklog: Bool { socket.hasRoomForBacklog }
+    func waitForRoom() async { await socket.waitForRoom() }
+
     func ready(seq: Int64) {
         _ = socket.control(#"{"type":"ready",\#(prefix),"seq":\#(seq)}"#, overLimit: true)
     }

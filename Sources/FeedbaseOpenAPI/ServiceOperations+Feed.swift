@@ -49,7 +49,7 @@ extension ServiceOperations {
                     Parameters.query("collections", Parameters.collectionsSchema(names), Texts.collections),
                     [
                         "name": "Last-Event-ID", "in": "header",
-                        "description": "SSE resume point, used when `since` is absent (an `EventSource` sends it by itself).",
+                        "description": "SSE resume point, which wins over `since` (an `EventSource` sends it by itself on every reconnect and keeps its URL).",
                         "schema": Components.fieldValue,
                     ],
                     requestID,

@@ -186,7 +186,7 @@ enum Texts {
         """
 
     static let feedSince = """
-        Send the events after this seq (default: the `Last-Event-ID` header, else only new events). Ahead of the \
+        Send the events after this seq (default: only new events); a `Last-Event-ID` header wins over it. Ahead of the \
         log is refused with 400 (SSE) or closed with 4400 (WebSocket); older than the oldest kept gives 410 \
         (SSE) or a reset message (WebSocket).
         """

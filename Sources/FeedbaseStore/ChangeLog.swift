@@ -1,11 +1,13 @@
 // The change log: a transactional outbox. `_changes` is written by triggers that the server
-// (re)creates for every collection at startup and around every migration, so each event commits
-// atomically with the row change it describes, whoever makes the change (this server, the sqlite3
-// shell, another process).
+// (re)creates for every collection at startup and around every schema change of a migration
+// (Migrator.swift), so each event commits atomically with the row change it describes, whoever
+// makes the change (this server, the sqlite3 shell, another process).
 //
 // - `seq` is AUTOINCREMENT: never reused, even after pruning, so `sqlite_sequence` holds the
 //   high-water mark that `X-Change-Seq` reports.
 // - An UPDATE that changes no column fires no event (the trigger's WHEN compares OLD and NEW).
+// - An UPDATE that changes the primary key logs a `delete` of the old item, then a `create` of
+//   the new one: to every reader it is another item.
 // - `item` is the item's JSON after the change (before it, for a delete); `previous` is the
 //   item before an update. Both are built as a GET builds them, with one difference: the
 //   triggers are plain SQL, because they fire in every program that writes to the database and
@@ -119,7 +121,7 @@ enum ChangeLog {
         ) { $0.text(0) ?? "" }
     }
 
-    /// The three triggers of a collection, in plain SQL (no function the sqlite3 shell lacks).
+    /// The four triggers of a collection (create, update, a key change, delete), in plain SQL (no function the sqlite3 shell lacks).
     static func triggers(for collection: CollectionSchema) -> [String] {
         let table = quoteIdentifier(collection.name)
         let name = { (op: String) in quoteIdentifier(triggerPrefix + collection.name + "_" + op) }
@@ -133,9 +135,17 @@ enum ChangeLog {
         }
         let changed = collection.columns.map { "\"OLD\".\(quoteIdentifier($0.name)) IS NOT \"NEW\".\(quoteIdentifier($0.name))" }
             .joined(separator: " OR ")
+        let key = quoteIdentifier(collection.primaryKey.name)
+        let sameKey = "\"OLD\".\(key) IS \"NEW\".\(key)"
+        // A new key is another item: the old one is deleted and the new one created (two
+        // events, one after the other, in the transaction of the change), so every band, the
+        // firehose and /_changes drop the old id and take the new one.
         return [
             "CREATE TRIGGER \(name("create")) AFTER INSERT ON \(table) BEGIN \(insert("create", "NEW", previous: nil)) END",
-            "CREATE TRIGGER \(name("update")) AFTER UPDATE ON \(table) WHEN \(changed) BEGIN \(insert("update", "NEW", previous: "OLD")) END",
+            "CREATE TRIGGER \(name("update")) AFTER UPDATE ON \(table) WHEN \(sameKey) AND (\(changed)) "
+                + "BEGIN \(insert("update", "NEW", previous: "OLD")) END",
+            "CREATE TRIGGER \(name("rekey")) AFTER UPDATE ON \(table) WHEN NOT (\(sameKey)) "
+                + "BEGIN \(insert("delete", "OLD", previous: nil)) \(insert("create", "NEW", previous: nil)) END",
             "CREATE TRIGGER \(name("delete")) AFTER DELETE ON \(table) BEGIN \(insert("delete", "OLD", previous: nil)) END",
         ]
     }

@@ -87,15 +87,24 @@ public enum Migrator {
     /// Applies every pending file, each in its own transaction; returns the names applied.
     /// A failing file is rolled back completely and stops the run, naming the file.
     ///
-    /// Within each file's transaction the change-log triggers are dropped before the file runs
-    /// and made anew for the schema it leaves (when the database had them), so a migration may
-    /// drop, rename or rebuild anything the triggers name. Foreign keys are not enforced while a
-    /// file runs (SQLite's 12-step table rebuild drops a table that others reference; with
-    /// enforcement on, that would delete their rows by ON DELETE CASCADE) and are checked as a
-    /// whole before it commits.
+    /// A database that no server has opened yet gets the change log and its triggers first, so
+    /// that rows other programs write between `feedbase migrate` and the first `serve` have
+    /// events. When the database has the triggers (the feed is on), a file's row changes are
+    /// logged like any write: its statements run one by one under the triggers, and around each
+    /// statement that changes the schema (CREATE, ALTER, DROP) the triggers are dropped and made
+    /// anew for the schema it leaves, so a migration may drop, rename or rebuild anything they
+    /// name, and rows it writes to a table it has just created or altered are logged whole.
+    /// Events of a table the file leaves behind unserved (the copy of a 12-step rebuild, renamed
+    /// into place) are removed before the file commits: no client can hold those rows.
+    /// Foreign keys are not enforced while a file runs (SQLite's 12-step table rebuild drops a
+    /// table that others reference; with enforcement on, that would delete their rows by ON
+    /// DELETE CASCADE) and are checked as a whole before it commits.
     @discardableResult
     static func migrate(_ files: [MigrationFile], on connection: Connection) throws -> [String] {
         let applied = try verifiedHistory(of: files, on: connection)
+        if try !ChangeLog.exists(on: connection) {
+            try ChangeLog.install(Introspector.schema(of: connection).collections, enabled: true, on: connection)
+        }
         let pending = files.filter { applied[$0.name] == nil }
         guard !pending.isEmpty else { return [] }
         // PRAGMA foreign_keys is a no-op inside a transaction: set it around them.
@@ -105,10 +114,14 @@ public enum Migrator {
         for file in pending {
             do {
                 try connection.transaction(.immediate) {
-                    let feed = try ChangeLog.hasTriggers(on: connection)
                     let danglingBefore = try danglingReferences(on: connection).count
-                    try ChangeLog.dropTriggers(on: connection)
-                    try connection.execute(file.sql)
+                    // The feed is on when the triggers are there, or when there is nothing
+                    // yet for them to watch (the first migration of a new database).
+                    if try ChangeLog.hasTriggers(on: connection) || Introspector.schema(of: connection).collections.isEmpty {
+                        try runLogged(file.sql, on: connection)
+                    } else {
+                        try connection.execute(file.sql)
+                    }
                     try connection.run(
                         "INSERT INTO \(historyTable) (version, name, checksum, applied_at) VALUES (?1, ?2, ?3, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
                         [.integer(Int64(file.number)), .text(file.name), .text(file.checksum)])
@@ -117,7 +130,6 @@ public enum Migrator {
                         throw StoreError(.migration, "it leaves \(dangling.count - danglingBefore) more row(s) referencing a missing "
                             + "parent (such as \(first.table) rowid \(first.rowid), referencing \(first.parent))")
                     }
-                    if feed { try ChangeLog.createTriggers(Introspector.schema(of: connection).collections, on: connection) }
                 }
             } catch let error as StoreError {
                 throw StoreError(.migration, "migration \(file.name) failed and was rolled back: \(error.message)", sqliteCode: error.sqliteCode)
@@ -125,6 +137,33 @@ public enum Migrator {
             names.append(file.name)
         }
         return names
+    }
+
+    /// Runs a file's statements one by one under the change-log triggers, rebuilding them
+    /// around each schema change (see `migrate`).
+    private static func runLogged(_ sql: String, on connection: Connection) throws {
+        let head = try ChangeLog.head(on: connection)
+        func rebuildTriggers() throws -> [CollectionSchema] {
+            let collections = try Introspector.schema(of: connection).collections
+            try ChangeLog.dropTriggers(on: connection)
+            try ChangeLog.createTriggers(collections, on: connection)
+            return collections
+        }
+        // For the schema as it is: triggers made by an earlier version are brought up to date.
+        var collections = try rebuildTriggers()
+        for statement in MigrationScript.statements(of: sql) {
+            guard MigrationScript.changesSchema(statement) else {
+                try connection.execute(statement)
+                continue
+            }
+            try ChangeLog.dropTriggers(on: connection)
+            try connection.execute(statement)
+            collections = try rebuildTriggers()
+        }
+        let served = collections.map(\.name)
+        try connection.run(
+            "DELETE FROM _changes WHERE seq > ?1 AND collection NOT IN (SELECT value FROM json_each(?2))",
+            [.integer(head), .text(JSONText.array(served.map(JSONText.quote)))])
     }
 
     /// The rows whose foreign key names a missing parent. Checked as a count before and after a

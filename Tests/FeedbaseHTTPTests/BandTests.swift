@@ -1,6 +1,6 @@
 // Bands on every transport: a listing's URL asked as `text/event-stream`, a WebSocket `subscribe`
 // message, `/_changes/{collection}` with the listing's filter. The invariant, checked on random writes (creates, updates that move rows in and out, deletes,
-// bulk writes, writes by the sqlite3 shell) over many seeds: a client that takes the REST snapshot
+// bulk writes, writes and key changes by the sqlite3 shell) over many seeds: a client that takes the REST snapshot
 // of the band at X-Change-Seq and applies the band's messages holds exactly what the REST query
 // returns at every seq it reaches. The oracle is REST itself, read after every write.
 
@@ -50,7 +50,7 @@ private let bands: [(query: String, member: String)] = [
             for step in 0..<30 {
                 let ids = try array(try await server.request("GET", "/tasks?select=id&limit=1000")).compactMap { $0["id"] as? Int }
                 let id = ids.randomElement(using: &random) ?? 1
-                switch Int.random(in: 0..<10, using: &random) {
+                switch Int.random(in: 0..<11, using: &random) {
                 case 0, 1:
                     _ = try await server.request("POST", "/tasks", json: randomTask(&random))
                 case 2:
@@ -68,6 +68,9 @@ private let bands: [(query: String, member: String)] = [
                     try await server.sqlite3("UPDATE tasks SET done = 1 - done WHERE id % 3 = \(step % 3)")
                 case 8:
                     try await server.sqlite3("UPDATE tasks SET project_id = \(Int.random(in: 1...3, using: &random)) WHERE id = \(id)")
+                case 9:
+                    // A key change by another program: the old id goes, the new one comes.
+                    try await server.sqlite3("UPDATE tasks SET id = (SELECT max(id) + \(Int.random(in: 1...50, using: &random)) FROM tasks) WHERE id = \(id)")
                 default:
                     try await server.sqlite3("DELETE FROM tasks WHERE id = \(id); INSERT INTO tasks (project_id, title, priority) VALUES (2, 'shell', 4)")
                 }

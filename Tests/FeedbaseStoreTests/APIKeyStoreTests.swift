@@ -36,7 +36,7 @@ import Testing
 
         let connection = try Connection(path: database)
         #expect(try connection.scalarInt("SELECT count(*) FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = ?1", [.text(APIKeyTable.name)]) == 0)
-        #expect(try connection.scalarInt("SELECT count(*) FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = 'notes'") == 3)
+        #expect(try connection.scalarInt("SELECT count(*) FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = 'notes'") == 4)
         #expect(try connection.scalarInt("SELECT count(*) FROM _changes") == 0)
         #expect(try connection.scalarInt("SELECT count(*) FROM _feedbase_keys") == 1)
     }

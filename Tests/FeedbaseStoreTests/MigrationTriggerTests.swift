@@ -1,5 +1,6 @@
 // Migrations on a database whose change log is on: each file may drop, rename or rebuild what
-// the triggers name (they are dropped before it and made anew after it, in its transaction); a
+// the triggers name (they are dropped before each schema change and made anew after it, in the
+// file's transaction); a
 // table rebuilt by SQLite's 12-step procedure keeps the rows that reference it; a failing file
 // leaves the old triggers; a log made by an earlier version is upgraded in place and its
 // triggers no longer call a function of ours.
@@ -61,7 +62,10 @@ import Testing
         #expect(try SQLiteStore.migrate(path: database, migrationsDirectory: migrations) == ["0002_columns.sql", "0003_rebuild.sql"])
         // The rebuild did not cascade into the children; the triggers match the new shapes.
         #expect(try connection.scalarInt("SELECT count(*) FROM children") == 1)
-        #expect(try triggerSQL(connection).count == 6)
+        // The copy the rebuild wrote into parents_new, a table gone by the end of the file, left
+        // no events: no client can hold its rows.
+        #expect(try connection.scalarInt("SELECT count(*) FROM _changes WHERE collection NOT IN ('parents', 'children')") == 0)
+        #expect(try triggerSQL(connection).count == 8)
         #expect(try triggerSQL(connection).allSatisfy { !$0.contains("scratch") && !$0.contains("\"old\"") && !$0.contains("feedbase_base64") })
         let before = try connection.scalarInt("SELECT max(seq) FROM _changes") ?? 0
         try connection.execute("UPDATE children SET text = 'moved' WHERE id = 1; INSERT INTO parents (name, added) VALUES ('q', 7)")

@@ -1,0 +1,37 @@
+// A server that stops (SIGTERM runs the same `stop`) answers its open long-polls at once with
+// what they have, instead of leaving them to the shutdown grace period and an empty reply.
+
+import FeedbaseTestSupport
+import Foundation
+import Testing
+
+@Suite struct FeedShutdownTests {
+    @Test func aStoppingServerAnswersItsLongPollsAtOnce() async throws {
+        let server = try await TestServer.start()
+        _ = try await server.request("POST", "/projects", json: #"{"name":"p"}"#)  // seq 1
+        guard let hub = server.hub else { throw HTTPTestClientError(message: "no hub") }
+        let targets = ["/_changes?since=1&wait=60", "/_changes/tasks?done=is.false&since=1&wait=60"]
+        var connections: [HTTPConnection] = []
+        for target in targets {
+            let connection = try await HTTPConnection(port: server.port, timeout: .seconds(30))
+            try await connection.write("GET", target)
+            connections.append(connection)
+        }
+        // Both long-polls wait in the hub.
+        let waiting = ContinuousClock.now + .seconds(10)
+        while await hub.waitingCount < targets.count && ContinuousClock.now < waiting { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(await hub.waitingCount == targets.count)
+
+        let started = ContinuousClock.now
+        let stopping = Task { await server.stop() }
+        for (target, connection) in zip(targets, connections) {
+            let response = try await connection.readResponse()
+            #expect(response.status == 200, "\(target)")
+            #expect(response.text == #"{"changes":[],"last_seq":1}"#, "\(target)")
+            connection.close()
+        }
+        await stopping.value
+        // The shutdown grace period is 10 s: the answers came well before it.
+        #expect(ContinuousClock.now - started < .seconds(5))
+    }
+}
