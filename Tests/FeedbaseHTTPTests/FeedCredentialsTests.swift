@@ -68,9 +68,10 @@ import Testing
     @Test func anExpiringTokenEndsAnEventStreamGivenAsAccessToken() async throws {
         try await AccessMatrixTests.start { server in
             try await server.sqlite3(AccessMatrixTests.seed)
-            // 5 s: the backlog must arrive before the expiry, and 2 s did not always suffice on two
-            // loaded cores (the kill test runs beside this one).
-            let token = try TestJWT.hs256(TestJWT.claims(role: "user", subject: "alice", ["exp": TestJWT.now + 5]))
+            // 10 s: the backlog must arrive before the expiry; 2 s, then 5 s, did not always
+            // suffice on two loaded cores (the kill test runs beside this one), since the expiry
+            // timer fires on time rather than up to a second late.
+            let token = try TestJWT.hs256(TestJWT.claims(role: "user", subject: "alice", ["exp": TestJWT.now + 10]))
             let connection = try await HTTPConnection(port: server.port, timeout: .seconds(20))
             defer { connection.close() }
             try await connection.write("GET", "/notes?access_token=\(token)&since=0", headers: [("Accept", "text/event-stream")])

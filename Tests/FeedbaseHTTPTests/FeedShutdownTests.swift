@@ -1,13 +1,16 @@
 // A server that stops (SIGTERM runs the same `stop`) answers its open long-polls at once with
 // what they have, instead of leaving them to the shutdown grace period and an empty reply.
 
+import FeedbaseApp
 import FeedbaseTestSupport
 import Foundation
 import Testing
 
 @Suite struct FeedShutdownTests {
     @Test func aStoppingServerAnswersItsLongPollsAtOnce() async throws {
-        let server = try await TestServer.start()
+        // A grace period far past the bound below: an answer within it came from the stop, not
+        // from the grace period running out, however loaded the machine.
+        let server = try await TestServer.start(configure: { $0.server.shutdownGrace = .seconds(120) })
         _ = try await server.request("POST", "/projects", json: #"{"name":"p"}"#)  // seq 1
         guard let hub = server.hub else { throw HTTPTestClientError(message: "no hub") }
         let targets = ["/_changes?since=1&wait=60", "/_changes/tasks?done=is.false&since=1&wait=60"]
@@ -30,8 +33,8 @@ import Testing
             #expect(response.text == #"{"changes":[],"last_seq":1}"#, "\(target)")
             connection.close()
         }
+        // The answers came long before the grace period (an empty reply after it, before).
+        #expect(ContinuousClock.now - started < .seconds(60))
         await stopping.value
-        // The shutdown grace period is 10 s: the answers came well before it.
-        #expect(ContinuousClock.now - started < .seconds(5))
     }
 }
