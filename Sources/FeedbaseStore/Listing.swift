@@ -101,18 +101,17 @@ struct Listing {
             throw StoreError.badQuery(parameter, "\(collection.name) has no column '\(filter.column)'")
         }
         let reference = quoteIdentifier(column.name)
-        // An infinity in a number or integer column (only another program stores one) reads as
-        // null. Where the condition counts positively (under no NOT, or an even number) a
+        // An infinity (only another program stores one) reads as null. Where the condition counts positively (under no NOT, or an even number) a
         // condition that is false for it is as good as one that is NULL, so the stored value is
         // compared (index-friendly) with the infinities left out; under a NOT, the value as read.
-        let infinities = [.integer, .number].contains(column.type)
+        let infinities = ![.boolean, .json, .blob].contains(column.type) && column.holdsReals
         let negative = underNot != filter.negated
-        let value = infinities && negative ? "(CASE WHEN \(reference) IN (1e999, -1e999) THEN NULL ELSE \(reference) END)" : comparable(column)
+        let value = infinities && negative ? "(CASE WHEN \(RowJSON.isInfinite(reference)) THEN NULL ELSE \(reference) END)" : comparable(column)
         var condition: String
         switch (filter.op, filter.operand) {
         case (.is, .null):
             // Only a JSON column shows some stored values (the text `null`) as null.
-            condition = "\([.json, .integer, .number].contains(column.type) ? value : reference) IS NULL"
+            condition = "\(column.type == .json || infinities ? value : reference) IS NULL"
         case (.is, .true), (.is, .false):
             guard column.type == .boolean else {
                 throw StoreError.badQuery(parameter, "is.true and is.false need a boolean column; '\(column.name)' is \(column.type.rawValue)")
@@ -178,7 +177,7 @@ struct Listing {
         }
         if infinities && !negative {
             condition = filter.op == .is
-                ? "\(condition) OR \(reference) IN (1e999, -1e999)" : "\(condition) AND \(reference) NOT IN (1e999, -1e999)"
+                ? "\(condition) OR \(RowJSON.isInfinite(reference))" : "\(condition) AND NOT \(RowJSON.isInfinite(reference))"
         }
         return filter.negated ? "NOT (\(condition))" : "(\(condition))"
     }

@@ -27,8 +27,15 @@ enum RowJSON {
         case .number, .integer:
             return "CASE WHEN typeof(\(reference)) = 'real' THEN \(realValue(reference)) ELSE \(reference) END"
         case .string, .dateTime, .date, .time:
-            return reference
+            // json_object would write an infinity as the non-JSON `Inf`.
+            return column.holdsReals ? "CASE WHEN \(isInfinite(reference)) THEN NULL ELSE \(reference) END" : reference
         }
+    }
+
+    /// Whether the value is an infinity (a REAL: `+` strips the column's affinity, which would
+    /// turn the literal into the text `Inf` for a TEXT column). Plain SQL.
+    static func isInfinite(_ reference: String) -> String {
+        "+\(reference) IN (1e999, -1e999)"
     }
 
     /// The value of one column as filters and rules compare it: the value its JSON shows, as the
@@ -122,5 +129,15 @@ enum RowJSON {
         default:
             return "CAST(\(reference) AS TEXT)"
         }
+    }
+}
+
+extension Column {
+    /// Whether SQLite may store a REAL here as it is: any affinity but TEXT (a declared type
+    /// holding `CHAR`, `CLOB` or `TEXT`, which turns a number into text). Only such a column can
+    /// hold an infinity, which reads as null.
+    var holdsReals: Bool {
+        let declared = declaredType.uppercased()
+        return declared.contains("INT") || !["CHAR", "CLOB", "TEXT"].contains(where: declared.contains)
     }
 }
