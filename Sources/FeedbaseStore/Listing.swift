@@ -176,8 +176,10 @@ struct Listing {
             throw StoreError.badQuery(parameter, "\(filter.op.rawValue) takes a single value")
         }
         if infinities && !negative {
+            // The column's affinity is not TEXT (`holdsReals`), so the literals stay REAL and
+            // `is.null` stays two index lookups.
             condition = filter.op == .is
-                ? "\(condition) OR \(RowJSON.isInfinite(reference))" : "\(condition) AND NOT \(RowJSON.isInfinite(reference))"
+                ? "\(condition) OR \(reference) IN (1e999, -1e999)" : "\(condition) AND \(reference) NOT IN (1e999, -1e999)"
         }
         return filter.negated ? "NOT (\(condition))" : "(\(condition))"
     }
