@@ -41,13 +41,18 @@ enum RowJSON {
     /// The value of one column as filters and rules compare it: the value its JSON shows, as the
     /// band predicate reads it back (`RowImage`), so a listing, a rule and a band agree on every
     /// row. For a boolean 1, 0 or NULL; for JSON the normalised JSON text (NULL for JSON null);
-    /// for a BLOB its bytes; for every other type the stored value itself (index-friendly).
+    /// for a BLOB its bytes; for every other type the stored value itself (index-friendly),
+    /// without affinity for a string column of NUMERIC affinity.
     static func comparableExpression(_ column: Column, table: String? = nil) -> String {
         let reference = (table.map { quoteIdentifier($0) + "." } ?? "") + quoteIdentifier(column.name)
         switch column.type {
         case .boolean: return truth(reference)
         case .json: return "NULLIF(\(jsonValue(reference)), 'null')"
         case .blob: return "CAST(\(reference) AS BLOB)"
+        case .string where column.hasNumericAffinity:
+            // SQLite would turn an operand such as `007` into the number 7 before comparing it
+            // with this column; `+` compares the value as read with the text as written.
+            return "+" + reference
         case .number, .integer, .string, .dateTime, .date, .time: return reference
         }
     }
@@ -133,6 +138,13 @@ enum RowJSON {
 }
 
 extension Column {
+    /// Whether the declared type gives the column NUMERIC affinity while it reads as a string
+    /// (`STRING`, say: not `CHAR`, `CLOB`, `TEXT`, and not empty), so that SQLite stores text
+    /// such as `007` as the number 7 and converts a text operand alike.
+    var hasNumericAffinity: Bool {
+        type == .string && !declaredType.isEmpty && !["CHAR", "CLOB", "TEXT", "BLOB"].contains(where: declaredType.uppercased().contains)
+    }
+
     /// Whether SQLite may store a REAL here as it is: any affinity but TEXT (a declared type
     /// holding `CHAR`, `CLOB` or `TEXT`, which turns a number into text). Only such a column can
     /// hold an infinity, which reads as null.

@@ -12,7 +12,7 @@ import Testing
 @testable import FeedbaseStore
 
 private let schema = """
-    CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER, r REAL, s TEXT, b BOOLEAN, d DATETIME, j JSON, day DATE, bin BLOB);
+    CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER, r REAL, s TEXT, b BOOLEAN, d DATETIME, j JSON, day DATE, bin BLOB, code STRING);
     """
 
 /// Values a column may hold (as SQL literals, many of another type, as other programs store
@@ -35,6 +35,7 @@ private let oddColumns: [(name: String, stored: [String], operands: [String], op
     ("day", ["NULL", "'2026-01-01'", "'2026-01-02'", "'2026-1-1'", "5", "1e999"], ["2026-01-01", "2026-01-02", "2026-13-01"], [.eq, .gt, .lt, .in, .like, .is]),
     ("bin", ["NULL", "x'00ff'", "x''", "'text'", "''", "5", "2.5", "x'74657874'", "'é'"],
      ["AP8=", "", "!!", "dGV4dA==", "NQ==", "Mi41", "w6k="], [.eq, .neq, .in, .is]),
+    ("code", ["NULL", "'007'", "'abc'", "7", "'7.0'", "'7x'", "1e999"], ["007", "7", "abc", "7.0", "7x", "7*"], [.eq, .neq, .gt, .lt, .in, .like, .is]),
 ]
 
 @Suite struct RowPredicateTests {

@@ -7,7 +7,7 @@ import Foundation
 
 enum OddValues {
     static let sql = """
-        CREATE TABLE v (id INTEGER PRIMARY KEY, n INTEGER, r REAL, s TEXT, b BOOLEAN, d DATETIME, j JSON, day DATE, tm TIME, bin BLOB);
+        CREATE TABLE v (id INTEGER PRIMARY KEY, n INTEGER, r REAL, s TEXT, b BOOLEAN, d DATETIME, j JSON, day DATE, tm TIME, bin BLOB, code STRING);
         CREATE INDEX v_n ON v (n);
         """
 
@@ -59,6 +59,10 @@ enum OddValues {
             ("NULL", "null"), ("x'00ff'", #""AP8=""#), ("x''", #""""#), ("'text'", #""dGV4dA==""#), ("''", #""""#), ("5", #""NQ==""#), ("2.5", #""Mi41""#),
             ("'é'", #""w6k=""#), ("x'74657874'", #""dGV4dA==""#),
         ], operands: ["AP8=", "", "dGV4dA==", "NQ==", "Mi41", "w6k=", "!!"], ops: ["eq", "neq", "in", "is"]),
+        // STRING has NUMERIC affinity: SQLite stores '007' as the number 7.
+        ColumnValues(name: "code", type: "string", stored: [
+            ("NULL", "null"), ("'007'", "7"), ("'abc'", #""abc""#), ("7", "7"), ("'7.0'", "7"), ("'7x'", #""7x""#), ("1e999", "null"),
+        ], operands: ["007", "7", "abc", "7.0", "7x", "7*"], ops: all + ["like", "ilike"]),
     ]
 
     static func column(_ name: String) -> ColumnValues? { columns.first { $0.name == name } }
