@@ -256,9 +256,7 @@ struct Listing {
         let cursorValues = keys.map { key in
             switch key.column.type {
             case .blob where key.column.isPrimaryKey: "\(SQLFunctions.base64Name)(\(quoteIdentifier(key.column.name)))"
-            // json_array would write a REAL with 15 digits: the next page would start at a rounded value.
-            case .number, .integer: RowJSON.valueExpression(key.column)
-            default: quoteIdentifier(key.column.name)
+            default: RowJSON.cursorValue(quoteIdentifier(key.column.name))
             }
         }
         let orderBy = keys.map { quoteIdentifier($0.column.name) + ($0.descending ? " DESC" : " ASC") }
@@ -328,16 +326,22 @@ struct Listing {
             try connection.scalarInt(
                 "SELECT CASE WHEN json_valid(?1) THEN json_type(?1) = 'array' ELSE 0 END", [.text(String(decoding: bytes, as: UTF8.self))]) == 1
         else { throw invalid }
-        let elements = try connection.query("SELECT type, atom FROM json_each(?1)", [.text(String(decoding: bytes, as: UTF8.self))]) {
-            ($0.text(0) ?? "", $0.value(1))
-        }
+        // A BLOB sort value (another program's, in a boolean column) is {"base64": "..."}.
+        let elements = try connection.query(
+            "SELECT type, CASE WHEN type = 'object' THEN value ->> '$.base64' ELSE atom END FROM json_each(?1)",
+            [.text(String(decoding: bytes, as: UTF8.self))]
+        ) { ($0.text(0) ?? "", $0.value(1)) }
         guard elements.count == keys.count + 1, elements[0].1 == .text(signature(keys)) else {
             throw StoreError.badQuery("after", "the cursor belongs to another order; follow the Link rel=\"next\" URL as given")
         }
         var values: [SQLValue] = []
         for (key, element) in zip(keys, elements.dropFirst()) {
-            guard ["null", "integer", "real", "text"].contains(element.0) else { throw invalid }
+            guard ["null", "integer", "real", "text", "object"].contains(element.0) else { throw invalid }
             var value = element.1
+            if element.0 == "object" {
+                guard case .text(let text) = value, let blob = Base64.decode(text) else { throw invalid }
+                value = .blob(blob)
+            }
             if key.column.isPrimaryKey, key.column.type == .blob {
                 guard case .text(let text) = value, let blob = Base64.decode(text) else { throw invalid }
                 value = .blob(blob)

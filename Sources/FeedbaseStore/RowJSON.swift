@@ -93,6 +93,17 @@ enum RowJSON {
             + "ELSE printf('%!.17g', \(reference)) END"
     }
 
+    /// A sort value as a cursor holds it, exactly as stored (the next page starts after it, by
+    /// the stored value): json_array would write a REAL with 15 digits (the next page would start
+    /// at a rounded value) and an infinity as the non-JSON `Inf`, which is written `1e999`; it
+    /// cannot hold a BLOB (another program's, in a boolean column), which is `{"base64": "..."}`.
+    static func cursorValue(_ reference: String) -> String {
+        "CASE WHEN typeof(\(reference)) NOT IN ('real', 'blob') THEN \(reference) "
+            + "WHEN typeof(\(reference)) = 'blob' THEN json_object('base64', \(SQLFunctions.base64Name)(\(reference))) "
+            + "WHEN +\(reference) = 1e999 THEN json('1e999') "
+            + "WHEN +\(reference) = -1e999 THEN json('-1e999') ELSE json(\(realText(reference))) END"
+    }
+
     /// SQLite caps a function at 127 arguments, so one json_object call takes at most 63 pairs.
     static let pairsPerCall = 60
 

@@ -61,6 +61,31 @@ import Testing
         }
     }
 
+    /// Paging through a listing ordered by a column of odd values (infinities, reals of 17
+    /// digits, text in a number column, bad timestamps) visits every row exactly once, in
+    /// either direction.
+    @Test(arguments: ["n", "r", "d", "tm", "code", "b", "s"])
+    func pagesOrderedByAColumnOfOddValuesVisitEveryRowOnce(column: String) async throws {
+        try await withServer(sql: OddValues.sql) { server in
+            let values = try #require(OddValues.column(column)).stored.map(\.sql)
+            // Each value twice, so that equal sort values meet at page boundaries.
+            let rows = (values + values).enumerated().map { "INSERT INTO v (id, \(column)) VALUES (\($0.offset + 1), \($0.element));" }
+            try await server.sqlite3(rows.joined(separator: "\n"))
+            for direction in ["asc", "desc"] {
+                var seen: [Int] = []
+                var target = "/v?order=\(column).\(direction)&limit=2&select=id"
+                for _ in 0..<100 {
+                    let response = try await server.request("GET", target)
+                    #expect(response.status == 200, "\(column).\(direction): \(response.text)")
+                    seen += try array(response).compactMap { $0["id"] as? Int }
+                    guard let link = response.header("Link"), let start = link.firstIndex(of: "<"), let end = link.firstIndex(of: ">") else { break }
+                    target = String(link[link.index(after: start)..<end])
+                }
+                #expect(seen.sorted() == Array(1...rows.count), "\(column).\(direction): \(seen)")
+            }
+        }
+    }
+
     /// Each stored value reads as the JSON its type's rule gives, by GET and in a listing, and
     /// a feed event carries the same item.
     @Test func everyOddValueReadsByItsColumnTypesRule() async throws {
