@@ -101,9 +101,10 @@ struct Listing {
             throw StoreError.badQuery(parameter, "\(collection.name) has no column '\(filter.column)'")
         }
         let reference = quoteIdentifier(column.name)
-        // An infinity (only another program stores one) reads as null. Where the condition counts positively (under no NOT, or an even number) a
-        // condition that is false for it is as good as one that is NULL, so the stored value is
-        // compared (index-friendly) with the infinities left out; under a NOT, the value as read.
+        // An infinity (only another program stores one) reads as null. Where the condition
+        // counts positively (under no NOT, or an even number of them), a condition that is false
+        // for it is as good as one that is NULL: the stored value is compared (index-friendly)
+        // with the infinities left out. Under a NOT, the value as read is compared.
         let infinities = ![.boolean, .json, .blob].contains(column.type) && column.holdsReals
         let negative = underNot != filter.negated
         let value = infinities && negative ? "(CASE WHEN \(RowJSON.isInfinite(reference)) THEN NULL ELSE \(reference) END)" : comparable(column)

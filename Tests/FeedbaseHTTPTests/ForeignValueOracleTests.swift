@@ -27,7 +27,7 @@ import Testing
         var admits: ([String: Any]) -> Bool
     }
 
-    @Test(arguments: 1...24)
+    @Test(arguments: 1...32)
     func bandsListingsRulesAndGETsAgreeOnOddValues(seed: UInt64) async throws {
         var random = SeededGenerator(seed: seed)
         let rules = try AccessRules.parse(Self.rules, file: "rules.conf")
