@@ -150,21 +150,23 @@ enum ChangeLog {
         ]
     }
 
-    /// The hex of every BLOB value of the row (and of the previous row), or NULL when there is
-    /// none; plain SQL.
+    /// The hex of the bytes of every value in a BLOB column of the row (and of the previous row),
+    /// or NULL when there is none; plain SQL.
     static func blobs(_ collection: CollectionSchema, row: String, previous: String?) -> String {
         let blobColumns = collection.columns.filter { $0.type == .blob }
         let keyIsBlob = collection.primaryKey.type == .blob
         guard !blobColumns.isEmpty || keyIsBlob else { return "NULL" }
         let reference = { (table: String, column: Column) in quoteIdentifier(table) + "." + quoteIdentifier(column.name) }
         let hex = { (table: String, column: Column) in
-            "CASE WHEN typeof(\(reference(table, column))) = 'blob' THEN hex(\(reference(table, column))) END"
+            "CASE WHEN \(reference(table, column)) IS NOT NULL THEN hex(\(reference(table, column))) END"
         }
         let images = [row] + (previous.map { [$0] } ?? [])
-        let anyBlob = images.flatMap { table in blobColumns.map { "typeof(\(reference(table, $0))) = 'blob'" } }
+        // Every value of a BLOB column reads as the base64 of its bytes, text and numbers included.
+        let anyBlob = images.flatMap { table in blobColumns.map { "\(reference(table, $0)) IS NOT NULL" } }
             + (keyIsBlob ? ["typeof(\(reference(row, collection.primaryKey))) = 'blob'"] : [])
         var members: [(key: String, value: String)] = [
-            ("id", keyIsBlob ? hex(row, collection.primaryKey) : "NULL"),
+            // The id is the key's text, a BLOB's base64 (RowJSON.keyTextExpression).
+            ("id", keyIsBlob ? "CASE WHEN typeof(\(reference(row, collection.primaryKey))) = 'blob' THEN hex(\(reference(row, collection.primaryKey))) END" : "NULL"),
             ("item", RowJSON.object(blobColumns.map { ($0.name, hex(row, $0)) })),
         ]
         if let previous { members.append(("previous", RowJSON.object(blobColumns.map { ($0.name, hex(previous, $0)) }))) }

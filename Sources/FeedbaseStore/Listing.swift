@@ -53,18 +53,20 @@ struct Listing {
     }
 
     /// A logic group as a SQL condition; a member's error names the group's parameter.
-    func condition(_ group: FilterGroup, into sql: inout BoundSQL, on connection: Connection) throws -> String {
+    /// `underNot`: whether an odd number of enclosing groups negate it.
+    func condition(_ group: FilterGroup, into sql: inout BoundSQL, on connection: Connection, underNot: Bool = false) throws -> String {
+        let inner = underNot != group.negated
         var parts: [String] = []
         for member in group.members {
             switch member {
             case .filter(let filter):
                 do {
-                    parts.append(try condition(filter, into: &sql, on: connection))
+                    parts.append(try condition(filter, into: &sql, on: connection, underNot: inner))
                 } catch let error as StoreError where error.kind == .badQuery {
                     throw StoreError.badQuery(group.parameter, "\(filter.column): \(error.message)")
                 }
-            case .group(let inner):
-                parts.append(try condition(inner, into: &sql, on: connection))
+            case .group(let member):
+                parts.append(try condition(member, into: &sql, on: connection, underNot: inner))
             }
         }
         let joined = "(" + parts.joined(separator: group.any ? " OR " : " AND ") + ")"
@@ -73,8 +75,9 @@ struct Listing {
 
     /// One filter as a SQL condition. `lenient` (a rule's condition): an operand that is not of
     /// the column's type matches nothing (an `in` list keeps the items that are), whether or
-    /// not the filter is negated, instead of being the client's error.
-    func condition(_ filter: Filter, into sql: inout BoundSQL, on connection: Connection, lenient: Bool = false) throws -> String {
+    /// not the filter is negated, instead of being the client's error. `underNot`: whether an
+    /// odd number of enclosing groups negate it.
+    func condition(_ filter: Filter, into sql: inout BoundSQL, on connection: Connection, lenient: Bool = false, underNot: Bool = false) throws -> String {
         if lenient {
             switch filter.operand {
             case .value(let text) where [.like, .ilike].contains(filter.op) && text.unicodeScalars.contains("\0"):
@@ -89,7 +92,7 @@ struct Listing {
                 if typed.isEmpty { return "(0)" }
                 var kept = filter
                 kept.operand = .list(typed)
-                return try condition(kept, into: &sql, on: connection)
+                return try condition(kept, into: &sql, on: connection, underNot: underNot)
             default: break
             }
         }
@@ -98,15 +101,24 @@ struct Listing {
             throw StoreError.badQuery(parameter, "\(collection.name) has no column '\(filter.column)'")
         }
         let reference = quoteIdentifier(column.name)
-        let condition: String
+        // An infinity (only another program stores one) reads as null. Where the condition
+        // counts positively (under no NOT, or an even number of them), a condition that is false
+        // for it is as good as one that is NULL: the stored value is compared (index-friendly)
+        // with the infinities left out. Under a NOT, the value as read is compared.
+        let infinities = ![.boolean, .json, .blob].contains(column.type) && column.holdsReals
+        let negative = underNot != filter.negated
+        let value = infinities && negative ? "(CASE WHEN \(RowJSON.isInfinite(reference)) THEN NULL ELSE \(reference) END)" : comparable(column)
+        var condition: String
         switch (filter.op, filter.operand) {
         case (.is, .null):
-            condition = "\(reference) IS NULL"
+            // Only a JSON column shows some stored values (the text `null`) as null.
+            condition = "\(column.type == .json || infinities ? value : reference) IS NULL"
         case (.is, .true), (.is, .false):
             guard column.type == .boolean else {
                 throw StoreError.badQuery(parameter, "is.true and is.false need a boolean column; '\(column.name)' is \(column.type.rawValue)")
             }
-            condition = filter.operand == .true ? "\(reference) IS NOT NULL AND \(reference) != 0" : "\(reference) = 0"
+            // `IS 1`: never NULL, so `not.is.true` holds for a NULL as the predicate's isTrue says.
+            condition = "\(value) \(filter.operand == .true ? "IS 1" : "= 0")"
         case (.is, _):
             throw StoreError.badQuery(parameter, "is takes null, true or false")
         case (.in, .list(let items)):
@@ -114,7 +126,7 @@ struct Listing {
                 condition = "0"
             } else {
                 let placeholders = try items.map { sql.bind(try operand($0, for: column, parameter: parameter, on: connection)) }
-                condition = "\(comparable(column, reference)) IN (\(placeholders.joined(separator: ", ")))"
+                condition = "\(value) IN (\(placeholders.joined(separator: ", ")))"
             }
         case (.in, _):
             throw StoreError.badQuery(parameter, "in takes a list in parentheses: in.(a,b,\"c,d\")")
@@ -139,7 +151,7 @@ struct Listing {
                     default: glob.append(scalar)
                     }
                 }
-                condition = "\(comparable(column, reference)) GLOB \(sql.bind(.text(String(glob))))"
+                condition = "\(value) GLOB \(sql.bind(.text(String(glob))))"
             } else {
                 var like = String.UnicodeScalarView()
                 for scalar in pattern.unicodeScalars {
@@ -149,29 +161,36 @@ struct Listing {
                     default: like.append(scalar)
                     }
                 }
-                condition = "\(comparable(column, reference)) LIKE \(sql.bind(.text(String(like)))) ESCAPE '\\'"
+                condition = "\(value) LIKE \(sql.bind(.text(String(like)))) ESCAPE '\\'"
             }
         case (.eq, .value(let text)), (.neq, .value(let text)):
-            let value = try operand(text, for: column, parameter: parameter, on: connection)
-            condition = "\(comparable(column, reference)) \(filter.op == .eq ? "=" : "!=") \(sql.bind(value))"
+            let operand = try operand(text, for: column, parameter: parameter, on: connection)
+            condition = "\(value) \(filter.op == .eq ? "=" : "!=") \(sql.bind(operand))"
         case (.gt, .value(let text)), (.gte, .value(let text)), (.lt, .value(let text)), (.lte, .value(let text)):
             guard ![.boolean, .blob, .json].contains(column.type) else {
                 throw StoreError.badQuery(parameter, "\(filter.op.rawValue) cannot compare a \(column.type.rawValue) column")
             }
-            let value = try operand(text, for: column, parameter: parameter, on: connection)
+            let operand = try operand(text, for: column, parameter: parameter, on: connection)
             let symbol = [FilterOperator.gt: ">", .gte: ">=", .lt: "<", .lte: "<="][filter.op] ?? "="
-            condition = "\(reference) \(symbol) \(sql.bind(value))"
+            condition = "\(value) \(symbol) \(sql.bind(operand))"
         default:
             throw StoreError.badQuery(parameter, "\(filter.op.rawValue) takes a single value")
+        }
+        if infinities && !negative {
+            // The column's affinity is not TEXT (`holdsReals`), so the literals stay REAL and
+            // `is.null` stays two index lookups.
+            condition = filter.op == .is
+                ? "\(condition) OR \(reference) IN (1e999, -1e999)" : "\(condition) AND \(reference) NOT IN (1e999, -1e999)"
         }
         return filter.negated ? "NOT (\(condition))" : "(\(condition))"
     }
 
-    /// JSON columns compare (and match patterns) as normalised JSON text, so `eq.{"a": 1}`
-    /// matches `{"a":1}` (and a stored REAL as the text it reads as), whatever spacing another
-    /// program stored.
-    private func comparable(_ column: Column, _ reference: String) -> String {
-        column.type == .json ? RowJSON.valueExpression(column) : reference
+    /// What a filter compares: the value the column's JSON shows (RowJSON.comparableExpression),
+    /// so JSON columns compare (and match patterns) as normalised JSON text, `eq.{"a": 1}`
+    /// matching `{"a":1}` whatever spacing another program stored, and a boolean holding `2` or
+    /// `'no'` as the `true` or `false` it reads as.
+    private func comparable(_ column: Column) -> String {
+        RowJSON.comparableExpression(column)
     }
 
     /// The SQL value of an operand written in the URL, typed by its column.
@@ -238,9 +257,7 @@ struct Listing {
         let cursorValues = keys.map { key in
             switch key.column.type {
             case .blob where key.column.isPrimaryKey: "\(SQLFunctions.base64Name)(\(quoteIdentifier(key.column.name)))"
-            // json_array would write a REAL with 15 digits: the next page would start at a rounded value.
-            case .number: RowJSON.valueExpression(key.column)
-            default: quoteIdentifier(key.column.name)
+            default: RowJSON.cursorValue(quoteIdentifier(key.column.name))
             }
         }
         let orderBy = keys.map { quoteIdentifier($0.column.name) + ($0.descending ? " DESC" : " ASC") }
@@ -310,16 +327,22 @@ struct Listing {
             try connection.scalarInt(
                 "SELECT CASE WHEN json_valid(?1) THEN json_type(?1) = 'array' ELSE 0 END", [.text(String(decoding: bytes, as: UTF8.self))]) == 1
         else { throw invalid }
-        let elements = try connection.query("SELECT type, atom FROM json_each(?1)", [.text(String(decoding: bytes, as: UTF8.self))]) {
-            ($0.text(0) ?? "", $0.value(1))
-        }
+        // A BLOB sort value (another program's, in a boolean column) is {"base64": "..."}.
+        let elements = try connection.query(
+            "SELECT type, CASE WHEN type = 'object' THEN value ->> '$.base64' ELSE atom END FROM json_each(?1)",
+            [.text(String(decoding: bytes, as: UTF8.self))]
+        ) { ($0.text(0) ?? "", $0.value(1)) }
         guard elements.count == keys.count + 1, elements[0].1 == .text(signature(keys)) else {
             throw StoreError.badQuery("after", "the cursor belongs to another order; follow the Link rel=\"next\" URL as given")
         }
         var values: [SQLValue] = []
         for (key, element) in zip(keys, elements.dropFirst()) {
-            guard ["null", "integer", "real", "text"].contains(element.0) else { throw invalid }
+            guard ["null", "integer", "real", "text", "object"].contains(element.0) else { throw invalid }
             var value = element.1
+            if element.0 == "object" {
+                guard case .text(let text) = value, let blob = Base64.decode(text) else { throw invalid }
+                value = .blob(blob)
+            }
             if key.column.isPrimaryKey, key.column.type == .blob {
                 guard case .text(let text) = value, let blob = Base64.decode(text) else { throw invalid }
                 value = .blob(blob)

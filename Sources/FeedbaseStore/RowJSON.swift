@@ -7,28 +7,73 @@ enum RowJSON {
     /// out of the JSON (null) and logged as hex beside it (`ChangeLog`).
     enum Dialect { case feedbase, plain }
 
-    /// The JSON value of one column, as a SQL expression over `table.column`.
+    /// The JSON value of one column, as a SQL expression over `table.column`. Whatever another
+    /// program stored, each column type reads by one rule (docs/SCHEMA.md, "Values other programs
+    /// write"), and `comparableExpression` is the same value as SQL compares it.
     static func valueExpression(_ column: Column, table: String? = nil, dialect: Dialect = .feedbase) -> String {
         let reference = (table.map { quoteIdentifier($0) + "." } ?? "") + quoteIdentifier(column.name)
         switch column.type {
         case .boolean:
-            // Stored 0/1; anything SQLite calls true (non-zero) reads as true.
-            return "CASE WHEN \(reference) IS NULL THEN NULL WHEN \(reference) THEN json('true') ELSE json('false') END"
+            return "CASE \(truth(reference)) WHEN 1 THEN json('true') WHEN 0 THEN json('false') END"
         case .json:
-            // Text that is not JSON (written by another program) comes back as a string, never an
-            // error. A declared type JSON has NUMERIC affinity: SQLite stores a number as INTEGER
-            // or REAL, and a REAL is rendered as in a number column.
-            return "CASE WHEN typeof(\(reference)) = 'real' THEN \(realValue(reference)) "
-                + "WHEN json_valid(\(reference)) THEN json(\(reference)) ELSE \(reference) END"
+            return jsonValue(reference)
         case .blob where dialect == .plain:
-            return "CASE WHEN typeof(\(reference)) = 'blob' THEN NULL ELSE \(reference) END"
+            // The bytes are logged as hex beside the item (ChangeLog.blobs).
+            return "NULL"
         case .blob:
-            return "\(SQLFunctions.base64Name)(\(reference))"
-        case .number:
+            // Any value reads as the base64 of its bytes: text (another program's) as its UTF-8,
+            // a number as the text SQLite writes for it.
+            return "\(SQLFunctions.base64Name)(CAST(\(reference) AS BLOB))"
+        case .number, .integer:
             return "CASE WHEN typeof(\(reference)) = 'real' THEN \(realValue(reference)) ELSE \(reference) END"
-        case .integer, .string, .dateTime, .date, .time:
-            return reference
+        case .string, .dateTime, .date, .time:
+            // json_object would write an infinity as the non-JSON `Inf`.
+            return column.holdsReals ? "CASE WHEN \(isInfinite(reference)) THEN NULL ELSE \(reference) END" : reference
         }
+    }
+
+    /// Whether the value is an infinity (a REAL: `+` strips the column's affinity, which would
+    /// turn the literal into the text `Inf` for a TEXT column). Plain SQL.
+    static func isInfinite(_ reference: String) -> String {
+        "+\(reference) IN (1e999, -1e999)"
+    }
+
+    /// The value of one column as filters and rules compare it: the value its JSON shows, as the
+    /// band predicate reads it back (`RowImage`), so a listing, a rule and a band agree on every
+    /// row. For a boolean 1, 0 or NULL; for JSON the normalised JSON text (NULL for JSON null);
+    /// for a BLOB its bytes; for every other type the stored value itself (index-friendly),
+    /// without affinity for a string column of NUMERIC affinity.
+    static func comparableExpression(_ column: Column, table: String? = nil) -> String {
+        let reference = (table.map { quoteIdentifier($0) + "." } ?? "") + quoteIdentifier(column.name)
+        switch column.type {
+        case .boolean: return truth(reference)
+        case .json: return "NULLIF(\(jsonValue(reference)), 'null')"
+        case .blob: return "CAST(\(reference) AS BLOB)"
+        case .string where column.hasNumericAffinity:
+            // SQLite would turn an operand such as `007` into the number 7 before comparing it
+            // with this column; `+` compares the value as read with the text as written.
+            return "+" + reference
+        case .number, .integer, .string, .dateTime, .date, .time: return reference
+        }
+    }
+
+    /// Words that read as true in a BOOLEAN column holding text (lowercase).
+    static let trueWords = ["true", "t", "yes", "y", "on", "1"]
+
+    /// A BOOLEAN column's value as 1, 0 or NULL: a number is true when not zero; text (or a
+    /// BLOB) is true when it is one of `trueWords` ignoring ASCII case, else false (`'false'`,
+    /// `'no'`, `''`). Plain SQL: the change-log triggers use it.
+    static func truth(_ reference: String) -> String {
+        "(CASE WHEN \(reference) IS NULL THEN NULL WHEN typeof(\(reference)) IN ('integer', 'real') THEN \(reference) != 0 "
+            + "ELSE lower(\(reference)) IN (\(trueWords.map(quoteLiteral).joined(separator: ", "))) END)"
+    }
+
+    /// A JSON column's value: text (or a BLOB) holding JSON is that JSON, minified; other text
+    /// (another program's) is a JSON string of it; a number is a number (a declared type JSON
+    /// has NUMERIC affinity, so SQLite stores one as INTEGER or REAL). Plain SQL.
+    static func jsonValue(_ reference: String) -> String {
+        "CASE WHEN \(reference) IS NULL THEN NULL WHEN typeof(\(reference)) = 'real' THEN \(realValue(reference)) "
+            + "WHEN json_valid(\(reference)) THEN json(\(reference)) ELSE json_quote(CAST(\(reference) AS TEXT)) END"
     }
 
     /// A REAL as a JSON number. json_object alone writes 15 significant digits, which is lossy
@@ -46,6 +91,17 @@ enum RowJSON {
     static func realText(_ reference: String) -> String {
         "CASE WHEN CAST(printf('%!.15g', \(reference)) AS REAL) = \(reference) THEN printf('%!.15g', \(reference)) "
             + "ELSE printf('%!.17g', \(reference)) END"
+    }
+
+    /// A sort value as a cursor holds it, exactly as stored (the next page starts after it, by
+    /// the stored value): json_array would write a REAL with 15 digits (the next page would start
+    /// at a rounded value) and an infinity as the non-JSON `Inf`, which is written `1e999`; it
+    /// cannot hold a BLOB (another program's, in a boolean column), which is `{"base64": "..."}`.
+    static func cursorValue(_ reference: String) -> String {
+        "CASE WHEN typeof(\(reference)) NOT IN ('real', 'blob') THEN \(reference) "
+            + "WHEN typeof(\(reference)) = 'blob' THEN json_object('base64', \(SQLFunctions.base64Name)(\(reference))) "
+            + "WHEN +\(reference) = 1e999 THEN json('1e999') "
+            + "WHEN +\(reference) = -1e999 THEN json('-1e999') ELSE json(\(realText(reference))) END"
     }
 
     /// SQLite caps a function at 127 arguments, so one json_object call takes at most 63 pairs.
@@ -89,5 +145,22 @@ enum RowJSON {
         default:
             return "CAST(\(reference) AS TEXT)"
         }
+    }
+}
+
+extension Column {
+    /// Whether the declared type gives the column NUMERIC affinity while it reads as a string
+    /// (`STRING`, say: not `CHAR`, `CLOB`, `TEXT`, and not empty), so that SQLite stores text
+    /// such as `007` as the number 7 and converts a text operand alike.
+    var hasNumericAffinity: Bool {
+        type == .string && !declaredType.isEmpty && !["CHAR", "CLOB", "TEXT", "BLOB"].contains(where: declaredType.uppercased().contains)
+    }
+
+    /// Whether SQLite may store a REAL here as it is: any affinity but TEXT (a declared type
+    /// holding `CHAR`, `CLOB` or `TEXT`, which turns a number into text). Only such a column can
+    /// hold an infinity, which reads as null.
+    var holdsReals: Bool {
+        let declared = declaredType.uppercased()
+        return declared.contains("INT") || !["CHAR", "CLOB", "TEXT"].contains(where: declared.contains)
     }
 }

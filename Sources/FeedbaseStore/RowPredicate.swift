@@ -1,5 +1,7 @@
 // A listing's filters as a predicate over one row, evaluated in Swift: a band (a live filtered
-// list) decides whether an event's row is in it without a query. The store compiles it with the
+// list) decides whether an event's row is in it without a query. It reads the row from the
+// item's JSON, so it judges each value as read, as the listing's SQL does
+// (`RowJSON.comparableExpression`). The store compiles it with the
 // same checks and operand typing as a listing's SQL (`Listing.operand`), and evaluation follows
 // SQLite's rules for what that SQL does: storage-class order (NULL < numbers < text < BLOB),
 // numbers compared by value, text by bytes, three-valued NULL logic under NOT, GLOB for `like`
