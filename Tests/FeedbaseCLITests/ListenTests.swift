@@ -108,17 +108,17 @@ import Darwin
             containing: "cannot open missing/dir/x.sqlite: the directory missing/dir does not exist")
         expectOneErrorLine(try await run(["migrate", "--db", "missing/x.sqlite"], in: workspace.path),
             containing: "cannot open missing/x.sqlite: the directory missing does not exist")
-        // Permissions bind everyone but root.
-        guard getuid() != 0 else { return }
-        try FileManager.default.createDirectory(atPath: workspace.file("locked"), withIntermediateDirectories: true)
-        chmod(workspace.file("locked"), 0o555)
-        defer { chmod(workspace.file("locked"), 0o755) }
+        guard let locked = try ReadOnlyDirectory(workspace.file("locked")) else { return }
+        defer { locked.release() }
+        try locked.freeze()
         expectOneErrorLine(try await run(["migrate", "--db", "locked/x.sqlite"], in: workspace.path),
             containing: "cannot open locked/x.sqlite: the directory locked is not writable for this user")
-        #expect(try await run(["migrate", "--db", "frozen.sqlite"], in: workspace.path).status == 0)
-        chmod(workspace.file("frozen.sqlite"), 0o444)
-        expectOneErrorLine(try await run(["serve", "--port", "0", "--db", "frozen.sqlite"], in: workspace.path),
-            containing: "cannot open frozen.sqlite: the file is read-only for this user")
+        guard let frozen = try ReadOnlyDirectory(workspace.file("frozen")) else { return }
+        defer { frozen.release() }
+        #expect(try await run(["migrate", "--db", "frozen/x.sqlite"], in: workspace.path).status == 0)
+        try frozen.freeze()
+        expectOneErrorLine(try await run(["serve", "--port", "0", "--db", "frozen/x.sqlite"], in: workspace.path),
+            containing: "cannot open frozen/x.sqlite: the file is read-only for this user")
     }
 
     @Test func localhostIsServedOnBothLoopbacks() async throws {
@@ -144,5 +144,41 @@ import Darwin
         #expect(server.log.contains("listening on http://[::1]:\(port)"))
         #expect(await Self.health("::1", port: port) == "HTTP/1.1 200 OK")
         #expect(try await server.stop() == 0)
+    }
+}
+
+/// A directory this process cannot write into, whoever runs the tests: for a user, permissions
+/// (0555, its files 0444); for root, whom permissions do not bind (and CI runs as root), a tmpfs
+/// of the test's own remounted read-only, which binds root too.
+struct ReadOnlyDirectory {
+    let path: String
+    private let mounted: Bool
+
+    /// A writable directory at `path` until `freeze`; nil (having said why) when running as root
+    /// without the right to mount (no CAP_SYS_ADMIN), where nothing can be read-only to root.
+    init?(_ path: String) throws {
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        self.path = path
+        mounted = getuid() == 0
+        if mounted, mount("tmpfs", path, "tmpfs", 0, "size=4m") != 0 {
+            print("ListenTests: running as root and cannot mount a tmpfs (errno \(errno)); the read-only checks are skipped")
+            return nil
+        }
+    }
+
+    func freeze() throws {
+        if mounted {
+            guard mount("tmpfs", path, "tmpfs", UInt(MS_REMOUNT) | UInt(MS_RDONLY), nil) == 0 else {
+                throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path, "errno": errno])
+            }
+        } else {
+            for name in try FileManager.default.contentsOfDirectory(atPath: path) { chmod(path + "/" + name, 0o444) }
+            chmod(path, 0o555)
+        }
+    }
+
+    /// Writable again (the workspace removes it).
+    func release() {
+        if mounted { umount2(path, Int32(MNT_DETACH)) } else { chmod(path, 0o755) }
     }
 }
