@@ -235,12 +235,15 @@ private struct BatchRun {
     }
 
     /// The error with pointers into the operation's object: the body's under `/body`, a
-    /// precondition at `/ifMatch`, a missing item at `/id`.
+    /// precondition at `/ifMatch`, a missing or still referenced item at `/id`.
     private static func locating(_ error: StoreError, in collection: CollectionSchema, hasBody: Bool) -> StoreError {
         var error = error
         switch error.kind {
         case .preconditionFailed:
             error.violations = [Violation(pointer: "/ifMatch", detail: error.message)]
+        case .referenced where !error.violations.isEmpty:
+            // A change of a value others refer to: the body's member.
+            for index in error.violations.indices { error.violations[index].pointer = "/body" + error.violations[index].pointer }
         case .notFound, .referenced:
             error.violations = [Violation(pointer: "/id", detail: error.message)]
         case .conflict, .foreignKey, .constraint:

@@ -1,7 +1,8 @@
 // Foreign keys as the API answers them. A written reference must name an item that exists and
 // that the identity may read (a hidden item is an absent one, so a reference cannot probe for
 // it); it is checked with the body's other problems, so one answer lists them all. A delete that
-// other items still reference is a conflict naming the collection that references it.
+// other items still reference, or a change of a value they refer to it by, is a conflict naming
+// the collection that references it.
 
 extension SQLiteStore {
     /// The checked values of `fields` (RowValidator.values), with every single-column reference
@@ -66,8 +67,8 @@ extension SQLiteStore {
             _ = try write()
         } catch let error as StoreError where [.conflict, .constraint].contains(error.kind) {
             problems += locating(error, in: collection, at: row.pointerPrefix).violations
-        } catch let error as StoreError where error.kind == .foreignKey {
-            // The reference already reported.
+        } catch let error as StoreError where [.foreignKey, .referenced].contains(error.kind) {
+            // The reference already reported (a change of a referenced value is the next answer).
         }
         throw StoreError.invalid(ordered(problems, collection, row.pointerPrefix))
     }
@@ -120,6 +121,48 @@ extension SQLiteStore {
             }
             let who = referencing.isEmpty ? "other items" : "items of " + referencing.joined(separator: ", ")
             throw StoreError(.referenced, "\(who) still refer to this item; delete them or change their reference first", sqliteCode: error.sqliteCode)
+        }
+    }
+
+    /// Runs `update`; a foreign-key failure it raises because it changes a value (a UNIQUE
+    /// column's) that other rows still refer to, without ON UPDATE CASCADE, is a conflict naming
+    /// the served collections they belong to and the column, as a delete's is (a `_` table is
+    /// never named). `assignments` and `values` are the UPDATE's (its values bound as `?N`, the
+    /// item's key as `keyPlaceholder`).
+    static func updating<T>(
+        _ collection: CollectionSchema, assignments: [(column: Column, value: String)], keyPlaceholder: String, values: [SQLValue],
+        collections: [String: CollectionSchema], on connection: Connection, _ update: () throws -> T
+    ) throws -> T {
+        do {
+            return try update()
+        } catch let error as StoreError where error.kind == .foreignKey {
+            // Every foreign key to the table, served or not.
+            let keys = try connection.query(
+                "SELECT m.name, f.\"from\", f.\"to\" FROM sqlite_schema AS m JOIN pragma_foreign_key_list(m.name) AS f "
+                    + "WHERE m.type = 'table' AND f.\"table\" = ?1 ORDER BY m.name", [.text(collection.name)]
+            ) { (table: $0.text(0) ?? "", column: $0.text(1) ?? "", parentColumn: $0.text(2)) }
+            var referencing: [String] = []
+            var unnamed = false
+            var columns: [String] = []
+            let table = quoteIdentifier(collection.name)
+            for key in keys {
+                let parentColumn = key.parentColumn ?? collection.primaryKey.name
+                guard let assignment = assignments.first(where: { $0.column.name == parentColumn }) else { continue }
+                // The failed statement changed nothing: the row still holds the old value.
+                let column = quoteIdentifier(parentColumn)
+                let sql = "SELECT 1 FROM \(table) AS parent WHERE \(quoteIdentifier(collection.primaryKey.name)) = \(keyPlaceholder) "
+                    + "AND \(column) IS NOT (\(assignment.value)) AND EXISTS (SELECT 1 FROM \(quoteIdentifier(key.table)) "
+                    + "WHERE \(quoteIdentifier(key.column)) = parent.\(column))"
+                guard try connection.scalarInt(sql, values) != nil else { continue }
+                if collections[key.table] == nil { unnamed = true } else if !referencing.contains(key.table) { referencing.append(key.table) }
+                if !columns.contains(parentColumn) { columns.append(parentColumn) }
+            }
+            guard !columns.isEmpty else { throw error }
+            let who = referencing.isEmpty ? "other items" : "items of " + referencing.joined(separator: ", ") + (unnamed ? " and others" : "")
+            let message = "\(who) still refer to this item by its \(columns.joined(separator: ", ")); change their reference first, or keep the value"
+            var conflict = StoreError(.referenced, message, sqliteCode: error.sqliteCode)
+            conflict.violations = columns.map { Violation(pointer: RequestBody.pointer("", $0), detail: message) }
+            throw conflict
         }
     }
 }

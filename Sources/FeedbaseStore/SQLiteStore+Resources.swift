@@ -211,17 +211,16 @@ extension SQLiteStore {
         }
         guard try Self.admits(access.update, collection, key: key, on: connection) else { throw Self.forbidden("change this item", collection) }
         var sql = BoundSQL()
-        var assignments: [String] = []
+        var assignments: [(column: Column, value: String)] = []
         for column in collection.writableColumns where !column.isPrimaryKey {
-            let name = quoteIdentifier(column.name)
             if let index = row.columns.firstIndex(of: column) {
-                assignments.append("\(name) = \(sql.bind(row.values[index]))")
+                assignments.append((column, sql.bind(row.values[index])))
             } else {
-                assignments.append("\(name) = \(column.defaultSQL.map { "(\($0))" } ?? "NULL")")
+                assignments.append((column, column.defaultSQL.map { "(\($0))" } ?? "NULL"))
             }
         }
         let item = try reporting(row, in: collection) {
-            try Self.update(collection, assignments: assignments, key: key, id: id, sql: &sql, on: connection)
+            try Self.update(collection, assignments: assignments, key: key, id: id, sql: &sql, collections: collections, on: connection)
         }
         guard try Self.admits(access.updateCheck, collection, key: key, on: connection) else {
             throw Self.forbidden("change this item so", collection)
@@ -259,7 +258,7 @@ extension SQLiteStore {
         guard let current else { throw StoreError.notFound("no item '\(id)' in \(collection.name)") }
         guard try Self.admits(access.update, collection, key: key, on: connection) else { throw Self.forbidden("change this item", collection) }
         var sql = BoundSQL()
-        var assignments: [String] = []
+        var assignments: [(column: Column, value: String)] = []
         for (column, value) in zip(row.columns, row.values) {
             let name = quoteIdentifier(column.name)
             if column.isPrimaryKey {
@@ -273,14 +272,14 @@ extension SQLiteStore {
             if column.type == .json, field?.type == "object" {
                 // RFC 7396 all the way down: objects merge recursively, null members delete.
                 let target = "CASE WHEN json_valid(\(name)) THEN \(name) ELSE 'null' END"
-                assignments.append("\(name) = json_patch(\(target), \(sql.bind(value)))")
+                assignments.append((column, "json_patch(\(target), \(sql.bind(value)))"))
             } else {
-                assignments.append("\(name) = \(sql.bind(value))")
+                assignments.append((column, sql.bind(value)))
             }
         }
         guard !assignments.isEmpty else { return current }
         let item = try reporting(row, in: collection) {
-            try Self.update(collection, assignments: assignments, key: key, id: id, sql: &sql, on: connection)
+            try Self.update(collection, assignments: assignments, key: key, id: id, sql: &sql, collections: collections, on: connection)
         }
         guard try Self.admits(access.updateCheck, collection, key: key, on: connection) else {
             throw Self.forbidden("change this item so", collection)
@@ -361,16 +360,20 @@ extension SQLiteStore {
         return item
     }
 
+    /// The UPDATE of the item `key` with `assignments` (a column and its new value's SQL).
     private static func update(
-        _ collection: CollectionSchema, assignments: [String], key: SQLValue, id: String, sql: inout BoundSQL,
-        on connection: Connection
+        _ collection: CollectionSchema, assignments: [(column: Column, value: String)], key: SQLValue, id: String, sql: inout BoundSQL,
+        collections: [String: CollectionSchema], on connection: Connection
     ) throws -> Item {
         let keyPlaceholder = sql.bind(key)
-        sql.text = "UPDATE \(quoteIdentifier(collection.name)) SET \(assignments.joined(separator: ", ")) "
+        let set = assignments.map { "\(quoteIdentifier($0.column.name)) = \($0.value)" }.joined(separator: ", ")
+        sql.text = "UPDATE \(quoteIdentifier(collection.name)) SET \(set) "
             + "WHERE \(quoteIdentifier(collection.primaryKey.name)) = \(keyPlaceholder) RETURNING \(RowJSON.objectExpression(collection))"
         let statement = sql
-        let items = try naming(collection) {
-            try connection.query(statement.text, statement.values) { Item(id: id, json: $0.textBytes(0)) }
+        let items = try updating(collection, assignments: assignments, keyPlaceholder: keyPlaceholder, values: statement.values, collections: collections, on: connection) {
+            try naming(collection) {
+                try connection.query(statement.text, statement.values) { Item(id: id, json: $0.textBytes(0)) }
+            }
         }
         guard let item = items.first else { throw StoreError.notFound("no item '\(id)' in \(collection.name)") }
         return item

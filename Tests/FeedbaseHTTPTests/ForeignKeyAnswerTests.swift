@@ -1,7 +1,7 @@
 // What foreign keys answer, end to end on a schema whose key columns do not end in `_id` and
 // that references tables it does not serve: a reference to a hidden item is refused exactly as
 // one to an absent item; every problem of a body comes in one answer; a delete of an item others
-// still refer to is a 409 naming them; relations are named as the error says; and no document or
+// still refer to, or a change of the value they refer to it by, is a 409 naming them; relations are named as the error says; and no document or
 // error names an unserved (`_`) table.
 
 import FeedbaseApp
@@ -113,6 +113,42 @@ import Testing
             let item = (paths?["paths"] as? [String: Any])?["/projects/{id}"] as? [String: Any]
             let responses = (item?["delete"] as? [String: Any])?["responses"] as? [String: Any]
             #expect(responses?["409"] != nil && responses?["422"] == nil)
+        }
+    }
+
+    static let teams = """
+        CREATE TABLE teams (id INTEGER PRIMARY KEY, code TEXT NOT NULL UNIQUE, name TEXT);
+        CREATE TABLE members (id INTEGER PRIMARY KEY, team TEXT REFERENCES teams(code), name TEXT);
+        CREATE INDEX members_team ON members (team);
+        CREATE TABLE _badges (id INTEGER PRIMARY KEY, team TEXT REFERENCES teams(code));
+        INSERT INTO teams (id, code, name) VALUES (1, 'red', 'Red'), (2, 'blue', 'Blue'), (3, 'green', 'Green');
+        INSERT INTO members (team, name) VALUES ('red', 'ann');
+        INSERT INTO _badges (team) VALUES ('green');
+        """
+
+    @Test func changingAValueOthersReferToIsAConflictNamingThem() async throws {
+        try await withServer(sql: Self.teams) { server in
+            let detail = "items of members still refer to this item by its code; change their reference first, or keep the value"
+            for (method, body) in [("PATCH", #"{"code":"crimson"}"#), ("PUT", #"{"code":"crimson","name":"Red"}"#)] {
+                let changed = try await server.request(method, "/teams/1", json: body)
+                #expect(changed.status == 409, "\(method): \(changed.text)")
+                #expect(try Self.errors(changed) == ["/code: " + detail], "\(method): \(changed.text)")
+            }
+            let batch = try await server.request("POST", "/_batch", json: #"[{"op":"patch","collection":"teams","id":1,"body":{"code":"crimson"}}]"#)
+            #expect(batch.status == 409)
+            #expect(try Self.errors(batch) == ["/0/body/code: " + detail], "\(batch.text)")
+            // Referred to only from a table that is not served: a conflict that names nothing.
+            let badged = try await server.request("PATCH", "/teams/3", json: #"{"code":"lime"}"#)
+            #expect(badged.status == 409)
+            #expect(badged.text.contains("other items still refer to this item by its code") && !badged.text.contains("_badges"), "\(badged.text)")
+            // Nothing was changed; a change that keeps the value, or of an item nobody refers to, is made.
+            #expect(try await server.request("GET", "/teams?select=code&order=id").text == #"[{"code":"red"},{"code":"blue"},{"code":"green"}]"#)
+            #expect(try await server.request("PATCH", "/teams/1", json: #"{"name":"Rouge"}"#).status == 200)
+            #expect(try await server.request("PUT", "/teams/1", json: #"{"code":"red","name":"R"}"#).status == 200)
+            #expect(try await server.request("PATCH", "/teams/2", json: #"{"code":"navy"}"#).status == 200)
+            // Once nothing refers to it, the value may change.
+            #expect(try await server.request("DELETE", "/members/1").status == 204)
+            #expect(try await server.request("PATCH", "/teams/1", json: #"{"code":"crimson"}"#).status == 200)
         }
     }
 
