@@ -111,13 +111,13 @@ import Darwin
         guard let locked = try ReadOnlyDirectory(workspace.file("locked")) else { return }
         defer { locked.release() }
         try locked.freeze()
-        expectOneErrorLine(try await run(["migrate", "--db", "locked/x.sqlite"], in: workspace.path),
+        expectOneErrorLine(try await locked.run(["migrate", "--db", "locked/x.sqlite"], in: workspace.path),
             containing: "cannot open locked/x.sqlite: the directory locked is not writable for this user")
         guard let frozen = try ReadOnlyDirectory(workspace.file("frozen")) else { return }
         defer { frozen.release() }
         #expect(try await run(["migrate", "--db", "frozen/x.sqlite"], in: workspace.path).status == 0)
         try frozen.freeze()
-        expectOneErrorLine(try await run(["serve", "--port", "0", "--db", "frozen/x.sqlite"], in: workspace.path),
+        expectOneErrorLine(try await frozen.run(["serve", "--port", "0", "--db", "frozen/x.sqlite"], in: workspace.path),
             containing: "cannot open frozen/x.sqlite: the file is read-only for this user")
     }
 
@@ -147,27 +147,35 @@ import Darwin
     }
 }
 
-/// A directory this process cannot write into, whoever runs the tests: for a user, permissions
-/// (0555, its files 0444); for root, whom permissions do not bind (and CI runs as root), a tmpfs
-/// of the test's own remounted read-only, which binds root too.
+/// A directory the binary cannot write into, whoever runs the tests: for a user, permissions
+/// (0555, its files 0444). Permissions do not bind root (and CI runs as root): then a tmpfs of
+/// the test's own remounted read-only, which binds root too, or where root may not mount (no
+/// CAP_SYS_ADMIN) the binary run as `nobody` through setpriv.
 struct ReadOnlyDirectory {
     let path: String
-    private let mounted: Bool
+    private enum Way { case permissions, mount, otherUser }
+    private let way: Way
+    static let setpriv = "/usr/bin/setpriv"
 
-    /// A writable directory at `path` until `freeze`; nil (having said why) when running as root
-    /// without the right to mount (no CAP_SYS_ADMIN), where nothing can be read-only to root.
+    /// A writable directory at `path` until `freeze`; nil (having said why) as root when neither
+    /// a mount nor setpriv is available, where nothing can be read-only to the binary.
     init?(_ path: String) throws {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         self.path = path
-        mounted = getuid() == 0
-        if mounted, mount("tmpfs", path, "tmpfs", 0, "size=4m") != 0 {
-            print("ListenTests: running as root and cannot mount a tmpfs (errno \(errno)); the read-only checks are skipped")
+        if getuid() != 0 {
+            way = .permissions
+        } else if mount("tmpfs", path, "tmpfs", 0, "size=4m") == 0 {
+            way = .mount
+        } else if FileManager.default.isExecutableFile(atPath: Self.setpriv) {
+            way = .otherUser
+        } else {
+            print("ListenTests: running as root, unable to mount a tmpfs (errno \(errno)) and without \(Self.setpriv); the read-only checks are skipped")
             return nil
         }
     }
 
     func freeze() throws {
-        if mounted {
+        if way == .mount {
             guard mount("tmpfs", path, "tmpfs", UInt(MS_REMOUNT) | UInt(MS_RDONLY), nil) == 0 else {
                 throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path, "errno": errno])
             }
@@ -177,8 +185,17 @@ struct ReadOnlyDirectory {
         }
     }
 
+    /// The binary with `arguments`, as the user the directory is read-only to.
+    func run(_ arguments: [String], in directory: String) async throws -> Run {
+        guard way == .otherUser else { return try await FeedbaseCLITests.run(arguments, in: directory) }
+        let user = ["--reuid=nobody", "--regid=nogroup", "--clear-groups", try feedbaseBinary().path]
+        let environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("FEEDBASE_") }
+        let result = try await ChildProcess.run(Self.setpriv, user + arguments, directory: directory, environment: environment)
+        return Run(status: result.status, stdout: result.stdout, stderr: result.stderr)
+    }
+
     /// Writable again (the workspace removes it).
     func release() {
-        if mounted { umount2(path, Int32(MNT_DETACH)) } else { chmod(path, 0o755) }
+        if way == .mount { umount2(path, Int32(MNT_DETACH)) } else { chmod(path, 0o755) }
     }
 }
