@@ -21,8 +21,8 @@ private func randomParameters(_ random: inout SeededGenerator, filters: [String]
     return parameters
 }
 
-/// SQL literals another program may store in each column the oracle embeds, within the example
-/// schema's NOT NULL and CHECK constraints (no BLOB in a non-BLOB column).
+/// SQL literals another program may store in the columns the oracle embeds (one of each type),
+/// within the example schema's NOT NULL and CHECK constraints (no BLOB in a non-BLOB column).
 private enum OddEmbeddedValues {
     static let booleans = ["0", "1", "2", "-1", "0.5", "'false'", "'no'", "''", "'true'", "'yes'", "'T'", "'maybe'", "'0'"]
     static let columns: [(table: String, column: String, values: [String])] = [
@@ -33,6 +33,13 @@ private enum OddEmbeddedValues {
         ("tasks", "project_id", ["2.5", "'3'", "99", "'x'", "1", "'2.0'"]),
         ("comments", "body", ["'No'", "7", "''", "'ok'", "'why'", "'no'"]),
         ("comments", "task_id", ["999", "2.5", "'4'", "'abc'", "3", "'7.0'"]),
+        ("projects", "description", ["NULL", "7", "'é'", "1e999", "''", "'a'"]),
+        ("tasks", "estimate", ["NULL", "-0.5", "1.5", "'2.5'", "'t'", "1e999", "0.1", "3"]),
+        ("tasks", "due", ["NULL", "'2026-01-01T00:00:00.000Z'", "'yesterday'", "'2026-01-01 10:00:00'", "20260101", "''", "-1e999"]),
+        ("tasks", "tags", ["NULL", #"'{"a":1}'"#, "'[1,2]'", "'hello'", "'null'", "' [1, 2] '", "2.5", #"'"hello"'"#, "''", "'tRue'"]),
+        ("tasks", "attachment", ["NULL", "x'00ff'", "'text'", "''", "5", "2.5", "'é'", "x'74657874'"]),
+        ("comments", "posted_on", ["'2026-01-01'", "'2026-1-1'", "5", "1e999", "'2026-01-02'"]),
+        ("comments", "remind_at", ["NULL", "'08:30:00'", "'8:30'", "'noon'", "1.5", "-1e999"]),
     ]
 
     /// A few random statements: odd values into random rows, and primary-key changes (integer
@@ -108,8 +115,15 @@ private enum OddEmbeddedValues {
             func query(_ parameters: [String], under path: String) -> String {
                 parameters.map { path + "." + $0 }.joined(separator: "&")
             }
-            let taskFilters = ["done=eq.false", "priority=gte.3", "or=(priority.is.null,title.like.*a)", "not.and=(done.is.true,priority.lt.4)"]
-            let taskOrders = ["priority.desc", "title", "id.desc", "done,priority.desc"]
+            let taskFilters = [
+                "done=eq.false", "priority=gte.3", "or=(priority.is.null,title.like.*a)", "not.and=(done.is.true,priority.lt.4)",
+                "tags=eq.hello", "tags=like.*ell*", "estimate=gt.1", "due=lt.2026-06-01T00:00:00Z", "or=(attachment.eq.dGV4dA%3D%3D,estimate.is.null)",
+                "tags=in.(%5B1%2C2%5D,null,tRue)", "estimate=not.eq.1.5",
+            ]
+            let taskOrders = ["priority.desc", "title", "id.desc", "done,priority.desc", "estimate", "due.desc,title"]
+            let commentFilters = ["body=neq.no", "body=in.(ok,why)", "remind_at=is.null", "posted_on=eq.2026-01-01", "remind_at=like.*0*", "body=ilike.n*"]
+            let commentOrders = ["body", "body.desc", "posted_on", "remind_at.desc"]
+            let taskColumns = "id,title,priority,done,estimate,due,tags,attachment"
 
             for round in 0..<6 {
                 // Another program writes odd values and changes keys.
@@ -121,19 +135,19 @@ private enum OddEmbeddedValues {
 
                 // Projects with their tasks, and each task's comments.
                 let tasksParameters = randomParameters(&random, filters: taskFilters, orders: taskOrders)
-                let commentsParameters = randomParameters(&random, filters: ["body=neq.no", "body=in.(ok,why)"], orders: ["body", "body.desc"])
+                let commentsParameters = randomParameters(&random, filters: commentFilters, orders: commentOrders)
                 let top = Bool.random(using: &random) ? "&archived=is.false" : ""
-                let target = "/projects?select=id,name,tasks(id,title,priority,done,comments(id,body))&order=id" + top + "&"
+                let target = "/projects?select=id,name,description,tasks(\(taskColumns),comments(id,body,posted_on,remind_at))&order=id" + top + "&"
                     + [query(tasksParameters, under: "tasks"), query(commentsParameters, under: "tasks.comments")].filter { !$0.isEmpty }.joined(separator: "&")
                 var expected: [[String: Any]] = []
-                for project in try await list("/projects?select=id,name&order=id" + top) {
+                for project in try await list("/projects?select=id,name,description&order=id" + top) {
                     var project = project
                     var embedded: [[String: Any]] = []
                     let limit = tasksParameters.contains { $0.hasPrefix("limit=") } ? "" : "&limit=1000"
-                    for task in try await list("/tasks?select=id,title,priority,done&project_id=eq.\(project["id"] ?? "")&" + tasksParameters.joined(separator: "&") + limit) {
+                    for task in try await list("/tasks?select=\(taskColumns)&project_id=eq.\(project["id"] ?? "")&" + tasksParameters.joined(separator: "&") + limit) {
                         var task = task
                         let commentsLimit = commentsParameters.contains { $0.hasPrefix("limit=") } ? "" : "&limit=1000"
-                        task["comments"] = try await list("/comments?select=id,body&task_id=eq.\(task["id"] ?? "")&" + commentsParameters.joined(separator: "&") + commentsLimit)
+                        task["comments"] = try await list("/comments?select=id,body,posted_on,remind_at&task_id=eq.\(task["id"] ?? "")&" + commentsParameters.joined(separator: "&") + commentsLimit)
                         embedded.append(task)
                     }
                     project["tasks"] = embedded
@@ -153,7 +167,7 @@ private enum OddEmbeddedValues {
                 let projectName = Bool.random(using: &random) ? "project" : "projects"
                 let projectFilter = Bool.random(using: &random) ? "&\(taskName).\(projectName).archived=is.false" : ""
                 let taskFilter = Bool.random(using: &random) ? "&\(taskName).done=is.false" : ""
-                let comments = "/comments?select=id,body,\(taskName)(title,done,\(projectName)(name,archived))&order=id&limit=1000" + projectFilter + taskFilter
+                let comments = "/comments?select=id,body,\(taskName)(title,done,tags,attachment,\(projectName)(name,archived,description))&order=id&limit=1000" + projectFilter + taskFilter
                 var expectedComments: [[String: Any]] = []
                 for comment in try await list("/comments?select=id,body,task_id&order=id&limit=1000") {
                     var comment = comment
@@ -161,14 +175,14 @@ private enum OddEmbeddedValues {
                     let taskID = comment.removeValue(forKey: "task_id") as? Int
                     var found: [[String: Any]] = []
                     if let taskID {
-                        found = try await list("/tasks?select=title,done,project_id&id=eq.\(taskID)" + taskFilter.replacingOccurrences(of: "\(taskName).", with: ""))
+                        found = try await list("/tasks?select=title,done,tags,attachment,project_id&id=eq.\(taskID)" + taskFilter.replacingOccurrences(of: "\(taskName).", with: ""))
                     }
                     if var task = found.first {
                         let projectID = task.removeValue(forKey: "project_id") as? Int
                         var projects: [[String: Any]] = []
                         if let projectID {
                             projects = try await list(
-                                "/projects?select=name,archived&id=eq.\(projectID)" + projectFilter.replacingOccurrences(of: "\(taskName).\(projectName).", with: ""))
+                                "/projects?select=name,archived,description&id=eq.\(projectID)" + projectFilter.replacingOccurrences(of: "\(taskName).\(projectName).", with: ""))
                         }
                         task[projectName] = projects.first ?? NSNull()
                         comment[taskName] = task
