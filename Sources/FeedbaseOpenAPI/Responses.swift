@@ -112,7 +112,7 @@ extension Components {
             extraHeaders: [("WWW-Authenticate", ["$ref": "#/components/headers/WWWAuthenticate"])]),
         "Forbidden": problem(Texts.forbidden),
         "Conflict": problem(
-            "A PRIMARY KEY or UNIQUE conflict (`errors` names the column), or a delete of an item that items of another collection still refer to (`detail` names the collection)."),
+            "A PRIMARY KEY or UNIQUE conflict (`errors` names the column), or a delete of an item that items of another collection still refer to, or a change of the value they refer to it by (`detail` names the collection)."),
         "PreconditionFailed": problem(
             "`If-Match` or `If-None-Match` failed.",
             extraHeaders: [("ETag", ["$ref": "#/components/headers/ETag"])]),
