@@ -114,6 +114,8 @@ public struct RowPredicate: Sendable, Equatable {
             guard value != .null else { return nil }
             return operands.contains { compare(value, $0) == 0 }
         case .pattern(let pattern, let caseless):
+            // A BLOB (another program's, in a text column) matches no pattern (Listing.condition).
+            if case .blob = value { return false }
             guard let text = text(of: value) else { return nil }
             // SQLite reads the text only up to a U+0000 (which another program may have stored).
             return matchPattern(Array(text.unicodeScalars.prefix { $0 != "\0" })[...], pattern[...], caseless: caseless)
