@@ -112,6 +112,31 @@ import Testing
         }
     }
 
+    /// BLOBs another program stores as keys of a text-keyed table: the trigger logs them, each
+    /// reads as `{"base64": …}`, and paging by the key (limit 1) visits every row once (BLOBs
+    /// after text, by their bytes).
+    @Test func pagesByATextKeyHoldingBLOBsVisitEveryRowOnce() async throws {
+        try await withServer(sql: "CREATE TABLE c (id TEXT PRIMARY KEY, body TEXT);", progressInterval: .milliseconds(20)) { server in
+            try await server.sqlite3("INSERT INTO c VALUES ('a', '1'), (x'41', '2'), ('b', '3'), (x'', '4'), (x'0001', '5');")
+            for direction in ["asc", "desc"] {
+                var bodies: [String] = []
+                var target = "/c?order=id.\(direction)&limit=1"
+                for _ in 0..<20 {
+                    let response = try await server.request("GET", target)
+                    #expect(response.status == 200, "\(direction): \(response.text)")
+                    bodies += try array(response).compactMap { $0["body"] as? String }
+                    guard let link = response.header("Link"), let start = link.firstIndex(of: "<"), let end = link.firstIndex(of: ">") else { break }
+                    target = String(link[link.index(after: start)..<end])
+                }
+                #expect(bodies == (direction == "asc" ? ["1", "3", "4", "5", "2"] : ["2", "5", "4", "3", "1"]), "\(direction)")
+            }
+            let listing = try array(try await server.request("GET", "/c?order=body"))
+            #expect(try canonical(listing.map { $0["id"] ?? "missing" }) == canonical(["a", ["base64": "QQ=="], "b", ["base64": ""], ["base64": "AAE="]]))
+            let events = try await changes(server, since: 0, count: 5)
+            #expect(try events.map { try canonical($0.item) } == listing.map { try canonical($0) })
+        }
+    }
+
     /// The repro for BLOBs: another program stores one in an integer column while the
     /// feed is on. The change-log trigger takes it (plain SQL logs its hex), GET reads it as
     /// `{"base64": …}`, and /_changes and a band (a BLOB sorts after every number, so
