@@ -5,7 +5,8 @@
 // same checks and operand typing as a listing's SQL (`Listing.operand`), and evaluation follows
 // SQLite's rules for what that SQL does: storage-class order (NULL < numbers < text < BLOB),
 // numbers compared by value, text by bytes, three-valued NULL logic under NOT, GLOB for `like`
-// and ASCII-case-insensitive LIKE for `ilike`. A test holds the two equal on random rows.
+// and ASCII-case-insensitive LIKE for `ilike` (a BLOB matching neither). A test holds the two
+// equal on random rows.
 
 public struct RowPredicate: Sendable, Equatable {
     enum Test: Sendable, Equatable {
