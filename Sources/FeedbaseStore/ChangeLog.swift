@@ -12,8 +12,9 @@
 //   item before an update. Both are built as a GET builds them, with one difference: the
 //   triggers are plain SQL, because they fire in every program that writes to the database and
 //   those know no function of ours. So a BLOB value is null in `item` and `previous`, and its hex
-//   is in `blobs` (`{"id":…,"item":{…},"previous":{…}}`, NULL when the row holds no BLOB); the
-//   reading side, which has `feedbase_base64`, puts it back as base64 (`eventJSON`).
+//   is in `blobs` (`{"id":…,"item":{…},"previous":{…}}`, NULL when the row holds no BLOB; a
+//   BLOB in a column of another type as `{"hex":…}`); the reading side, which has
+//   `feedbase_base64`, puts it back as base64 (`eventJSON`).
 
 public struct ChangeEvent: Sendable, Equatable {
     public var seq: Int64
@@ -151,26 +152,36 @@ enum ChangeLog {
     }
 
     /// The hex of the bytes of every value in a BLOB column of the row (and of the previous row),
-    /// or NULL when there is none; plain SQL.
+    /// and `{"hex": …}` for a BLOB in a column that reads one as `{"base64": …}`
+    /// (`RowJSON.foreignBlob`), or NULL when there is none; plain SQL.
     static func blobs(_ collection: CollectionSchema, row: String, previous: String?) -> String {
         let blobColumns = collection.columns.filter { $0.type == .blob }
+        let wrapping = collection.columns.filter { RowJSON.wrapsBlobs($0.type) }
         let keyIsBlob = collection.primaryKey.type == .blob
-        guard !blobColumns.isEmpty || keyIsBlob else { return "NULL" }
+        guard !blobColumns.isEmpty || !wrapping.isEmpty || keyIsBlob else { return "NULL" }
         let reference = { (table: String, column: Column) in quoteIdentifier(table) + "." + quoteIdentifier(column.name) }
+        let isBlob = { (table: String, column: Column) in "typeof(\(reference(table, column))) = 'blob'" }
         let hex = { (table: String, column: Column) in
-            "CASE WHEN \(reference(table, column)) IS NOT NULL THEN hex(\(reference(table, column))) END"
+            column.type == .blob
+                ? "CASE WHEN \(reference(table, column)) IS NOT NULL THEN hex(\(reference(table, column))) END"
+                : "CASE WHEN \(isBlob(table, column)) THEN json_object('hex', hex(\(reference(table, column)))) END"
         }
         let images = [row] + (previous.map { [$0] } ?? [])
-        // Every value of a BLOB column reads as the base64 of its bytes, text and numbers included.
-        let anyBlob = images.flatMap { table in blobColumns.map { "\(reference(table, $0)) IS NOT NULL" } }
-            + (keyIsBlob ? ["typeof(\(reference(row, collection.primaryKey))) = 'blob'"] : [])
+        // Every value of a BLOB column reads as the base64 of its bytes, text and numbers
+        // included; in another column only a BLOB needs its bytes.
+        let anyBlob = images.flatMap { table in
+            blobColumns.map { "\(reference(table, $0)) IS NOT NULL" } + wrapping.map { isBlob(table, $0) }
+        } + (keyIsBlob ? [isBlob(row, collection.primaryKey)] : [])
+        let logged = blobColumns + wrapping
         var members: [(key: String, value: String)] = [
             // The id is the key's text, a BLOB's base64 (RowJSON.keyTextExpression).
-            ("id", keyIsBlob ? "CASE WHEN typeof(\(reference(row, collection.primaryKey))) = 'blob' THEN hex(\(reference(row, collection.primaryKey))) END" : "NULL"),
-            ("item", RowJSON.object(blobColumns.map { ($0.name, hex(row, $0)) })),
+            ("id", keyIsBlob ? "CASE WHEN \(isBlob(row, collection.primaryKey)) THEN hex(\(reference(row, collection.primaryKey))) END" : "NULL"),
+            ("item", RowJSON.object(logged.map { ($0.name, hex(row, $0)) })),
         ]
-        if let previous { members.append(("previous", RowJSON.object(blobColumns.map { ($0.name, hex(previous, $0)) }))) }
-        return "CASE WHEN \(anyBlob.joined(separator: " OR ")) THEN \(RowJSON.object(members)) END"
+        if let previous { members.append(("previous", RowJSON.object(logged.map { ($0.name, hex(previous, $0)) }))) }
+        // `1 IN (…)`, not a chain of ORs: its depth does not grow with the columns (SQLite
+        // refuses an expression deeper than 1,000, which two images of a wide table would be).
+        return "CASE WHEN 1 IN (\(anyBlob.joined(separator: ", "))) THEN \(RowJSON.object(members)) END"
     }
 
     /// The event as clients see it, `{"seq":…,"collection":…,"op":…,"id":…,"item":{…},"at":…}`,
@@ -179,7 +190,9 @@ enum ChangeLog {
     /// at `path` put back as base64; json_patch keeps the item's key order.
     private static func withBlobs(_ image: String, _ path: String) -> String {
         "CASE WHEN blobs IS NULL THEN json(\(image)) ELSE json_patch(\(image), (SELECT json_group_object(key, "
-            + "\(SQLFunctions.base64OfHexName)(value)) FROM json_each(blobs, '\(path)') WHERE type = 'text')) END"
+            + "CASE WHEN type = 'text' THEN \(SQLFunctions.base64OfHexName)(value) "
+            + "ELSE json_object('base64', \(SQLFunctions.base64OfHexName)(value ->> '$.hex')) END) "
+            + "FROM json_each(blobs, '\(path)') WHERE type IN ('text', 'object'))) END"
     }
 
     /// The row before an update as JSON (NULL otherwise), with its BLOBs put back as base64.

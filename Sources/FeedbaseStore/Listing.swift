@@ -163,6 +163,9 @@ struct Listing {
                 }
                 condition = "\(value) LIKE \(sql.bind(.text(String(like)))) ESCAPE '\\'"
             }
+            // A BLOB (another program's) matches no pattern, as in SQLite built with
+            // LIKE_DOESNT_MATCH_BLOBS (Debian's), whatever the build: the band decides alike.
+            condition += " AND typeof(\(value)) != 'blob'"
         case (.eq, .value(let text)), (.neq, .value(let text)):
             let operand = try operand(text, for: column, parameter: parameter, on: connection)
             condition = "\(value) \(filter.op == .eq ? "=" : "!=") \(sql.bind(operand))"

@@ -1,7 +1,8 @@
 // An item's JSON (as `json_object` built it for a GET or an event) read back into the values
-// SQL compares for each column: booleans as 0/1, BLOBs from base64, numbers as INTEGER or REAL,
-// a JSON column as its normalised JSON text (what a filter on it compares). A small reader for
-// the one shape SQLite writes here (a flat object, no whitespace), not a general JSON parser.
+// SQL compares for each column: booleans as 0/1, BLOBs from base64 (`{"base64": …}` in a
+// column of another type), numbers as INTEGER or REAL, a JSON column as its normalised JSON
+// text (what a filter on it compares). A small reader for the one shape SQLite writes here (a
+// flat object, no whitespace), not a general JSON parser.
 
 public enum RowImage {
     /// The value of each column named in `names` (NULL for a key the object lacks), or nil when
@@ -37,6 +38,10 @@ public enum RowImage {
         switch first {
         case UInt8(ascii: "n"):
             return .null
+        case UInt8(ascii: "{"):
+            // `{"base64": "…"}`: another program's BLOB in a column of another type
+            // (RowJSON.foreignBlob), compared as the stored BLOB.
+            return foreignBlob(Array(bytes)).map { .blob($0) } ?? .text(String(decoding: bytes, as: UTF8.self))
         case UInt8(ascii: "t"):
             return .integer(1)
         case UInt8(ascii: "f"):
@@ -51,6 +56,15 @@ public enum RowImage {
             if let integer = Int64(text) { return .integer(integer) }
             return Double(text).map { .real($0) } ?? .text(text)
         }
+    }
+
+    /// The bytes of `{"base64": "…"}`; nil for anything else.
+    private static func foreignBlob(_ json: [UInt8]) -> [UInt8]? {
+        var reader = Reader(bytes: json)
+        guard let members = reader.object(), members.count == 1, members[0].key == "base64",
+            let text = string(json[members[0].raw])
+        else { return nil }
+        return Base64.decode(text)
     }
 
     /// The members of a JSON object as written by SQLite: each key and the bytes of its value;

@@ -25,11 +25,26 @@ enum RowJSON {
             // a number as the text SQLite writes for it.
             return "\(SQLFunctions.base64Name)(CAST(\(reference) AS BLOB))"
         case .number, .integer:
-            return "CASE WHEN typeof(\(reference)) = 'real' THEN \(realValue(reference)) ELSE \(reference) END"
+            return "CASE WHEN typeof(\(reference)) = 'real' THEN \(realValue(reference)) "
+                + "WHEN typeof(\(reference)) = 'blob' THEN \(foreignBlob(reference, dialect)) ELSE \(reference) END"
         case .string, .dateTime, .date, .time:
             // json_object would write an infinity as the non-JSON `Inf`.
-            return column.holdsReals ? "CASE WHEN \(isInfinite(reference)) THEN NULL ELSE \(reference) END" : reference
+            let infinity = column.holdsReals ? "WHEN \(isInfinite(reference)) THEN NULL " : ""
+            return "CASE WHEN typeof(\(reference)) = 'blob' THEN \(foreignBlob(reference, dialect)) \(infinity)ELSE \(reference) END"
         }
+    }
+
+    /// A BLOB (another program's) in an integer, number, string, date, time or date-time column:
+    /// `{"base64": "…"}`, which no value of the column's own type looks like, so the band reads
+    /// it back as those bytes (`RowImage`) and compares it as SQL compares the stored BLOB. In
+    /// plain SQL it is null, and its hex is logged beside the item (`ChangeLog.blobs`).
+    static func foreignBlob(_ reference: String, _ dialect: Dialect) -> String {
+        dialect == .plain ? "NULL" : "json_object('base64', \(SQLFunctions.base64Name)(\(reference)))"
+    }
+
+    /// Whether a column of this type reads a BLOB (another program's) as `{"base64": "…"}`.
+    static func wrapsBlobs(_ type: ColumnType) -> Bool {
+        [.number, .integer, .string, .dateTime, .date, .time].contains(type)
     }
 
     /// Whether the value is an infinity (a REAL: `+` strips the column's affinity, which would

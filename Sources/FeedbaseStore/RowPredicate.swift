@@ -5,7 +5,8 @@
 // same checks and operand typing as a listing's SQL (`Listing.operand`), and evaluation follows
 // SQLite's rules for what that SQL does: storage-class order (NULL < numbers < text < BLOB),
 // numbers compared by value, text by bytes, three-valued NULL logic under NOT, GLOB for `like`
-// and ASCII-case-insensitive LIKE for `ilike`. A test holds the two equal on random rows.
+// and ASCII-case-insensitive LIKE for `ilike` (a BLOB matching neither). A test holds the two
+// equal on random rows.
 
 public struct RowPredicate: Sendable, Equatable {
     enum Test: Sendable, Equatable {
@@ -114,6 +115,8 @@ public struct RowPredicate: Sendable, Equatable {
             guard value != .null else { return nil }
             return operands.contains { compare(value, $0) == 0 }
         case .pattern(let pattern, let caseless):
+            // A BLOB (another program's, in a text column) matches no pattern (Listing.condition).
+            if case .blob = value { return false }
             guard let text = text(of: value) else { return nil }
             // SQLite reads the text only up to a U+0000 (which another program may have stored).
             return matchPattern(Array(text.unicodeScalars.prefix { $0 != "\0" })[...], pattern[...], caseless: caseless)

@@ -223,4 +223,20 @@ private func bytes(_ json: String) -> [UInt8] { Array(json.utf8) }
         #expect(text(item) == expected)
         await store.close()
     }
+
+    /// The change-log triggers of a table of 600 columns stay within SQLite's expression depth
+    /// (1,000): they test every column for a BLOB (another program's), and the row a write with
+    /// one logs reads back with its `{"base64": …}`.
+    @Test func aWideTableGetsTriggersThatLogABLOBInAnyColumn() async throws {
+        let directory = try TemporaryDirectory()
+        let columns = (1...600).map { "c\($0) INTEGER" }.joined(separator: ", ")
+        let store = try openStore(directory, "CREATE TABLE wide (id INTEGER PRIMARY KEY, \(columns));")
+        let writer = try Connection(path: directory.file("store.sqlite"))
+        try writer.execute("INSERT INTO wide (id, c1) VALUES (1, 1); UPDATE wide SET c600 = x'0001', c1 = 2 WHERE id = 1;")
+        let batch = try await store.changes(after: 0, collections: nil, limit: 10, maxBytes: 1 << 20)
+        #expect(batch.events.count == 2)
+        let update = batch.events.last.map { String(decoding: $0.json, as: UTF8.self) } ?? ""
+        #expect(update.contains(#""c1":2,"#) && update.contains(#""c600":{"base64":"AAE="}}"#), "\(update)")
+        await store.close()
+    }
 }

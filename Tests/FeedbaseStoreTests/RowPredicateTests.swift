@@ -1,5 +1,6 @@
 // The Swift predicate of a filter against the SQL of the same filter: on random rows (values of
-// every column type, NULLs, and values of another type that other programs may store) and random
+// every column type, NULLs, and values of another type that other programs may store, BLOBs in
+// every column included) and random
 // filters, plain and in nested or/and/not groups, the rows a listing returns are exactly the rows
 // the predicate accepts, and a filter the listing refuses is refused by the predicate too. Many
 // seeds; a failure names its seed.
@@ -18,24 +19,24 @@ private let schema = """
 /// Values a column may hold (as SQL literals, many of another type, as other programs store
 /// them: docs/SCHEMA.md, "Values other programs write") and operands to filter with.
 private let oddColumns: [(name: String, stored: [String], operands: [String], ops: [FilterOperator])] = [
-    ("n", ["NULL", "-2", "0", "1", "3", "'abc'", "2.5", "'5x'", "1e20", "-0.5", "9223372036854775807", "1e999", "-1e999"],
+    ("n", ["NULL", "-2", "0", "1", "3", "'abc'", "2.5", "'5x'", "1e20", "-0.5", "9223372036854775807", "1e999", "-1e999", "x'0001'", "x''"],
      ["-2", "0", "1", "3", "x", "2.5", "100000000000000000000", "9223372036854775807"], [.eq, .neq, .gt, .gte, .lt, .lte, .in, .is]),
-    ("r", ["NULL", "-0.5", "0", "1.5", "2", "1e300", "'t'", "0.30000000000000004", "'abc'", "1e999", "-1e999"],
+    ("r", ["NULL", "-0.5", "0", "1.5", "2", "1e300", "'t'", "0.30000000000000004", "'abc'", "1e999", "-1e999", "x'41'"],
      ["1.5", "2", "-0.5", "1e0", "0", "nope", "0.3", "0.30000000000000004"], [.eq, .neq, .gt, .gte, .lt, .lte, .in, .is]),
-    ("s", ["NULL", "'a'", "'ab'", "'A'", "''", "'a%b'", "'a_b'", "'é'", "'É'", "7", "'b*'", "1e999"],
+    ("s", ["NULL", "'a'", "'ab'", "'A'", "''", "'a%b'", "'a_b'", "'é'", "'É'", "7", "'b*'", "1e999", "x'61'", "x'c3a9'", "x'ff00'", "x''"],
      ["a", "ab", "A", "", "a*", "*b", "*", "A*", "a?b", "%", "a_b", "é*", "É", "7", "*%*"], [.eq, .neq, .gt, .lt, .like, .ilike, .in, .is]),
     ("b", ["NULL", "0", "1", "2", "-1", "0.5", "'false'", "'no'", "''", "'true'", "'1'", "'T'", "'yes'", "'maybe'", "'0'", "x'74'", "x'6e6f'"],
      ["true", "false", "maybe"], [.eq, .neq, .is, .in]),
-    ("d", ["NULL", "'2026-01-01T00:00:00.000Z'", "'2026-06-01T10:00:00.000Z'", "'yesterday'", "'2026-01-01 10:00:00'", "20260101", "''", "1e999", "-1e999"],
+    ("d", ["NULL", "'2026-01-01T00:00:00.000Z'", "'2026-06-01T10:00:00.000Z'", "'yesterday'", "'2026-01-01 10:00:00'", "20260101", "''", "1e999", "-1e999", "x'32303236'"],
      ["2026-01-01T00:00:00Z", "2026-06-01T12:00:00+02:00", "2026-03-01T00:00:00.000Z", "yesterday"], [.eq, .neq, .gt, .lte, .in, .like, .ilike, .is]),
     ("j", ["NULL", "'{\"a\":1}'", "'[1,2]'", "'\"x\"'", "1", "'{\"a\": 2}'", "'hello'", "'null'", "' [1, 2] '", "2.5", "x'7b7d'", "x'6869'",
            "'\"hello\"'", "''", "'true'", "'tRue'"],
      ["{\"a\":1}", "{\"a\": 1}", "[1,2]", "\"x\"", "1", "x", "{\"a\":2}", "hello", "\"hello\"", "*ell*", "\"h*", "null", "hi", "{}", "2.5", "",
       "true", "tRue"], [.eq, .neq, .in, .like, .ilike, .is]),
-    ("day", ["NULL", "'2026-01-01'", "'2026-01-02'", "'2026-1-1'", "5", "1e999"], ["2026-01-01", "2026-01-02", "2026-13-01"], [.eq, .gt, .lt, .in, .like, .is]),
+    ("day", ["NULL", "'2026-01-01'", "'2026-01-02'", "'2026-1-1'", "5", "1e999", "x'0001'"], ["2026-01-01", "2026-01-02", "2026-13-01"], [.eq, .gt, .lt, .in, .like, .is]),
     ("bin", ["NULL", "x'00ff'", "x''", "'text'", "''", "5", "2.5", "x'74657874'", "'é'"],
      ["AP8=", "", "!!", "dGV4dA==", "NQ==", "Mi41", "w6k="], [.eq, .neq, .in, .is]),
-    ("code", ["NULL", "'007'", "'abc'", "7", "'7.0'", "'7x'", "1e999"], ["007", "7", "abc", "7.0", "7x", "7*"], [.eq, .neq, .gt, .lt, .in, .like, .is]),
+    ("code", ["NULL", "'007'", "'abc'", "7", "'7.0'", "'7x'", "1e999", "x'37'"], ["007", "7", "abc", "7.0", "7x", "7*"], [.eq, .neq, .gt, .lt, .in, .like, .is]),
 ]
 
 @Suite struct RowPredicateTests {
@@ -142,11 +143,11 @@ private let oddColumns: [(name: String, stored: [String], operands: [String], op
     }
 
     @Test func itemJSONReadsBackIntoTheValuesSQLCompares() {
-        let names = ["i", "f", "s", "b", "j", "bin"]
-        let types: [ColumnType] = [.integer, .number, .string, .boolean, .json, .blob]
-        let json = Array(#"{"i":-3,"f":1.5e-7,"s":"a\"b\u00e9\ud83d\ude00","b":true,"j":{"k":[1,"]"]},"bin":"AP8="}"#.utf8)
+        let names = ["i", "f", "s", "b", "j", "bin", "k"]
+        let types: [ColumnType] = [.integer, .number, .string, .boolean, .json, .blob, .integer]
+        let json = Array(#"{"i":-3,"f":1.5e-7,"s":"a\"b\u00e9\ud83d\ude00","b":true,"j":{"k":[1,"]"]},"bin":"AP8=","k":{"base64":"AAE="}}"#.utf8)
         #expect(RowImage.values(json, names: names, types: types) == [
-            .integer(-3), .real(1.5e-7), .text("a\"bé😀"), .integer(1), .text(#"{"k":[1,"]"]}"#), .blob([0, 255]),
+            .integer(-3), .real(1.5e-7), .text("a\"bé😀"), .integer(1), .text(#"{"k":[1,"]"]}"#), .blob([0, 255]), .blob([0, 1]),
         ])
         #expect(RowImage.values(Array("[1]".utf8), names: names, types: types) == nil)
         #expect(RowImage.values(Array(#"{"i":1"#.utf8), names: names, types: types) == nil)

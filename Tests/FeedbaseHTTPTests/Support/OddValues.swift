@@ -1,5 +1,6 @@
 // Values other programs store, for the foreign-value tests: for each column of a table of every
-// type, SQL literals the sqlite3 shell writes (most of another type than the column's) with the
+// type, SQL literals the sqlite3 shell writes (most of another type than the column's, a BLOB in
+// every column among them) with the
 // JSON each must read as (docs/SCHEMA.md, "Values other programs write"), operands to filter
 // with, and a model of `eq`, `neq`, `in` and `is` on the value as read.
 
@@ -26,13 +27,15 @@ enum OddValues {
         ColumnValues(name: "n", type: "integer", stored: [
             ("NULL", "null"), ("-2", "-2"), ("0", "0"), ("3", "3"), ("'abc'", #""abc""#), ("2.5", "2.5"), ("'5x'", #""5x""#), ("1e20", "1e20"),
             ("0.30000000000000004", "0.30000000000000004"), ("1e999", "null"), ("-1e999", "null"), ("'7'", "7"),
+            ("x'0001'", #"{"base64":"AAE="}"#), ("x''", #"{"base64":""}"#),
         ], operands: ["-2", "0", "1", "3", "7", "x", "2.5"], ops: all),
         ColumnValues(name: "r", type: "number", stored: [
             ("NULL", "null"), ("-0.5", "-0.5"), ("0", "0"), ("1.5", "1.5"), ("1e300", "1e300"), ("'t'", #""t""#), ("1e999", "null"),
-            ("-1e999", "null"), ("'2.5'", "2.5"), ("0.1", "0.1"),
+            ("-1e999", "null"), ("'2.5'", "2.5"), ("0.1", "0.1"), ("x'41'", #"{"base64":"QQ=="}"#),
         ], operands: ["1.5", "2", "-0.5", "0", "nope", "1e300", "0.1", "2.5"], ops: all),
         ColumnValues(name: "s", type: "string", stored: [
             ("NULL", "null"), ("'a'", #""a""#), ("'ab'", #""ab""#), ("'A'", #""A""#), ("''", #""""#), ("'é'", #""é""#), ("7", #""7""#), ("'b*'", #""b*""#), ("1e999", #""Inf""#),
+            ("x'61'", #"{"base64":"YQ=="}"#), ("x'c3a9'", #"{"base64":"w6k="}"#), ("x''", #"{"base64":""}"#),
         ], operands: ["a", "ab", "A", "", "a*", "*b", "*", "é*", "7"], ops: all + ["like", "ilike"]),
         ColumnValues(name: "b", type: "boolean", stored: [
             ("NULL", "null"), ("0", "false"), ("1", "true"), ("2", "true"), ("-1", "true"), ("0.5", "true"), ("'false'", "false"), ("'no'", "false"),
@@ -42,6 +45,7 @@ enum OddValues {
         ColumnValues(name: "d", type: "date-time", stored: [
             ("NULL", "null"), ("'2026-01-01T00:00:00.000Z'", #""2026-01-01T00:00:00.000Z""#), ("'2026-06-01T10:00:00.000Z'", #""2026-06-01T10:00:00.000Z""#),
             ("'yesterday'", #""yesterday""#), ("'2026-01-01 10:00:00'", #""2026-01-01 10:00:00""#), ("20260101", "20260101"), ("''", #""""#), ("1e999", "null"), ("-1e999", "null"),
+            ("x'32303236'", #"{"base64":"MjAyNg=="}"#),
         ], operands: ["2026-01-01T00:00:00Z", "2026-06-01T12:00:00+02:00", "yesterday", "2026*", "*"], ops: all + ["like", "ilike"]),
         ColumnValues(name: "j", type: "json", stored: [
             ("NULL", "null"), (#"'{"a":1}'"#, #"{"a":1}"#), ("'[1,2]'", "[1,2]"), (#"'"x"'"#, #""x""#), ("1", "1"), (#"'{"a": 2}'"#, #"{"a":2}"#),
@@ -51,9 +55,10 @@ enum OddValues {
             ops: ["eq", "neq", "in", "is", "like", "ilike"]),
         ColumnValues(name: "day", type: "date", stored: [
             ("NULL", "null"), ("'2026-01-01'", #""2026-01-01""#), ("'2026-01-02'", #""2026-01-02""#), ("'2026-1-1'", #""2026-1-1""#), ("5", "5"), ("1e999", "null"),
+            ("x'0001'", #"{"base64":"AAE="}"#),
         ], operands: ["2026-01-01", "2026-01-02", "2026-13-01", "2026*"], ops: all + ["like"]),
         ColumnValues(name: "tm", type: "time", stored: [
-            ("NULL", "null"), ("'08:30:00'", #""08:30:00""#), ("'8:30'", #""8:30""#), ("'noon'", #""noon""#), ("1.5", "1.5"), ("-1e999", "null"),
+            ("NULL", "null"), ("'08:30:00'", #""08:30:00""#), ("'8:30'", #""8:30""#), ("'noon'", #""noon""#), ("1.5", "1.5"), ("-1e999", "null"), ("x'ff'", #"{"base64":"/w=="}"#),
         ], operands: ["08:30:00", "12:00:00", "8:30", "*0*"], ops: all + ["like"]),
         ColumnValues(name: "bin", type: "blob", stored: [
             ("NULL", "null"), ("x'00ff'", #""AP8=""#), ("x''", #""""#), ("'text'", #""dGV4dA==""#), ("''", #""""#), ("5", #""NQ==""#), ("2.5", #""Mi41""#),
@@ -61,7 +66,7 @@ enum OddValues {
         ], operands: ["AP8=", "", "dGV4dA==", "NQ==", "Mi41", "w6k=", "!!"], ops: ["eq", "neq", "in", "is"]),
         // STRING has NUMERIC affinity: SQLite stores '007' as the number 7.
         ColumnValues(name: "code", type: "string", stored: [
-            ("NULL", "null"), ("'007'", "7"), ("'abc'", #""abc""#), ("7", "7"), ("'7.0'", "7"), ("'7x'", #""7x""#), ("1e999", "null"),
+            ("NULL", "null"), ("'007'", "7"), ("'abc'", #""abc""#), ("7", "7"), ("'7.0'", "7"), ("'7x'", #""7x""#), ("1e999", "null"), ("x'37'", #"{"base64":"Nw=="}"#),
         ], operands: ["007", "7", "abc", "7.0", "7x", "7*"], ops: all + ["like", "ilike"]),
     ]
 
