@@ -17,6 +17,11 @@ final class ServeProcess: Sendable {
             environment: ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("FEEDBASE_") })
     }
 
+    /// A test that fails before stopping its server (a timeout, say) leaves no process behind.
+    deinit {
+        if child.isRunning { child.signal(SIGKILL) }
+    }
+
     var log: String { child.stderr }
 
     /// Waits (bounded) until `condition` holds for the log so far.
