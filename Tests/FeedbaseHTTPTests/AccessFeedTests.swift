@@ -116,47 +116,16 @@ struct Subscriber {
             let end = try await server.request("POST", "/docs", headers: admin.headers, json: randomRow(&random))
             let endSeq = Int(end.header("X-Change-Seq") ?? "") ?? -1
 
-            for var follower in followers {
+            for follower in followers {
                 let context = "seed \(seed): \(follower.who.name) on \(follower.transport) following '\(follower.band)'"
-                var checked = 0
-                func check(upTo seq: Int, _ follower: Follower) {
-                    while checked < follower.views.count && follower.views[checked].seq <= seq {
-                        #expect(follower.copy == follower.views[checked].items, "\(context), at seq \(follower.views[checked].seq)")
-                        checked += 1
-                    }
+                // Deletes and leaves carry the row as it was: one the subscriber could read.
+                try await replayBand(
+                    follower.stream, copy: follower.copy, since: follower.since, endSeq: endSeq, checkThrough: endSeq - 1,
+                    views: follower.views, context: context, strictRemovals: true
+                ) { op, item in
+                    let row = item as? [String: Any] ?? [:]
+                    #expect(follower.who.admits(row), "\(context): \(op) of a row it may not read: \(row)")
                 }
-                var last = follower.since
-                for _ in 0..<1000 where last < endSeq {
-                    let message = try await follower.stream.next()
-                    switch message.kind {
-                    case "subscribed": continue
-                    case "ready", "progress":
-                        check(upTo: message.seq, follower)
-                        last = max(last, message.seq)
-                    case "change":
-                        #expect(message.seq > last, "\(context): out of order")
-                        check(upTo: message.seq - 1, follower)
-                        last = message.seq
-                        let id = message.data["id"] as? String ?? ""
-                        let item = message.data["item"] as? [String: Any] ?? [:]
-                        let op = message.data["op"] as? String ?? ""
-                        // Deletes and leaves carry the row as it was: one the subscriber could read.
-                        #expect(follower.who.admits(item), "\(context): \(op) of a row it may not read: \(item)")
-                        switch op {
-                        case "create", "enter", "update": follower.copy[id] = try canonical(item)
-                        case "delete", "leave":
-                            #expect(follower.copy[id] != nil, "\(context): \(op) of \(id), a row it never held")
-                            follower.copy[id] = nil
-                        default: Issue.record("\(context): unknown op \(message.data)")
-                        }
-                    default:
-                        Issue.record("\(context): unexpected \(message.kind) \(message.data)")
-                    }
-                }
-                #expect(last >= endSeq, "\(context): stopped at \(last) of \(endSeq)")
-                check(upTo: endSeq - 1, follower)
-                #expect(checked == follower.views.count, "\(context): checked \(checked) of \(follower.views.count) views")
-                follower.stream.close()
             }
         }
     }

@@ -187,41 +187,11 @@ import Testing
             }
             let endSeq = Int(try await server.request("GET", "/v?limit=1").header("X-Change-Seq") ?? "") ?? -1
 
-            for var follower in followers {
+            for follower in followers {
                 let context = "seed \(seed): \(follower.who) on \(follower.transport) following '\(follower.query.removingPercentEncoding ?? follower.query)'"
-                var checked = 0
-                func check(upTo seq: Int, _ follower: Follower) {
-                    while checked < follower.views.count && follower.views[checked].seq <= seq {
-                        #expect(follower.copy == follower.views[checked].items, "\(context), at seq \(follower.views[checked].seq)")
-                        checked += 1
-                    }
-                }
-                var last = follower.since
-                for _ in 0..<1000 where last < endSeq {
-                    let message = try await follower.stream.next()
-                    switch message.kind {
-                    case "subscribed": continue
-                    case "ready", "progress":
-                        check(upTo: message.seq, follower)
-                        last = max(last, message.seq)
-                    case "change":
-                        #expect(message.seq > last, "\(context): out of order")
-                        check(upTo: message.seq - 1, follower)
-                        last = message.seq
-                        let id = message.data["id"] as? String ?? ""
-                        switch message.data["op"] as? String ?? "" {
-                        case "create", "enter", "update": follower.copy[id] = try canonical(message.data["item"] ?? NSNull())
-                        case "delete", "leave": follower.copy[id] = nil
-                        default: Issue.record("\(context): unknown op \(message.data)")
-                        }
-                    default:
-                        Issue.record("\(context): unexpected \(message.kind) \(message.data)")
-                    }
-                }
-                #expect(last >= endSeq, "\(context): stopped at \(last) of \(endSeq)")
-                check(upTo: endSeq, follower)
-                #expect(checked == follower.views.count, "\(context): checked \(checked) of \(follower.views.count) views")
-                follower.stream.close()
+                try await replayBand(
+                    follower.stream, copy: follower.copy, since: follower.since, endSeq: endSeq, checkThrough: endSeq,
+                    views: follower.views, context: context)
             }
         }
     }

@@ -2,6 +2,7 @@
 // sequence of messages, each a kind (`change`, `ready`, `progress`, ...), a seq and its JSON.
 
 import Foundation
+import Testing
 
 /// One message of a Server-Sent Events stream.
 struct StreamMessage {
@@ -173,4 +174,55 @@ final class ChangesFollower: BandFollower {
     }
 
     func close() {}
+}
+
+/// The oracles' check of one band: applies its messages to `copy` (ids to canonical items, the
+/// snapshot at `since`) until the log's `endSeq`, and holds the copy equal to each REST view the test took
+/// (`views`, ascending seqs) once the band has passed that view's seq, through `checkThrough`.
+/// `vet` sees every change (its op and item) for the caller's own checks; a delete or leave of
+/// an id the copy never held is recorded when `strictRemovals`.
+func replayBand(
+    _ stream: any BandFollower, copy: [String: String], since: Int, endSeq: Int, checkThrough: Int,
+    views: [(seq: Int, items: [String: String])], context: String, strictRemovals: Bool = false,
+    vet: (String, Any) -> Void = { _, _ in }
+) async throws {
+    var copy = copy
+    var checked = 0
+    func check(upTo seq: Int) {
+        while checked < views.count && views[checked].seq <= seq {
+            #expect(copy == views[checked].items, "\(context), at seq \(views[checked].seq)")
+            checked += 1
+        }
+    }
+    var last = since
+    for _ in 0..<1000 where last < endSeq {
+        let message = try await stream.next()
+        switch message.kind {
+        case "subscribed": continue
+        case "ready", "progress":
+            check(upTo: message.seq)
+            last = max(last, message.seq)
+        case "change":
+            #expect(message.seq > last, "\(context): out of order")
+            check(upTo: message.seq - 1)
+            last = message.seq
+            let id = message.data["id"] as? String ?? ""
+            let item = message.data["item"] ?? NSNull()
+            let op = message.data["op"] as? String ?? ""
+            vet(op, item)
+            switch op {
+            case "create", "enter", "update": copy[id] = try canonical(item)
+            case "delete", "leave":
+                if strictRemovals { #expect(copy[id] != nil, "\(context): \(op) of \(id), a row it never held") }
+                copy[id] = nil
+            default: Issue.record("\(context): unknown op \(message.data)")
+            }
+        default:
+            Issue.record("\(context): unexpected \(message.kind) \(message.data)")
+        }
+    }
+    #expect(last >= endSeq, "\(context): stopped at \(last) of \(endSeq)")
+    check(upTo: checkThrough)
+    #expect(checked == views.count, "\(context): checked \(checked) of \(views.count) views")
+    stream.close()
 }
