@@ -97,7 +97,17 @@ enum Introspector {
         if !uniques.contains([primaryKey.name]) { uniques.insert([primaryKey.name], at: 0) }
         return .collection(CollectionSchema(
             name: table, columns: columns, primaryKey: primaryKey, keyAssignment: assignment,
-            uniqueConstraints: uniques, foreignKeys: foreignKeys.map(\.fk), hasRowID: !withoutRowID))
+            uniqueConstraints: uniques, foreignKeys: foreignKeys.map(\.fk), hasRowID: !withoutRowID,
+            indexLeaders: try indexLeaders(of: table, on: connection)))
+    }
+
+    /// The first column of every full (not partial) index on the table.
+    private static func indexLeaders(of table: String, on connection: Connection) throws -> Set<String> {
+        Set(try connection.query(
+            "SELECT info.name FROM pragma_index_list(?1) AS list, pragma_index_info(list.name) AS info "
+                + "WHERE list.partial = 0 AND info.seqno = 0 AND info.name IS NOT NULL",
+            [.text(table)]
+        ) { $0.text(0) }.compactMap { $0 })
     }
 
     /// Column sets of every full (not partial) unique index, including those behind UNIQUE and

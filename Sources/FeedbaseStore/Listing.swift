@@ -107,7 +107,18 @@ struct Listing {
         // with the infinities left out. Under a NOT, the value as read is compared.
         let infinities = ![.boolean, .json, .blob].contains(column.type) && column.holdsReals
         let negative = underNot != filter.negated
-        let value = infinities && negative ? "(CASE WHEN \(RowJSON.isInfinite(reference)) THEN NULL ELSE \(reference) END)" : comparable(column)
+        let value =
+            if infinities && negative {
+                "(CASE WHEN \(RowJSON.isInfinite(reference)) THEN NULL ELSE \(reference) END)"
+            } else if column.type == .boolean, collection.indexLeaders.contains(column.name),
+                try Self.holdsOnlyZeroAndOne(column, of: collection, on: connection)
+            {
+                // Read as stored: 0, 1 and NULL read as false, true and null, and the column's
+                // index serves the condition (and an ORDER BY behind it on the same index).
+                reference
+            } else {
+                comparable(column)
+            }
         var condition: String
         switch (filter.op, filter.operand) {
         case (.is, .null):
@@ -186,6 +197,19 @@ struct Listing {
                 ? "\(condition) OR \(reference) IN (1e999, -1e999)" : "\(condition) AND \(reference) NOT IN (1e999, -1e999)"
         }
         return filter.negated ? "NOT (\(condition))" : "(\(condition))"
+    }
+
+    /// Whether a boolean column holds nothing but 0, 1 and NULL (what Feedbase writes), in the
+    /// snapshot of the statement that follows on `connection` (a listing reads in one
+    /// transaction). Three seeks on the index the column leads: numbers below 0, between 0 and
+    /// 1, and above 1, text and BLOBs (which sort after every number) with them.
+    static func holdsOnlyZeroAndOne(_ column: Column, of collection: CollectionSchema, on connection: Connection) throws -> Bool {
+        let reference = quoteIdentifier(column.name)
+        let odd = try connection.query(
+            "SELECT EXISTS (SELECT 1 FROM \(quoteIdentifier(collection.name)) WHERE \(reference) < 0 OR "
+                + "(\(reference) > 0 AND \(reference) < 1) OR \(reference) > 1)", []
+        ) { $0.int64(0) }.first
+        return odd == 0
     }
 
     /// What a filter compares: the value the column's JSON shows (RowJSON.comparableExpression),

@@ -97,6 +97,9 @@ public struct CollectionSchema: Sendable, Equatable {
     public var uniqueConstraints: [[String]]
     public var foreignKeys: [ForeignKey]
     public var hasRowID: Bool
+    /// Columns that lead a full (not partial) index: a boolean filter on one is compared as
+    /// stored when the column holds only 0, 1 and NULL, so that the index serves it.
+    public var indexLeaders: Set<String> = []
 
     public func column(_ name: String) -> Column? { columns.first { $0.name == name } }
 

@@ -55,4 +55,62 @@ import Testing
             #expect(!plan.contains { $0.hasPrefix("SCAN notes") }, "\(plan)")
         }
     }
+
+    /// A boolean filter on a column that leads an index: while the column holds only 0, 1 and
+    /// NULL it is compared as stored, and the index serves it and the order after it (the page
+    /// of the README's `done=eq.false&order=priority.desc`); once another program stores `'no'`
+    /// or 2 there, the value as read is compared (no index), and the rows are still right.
+    @Test func aBooleanFilterUsesItsIndexWhileTheColumnHoldsOnlyZeroAndOne() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("plan.sqlite")
+        let schema = """
+            CREATE TABLE tasks (id INTEGER PRIMARY KEY, done BOOLEAN, priority INTEGER);
+            CREATE INDEX tasks_done_priority ON tasks (done, priority);
+            """
+        var configuration = StoreConfiguration(path: path, migrationsDirectory: try directory.migrations(["0001_t.sql": schema]), readers: 1)
+        configuration.feed = false
+        let store = try SQLiteStore(configuration, logger: Logger(label: "test"))
+        defer { Task { await store.close() } }
+        let connection = try Connection(path: path)
+        try connection.execute("INSERT INTO tasks (done, priority) VALUES (0, 1), (1, 2), (NULL, 3), (0, 4), (1, 5)")
+        let collection = try #require(store.schema["tasks"])
+        #expect(collection.indexLeaders == ["done"])
+
+        func plan(_ filter: Filter) throws -> [String] {
+            var query = ListQuery()
+            query.order = [Ordering(column: "priority", descending: true)]
+            query.filters = [filter]
+            let statement = try Listing(collection: collection, query: query).pageStatement(on: connection, schema: store.schema).select
+            return try connection.query("EXPLAIN QUERY PLAN " + statement.text, statement.values) { $0.text(3) ?? "" }
+        }
+        func ids(_ filter: Filter) async throws -> [String] {
+            var query = ListQuery()
+            query.order = [Ordering(column: "priority", descending: true)]
+            query.filters = [filter]
+            let page = try await store.list(in: "tasks", query: query)
+            let text = String(decoding: page.json, as: UTF8.self)
+            return text.split(separator: "{").dropFirst().compactMap { $0.split(separator: ",").first.map(String.init) }
+        }
+        let filters = [
+            Filter(column: "done", op: .eq, operand: .value("false")), Filter(column: "done", op: .eq, operand: .value("true")),
+            Filter(column: "done", op: .is, operand: .true), Filter(column: "done", op: .is, operand: .false),
+            Filter(column: "done", op: .neq, operand: .value("true")),
+            Filter(column: "done", op: .is, negated: true, operand: .true),
+        ]
+        for filter in filters.prefix(4) {
+            let steps = try plan(filter)
+            #expect(steps.contains { $0.hasPrefix("SEARCH tasks USING") && $0.contains("tasks_done_priority (done=?)") }, "\(filter): \(steps)")
+            #expect(!steps.contains { $0.contains("TEMP B-TREE") }, "\(filter): \(steps)")
+        }
+        #expect(try await ids(filters[0]) == [#""id":4"#, #""id":1"#])
+        #expect(try await ids(filters[1]) == [#""id":5"#, #""id":2"#])
+        #expect(try await ids(filters[5]) == [#""id":4"#, #""id":3"#, #""id":1"#])
+
+        // Another program's values: 'no' reads false, 2 reads true; the index no longer decides.
+        try connection.execute("INSERT INTO tasks (done, priority) VALUES ('no', 6), (2, 7), ('yes', 8)")
+        #expect(try plan(filters[0]).allSatisfy { !$0.contains("(done=?)") })
+        #expect(try await ids(filters[0]) == [#""id":6"#, #""id":4"#, #""id":1"#])
+        #expect(try await ids(filters[1]) == [#""id":8"#, #""id":7"#, #""id":5"#, #""id":2"#])
+        #expect(try await ids(filters[5]) == [#""id":6"#, #""id":4"#, #""id":3"#, #""id":1"#])
+    }
 }

@@ -10,6 +10,7 @@ enum OddValues {
     static let sql = """
         CREATE TABLE v (id INTEGER PRIMARY KEY, n INTEGER, r REAL, s TEXT, b BOOLEAN, d DATETIME, j JSON, day DATE, tm TIME, bin BLOB, code STRING);
         CREATE INDEX v_n ON v (n);
+        CREATE INDEX v_b ON v (b);
         """
 
     struct ColumnValues: Sendable {
