@@ -153,9 +153,11 @@ public struct APIKeyFile: Sendable {
         let connection = try Connection(path: path, options: options)
         let key = StoredAPIKey(
             id: TimeOrderedIDGenerator().next(), hash: hash, role: role, subject: subject, createdAt: now, expiresAt: expiresAt, revokedAt: nil)
-        try connection.transaction(.immediate) {
-            try APIKeyTable.create(on: connection)
-            try APIKeyTable.insert(key, on: connection)
+        try whileBusy {
+            try connection.transaction(.immediate) {
+                try APIKeyTable.create(on: connection)
+                try APIKeyTable.insert(key, on: connection)
+            }
         }
         return key
     }
@@ -173,8 +175,25 @@ public struct APIKeyFile: Sendable {
     /// Whether the key existed and was active; it is not active afterwards.
     public func revoke(id: String, now: Int64 = UnixTime.now()) throws -> Bool {
         let connection = try Connection(path: path, options: options)
-        return try connection.transaction(.immediate) {
-            try APIKeyTable.exists(on: connection) && APIKeyTable.revoke(id: id, at: now, on: connection)
+        return try whileBusy {
+            try connection.transaction(.immediate) {
+                try APIKeyTable.exists(on: connection) && APIKeyTable.revoke(id: id, at: now, on: connection)
+            }
+        }
+    }
+
+    /// Runs `body` again while SQLite answers SQLITE_BUSY at once, up to the busy timeout. The
+    /// busy handler waits out a writer, but SQLite skips it in a few cases (a server's
+    /// checkpoint restarting the WAL as the transaction begins): a command run beside a server
+    /// then failed with "database is locked" within milliseconds.
+    private func whileBusy<T>(_ body: () throws -> T) throws -> T {
+        let deadline = ContinuousClock.now + .milliseconds(Int(options.busyTimeoutMilliseconds))
+        while true {
+            do {
+                return try body()
+            } catch let error as StoreError where error.sqliteCode.map({ $0 & 0xff == 5 }) == true && ContinuousClock.now < deadline {
+                Thread.sleep(forTimeInterval: 0.01)
+            }
         }
     }
 }
