@@ -22,9 +22,19 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
+        // The engine-neutral layer: the schema model, typed queries, body validation, access
+        // scopes, errors, codecs and the ResourceStore contract every engine implements. No SQL,
+        // no database: tested without one.
+        .target(
+            name: "FeedbaseModel",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+        ),
+        // The SQLite engine (the embedded default): executes the model's plans as SQL on the
+        // system libsqlite3, and owns its change log.
         .target(
             name: "FeedbaseStore",
             dependencies: [
+                "FeedbaseModel",
                 "FeedbaseCSQLite",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -35,7 +45,7 @@ let package = Package(
         .target(
             name: "FeedbaseAuth",
             dependencies: [
-                "FeedbaseStore",
+                "FeedbaseModel",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Logging", package: "swift-log"),
@@ -44,13 +54,13 @@ let package = Package(
         // The change feed's fan-out: plain Swift over the store's change log, no NIO, no SQL.
         .target(
             name: "FeedbaseFeed",
-            dependencies: ["FeedbaseStore", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["FeedbaseModel", .product(name: "Logging", package: "swift-log")]
         ),
         // The OpenAPI 3.1 and AsyncAPI 3.0 documents, built from the store's schema model as plain
         // values with their own JSON and YAML writers: no NIO, no SQL.
         .target(
             name: "FeedbaseOpenAPI",
-            dependencies: ["FeedbaseStore"]
+            dependencies: ["FeedbaseModel"]
         ),
         // HTTP/1.1 on SwiftNIO: the router, the REST resources, problem+json, and the documents
         // FeedbaseOpenAPI builds. Sees no SQL.
@@ -58,7 +68,7 @@ let package = Package(
             name: "FeedbaseHTTP",
             dependencies: [
                 "FeedbaseAuth",
-                "FeedbaseStore",
+                "FeedbaseModel",
                 "FeedbaseFeed",
                 "FeedbaseOpenAPI",
                 .product(name: "NIOWebSocket", package: "swift-nio"),
@@ -74,6 +84,7 @@ let package = Package(
             name: "FeedbaseApp",
             dependencies: [
                 "FeedbaseAuth",
+                "FeedbaseModel",
                 "FeedbaseStore",
                 "FeedbaseFeed",
                 "FeedbaseHTTP",
@@ -86,6 +97,7 @@ let package = Package(
             dependencies: [
                 "FeedbaseApp",
                 "FeedbaseAuth",
+                "FeedbaseModel",
                 "FeedbaseStore",
                 "FeedbaseFeed",
                 "FeedbaseHTTP",
@@ -108,22 +120,22 @@ let package = Package(
         ),
         .testTarget(
             name: "FeedbaseStoreTests",
-            dependencies: ["FeedbaseStore", "FeedbaseTestSupport", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["FeedbaseModel", "FeedbaseStore", "FeedbaseTestSupport", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "FeedbaseOpenAPITests",
             // Logging: the tests open their schema with SQLiteStore, as the server does.
-            dependencies: ["FeedbaseOpenAPI", "FeedbaseStore", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["FeedbaseOpenAPI", "FeedbaseModel", "FeedbaseStore", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "FeedbaseFeedTests",
-            dependencies: ["FeedbaseFeed", "FeedbaseStore", "FeedbaseTestSupport", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["FeedbaseFeed", "FeedbaseModel", "FeedbaseStore", "FeedbaseTestSupport", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "FeedbaseHTTPTests",
             // feedbase: KillTests run the real binary, to kill it with SIGKILL under load.
             dependencies: [
-                "FeedbaseApp", "FeedbaseAuth", "FeedbaseHTTP", "FeedbaseFeed", "FeedbaseStore", "FeedbaseTestSupport", "feedbase",
+                "FeedbaseApp", "FeedbaseAuth", "FeedbaseHTTP", "FeedbaseFeed", "FeedbaseModel", "FeedbaseStore", "FeedbaseTestSupport", "feedbase",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -135,7 +147,7 @@ let package = Package(
             name: "FeedbaseAuthTests",
             // Crypto and JWTKit: the tests make their own keys and sign their own tokens.
             dependencies: [
-                "FeedbaseAuth", "FeedbaseStore",
+                "FeedbaseAuth", "FeedbaseModel", "FeedbaseStore",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "JWTKit", package: "jwt-kit"),
@@ -147,7 +159,7 @@ let package = Package(
             // Store and Auth: the keys tests hold the database open as a server does while the
             // binary revokes a key.
             dependencies: [
-                "FeedbaseCLI", "feedbase", "FeedbaseTestSupport", "FeedbaseStore", "FeedbaseAuth",
+                "FeedbaseCLI", "feedbase", "FeedbaseTestSupport", "FeedbaseModel", "FeedbaseStore", "FeedbaseAuth",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -6,6 +6,7 @@
 import FeedbaseAuth
 import FeedbaseFeed
 import FeedbaseHTTP
+import FeedbaseModel
 import FeedbaseStore
 import Logging
 import NIOCore

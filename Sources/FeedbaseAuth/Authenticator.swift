@@ -8,7 +8,7 @@
 // which must get an answer synchronously (no hop to an actor's executor and back), and every
 // critical section is a dictionary lookup or swap, never held across an `await`.
 
-import FeedbaseStore
+import FeedbaseModel
 import Logging
 import Synchronization
 

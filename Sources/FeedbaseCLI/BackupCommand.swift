@@ -2,6 +2,7 @@
 // included, and its integrity checks with the log's range. Both run beside a running server.
 
 import ArgumentParser
+import FeedbaseModel
 import FeedbaseStore
 import Foundation
 

@@ -2,6 +2,7 @@
 // (`FEEDBASE_<FLAG>`). Errors print one line on standard error and exit non-zero.
 
 import ArgumentParser
+import FeedbaseModel
 import FeedbaseStore
 import Foundation
 import Logging

@@ -5,6 +5,7 @@
 
 import ArgumentParser
 import FeedbaseAuth
+import FeedbaseModel
 import FeedbaseStore
 import Foundation
 

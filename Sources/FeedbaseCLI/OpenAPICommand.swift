@@ -2,6 +2,7 @@
 // /openapi.yaml (or, with --asyncapi, the feed's AsyncAPI document), printed without serving.
 
 import ArgumentParser
+import FeedbaseModel
 import FeedbaseOpenAPI
 import FeedbaseStore
 import Foundation

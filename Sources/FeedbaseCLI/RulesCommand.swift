@@ -4,6 +4,7 @@
 
 import ArgumentParser
 import FeedbaseHTTP
+import FeedbaseModel
 import FeedbaseStore
 import Foundation
 import Logging

@@ -5,6 +5,7 @@ import ArgumentParser
 import Dispatch
 import FeedbaseApp
 import FeedbaseHTTP
+import FeedbaseModel
 import FeedbaseStore
 import Foundation
 import Logging

@@ -4,7 +4,7 @@
 // was), out → out nothing; a create or delete counts only when its row is in the band. The band's message is the event with
 // that op, the band's name (when it has one) after the seq, and the item narrowed to the select.
 
-import FeedbaseStore
+import FeedbaseModel
 
 public struct Band: Sendable, Hashable {
     public let collection: String

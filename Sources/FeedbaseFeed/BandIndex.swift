@@ -6,7 +6,7 @@
 // of the band's subscribers. Bands are grouped by the row layout they were compiled against (a
 // migration may change it while the server runs), and each event is read once per layout.
 
-import FeedbaseStore
+import FeedbaseModel
 
 /// A distinct band with subscribers, and the name its messages carry.
 final class BandEntry {

@@ -15,7 +15,7 @@
 // from the log (live or backlog) by its count and `pageBytes`, and each sink by its own buffer
 // plus the one backlog page it was handed.
 
-import FeedbaseStore
+import FeedbaseModel
 import Logging
 
 public actor ChangeHub {

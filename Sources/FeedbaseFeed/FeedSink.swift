@@ -1,7 +1,7 @@
 // What the hub hands events to: a sink per subscription (a WebSocket subscription, an SSE
 // stream, a test), the batches it shares, and why a subscription ends.
 
-import FeedbaseStore
+import FeedbaseModel
 import Synchronization
 
 /// Where a subscription's messages go (a WebSocket, an SSE stream, a test). Calls come from the

@@ -1,7 +1,7 @@
 // One subscriber's cursor in the hub: what it follows (the firehose, some collections, or one
 // band) and the seq up to which it has been handed everything due to it.
 
-import FeedbaseStore
+import FeedbaseModel
 
 final class Subscription {
     let sink: any FeedSink

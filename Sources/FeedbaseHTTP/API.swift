@@ -4,8 +4,8 @@
 
 import FeedbaseAuth
 import FeedbaseFeed
+import FeedbaseModel
 import FeedbaseOpenAPI
-import FeedbaseStore
 import Logging
 import NIOCore
 import NIOHTTP1

@@ -2,7 +2,7 @@
 // from acting on it, so that what a message may be is said in one place and the fuzz target of
 // client messages (Tests/Fuzz) reads them exactly as a socket does.
 
-import FeedbaseStore
+import FeedbaseModel
 
 enum BandMessage: Equatable {
     case subscribe(id: String, url: String, since: Int64?)

@@ -6,7 +6,7 @@
 
 import FeedbaseAuth
 import FeedbaseFeed
-import FeedbaseStore
+import FeedbaseModel
 
 struct BandRequest: Sendable {
     var band: Band

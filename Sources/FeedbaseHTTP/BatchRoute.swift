@@ -4,7 +4,7 @@
 // failing operation's problem with its pointers under the operation's index.
 
 import FeedbaseAuth
-import FeedbaseStore
+import FeedbaseModel
 import NIOHTTP1
 
 struct BatchRoute: Sendable {

@@ -3,7 +3,7 @@
 
 import FeedbaseAuth
 import FeedbaseFeed
-import FeedbaseStore
+import FeedbaseModel
 import NIOHTTP1
 
 /// The six operations of one collection.

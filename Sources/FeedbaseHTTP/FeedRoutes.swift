@@ -4,7 +4,7 @@
 
 import FeedbaseAuth
 import FeedbaseFeed
-import FeedbaseStore
+import FeedbaseModel
 import NIOCore
 import NIOHTTP1
 import Synchronization

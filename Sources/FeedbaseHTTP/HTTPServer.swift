@@ -5,7 +5,7 @@
 // the store's threads and back exactly once; the handler keeps that hop explicit and cheap, and
 // HTTPServerPipelineHandler already orders pipelined responses and handles quiescing.
 
-import FeedbaseStore
+import FeedbaseModel
 import Logging
 import NIOCore
 import NIOHTTP1

@@ -1,7 +1,7 @@
 // A request as the handlers see it (head, decoded path, whole body) and the response they return.
 
 import FeedbaseAuth
-import FeedbaseStore
+import FeedbaseModel
 import NIOHTTP1
 
 public struct Request: Sendable {

@@ -4,7 +4,7 @@
 // `tasks.comments.limit=2`. An embed is `[alias:]relation[!fk_column](columns...)`; `*` is every
 // column. Whether a relation exists is the store's to say (Relation.resolve).
 
-import FeedbaseStore
+import FeedbaseModel
 
 extension QueryParameters {
     /// The columns (nil for all) and the embedded relations of a `select` value.

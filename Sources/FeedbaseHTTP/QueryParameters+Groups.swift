@@ -6,7 +6,7 @@
 // escaping the next character: `title.eq."a, b"`. `in.(...)` lists keep their own syntax (their
 // quoted items included). Delimiters are found among Unicode scalars, as in QueryParameters.
 
-import FeedbaseStore
+import FeedbaseModel
 
 extension QueryParameters {
     /// The group a parameter of `ListQuery.groupParameters` names.

@@ -5,7 +5,7 @@
 // Delimiters (`.`, `,`, `(`, `"`, `\`) are found among Unicode scalars, never Characters: a
 // combining mark after a delimiter would otherwise fuse with it into one grapheme and hide it.
 
-import FeedbaseStore
+import FeedbaseModel
 
 enum QueryParameters {
     /// Name/value pairs, decoded as HTML forms encode them (`application/x-www-form-urlencoded`:

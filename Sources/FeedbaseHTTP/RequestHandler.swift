@@ -1,7 +1,7 @@
 // One connection's request handler: gathers a request (refusing bodies over the limit without
 // buffering them), hands it to the API off the event loop, writes the response, logs one line.
 
-import FeedbaseStore
+import FeedbaseModel
 import Logging
 import NIOCore
 import NIOHTTP1

@@ -3,7 +3,7 @@
 // would surface as a 500) or NIO's decoder gives up on it. The server's flags set them
 // (`feedbase serve --help`); the defaults suit one modest machine serving many clients.
 
-import FeedbaseStore
+import FeedbaseModel
 import NIOCore
 import NIOHTTP1
 

@@ -3,7 +3,7 @@
 // branch has no `c`). Paths are matched on percent-decoded segments, so `/tasks/a%2Fb` has the id
 // `a/b` and never reaches a deeper route.
 
-import FeedbaseStore
+import FeedbaseModel
 import NIOHTTP1
 
 public struct Router<Handler: Sendable>: Sendable {

@@ -11,7 +11,7 @@
 
 import FeedbaseAuth
 import FeedbaseFeed
-import FeedbaseStore
+import FeedbaseModel
 import NIOCore
 import Synchronization
 

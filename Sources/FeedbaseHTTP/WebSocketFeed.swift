@@ -9,7 +9,7 @@
 
 import FeedbaseAuth
 import FeedbaseFeed
-import FeedbaseStore
+import FeedbaseModel
 import NIOCore
 import NIOHTTP1
 import NIOWebSocket

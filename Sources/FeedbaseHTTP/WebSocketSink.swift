@@ -12,7 +12,7 @@
 // the hub drops it even when its subscription lands after the unsubscribe.
 
 import FeedbaseFeed
-import FeedbaseStore
+import FeedbaseModel
 import NIOCore
 import NIOWebSocket
 import Synchronization

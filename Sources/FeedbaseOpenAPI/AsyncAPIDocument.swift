@@ -3,7 +3,7 @@
 // (BandSchemas). Its component schemas are the OpenAPI document's (ItemSchemas, ChangeSchemas),
 // so both documents describe the same events.
 
-import FeedbaseStore
+import FeedbaseModel
 
 extension OpenAPIDocument {
     /// The AsyncAPI 3.0.0 document of the WebSocket feed (`GET /_feed` with `Upgrade: websocket`),

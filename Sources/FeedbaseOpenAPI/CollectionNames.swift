@@ -1,7 +1,7 @@
 // The names a collection gets in the documents (component names, operation ids, paths), unique
 // across the whole document whatever the tables are called.
 
-import FeedbaseStore
+import FeedbaseModel
 
 /// The names one collection gets in the documents: `tasks` → schemas `Task`, `TaskCreate`, ...,
 /// operations `listTasks`, `createTask`, `getTask`, ...

@@ -2,7 +2,7 @@
 // caller's read rule) caught up over plain HTTP, in pages of its messages, with the long poll of
 // `/_changes`; a feed route, so it takes the token as `access_token` too.
 
-import FeedbaseStore
+import FeedbaseModel
 
 extension CollectionOperations {
     /// Parameters `/_changes/{collection}` takes for itself besides the listing's reserved ones

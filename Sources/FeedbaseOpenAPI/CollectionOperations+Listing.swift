@@ -1,7 +1,7 @@
 // `GET /{collection}`: a filter parameter per column, `order`, `select` and the paging
 // parameters; with the feed, the same URL as a live query (`text/event-stream`).
 
-import FeedbaseStore
+import FeedbaseModel
 
 extension CollectionOperations {
     // MARK: GET /{collection}

@@ -3,7 +3,7 @@
 // listing, with its filter, order and select parameters, is in CollectionOperations+Listing.swift;
 // the band's changes (`/_changes/{collection}`) in CollectionOperations+Changes.swift.
 
-import FeedbaseStore
+import FeedbaseModel
 
 /// The six operations of one collection, with every status its handler (CollectionRoutes in
 /// FeedbaseHTTP's API.swift) and the store beneath it can answer; each is guarded by the access

@@ -1,7 +1,7 @@
 // The JSON Schema of one column's values, its description, and the default a create or replace
 // falls back to.
 
-import FeedbaseStore
+import FeedbaseModel
 
 /// The JSON Schema of one column's values, and its description.
 enum ColumnSchema {

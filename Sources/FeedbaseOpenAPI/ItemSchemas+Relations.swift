@@ -2,7 +2,7 @@
 // properties of its list-item schema: a to-one relation's object (or null), a to-many one's array,
 // each described by the related collection's own list-item schema, so nesting follows the refs.
 
-import FeedbaseStore
+import FeedbaseModel
 
 /// One relation as the documents name it: the key it takes in an item and the related collection.
 struct DocumentedRelation {

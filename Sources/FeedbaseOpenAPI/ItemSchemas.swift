@@ -1,7 +1,7 @@
 // The component schemas of one collection's items: as returned, listed, created, replaced,
 // patched, and as a change event, of the whole feed or of a band.
 
-import FeedbaseStore
+import FeedbaseModel
 
 /// The schemas of one collection's items: as returned, as listed (`select` may leave keys out),
 /// as created, replaced and patched, and as a change event.

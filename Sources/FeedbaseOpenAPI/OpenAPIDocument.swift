@@ -10,7 +10,7 @@
 // `HH:MM:SS[.fraction]` without an offset (not JSON Schema's `time` format), and bodies are
 // closed (`additionalProperties: false`) because unknown fields are refused with 400.
 
-import FeedbaseStore
+import FeedbaseModel
 
 public enum OpenAPIDocument {
     /// The version of the HTTP contract these documents describe (docs/API.md).

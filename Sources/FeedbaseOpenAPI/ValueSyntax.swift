@@ -1,7 +1,7 @@
 // The regular expressions that filter, order and path parameters carry: the server's parsing
 // rules written as patterns, so that a client keeping to them is never refused.
 
-import FeedbaseStore
+import FeedbaseModel
 
 /// Regular expressions (ECMA 262, as JSON Schema reads them) of what the server accepts as text:
 /// in filter operands, in path segments. Each is exact where the server's rule is regular.

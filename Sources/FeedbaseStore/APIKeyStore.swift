@@ -7,38 +7,8 @@
 // the file open, so they use one plain connection (`APIKeyFile`): WAL lets them write beside the
 // server's readers, and the busy timeout makes them wait for its writer rather than fail.
 
+import FeedbaseModel
 import Foundation
-
-/// One row of `_feedbase_keys`.
-public struct StoredAPIKey: Sendable, Hashable {
-    /// What `feedbase keys list` shows and `keys revoke` takes (a UUIDv7: sorts by creation).
-    public var id: String
-    /// The lowercase hex SHA-256 of the whole token (`fbk_…`).
-    public var hash: String
-    public var role: String
-    public var subject: String?
-    /// Unix seconds.
-    public var createdAt: Int64
-    /// Unix seconds; nil: never expires.
-    public var expiresAt: Int64?
-    /// Unix seconds; nil: not revoked.
-    public var revokedAt: Int64?
-
-    public init(id: String, hash: String, role: String, subject: String?, createdAt: Int64, expiresAt: Int64?, revokedAt: Int64?) {
-        self.id = id
-        self.hash = hash
-        self.role = role
-        self.subject = subject
-        self.createdAt = createdAt
-        self.expiresAt = expiresAt
-        self.revokedAt = revokedAt
-    }
-
-    /// Neither revoked nor expired at `now` (unix seconds).
-    public func isActive(at now: Int64) -> Bool {
-        revokedAt == nil && (expiresAt.map { now < $0 } ?? true)
-    }
-}
 
 /// The SQL of `_feedbase_keys`, shared by the server's connections and the CLI's.
 enum APIKeyTable {
@@ -100,11 +70,6 @@ enum APIKeyTable {
             id: row.text(0) ?? "", hash: row.text(1) ?? "", role: row.text(2) ?? "", subject: row.text(3),
             createdAt: row.int64(4), expiresAt: row.isNull(5) ? nil : row.int64(5), revokedAt: row.isNull(6) ? nil : row.int64(6))
     }
-}
-
-public enum UnixTime {
-    /// The current time in whole seconds since 1970.
-    public static func now() -> Int64 { Int64(Date().timeIntervalSince1970.rounded(.down)) }
 }
 
 // MARK: The server's store: keys through the writer and the reader pool

@@ -11,6 +11,7 @@
 // truncates a file that an unusual burst had grown.
 
 import FeedbaseCSQLite
+import FeedbaseModel
 import Foundation
 
 /// What the writer's WAL hook tells the checkpointer; the hook runs on the writer thread, the

@@ -3,6 +3,7 @@
 // why it may be opened with SQLITE_OPEN_NOMUTEX.
 
 import FeedbaseCSQLite
+import FeedbaseModel
 import Synchronization
 
 /// How hard a commit waits for the disk. `full` (the default) makes an acknowledged write survive

@@ -12,6 +12,7 @@
 // - SQLite handles never cross threads: a Connection is created before its thread starts and is
 //   used by that thread alone.
 
+import FeedbaseModel
 import Foundation
 import Synchronization
 

@@ -1,6 +1,8 @@
 // Builds the Schema model from SQLite's own catalogue: PRAGMA table_list, table_xinfo,
 // index_list/index_info and foreign_key_list.
 
+import FeedbaseModel
+
 enum Introspector {
     enum CollectionOrSkipped {
         case collection(CollectionSchema)

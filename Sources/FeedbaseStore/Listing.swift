@@ -6,6 +6,8 @@
 // with SQLite's NULL placement made explicit (NULLs sort first ascending, last descending), so a
 // row whose sort value is NULL is neither skipped nor repeated.
 
+import FeedbaseModel
+
 struct Listing {
     let collection: CollectionSchema
     let query: ListQuery

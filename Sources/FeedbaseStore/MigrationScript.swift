@@ -4,6 +4,7 @@
 // literals, comments and trigger bodies).
 
 import FeedbaseCSQLite
+import FeedbaseModel
 
 enum MigrationScript {
     /// The statements of `sql` in order, each with its semicolon; a last one without a

@@ -1,22 +1,8 @@
 // Applies the SQL files of a migrations directory in numeric order, each in its own transaction,
 // and keeps their names and SHA-256 checksums in `_migrations` so that history cannot drift.
 
+import FeedbaseModel
 import Foundation
-
-public struct MigrationFile: Sendable, Equatable {
-    public var number: Int
-    public var name: String
-    public var sql: String
-    public var checksum: String
-}
-
-public struct MigrationStatus: Sendable, Equatable {
-    public enum State: String, Sendable { case applied, pending }
-    public var name: String
-    public var state: State
-    /// RFC 3339 UTC, for applied migrations.
-    public var appliedAt: String?
-}
 
 public enum Migrator {
     static let historyTable = "_migrations"

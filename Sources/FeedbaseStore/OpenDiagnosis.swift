@@ -3,6 +3,7 @@
 // alike, and "attempt to write a readonly database" later, without the path.
 
 #if canImport(Glibc)
+import FeedbaseModel
 import Glibc
 #elseif canImport(Darwin)
 import Darwin

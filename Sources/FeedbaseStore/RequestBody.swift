@@ -2,6 +2,8 @@
 // of Foundation, and checks every field against the collection's schema, naming each bad field
 // by its JSON pointer.
 
+import FeedbaseModel
+
 /// How a body is applied: `create` and `replace` need every required column, `patch` only the
 /// columns it changes.
 enum WriteMode: Sendable {

@@ -1,6 +1,8 @@
 // SQL that makes SQLite itself build each row's JSON (json_object with the column type mapping),
 // so rows travel from the database to the socket as bytes, never through a JSON encoder.
 
+import FeedbaseModel
+
 enum RowJSON {
     /// Who evaluates the SQL: one of our connections, which have `feedbase_base64`, or any SQLite
     /// program (the change-log triggers fire in the sqlite3 shell too), where a BLOB value is left

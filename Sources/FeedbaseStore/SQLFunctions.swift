@@ -1,6 +1,7 @@
 // SQL functions that SQLite lacks and row JSON needs, registered on every connection.
 
 import FeedbaseCSQLite
+import FeedbaseModel
 
 enum SQLFunctions {
     /// `feedbase_base64(x)`: a BLOB as standard base64 text; any other value passes through, so a

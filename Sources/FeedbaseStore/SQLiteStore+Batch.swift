@@ -3,6 +3,8 @@
 // batch all or nothing and its events consecutive. The body is read with SQLite's JSON functions
 // (RequestBody), on the writer, as a bulk create's is.
 
+import FeedbaseModel
+
 extension SQLiteStore {
     /// Applies the operations of `body` (a JSON array, docs/API.md "Batches") in order in one
     /// transaction, committed durably before this returns. `authorize` is asked for each

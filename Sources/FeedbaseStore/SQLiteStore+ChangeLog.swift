@@ -2,6 +2,8 @@
 // pages of events on the reader pool, commit notifications from the writer, pruning in small
 // write jobs.
 
+import FeedbaseModel
+
 extension SQLiteStore {
     public func changes(after seq: Int64, collections: Set<String>?, limit: Int, maxBytes: Int) async throws -> ChangeBatch {
         try await database.read { connection in

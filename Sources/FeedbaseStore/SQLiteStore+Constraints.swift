@@ -1,6 +1,8 @@
 // Constraint failures in the API's own words: SQLite's messages name tables and quote CHECK
 // expressions, so a failure is turned into pointers at the body's columns instead.
 
+import FeedbaseModel
+
 extension SQLiteStore {
     /// A constraint failure pointing at the columns it names under `prefix` (or at `prefix`
     /// itself): SQLite's message names the table and, for CHECK, quotes its SQL, so the API says

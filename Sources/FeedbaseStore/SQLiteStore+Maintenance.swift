@@ -3,6 +3,7 @@
 // row and the change log up to one seq, never half a write), and the integrity checks with the
 // change log's range.
 
+import FeedbaseModel
 import Foundation
 
 /// What `feedbase check` found.

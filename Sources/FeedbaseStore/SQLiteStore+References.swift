@@ -4,6 +4,8 @@
 // other items still reference, or a change of a value they refer to it by, is a conflict naming
 // the collection that references it.
 
+import FeedbaseModel
+
 extension SQLiteStore {
     /// The checked values of `fields` (RowValidator.values), with every single-column reference
     /// among them checked too: all problems of the body in one `invalid` error, in column order;

@@ -2,6 +2,8 @@
 // committing writer. Preconditions are checked inside the write's own savepoint, so the check
 // and the change are one atomic step.
 
+import FeedbaseModel
+
 extension SQLiteStore {
     public func item(in collectionName: String, id: String, access: Access) async throws -> Item? {
         try await withCheckedThrowingContinuation { continuation in

@@ -2,6 +2,7 @@
 // only read (`feedbase rules`): they check against the schema the database will have, on a
 // copy that is thrown away, so the database is neither changed nor created.
 
+import FeedbaseModel
 import Foundation
 
 extension SQLiteStore {

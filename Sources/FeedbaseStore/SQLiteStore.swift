@@ -1,6 +1,7 @@
 // The SQLite engine behind ResourceStore: opens the writer and reader connections, applies
 // migrations, introspects the schema, and runs resource operations as SQL that builds row JSON.
 
+import FeedbaseModel
 import Foundation
 import Logging
 

@@ -2,6 +2,7 @@
 // it belongs to its Connection's thread.
 
 import FeedbaseCSQLite
+import FeedbaseModel
 
 final class Statement {
     let handle: OpaquePointer

@@ -9,6 +9,7 @@ import Logging
 import Synchronization
 
 @testable import FeedbaseAuth
+import FeedbaseModel
 @testable import FeedbaseStore
 
 final class TemporaryDirectory {

@@ -7,6 +7,7 @@ import Synchronization
 import Testing
 
 @testable import FeedbaseAuth
+import FeedbaseModel
 @testable import FeedbaseStore
 
 @Suite struct UnknownKeyTests {

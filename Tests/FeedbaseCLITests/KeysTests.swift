@@ -10,6 +10,7 @@ import Logging
 import Testing
 
 @testable import FeedbaseCLI
+import FeedbaseModel
 @testable import FeedbaseStore
 
 @Suite struct KeysTests {

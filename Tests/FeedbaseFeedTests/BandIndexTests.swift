@@ -6,6 +6,7 @@
 // BandTests). Real predicates, compiled by the SQLite store from the REST grammar.
 
 @testable import FeedbaseFeed
+import FeedbaseModel
 import FeedbaseStore
 import FeedbaseTestSupport
 import Foundation

@@ -3,6 +3,7 @@
 // resets after a prune, the slow-sink cut-off, a failing log, and the byte bounds.
 
 @testable import FeedbaseFeed
+import FeedbaseModel
 import FeedbaseStore
 import FeedbaseTestSupport
 import Logging

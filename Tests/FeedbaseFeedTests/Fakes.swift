@@ -3,6 +3,7 @@
 // count and bytes, `reached`, pruning from the front), and can be told to fail.
 
 import FeedbaseFeed
+import FeedbaseModel
 import FeedbaseStore
 import Synchronization
 

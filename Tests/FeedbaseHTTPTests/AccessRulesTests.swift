@@ -4,6 +4,7 @@
 import FeedbaseApp
 import FeedbaseAuth
 import FeedbaseHTTP
+import FeedbaseModel
 import FeedbaseStore
 import Foundation
 import Testing

@@ -1,6 +1,7 @@
 // `feedbase backup` of a live database while writes go on: each copy is sound, and a server
 // started on it serves exactly the original's rows and change log up to the copy's seq.
 
+import FeedbaseModel
 import FeedbaseStore
 import Foundation
 import Testing

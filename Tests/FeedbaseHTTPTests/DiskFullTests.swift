@@ -4,6 +4,7 @@
 // the test mount one: root, or CAP_SYS_ADMIN), and the server's own size limit (`--max-db-size`,
 // SQLite's max_page_count), which every machine can run.
 
+import FeedbaseModel
 import FeedbaseStore
 import Foundation
 import Testing

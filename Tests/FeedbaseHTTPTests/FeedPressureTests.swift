@@ -2,6 +2,7 @@
 // that leave at once, and frame encoding at every length boundary.
 
 @testable import FeedbaseHTTP
+import FeedbaseModel
 import FeedbaseStore
 import FeedbaseTestSupport
 import Foundation

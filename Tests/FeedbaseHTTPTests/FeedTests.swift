@@ -3,6 +3,7 @@
 // --no-feed. Pressure (slow consumers, pruning, resets) is in FeedPressureTests.
 
 @testable import FeedbaseHTTP
+import FeedbaseModel
 import FeedbaseStore
 import FeedbaseTestSupport
 import Foundation

@@ -4,6 +4,7 @@
 // (as `feedbase migrate` runs it) drops and renames columns of a served table while a subscriber
 // is connected, and the feed carries on in the new shape.
 
+import FeedbaseModel
 import FeedbaseStore
 import Foundation
 import Testing

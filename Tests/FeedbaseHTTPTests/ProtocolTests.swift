@@ -2,6 +2,7 @@
 // such, whatever the collection: limits on bodies and request targets, idle timeouts, keep-alive
 // and pipelining, requests that are not HTTP, a locked database and a server fault.
 
+import FeedbaseModel
 @testable import FeedbaseStore
 import Foundation
 import Testing

@@ -2,6 +2,7 @@
 // every error status with its problem+json body. The connection itself (limits, timeouts,
 // pipelining, malformed HTTP, faults) is in ProtocolTests.
 
+import FeedbaseModel
 @testable import FeedbaseStore
 import Foundation
 import Testing

@@ -1,6 +1,7 @@
 // The router on its own: literal over parameter precedence with backtracking, 405 with the
 // allowed methods, HEAD through GET, percent-decoded segments, and query-string parsing.
 
+import FeedbaseModel
 import FeedbaseStore
 import NIOHTTP1
 import Testing

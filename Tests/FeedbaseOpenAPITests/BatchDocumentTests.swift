@@ -1,6 +1,7 @@
 // `POST /_batch` in the OpenAPI document: its statuses, and an operation schema with one closed
 // shape per action and served collection, each carrying that collection's own body schema.
 
+import FeedbaseModel
 import FeedbaseStore
 import Testing
 

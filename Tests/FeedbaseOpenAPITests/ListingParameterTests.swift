@@ -1,6 +1,7 @@
 // The parameters of a listing: a filter per column (an array of conditions whose patterns follow
 // each type's operator syntax), `order`, `select` and paging.
 
+import FeedbaseModel
 import FeedbaseStore
 import Testing
 

@@ -6,6 +6,7 @@ import Foundation
 import Logging
 import Testing
 
+import FeedbaseModel
 @testable import FeedbaseStore
 
 @Suite struct APIKeyStoreTests {

@@ -4,6 +4,7 @@
 import Synchronization
 import Testing
 
+import FeedbaseModel
 @testable import FeedbaseStore
 
 @Suite struct CodecTests {

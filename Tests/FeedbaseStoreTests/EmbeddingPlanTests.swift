@@ -6,6 +6,7 @@ import FeedbaseTestSupport
 import Logging
 import Testing
 
+import FeedbaseModel
 @testable import FeedbaseStore
 
 @Suite struct EmbeddingPlanTests {

@@ -4,6 +4,7 @@
 
 import Testing
 
+import FeedbaseModel
 @testable import FeedbaseStore
 
 @Suite struct MigrationScriptTests {

@@ -4,6 +4,7 @@
 import Foundation
 import Testing
 
+import FeedbaseModel
 @testable import FeedbaseStore
 
 private let itemsSQL = """

@@ -10,6 +10,7 @@ import Foundation
 import Logging
 import Testing
 
+import FeedbaseModel
 @testable import FeedbaseStore
 
 private let schema = """

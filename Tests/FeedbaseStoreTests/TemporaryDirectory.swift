@@ -2,6 +2,7 @@
 
 import Foundation
 
+import FeedbaseModel
 @testable import FeedbaseStore
 
 final class TemporaryDirectory {

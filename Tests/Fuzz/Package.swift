@@ -31,29 +31,30 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "FeedbaseCSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .target(name: "FeedbaseModel", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: instrumented),
         .target(
             name: "FeedbaseStore",
-            dependencies: ["FeedbaseCSQLite", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")],
+            dependencies: ["FeedbaseModel", "FeedbaseCSQLite", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")],
             swiftSettings: instrumented
         ),
         .target(
             name: "FeedbaseAuth",
             dependencies: [
-                "FeedbaseStore", .product(name: "Crypto", package: "swift-crypto"), .product(name: "JWTKit", package: "jwt-kit"),
+                "FeedbaseModel", .product(name: "Crypto", package: "swift-crypto"), .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: instrumented
         ),
         .target(
             name: "FeedbaseFeed",
-            dependencies: ["FeedbaseStore", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["FeedbaseModel", .product(name: "Logging", package: "swift-log")],
             swiftSettings: instrumented
         ),
-        .target(name: "FeedbaseOpenAPI", dependencies: ["FeedbaseStore"], swiftSettings: instrumented),
+        .target(name: "FeedbaseOpenAPI", dependencies: ["FeedbaseModel"], swiftSettings: instrumented),
         .target(
             name: "FeedbaseHTTP",
             dependencies: [
-                "FeedbaseAuth", "FeedbaseStore", "FeedbaseFeed", "FeedbaseOpenAPI",
+                "FeedbaseAuth", "FeedbaseModel", "FeedbaseFeed", "FeedbaseOpenAPI",
                 .product(name: "NIOWebSocket", package: "swift-nio"), .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -63,23 +64,23 @@ let package = Package(
         .target(name: "FuzzDriver"),
         .target(
             name: "FuzzSupport",
-            dependencies: ["FeedbaseStore", "FuzzDriver", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["FeedbaseModel", "FeedbaseStore", "FuzzDriver", .product(name: "Logging", package: "swift-log")],
             swiftSettings: instrumented
         ),
         .executableTarget(
             name: "FuzzQuery",
-            dependencies: ["FeedbaseHTTP", "FeedbaseStore", "FuzzSupport", .product(name: "NIOHTTP1", package: "swift-nio")],
+            dependencies: ["FeedbaseHTTP", "FeedbaseModel", "FeedbaseStore", "FuzzSupport", .product(name: "NIOHTTP1", package: "swift-nio")],
             swiftSettings: fuzzerMain, linkerSettings: fuzzerLink
         ),
         .executableTarget(
             name: "FuzzBody",
-            dependencies: ["FeedbaseStore", "FuzzSupport"],
+            dependencies: ["FeedbaseModel", "FeedbaseStore", "FuzzSupport"],
             swiftSettings: fuzzerMain, linkerSettings: fuzzerLink
         ),
         .executableTarget(
             name: "FuzzRequestHead",
             dependencies: [
-                "FeedbaseHTTP", "FeedbaseFeed", "FeedbaseStore", "FuzzSupport",
+                "FeedbaseHTTP", "FeedbaseFeed", "FeedbaseModel", "FeedbaseStore", "FuzzSupport",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
             ],
@@ -87,14 +88,14 @@ let package = Package(
         ),
         .executableTarget(
             name: "FuzzBandMessage",
-            dependencies: ["FeedbaseHTTP", "FeedbaseAuth", "FeedbaseStore", "FuzzSupport"],
+            dependencies: ["FeedbaseHTTP", "FeedbaseAuth", "FeedbaseModel", "FeedbaseStore", "FuzzSupport"],
             swiftSettings: fuzzerMain, linkerSettings: fuzzerLink
         ),
         .target(name: "FeedbaseTestSpawn", path: "Tests/FeedbaseTestSpawn"),
         .target(name: "FeedbaseTestSupport", dependencies: ["FeedbaseTestSpawn"], path: "Tests/FeedbaseTestSupport", swiftSettings: addressSanitized),
         .testTarget(
             name: "FeedbaseStoreTests",
-            dependencies: ["FeedbaseStore", "FeedbaseTestSupport", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["FeedbaseModel", "FeedbaseStore", "FeedbaseTestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: addressSanitized, linkerSettings: addressSanitizedLink
         ),
     ],

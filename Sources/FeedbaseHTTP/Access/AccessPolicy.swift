@@ -4,7 +4,7 @@
 // listens on loopback only, unless `--public` says the data is meant to be open).
 
 import FeedbaseAuth
-import FeedbaseStore
+import FeedbaseModel
 
 public struct AccessPolicy: Sendable {
     /// nil: no rules file, everything allowed.

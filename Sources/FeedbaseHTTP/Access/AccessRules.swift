@@ -11,7 +11,7 @@
 // denied. `#` starts a comment. The parser knows no schema; `validate` checks the rules against one.
 
 import FeedbaseAuth
-import FeedbaseStore
+import FeedbaseModel
 
 public struct AccessRules: Sendable {
     public enum Action: String, Sendable, CaseIterable {

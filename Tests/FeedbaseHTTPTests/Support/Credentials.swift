@@ -5,6 +5,7 @@
 import Crypto
 import FeedbaseApp
 import FeedbaseAuth
+import FeedbaseModel
 import FeedbaseStore
 import Foundation
 

@@ -5,6 +5,7 @@
 import FeedbaseApp
 import FeedbaseFeed
 import FeedbaseHTTP
+import FeedbaseModel
 import FeedbaseStore
 import FeedbaseTestSupport
 import Foundation

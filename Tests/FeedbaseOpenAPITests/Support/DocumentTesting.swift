@@ -1,6 +1,7 @@
 // What the document suites share: a schema opened the way the server opens it (the shipped
 // migrations, or a test's own SQL), and a look into a document's operations.
 
+import FeedbaseModel
 import FeedbaseStore
 import Foundation
 import Logging

@@ -6,6 +6,7 @@
 
 import FeedbaseAuth
 @testable import FeedbaseHTTP
+import FeedbaseModel
 import FeedbaseStore
 import FuzzSupport
 

@@ -4,6 +4,7 @@
 // (dates, times, base64, integer ranges). Nothing is written: the checked values are all a
 // write would bind.
 
+import FeedbaseModel
 @testable import FeedbaseStore
 import FuzzSupport
 

@@ -5,6 +5,7 @@
 // exactly the rows the listing returns: the two are meant to agree, errors included.
 
 @testable import FeedbaseHTTP
+import FeedbaseModel
 import FeedbaseStore
 import FuzzSupport
 import NIOHTTP1

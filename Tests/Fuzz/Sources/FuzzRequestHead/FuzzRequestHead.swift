@@ -5,8 +5,9 @@
 // input is one connection; it is over when every request it completed has its response, the
 // connection closed, or a short deadline passed (a stream, a long poll, an upgraded socket).
 
-@testable import FeedbaseHTTP
 import FeedbaseFeed
+@testable import FeedbaseHTTP
+import FeedbaseModel
 import FeedbaseStore
 import FuzzSupport
 import Logging

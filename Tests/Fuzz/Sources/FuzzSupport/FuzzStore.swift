@@ -4,9 +4,10 @@
 // migrations instead of on the input.
 
 import Dispatch
-import FuzzDriver
+import FeedbaseModel
 import FeedbaseStore
 import Foundation
+import FuzzDriver
 import Logging
 import Synchronization
 

@@ -27,6 +27,11 @@ public enum BatchOutcome: Sendable, Equatable {
 public struct BatchResult: Sendable {
     public var outcomes: [BatchOutcome]
     public var seq: Int64
+
+    package init(outcomes: [BatchOutcome], seq: Int64) {
+        self.outcomes = outcomes
+        self.seq = seq
+    }
 }
 
 /// The operation that failed a batch (nothing of it was written). `error` is what the single

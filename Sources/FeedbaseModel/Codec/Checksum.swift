@@ -2,16 +2,16 @@
 
 import Crypto
 
-enum Checksum {
-    static func sha256(_ bytes: [UInt8]) -> String {
+package enum Checksum {
+    package static func sha256(_ bytes: [UInt8]) -> String {
         Hex.lowercase(Array(SHA256.hash(data: bytes)))
     }
 }
 
-enum Hex {
+package enum Hex {
     private static let digits = Array("0123456789abcdef".utf8)
 
-    static func lowercase(_ bytes: some Sequence<UInt8>) -> String {
+    package static func lowercase(_ bytes: some Sequence<UInt8>) -> String {
         var out: [UInt8] = []
         for byte in bytes {
             out.append(digits[Int(byte >> 4)])

@@ -7,7 +7,7 @@
 public enum RowImage {
     /// The value of each column named in `names` (NULL for a key the object lacks), or nil when
     /// `json` is not such an object.
-    static func values(_ json: [UInt8], names: [String], types: [ColumnType]) -> [SQLValue]? {
+    package static func values(_ json: [UInt8], names: [String], types: [ColumnType]) -> [SQLValue]? {
         var reader = Reader(bytes: json)
         guard let members = reader.object() else { return nil }
         var values = [SQLValue](repeating: .null, count: names.count)
@@ -82,23 +82,23 @@ public enum RowImage {
     }
 
     /// A REAL as SQLite writes it as text (`%!.15g`), for GLOB and LIKE on a number.
-    static func sqliteText(_ value: Double) -> String {
+    package static func sqliteText(_ value: Double) -> String {
         if value.rounded() == value, abs(value) < 1e15 { return String(Int64(value)) + ".0" }
         return String(value)
     }
 
     private struct Reader {
-        let bytes: [UInt8]
-        var index = 0
+        package let bytes: [UInt8]
+        package var index = 0
 
-        init(bytes: [UInt8]) { self.bytes = bytes }
+        package init(bytes: [UInt8]) { self.bytes = bytes }
 
-        mutating func skipSpace() {
+        package mutating func skipSpace() {
             while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
         }
 
         /// The members of an object: each key and the byte range of its raw value.
-        mutating func object() -> [(key: String, raw: Range<Int>)]? {
+        package mutating func object() -> [(key: String, raw: Range<Int>)]? {
             skipSpace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "{") else { return nil }
             index += 1
@@ -129,7 +129,7 @@ public enum RowImage {
         }
 
         /// A JSON string, unescaped.
-        mutating func string() -> String? {
+        package mutating func string() -> String? {
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { return nil }
             index += 1
             var run = index
@@ -193,7 +193,7 @@ public enum RowImage {
         }
 
         /// Moves past one value of any kind (nested objects and arrays included).
-        mutating func skipValue() -> Bool {
+        package mutating func skipValue() -> Bool {
             guard index < bytes.count else { return false }
             switch bytes[index] {
             case UInt8(ascii: "\""):

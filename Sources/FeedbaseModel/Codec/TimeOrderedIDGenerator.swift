@@ -12,27 +12,27 @@ import Darwin
 #endif
 import Synchronization
 
-final class TimeOrderedIDGenerator: Sendable {
+package final class TimeOrderedIDGenerator: Sendable {
     private struct State {
-        var lastMilliseconds: UInt64 = 0
-        var counter: UInt64 = 0  // 42 bits: rand_a (12) and the top 30 bits of rand_b
-        var generator = SystemRandomNumberGenerator()
+        package var lastMilliseconds: UInt64 = 0
+        package var counter: UInt64 = 0  // 42 bits: rand_a (12) and the top 30 bits of rand_b
+        package var generator = SystemRandomNumberGenerator()
     }
 
     private let state = Mutex(State())
     private let now: @Sendable () -> UInt64
 
-    init(now: @escaping @Sendable () -> UInt64 = TimeOrderedIDGenerator.currentMilliseconds) {
+    package init(now: @escaping @Sendable () -> UInt64 = TimeOrderedIDGenerator.currentMilliseconds) {
         self.now = now
     }
 
-    static func currentMilliseconds() -> UInt64 {
+    package static func currentMilliseconds() -> UInt64 {
         var spec = timespec()
         clock_gettime(CLOCK_REALTIME, &spec)
         return UInt64(max(0, spec.tv_sec)) * 1000 + UInt64(max(0, spec.tv_nsec)) / 1_000_000
     }
 
-    func next() -> String {
+    package func next() -> String {
         let (milliseconds, counter, random) = state.withLock { state -> (UInt64, UInt64, UInt64) in
             let clock = now() & 0xffff_ffff_ffff
             if clock > state.lastMilliseconds {

@@ -64,6 +64,14 @@ public struct ForeignKey: Sendable, Equatable {
     public var parentColumn: String?
     public var onDelete: String
     public var onUpdate: String
+
+    package init(column: String, table: String, parentColumn: String?, onDelete: String, onUpdate: String) {
+        self.column = column
+        self.table = table
+        self.parentColumn = parentColumn
+        self.onDelete = onDelete
+        self.onUpdate = onUpdate
+    }
 }
 
 public struct Column: Sendable, Equatable {
@@ -85,6 +93,18 @@ public struct Column: Sendable, Equatable {
     public var isRequiredOnCreate: Bool {
         !nullable && defaultSQL == nil && !isGenerated && !isPrimaryKey
     }
+
+    package init(name: String, declaredType: String, type: ColumnType, nullable: Bool, defaultSQL: String?, isPrimaryKey: Bool, isUnique: Bool, isGenerated: Bool, references: ForeignKey?) {
+        self.name = name
+        self.declaredType = declaredType
+        self.type = type
+        self.nullable = nullable
+        self.defaultSQL = defaultSQL
+        self.isPrimaryKey = isPrimaryKey
+        self.isUnique = isUnique
+        self.isGenerated = isGenerated
+        self.references = references
+    }
 }
 
 public struct CollectionSchema: Sendable, Equatable {
@@ -105,12 +125,28 @@ public struct CollectionSchema: Sendable, Equatable {
 
     /// Columns a client may write (not generated).
     public var writableColumns: [Column] { columns.filter { !$0.isGenerated } }
+
+    package init(name: String, columns: [Column], primaryKey: Column, keyAssignment: KeyAssignment, uniqueConstraints: [[String]], foreignKeys: [ForeignKey], hasRowID: Bool, indexLeaders: Set<String> = []) {
+        self.name = name
+        self.columns = columns
+        self.primaryKey = primaryKey
+        self.keyAssignment = keyAssignment
+        self.uniqueConstraints = uniqueConstraints
+        self.foreignKeys = foreignKeys
+        self.hasRowID = hasRowID
+        self.indexLeaders = indexLeaders
+    }
 }
 
 /// A table that is not served, and why (logged at startup).
 public struct SkippedTable: Sendable, Equatable {
     public var name: String
     public var reason: String
+
+    package init(name: String, reason: String) {
+        self.name = name
+        self.reason = reason
+    }
 }
 
 public struct Schema: Sendable, Equatable {

@@ -9,7 +9,7 @@
 // equal on random rows.
 
 public struct RowPredicate: Sendable, Equatable {
-    enum Test: Sendable, Equatable {
+    package enum Test: Sendable, Equatable {
         case isNull
         /// `x IS NOT NULL AND x != 0`
         case isTrue
@@ -23,29 +23,41 @@ public struct RowPredicate: Sendable, Equatable {
         case pattern([Unicode.Scalar?], caseless: Bool)
     }
 
-    struct Condition: Sendable, Equatable {
-        var column: Int
-        var test: Test
-        var negated: Bool
+    package struct Condition: Sendable, Equatable {
+        package var column: Int
+        package var test: Test
+        package var negated: Bool
+
+        package init(column: Int, test: Test, negated: Bool) {
+            self.column = column
+            self.test = test
+            self.negated = negated
+        }
     }
 
     /// An `or`/`and` group: SQL's OR and AND over three-valued results.
-    struct Group: Sendable, Equatable {
-        indirect enum Member: Sendable, Equatable {
+    package struct Group: Sendable, Equatable {
+        package indirect enum Member: Sendable, Equatable {
             case condition(Condition)
             case group(Group)
         }
 
-        var any: Bool
-        var negated: Bool
-        var members: [Member]
+        package var any: Bool
+        package var negated: Bool
+        package var members: [Member]
+
+        package init(any: Bool, negated: Bool, members: [Member]) {
+            self.any = any
+            self.negated = negated
+            self.members = members
+        }
     }
 
     public let collection: String
-    let conditions: [Condition]
+    package let conditions: [Condition]
     /// ANDed with the conditions. A band with groups is filed in the index under its plain
     /// conditions' equalities only (RowIndexing).
-    var groups: [Group] = []
+    package var groups: [Group] = []
     /// The columns, in table order, for reading an item's JSON back into values.
     public let layout: RowLayout
 
@@ -61,17 +73,17 @@ public struct RowPredicate: Sendable, Equatable {
         matches(row.values)
     }
 
-    func matches(_ values: [SQLValue]) -> Bool {
+    package func matches(_ values: [SQLValue]) -> Bool {
         conditions.allSatisfy { Self.evaluate($0, values) == true } && groups.allSatisfy { Self.evaluate($0, values) == true }
     }
 
-    static func evaluate(_ condition: Condition, _ values: [SQLValue]) -> Bool? {
+    package static func evaluate(_ condition: Condition, _ values: [SQLValue]) -> Bool? {
         let result = evaluate(condition.test, values[condition.column])
         return condition.negated ? result.map { !$0 } : result
     }
 
     /// OR: true when a member is, else NULL when one is NULL, else false; AND the converse.
-    static func evaluate(_ group: Group, _ values: [SQLValue]) -> Bool? {
+    package static func evaluate(_ group: Group, _ values: [SQLValue]) -> Bool? {
         var unknown = false
         for member in group.members {
             let result: Bool? = switch member {
@@ -89,7 +101,7 @@ public struct RowPredicate: Sendable, Equatable {
     }
 
     /// SQL's three-valued result: nil is NULL.
-    static func evaluate(_ test: Test, _ value: SQLValue) -> Bool? {
+    package static func evaluate(_ test: Test, _ value: SQLValue) -> Bool? {
         switch test {
         case .isNull:
             return value == .null
@@ -124,7 +136,7 @@ public struct RowPredicate: Sendable, Equatable {
     }
 
     /// SQLite's order of two values: NULL < INTEGER and REAL (by value) < TEXT (by bytes) < BLOB.
-    static func compare(_ a: SQLValue, _ b: SQLValue) -> Int {
+    package static func compare(_ a: SQLValue, _ b: SQLValue) -> Int {
         func rank(_ value: SQLValue) -> Int {
             switch value {
             case .null: 0
@@ -198,69 +210,12 @@ public struct RowPredicate: Sendable, Equatable {
         while p < pattern.endIndex, pattern[p] == nil { p += 1 }
         return p == pattern.endIndex
     }
-}
 
-extension Listing {
-    /// The filters as a predicate; the same errors as the listing's SQL for the same filters.
-    func predicate(on connection: Connection) throws -> RowPredicate {
-        var conditions: [RowPredicate.Condition] = []
-        for (filter, lenient) in query.filters.map({ ($0, false) }) + query.rule.map({ ($0, true) }) {
-            conditions.append(try predicateCondition(filter, lenient: lenient, on: connection))
-        }
-        var predicate = RowPredicate(
-            collection: collection.name, conditions: conditions,
-            layout: RowLayout(names: collection.columns.map(\.name), types: collection.columns.map(\.type)))
-        predicate.groups = try query.groups.map { try predicateGroup($0, on: connection) }
-        return predicate
-    }
-
-    private func predicateGroup(_ group: FilterGroup, on connection: Connection) throws -> RowPredicate.Group {
-        var members: [RowPredicate.Group.Member] = []
-        for member in group.members {
-            switch member {
-            case .filter(let filter):
-                do {
-                    members.append(.condition(try predicateCondition(filter, lenient: false, on: connection)))
-                } catch let error as StoreError where error.kind == .badQuery {
-                    throw StoreError.badQuery(group.parameter, "\(filter.column): \(error.message)")
-                }
-            case .group(let inner):
-                members.append(.group(try predicateGroup(inner, on: connection)))
-            }
-        }
-        return RowPredicate.Group(any: group.any, negated: group.negated, members: members)
-    }
-
-    private func predicateCondition(_ filter: Filter, lenient: Bool, on connection: Connection) throws -> RowPredicate.Condition {
-        let parameter = filter.column
-        guard let index = collection.columns.firstIndex(where: { $0.name == filter.column }) else {
-            throw StoreError.badQuery(parameter, "\(collection.name) has no column '\(filter.column)'")
-        }
-        let column = collection.columns[index]
-        // The SQL of the same filter checks the operator against the column's type.
-        var scratch = BoundSQL()
-        if lenient, try condition(filter, into: &scratch, on: connection, lenient: true) == "(0)" {
-            return RowPredicate.Condition(column: index, test: .never, negated: false)
-        }
-        var filter = filter
-        if lenient, case .list(let items) = filter.operand {
-            filter.operand = .list(items.filter { (try? operand($0, for: column, parameter: "", on: connection)) != nil })
-        }
-        _ = try condition(filter, into: &scratch, on: connection)
-        let test: RowPredicate.Test
-        switch (filter.op, filter.operand) {
-        case (.is, .null): test = .isNull
-        case (.is, .true): test = .isTrue
-        case (.is, .false): test = .isFalse
-        case (.in, .list(let items)):
-            test = items.isEmpty ? .never : .oneOf(try items.map { try operand($0, for: column, parameter: parameter, on: connection) })
-        case (.like, .value(let pattern)), (.ilike, .value(let pattern)):
-            test = .pattern(pattern.unicodeScalars.map { $0 == "*" ? nil : $0 }, caseless: filter.op == .ilike)
-        case (let op, .value(let text)):
-            test = .compare(op, try operand(text, for: column, parameter: parameter, on: connection))
-        default:
-            throw StoreError.badQuery(parameter, "\(filter.op.rawValue) takes a single value")
-        }
-        return RowPredicate.Condition(column: index, test: test, negated: filter.negated)
+    package init(collection: String, conditions: [Condition], groups: [Group] = [], layout: RowLayout) {
+        self.collection = collection
+        self.conditions = conditions
+        self.groups = groups
+        self.layout = layout
     }
 }
+

@@ -6,9 +6,9 @@
 // number of fraction digits (truncated to milliseconds). Leap seconds (`:60`) are rejected: they
 // cannot be stored in UTC text that sorts correctly.
 
-enum Timestamp {
+package enum Timestamp {
     /// Normalises an RFC 3339 date-time to UTC with milliseconds; nil when it is not one.
-    static func normalizeDateTime(_ text: String) -> String? {
+    package static func normalizeDateTime(_ text: String) -> String? {
         var scanner = Scanner(Array(text.utf8))
         guard let (year, month, day) = scanner.date(),
             let separator = scanner.next(),
@@ -37,22 +37,22 @@ enum Timestamp {
     }
 
     /// `YYYY-MM-DD` with a real calendar day.
-    static func isValidDate(_ text: String) -> Bool {
+    package static func isValidDate(_ text: String) -> Bool {
         var scanner = Scanner(Array(text.utf8))
         return scanner.date() != nil && scanner.atEnd
     }
 
     /// `HH:MM:SS` with an optional fraction of 1 to 9 digits.
-    static func isValidTime(_ text: String) -> Bool {
+    package static func isValidTime(_ text: String) -> Bool {
         var scanner = Scanner(Array(text.utf8))
         return scanner.time() != nil && scanner.atEnd
     }
 
     /// 0000-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z: the range the text format can hold.
-    static let minimumMilliseconds = daysFromCivil(year: 0, month: 1, day: 1) * 86_400_000
-    static let maximumMilliseconds = daysFromCivil(year: 10000, month: 1, day: 1) * 86_400_000 - 1
+    package static let minimumMilliseconds = daysFromCivil(year: 0, month: 1, day: 1) * 86_400_000
+    package static let maximumMilliseconds = daysFromCivil(year: 10000, month: 1, day: 1) * 86_400_000 - 1
 
-    static func format(millisecondsSince1970 milliseconds: Int) -> String {
+    package static func format(millisecondsSince1970 milliseconds: Int) -> String {
         let clamped = min(max(milliseconds, minimumMilliseconds), maximumMilliseconds)
         let (days, dayMilliseconds) = floorDivide(clamped, 86_400_000)
         let (year, month, day) = civilFromDays(days)
@@ -93,7 +93,7 @@ enum Timestamp {
     }
 
     // Howard Hinnant's days_from_civil / civil_from_days (proleptic Gregorian calendar).
-    static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
+    package static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
         let y = month <= 2 ? year - 1 : year
         let era = (y >= 0 ? y : y - 399) / 400
         let yearOfEra = y - era * 400
@@ -102,7 +102,7 @@ enum Timestamp {
         return era * 146_097 + dayOfEra - 719_468
     }
 
-    static func civilFromDays(_ days: Int) -> (year: Int, month: Int, day: Int) {
+    package static func civilFromDays(_ days: Int) -> (year: Int, month: Int, day: Int) {
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let dayOfEra = z - era * 146_097
@@ -114,7 +114,7 @@ enum Timestamp {
         return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
-    static func daysInMonth(year: Int, month: Int) -> Int {
+    package static func daysInMonth(year: Int, month: Int) -> Int {
         switch month {
         case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
         case 4, 6, 9, 11: return 30
@@ -123,26 +123,26 @@ enum Timestamp {
     }
 
     private struct Scanner {
-        let bytes: [UInt8]
-        var index = 0
+        package let bytes: [UInt8]
+        package var index = 0
 
-        init(_ bytes: [UInt8]) { self.bytes = bytes }
+        package init(_ bytes: [UInt8]) { self.bytes = bytes }
 
-        var atEnd: Bool { index == bytes.count }
+        package var atEnd: Bool { index == bytes.count }
 
-        mutating func next() -> UInt8? {
+        package mutating func next() -> UInt8? {
             guard index < bytes.count else { return nil }
             defer { index += 1 }
             return bytes[index]
         }
 
-        mutating func expect(_ character: Unicode.Scalar) -> Bool {
+        package mutating func expect(_ character: Unicode.Scalar) -> Bool {
             guard index < bytes.count, bytes[index] == UInt8(ascii: character) else { return false }
             index += 1
             return true
         }
 
-        mutating func digits(_ count: Int) -> Int? {
+        package mutating func digits(_ count: Int) -> Int? {
             guard index + count <= bytes.count else { return nil }
             var value = 0
             for offset in 0..<count {
@@ -154,7 +154,7 @@ enum Timestamp {
             return value
         }
 
-        mutating func date() -> (Int, Int, Int)? {
+        package mutating func date() -> (Int, Int, Int)? {
             guard let year = digits(4), expect("-"), let month = digits(2), expect("-"), let day = digits(2),
                 (1...12).contains(month), day >= 1, day <= Timestamp.daysInMonth(year: year, month: month)
             else { return nil }
@@ -162,7 +162,7 @@ enum Timestamp {
         }
 
         /// HH:MM:SS[.f{1,9}] → (hour, minute, second, nanoseconds).
-        mutating func time() -> (Int, Int, Int, Int)? {
+        package mutating func time() -> (Int, Int, Int, Int)? {
             guard let hour = digits(2), expect(":"), let minute = digits(2), expect(":"), let second = digits(2),
                 hour <= 23, minute <= 59, second <= 59
             else { return nil }

@@ -4,18 +4,23 @@
 
 /// A collection's columns in table order: how an item's JSON is read back into values.
 public struct RowLayout: Sendable, Hashable {
-    let names: [String]
-    let types: [ColumnType]
+    package let names: [String]
+    package let types: [ColumnType]
 
     /// The row whose item JSON is `json`, or nil when it is not an object.
     public func row(_ json: [UInt8]) -> RowSnapshot? {
         RowImage.values(json, names: names, types: types).map(RowSnapshot.init)
     }
+
+    package init(names: [String], types: [ColumnType]) {
+        self.names = names
+        self.types = types
+    }
 }
 
 /// A row's values in its layout's column order.
 public struct RowSnapshot: Sendable {
-    let values: [SQLValue]
+    package let values: [SQLValue]
 
     /// The key under which an index finds predicates that demand this column's value.
     public func key(at column: Int) -> IndexKey { IndexKey(values[column]) }
@@ -35,7 +40,7 @@ public struct IndexKey: Sendable, Hashable {
 
     private let value: Value
 
-    init(_ value: SQLValue) {
+    package init(_ value: SQLValue) {
         switch value {
         case .null: self.value = .null
         case .integer(let x): self.value = .integer(x)

@@ -3,7 +3,7 @@
 // only alphabet characters, padding only at the end and only as much as the length needs, and
 // the unused low bits of the last character must be zero.
 
-enum Base64 {
+package enum Base64 {
     private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
     private static let reverse: [UInt8] = {
         var table = [UInt8](repeating: 0xff, count: 256)
@@ -11,11 +11,11 @@ enum Base64 {
         return table
     }()
 
-    static func encode(_ bytes: [UInt8]) -> String {
+    package static func encode(_ bytes: [UInt8]) -> String {
         bytes.withUnsafeBytes { encode($0) }
     }
 
-    static func encode(_ bytes: UnsafeRawBufferPointer) -> String {
+    package static func encode(_ bytes: UnsafeRawBufferPointer) -> String {
         let count = bytes.count
         if count == 0 { return "" }
         let outputCount = (count + 2) / 3 * 4
@@ -46,7 +46,7 @@ enum Base64 {
     }
 
     /// Decodes padded or unpadded base64; nil for anything that is not canonical base64.
-    static func decode(_ text: String) -> [UInt8]? {
+    package static func decode(_ text: String) -> [UInt8]? {
         var input = Array(text.utf8)
         if input.count % 4 == 0, input.last == UInt8(ascii: "=") {
             input.removeLast()

@@ -27,6 +27,12 @@ public struct Created: Sendable {
     public var isArray: Bool
     /// The seq of the last event of this write.
     public var seq: Int64 = 0
+
+    package init(items: [Item], isArray: Bool, seq: Int64 = 0) {
+        self.items = items
+        self.isArray = isArray
+        self.seq = seq
+    }
 }
 
 /// The change log as the feed reads it.
