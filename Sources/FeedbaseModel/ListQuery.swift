@@ -168,6 +168,24 @@ public struct Preconditions: Sendable, Equatable {
     }
 
     public static let none = Preconditions()
+
+    /// Checks the preconditions against the item as it is now (nil: absent or hidden), inside the
+    /// write's own transaction. RFC 9110 §13.2.2 order: If-Match first, then If-None-Match.
+    package func check(current: Item?) throws {
+        let etag = current?.etag
+        func failed(_ message: String) -> StoreError {
+            var error = StoreError(.preconditionFailed, message)
+            error.currentETag = etag
+            return error
+        }
+        if let tags = ifMatch {
+            guard let etag else { throw failed("If-Match: the item does not exist") }
+            guard ETag.stronglyMatches(tags, etag) else { throw failed("If-Match: the item has changed; its current ETag is \(etag)") }
+        }
+        if let tags = ifNoneMatch, let etag, ETag.weaklyMatches(tags, etag) {
+            throw failed(tags.contains("*") ? "If-None-Match: *: the item already exists" : "If-None-Match: the item has this ETag")
+        }
+    }
 }
 
 /// Strong entity tags over an item's JSON bytes: equal bytes, equal tag; any change in the

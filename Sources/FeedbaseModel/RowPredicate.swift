@@ -1,12 +1,11 @@
 // A listing's filters as a predicate over one row, evaluated in Swift: a band (a live filtered
 // list) decides whether an event's row is in it without a query. It reads the row from the
 // item's JSON, so it judges each value as read, as the listing's SQL does
-// (`RowJSON.comparableExpression`). The store compiles it with the
-// same checks and operand typing as a listing's SQL (`Listing.operand`), and evaluation follows
-// SQLite's rules for what that SQL does: storage-class order (NULL < numbers < text < BLOB),
-// numbers compared by value, text by bytes, three-valued NULL logic under NOT, GLOB for `like`
-// and ASCII-case-insensitive LIKE for `ilike` (a BLOB matching neither). A test holds the two
-// equal on random rows.
+// (`RowJSON.comparableExpression`). Its conditions are the listing's own typed plan (FilterPlan),
+// so both are checked and typed once, alike; evaluation follows SQLite's rules for what that SQL
+// does: storage-class order (NULL < numbers < text < BLOB), numbers compared by value, text by
+// bytes, three-valued NULL logic under NOT, GLOB for `like` and ASCII-case-insensitive LIKE for
+// `ilike` (a BLOB matching neither). A test holds the two equal on random rows.
 
 public struct RowPredicate: Sendable, Equatable {
     package enum Test: Sendable, Equatable {
@@ -127,7 +126,7 @@ public struct RowPredicate: Sendable, Equatable {
             guard value != .null else { return nil }
             return operands.contains { compare(value, $0) == 0 }
         case .pattern(let pattern, let caseless):
-            // A BLOB (another program's, in a text column) matches no pattern (Listing.condition).
+            // A BLOB (another program's, in a text column) matches no pattern (SQLConditions).
             if case .blob = value { return false }
             guard let text = text(of: value) else { return nil }
             // SQLite reads the text only up to a U+0000 (which another program may have stored).

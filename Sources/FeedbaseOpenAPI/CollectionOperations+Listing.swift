@@ -122,7 +122,7 @@ extension CollectionOperations {
     }
 
     /// `order`: distinct sortable columns (not blob or JSON), each `.asc` or `.desc`; the key may
-    /// end the list (Listing.sortKeys). Nil when nothing can be ordered by.
+    /// end the list (ListPlan.sortKeys). Nil when nothing can be ordered by.
     private var orderParameter: DocumentValue? {
         let key = collection.primaryKey
         let sortable = collection.columns.filter { column in

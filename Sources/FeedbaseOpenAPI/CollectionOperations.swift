@@ -77,7 +77,7 @@ struct CollectionOperations {
         ]
     }
 
-    /// The id segment as SQLiteStore.keyValue reads it. It is never empty: `/tasks/` is the
+    /// The id segment as Column.keyValue reads it. It is never empty: `/tasks/` is the
     /// listing.
     static func pathSchema(_ key: Column) -> DocumentValue {
         switch key.type {

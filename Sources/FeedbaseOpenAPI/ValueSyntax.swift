@@ -56,7 +56,7 @@ enum ValueSyntax {
     }
 
     /// One value (one condition) of a filter parameter on `column`: `[not.]op.operand` with the
-    /// operators its type takes (Listing.condition).
+    /// operators its type takes (FilterPlanner.condition).
     static func filter(_ type: ColumnType) -> String {
         var alternatives = ["(?:eq|neq)\\." + operand(type)]
         if ![.boolean, .blob, .json].contains(type) { alternatives.append("(?:gt|gte|lt|lte)\\." + operand(type)) }

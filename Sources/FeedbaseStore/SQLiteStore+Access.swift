@@ -11,12 +11,9 @@ extension SQLiteStore {
         case .none: return false
         case .all: return true
         case .rows(let filters):
-            var query = ListQuery()
-            query.rule = filters
-            let listing = Listing(collection: collection, query: query)
             var sql = BoundSQL()
             let keyPlaceholder = sql.bind(key)
-            let conditions = try listing.whereClause(into: &sql, on: connection)
+            let conditions = try SQLConditions.rule(filters, of: collection, into: &sql, on: connection)
             let text = "SELECT 1 FROM \(quoteIdentifier(collection.name)) WHERE \(quoteIdentifier(collection.primaryKey.name)) = \(keyPlaceholder)"
                 + conditions.map { " AND " + $0 }.joined()
             return try connection.scalarInt(text, sql.values) != nil

@@ -198,7 +198,7 @@ private struct BatchRun {
         do {
             // An id that cannot be a key names no item, as in a URL.
             let key = try id.map { id in
-                guard let key = SQLiteStore.keyValue(id, for: collection.primaryKey) else {
+                guard let key = collection.primaryKey.keyValue(id) else {
                     throw StoreError.notFound("no item '\(id)' in \(collection.name)")
                 }
                 return key
@@ -210,7 +210,7 @@ private struct BatchRun {
                 let row = try SQLiteStore.row(
                     of: fields, for: collection, mode: .create, makeID: ids.next, access: access, collections: collections, on: connection)
                 let item = try SQLiteStore.insert(row, into: collection, on: connection)
-                guard let key = SQLiteStore.keyValue(item.id, for: collection.primaryKey),
+                guard let key = collection.primaryKey.keyValue(item.id),
                     try SQLiteStore.admits(access.create, collection, key: key, on: connection)
                 else { throw SQLiteStore.forbidden("create this item", collection) }
                 return .created(item)

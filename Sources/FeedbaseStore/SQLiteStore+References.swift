@@ -87,9 +87,7 @@ extension SQLiteStore {
         case .all: break
         case .rows(let filters):
             guard let parent else { break }
-            var query = ListQuery()
-            query.rule = filters
-            text += try Listing(collection: parent, query: query).whereClause(into: &sql, on: connection).map { " AND " + $0 }.joined()
+            text += try SQLConditions.rule(filters, of: parent, into: &sql, on: connection).map { " AND " + $0 }.joined()
         }
         return try connection.scalarInt(text + " LIMIT 1", sql.values) != nil
     }

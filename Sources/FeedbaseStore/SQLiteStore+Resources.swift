@@ -16,7 +16,7 @@ extension SQLiteStore {
     ) {
         let collection: CollectionSchema
         do { collection = try self.collection(collectionName) } catch { return completion(.failure(error)) }
-        guard let key = Self.keyValue(id, for: collection.primaryKey), let sql = itemSQL[collection.name] else {
+        guard let key = collection.primaryKey.keyValue(id), let sql = itemSQL[collection.name] else {
             return completion(.success(nil))
         }
         switch access.read {
@@ -29,11 +29,9 @@ extension SQLiteStore {
         case .rows(let filters):
             // The same statement with the rule's conditions: a hidden row costs what an absent one does.
             database.read({ connection in
-                var query = ListQuery()
-                query.rule = filters
                 var bound = BoundSQL()
                 _ = bound.bind(key)
-                let conditions = try Listing(collection: collection, query: query).whereClause(into: &bound, on: connection)
+                let conditions = try SQLConditions.rule(filters, of: collection, into: &bound, on: connection)
                 return try connection.query(sql + conditions.map { " AND " + $0 }.joined(), bound.values) {
                     Item(id: id, json: $0.textBytes(0), seq: $0.int64(1))
                 }.first
@@ -64,12 +62,14 @@ extension SQLiteStore {
     /// `filters` as a predicate over items of the collection, typed and checked as a listing
     /// with those filters would be (the same errors for the same mistakes).
     public func predicate(in collectionName: String, filters: [Filter], groups: [FilterGroup], rule: [Filter]) async throws -> RowPredicate {
-        var query = ListQuery()
-        query.filters = filters
-        query.groups = groups
-        query.rule = rule
-        let listing = Listing(collection: try collection(collectionName), query: query)
-        return try await database.read { connection in try listing.predicate(on: connection) }
+        var filtering = ListQuery()
+        filtering.filters = filters
+        filtering.groups = groups
+        filtering.rule = rule
+        let collection = try collection(collectionName), query = filtering
+        return try await database.read { connection in
+            try FilterPlan(query, of: collection, json: SQLiteJSON(connection: connection)).predicate(of: collection)
+        }
     }
 
     public func create(in collectionName: String, body: [UInt8], access: Access) async throws -> Created {
@@ -82,7 +82,7 @@ extension SQLiteStore {
             // Every created row must be one the identity may create; one that is not fails the
             // whole request (the savepoint takes back every row and event of it).
             for (index, item) in created.items.enumerated() {
-                guard let key = Self.keyValue(item.id, for: collection.primaryKey),
+                guard let key = collection.primaryKey.keyValue(item.id),
                     try Self.admits(access.create, collection, key: key, on: connection)
                 else { throw Self.forbidden("create this item", collection, pointer: created.isArray ? "/\(index)" : "") }
             }
@@ -166,7 +166,7 @@ extension SQLiteStore {
         let keyColumn = collection.primaryKey
         let ids = self.ids, collections = self.collections
         // An id that cannot be of the key's type names no item, as for GET, PATCH and DELETE.
-        guard let key = Self.keyValue(id, for: keyColumn) else {
+        guard let key = keyColumn.keyValue(id) else {
             throw StoreError.notFound("no item '\(id)' in \(collection.name)")
         }
         let feed = feedEnabled
@@ -199,7 +199,7 @@ extension SQLiteStore {
             row.values.remove(at: index)
         }
         let (current, hidden) = try Self.visible(itemSQL, collection, key: key, id: id, access: access, on: connection)
-        try Self.check(preconditions, current: current)
+        try preconditions.check(current: current)
         // An id the identity may not see cannot be created either; it answers as absent would
         // to a GET (with ids chosen by the client, PUT cannot hide that the id is taken).
         if hidden { throw StoreError.notFound("no item '\(id)' in \(collection.name)") }
@@ -234,7 +234,7 @@ extension SQLiteStore {
         let collection = try collection(collectionName)
         let keyColumn = collection.primaryKey
         let ids = self.ids, collections = self.collections
-        guard let key = Self.keyValue(id, for: keyColumn) else {
+        guard let key = keyColumn.keyValue(id) else {
             throw StoreError.notFound("no item '\(id)' in \(collection.name)")
         }
         let feed = feedEnabled
@@ -256,7 +256,7 @@ extension SQLiteStore {
         let row = try Self.row(
             of: fields, for: collection, mode: .patch, makeID: ids.next, access: access, collections: collections, on: connection)
         let (current, _) = try Self.visible(itemSQL, collection, key: key, id: id, access: access, on: connection)
-        try Self.check(preconditions, current: current)  // If-Match on a missing item is 412, not 404
+        try preconditions.check(current: current)  // If-Match on a missing item is 412, not 404
         guard let current else { throw StoreError.notFound("no item '\(id)' in \(collection.name)") }
         guard try Self.admits(access.update, collection, key: key, on: connection) else { throw Self.forbidden("change this item", collection) }
         var sql = BoundSQL()
@@ -291,7 +291,7 @@ extension SQLiteStore {
 
     public func delete(in collectionName: String, id: String, preconditions: Preconditions, access: Access) async throws -> Int64 {
         let collection = try collection(collectionName)
-        guard let key = Self.keyValue(id, for: collection.primaryKey) else {
+        guard let key = collection.primaryKey.keyValue(id) else {
             throw StoreError.notFound("no item '\(id)' in \(collection.name)")
         }
         let feed = feedEnabled, collections = self.collections
@@ -309,7 +309,7 @@ extension SQLiteStore {
         collections: [String: CollectionSchema], on connection: Connection
     ) throws {
         let (current, _) = try Self.visible(itemSQL, collection, key: key, id: id, access: access, on: connection)
-        try Self.check(preconditions, current: current)  // If-Match on a missing item is 412, not 404
+        try preconditions.check(current: current)  // If-Match on a missing item is 412, not 404
         guard current != nil else { throw StoreError.notFound("no item '\(id)' in \(collection.name)") }
         guard try Self.admits(access.delete, collection, key: key, on: connection) else { throw Self.forbidden("delete this item", collection) }
         let sql = "DELETE FROM \(quoteIdentifier(collection.name)) WHERE \(quoteIdentifier(collection.primaryKey.name)) = ?1"
@@ -379,23 +379,6 @@ extension SQLiteStore {
         }
         guard let item = items.first else { throw StoreError.notFound("no item '\(id)' in \(collection.name)") }
         return item
-    }
-
-    /// RFC 9110 §13.2.2 order: If-Match first, then If-None-Match.
-    static func check(_ preconditions: Preconditions, current: Item?) throws {
-        let etag = current?.etag
-        func failed(_ message: String) -> StoreError {
-            var error = StoreError(.preconditionFailed, message)
-            error.currentETag = etag
-            return error
-        }
-        if let tags = preconditions.ifMatch {
-            guard let etag else { throw failed("If-Match: the item does not exist") }
-            guard ETag.stronglyMatches(tags, etag) else { throw failed("If-Match: the item has changed; its current ETag is \(etag)") }
-        }
-        if let tags = preconditions.ifNoneMatch, let etag, ETag.weaklyMatches(tags, etag) {
-            throw failed(tags.contains("*") ? "If-None-Match: *: the item already exists" : "If-None-Match: the item has this ETag")
-        }
     }
 
     static func sameKey(_ a: SQLValue, _ b: SQLValue) -> Bool {
