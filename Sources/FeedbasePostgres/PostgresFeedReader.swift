@@ -1,0 +1,96 @@
+// Reads the PostgreSQL change log as the feed does on SQLite (ChangeSource.changes): pages of
+// events after a seq, in seq order, bounded by a count and by bytes, with the head and the oldest
+// retained seq from the same snapshot: one statement, so one snapshot, whatever the isolation.
+//
+// A snapshot sees a prefix of the tickets (docs/POSTGRES.md): the counter's row lock made ticket
+// N + 1 wait for N's commit, so `seq > last` can neither skip nor repeat an event.
+
+import FeedbaseStore
+import Logging
+import PostgresNIO
+
+public struct PostgresFeedReader: Sendable {
+    public var log: PostgresChangeLog
+
+    public init(log: PostgresChangeLog = PostgresChangeLog()) {
+        self.log = log
+    }
+
+    /// The event as clients see it, `{"seq":…,"collection":…,"op":…,"id":…,"item":{…},"at":…}`,
+    /// as SQLite's event: compact, item in table order.
+    static func eventJSON(seq: String) -> String {
+        "'{\"seq\":' || \(seq) || ',\"collection\":' || to_json(e.collection)::text || ',\"op\":\"' || e.op || '\",\"id\":' "
+            + "|| to_json(e.item_id)::text || ',\"item\":' || e.item::text || ',\"at\":\"' "
+            + "|| to_char(e.at AT TIME ZONE 'UTC', \(PostgresRowJSON.dateTimeFormat)) || '\"}'"
+    }
+
+    /// The highest seq ever assigned; 0 before the first event.
+    public func head(on connection: PostgresConnection, logger: Logger) async throws -> Int64 {
+        let rows = try await connection.query(PostgresQuery(unsafeSQL: "SELECT head FROM \(log.ticket)"), logger: logger)
+        for try await head in rows.decode(Int64.self) { return head }
+        return 0
+    }
+
+    public func head(on client: PostgresClient, logger: Logger) async throws -> Int64 {
+        try await client.withConnection { connection in try await head(on: connection, logger: logger) }
+    }
+
+    /// Up to `limit` events after `seq` (of `collections` only, when given), stopping once they
+    /// hold `maxBytes`; `reached` as ChangeBatch defines it.
+    public func changes(
+        after seq: Int64, collections: Set<String>?, limit: Int, maxBytes: Int, on connection: PostgresConnection, logger: Logger
+    ) async throws -> ChangeBatch {
+        let seqExpression = "c.last_seq - c.last_ord + e.ord"
+        let only = collections == nil ? "" : " AND e.collection = ANY($3)"
+        let sql = """
+            SELECT t.head, (SELECT last_seq - last_ord + first_ord FROM \(log.commits) ORDER BY last_seq LIMIT 1),
+                   p.seq, p.collection, p.event, p.previous
+            FROM \(log.ticket) t
+            LEFT JOIN LATERAL (
+                SELECT \(seqExpression) AS seq, e.collection, \(Self.eventJSON(seq: seqExpression)) AS event, e.previous::text AS previous
+                FROM \(log.commits) c JOIN \(log.events) e ON e.tx = c.tx AND e.ord BETWEEN c.first_ord AND c.last_ord
+                WHERE c.last_seq > $1 AND \(seqExpression) > $1\(only)
+                ORDER BY c.last_seq, e.ord
+                LIMIT $2
+            ) p ON true
+            ORDER BY p.seq
+            """
+        var bindings = PostgresBindings()
+        bindings.append(seq)
+        bindings.append(Int64(max(limit, 0)))
+        if let collections { bindings.append(collections.sorted()) }
+        var head: Int64 = 0
+        var oldest: Int64?
+        var events: [ChangeEvent] = []
+        var bytes = 0
+        var cut = false
+        let rows = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
+        for try await (rowHead, rowOldest, eventSeq, collection, json, previous) in rows.decode(
+            (Int64, Int64?, Int64?, String?, String?, String?).self)
+        {
+            head = rowHead
+            oldest = rowOldest
+            guard let eventSeq, let collection, let json else { continue }
+            if events.count >= limit || bytes >= maxBytes {
+                cut = true
+                continue
+            }
+            let event = ChangeEvent(seq: eventSeq, collection: collection, json: Array(json.utf8), previous: previous.map { Array($0.utf8) })
+            bytes += event.byteCount
+            events.append(event)
+        }
+        // As on SQLite: a page that stopped at its count or its bytes covers the log up to its
+        // last event; one that ran out of events covers it up to the head.
+        let complete = !cut && events.count < limit
+        let reached = complete ? head : (events.last?.seq ?? seq)
+        return ChangeBatch(events: events, head: head, oldest: oldest ?? (head == .max ? head : head + 1), reached: reached)
+    }
+
+    public func changes(
+        after seq: Int64, collections: Set<String>?, limit: Int, maxBytes: Int, on client: PostgresClient, logger: Logger
+    ) async throws -> ChangeBatch {
+        try await client.withConnection { connection in
+            try await changes(after: seq, collections: collections, limit: limit, maxBytes: maxBytes, on: connection, logger: logger)
+        }
+    }
+}
