@@ -43,11 +43,11 @@ let package = Package(
             ]
         ),
         // The PostgreSQL engine: its commit-ordered change log (triggers, commit ticket) and the
-        // feed's reader and wake-ups. FeedbaseStore for the schema model only.
+        // feed's reader and wake-ups; it executes the model's plans.
         .target(
             name: "FeedbasePostgres",
             dependencies: [
-                "FeedbaseStore",
+                "FeedbaseModel",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -139,7 +139,7 @@ let package = Package(
         .testTarget(
             name: "FeedbasePostgresTests",
             dependencies: [
-                "FeedbasePostgres", "FeedbaseStore", "FeedbaseTestSupport",
+                "FeedbasePostgres", "FeedbaseModel", "FeedbaseTestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]

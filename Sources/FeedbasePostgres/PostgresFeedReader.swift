@@ -5,7 +5,7 @@
 // A snapshot sees a prefix of the tickets (docs/POSTGRES.md): the counter's row lock made ticket
 // N + 1 wait for N's commit, so `seq > last` can neither skip nor repeat an event.
 
-import FeedbaseStore
+import FeedbaseModel
 import Logging
 import PostgresNIO
 

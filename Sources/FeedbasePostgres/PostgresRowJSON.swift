@@ -8,7 +8,7 @@
 // `{"a" : 1}`). Types whose to_json already is the mapping pass through untouched, and a row of
 // only such columns is `row_to_json(row)` itself: the cheapest form, and the common one.
 
-import FeedbaseStore
+import FeedbaseModel
 
 public enum PostgresRowJSON {
     /// The JSON type of a PostgreSQL type as `format_type` writes it.

@@ -2,7 +2,7 @@
 // rows' JSON: its name, its primary key and each column's PostgreSQL type as `format_type`
 // writes it. Read from the catalog, or made from the engine-neutral schema model.
 
-import FeedbaseStore
+import FeedbaseModel
 import Logging
 import PostgresNIO
 

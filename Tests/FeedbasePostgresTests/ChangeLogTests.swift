@@ -1,10 +1,10 @@
 // The PostgreSQL change log against a real server: what each write logs, the commit ticket's
 // numbering under rollbacks and savepoints, and the reader's pages.
 
-import Foundation
+import FeedbaseModel
 import FeedbasePostgres
-import FeedbaseStore
 import FeedbaseTestSupport
+import Foundation
 import Logging
 import PostgresNIO
 import Testing

@@ -5,8 +5,8 @@
 // skipped a late commit); each row's versions increase along the feed; and replaying the feed's
 // after-images gives the final table, row JSON for row JSON.
 
+import FeedbaseModel
 import FeedbasePostgres
-import FeedbaseStore
 import FeedbaseTestSupport
 import Foundation
 import Logging

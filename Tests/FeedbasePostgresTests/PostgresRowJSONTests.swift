@@ -1,8 +1,8 @@
 // The JSON of each PostgreSQL type (docs/SCHEMA.md), as the change log's triggers write it and
 // as a plain SELECT with the same expressions reads it.
 
+import FeedbaseModel
 import FeedbasePostgres
-import FeedbaseStore
 import FeedbaseTestSupport
 import Logging
 import PostgresNIO

@@ -1,8 +1,8 @@
 // Writes by other programs are logged (the triggers fire in psql too), and nodes learn of new
 // seqs: woken by NOTIFY after a commit, or by the slow poll when the writer notifies no one.
 
+import FeedbaseModel
 import FeedbasePostgres
-import FeedbaseStore
 import FeedbaseTestSupport
 import Logging
 import PostgresNIO
