@@ -13,14 +13,3 @@ public enum PostgresSQL {
         "'" + text.replacingAll("'", with: "''") + "'"
     }
 }
-
-extension String {
-    func replacingAll(_ target: Character, with replacement: String) -> String {
-        var result = ""
-        result.reserveCapacity(utf8.count)
-        for character in self {
-            if character == target { result += replacement } else { result.append(character) }
-        }
-        return result
-    }
-}

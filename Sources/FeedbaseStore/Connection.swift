@@ -262,15 +262,3 @@ func quoteIdentifier(_ name: String) -> String {
 func quoteLiteral(_ text: String) -> String {
     "'" + text.replacingAll("'", with: "''") + "'"
 }
-
-extension String {
-    func replacingAll(_ target: Character, with replacement: String) -> String {
-        guard contains(target) else { return self }
-        var result = ""
-        result.reserveCapacity(utf8.count + 2)
-        for character in self {
-            if character == target { result += replacement } else { result.append(character) }
-        }
-        return result
-    }
-}

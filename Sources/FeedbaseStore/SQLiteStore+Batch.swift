@@ -44,11 +44,11 @@ private struct BatchRun {
     mutating func apply(_ body: [UInt8]) throws -> [BatchOutcome] {
         let elements: [BodyField]
         do {
-            let type = try RequestBody.topLevelType(of: body, on: connection)
+            let type = try RequestBody.topLevelType(of: body)
             guard type == "array" else {
                 throw StoreError.malformed("the request body must be a JSON array of operations, not \(RequestBody.describe(type))")
             }
-            elements = try RequestBody.elements(ofArray: body, on: connection)
+            elements = try RequestBody.elements(ofArray: body)
         } catch var error as StoreError {
             // A string with `\u0000` is found in the whole text: blame its operation.
             guard error.kind == .invalid, let pointer = error.violations.first?.pointer, let (index, rest) = Self.split(pointer) else { throw error }
@@ -98,7 +98,7 @@ private struct BatchRun {
                 Violation(pointer: "", detail: "expected an object"),
             ])
         }
-        let fields = try RequestBody.members(of: Array(element.json.utf8), on: connection)
+        let fields = try RequestBody.members(of: Array(element.json.utf8))
         var problems: [Violation] = []
         var byKey: [String: BodyField] = [:]
         for field in fields {
@@ -258,7 +258,7 @@ private struct BatchRun {
 
     /// The body's members, each `{"$ref": "/N/..."}` replaced by the value it points at.
     private func resolvedFields(of body: BodyField, before index: Int) throws -> [BodyField] {
-        var fields = try RequestBody.members(of: Array(body.json.utf8), on: connection)
+        var fields = try RequestBody.members(of: Array(body.json.utf8))
         for position in fields.indices where fields[position].type == "object" {
             guard let reference = try reference(in: fields[position]) else { continue }
             let key = fields[position].key
@@ -271,7 +271,7 @@ private struct BatchRun {
     /// The pointer of an object that is exactly `{"$ref": "..."}`, else nil.
     private func reference(in field: BodyField) throws -> String? {
         guard field.json.contains("ref") else { return nil }  // most objects are JSON column values
-        let members = try RequestBody.members(of: Array(field.json.utf8), on: connection)
+        let members = try RequestBody.members(of: Array(field.json.utf8))
         guard members.count == 1, members[0].key == "$ref" else { return nil }
         guard case .text(let pointer) = members[0].atom, members[0].type == "text" else {
             throw StoreError.invalid([Violation(pointer: "", detail: "a $ref is a JSON pointer string such as \"/0/id\"")])
@@ -296,7 +296,7 @@ private struct BatchRun {
         var current = BodyField(key: "", type: "object", atom: .null, json: String(decoding: item.json, as: UTF8.self))
         for token in tokens {
             let next = ["object", "array"].contains(current.type)
-                ? try RequestBody.members(of: Array(current.json.utf8), on: connection).first { $0.key == token } : nil
+                ? try RequestBody.members(of: Array(current.json.utf8)).first { $0.key == token } : nil
             guard let next else { throw invalid("operation \(target)'s result has nothing at \(reference.dropFirst(first.count + 1))") }
             current = next
         }

@@ -96,18 +96,18 @@ extension SQLiteStore {
         _ body: [UInt8], into collection: CollectionSchema, ids: TimeOrderedIDGenerator, access: Access,
         collections: [String: CollectionSchema], on connection: Connection
     ) throws -> Created {
-        switch try RequestBody.topLevelType(of: body, on: connection) {
+        switch try RequestBody.topLevelType(of: body) {
         case "object":
-            let fields = try RequestBody.fields(ofObject: body, on: connection)
+            let fields = try RequestBody.fields(ofObject: body)
             let row = try Self.row(
                 of: fields, for: collection, mode: .create, makeID: ids.next, access: access, collections: collections, on: connection)
             return Created(items: [try Self.insert(row, into: collection, on: connection)], isArray: false)
         case "array":
-            let elements = try RequestBody.elements(ofArray: body, on: connection)
+            let elements = try RequestBody.elements(ofArray: body)
             // The keys the items give themselves: an item may refer to another of the same request.
             var pendingKeys = Set<SQLValue>()
             for element in elements where element.type == "object" {
-                guard let field = try RequestBody.members(of: Array(element.json.utf8), on: connection).first(where: { $0.key == collection.primaryKey.name }),
+                guard let field = try RequestBody.members(of: Array(element.json.utf8)).first(where: { $0.key == collection.primaryKey.name }),
                     case .success(let key) = RowValidator.value(of: field, for: collection.primaryKey)
                 else { continue }
                 pendingKeys.insert(key)
@@ -121,7 +121,7 @@ extension SQLiteStore {
                     continue
                 }
                 do {
-                    let fields = try RequestBody.fields(ofObject: Array(element.json.utf8), on: connection)
+                    let fields = try RequestBody.fields(ofObject: Array(element.json.utf8))
                     rows.append(try Self.row(
                         of: fields, for: collection, mode: .create, pointerPrefix: "/\(index)", makeID: ids.next, access: access,
                         collections: collections, pendingKeys: pendingKeys, on: connection))
@@ -173,7 +173,7 @@ extension SQLiteStore {
         let itemSQL = try itemStatement(collection)
         return try await database.write { connection in
             var (item, created) = try Self.replace(
-                collection, itemSQL: itemSQL, key: key, id: id, fields: try RequestBody.fields(ofObject: body, on: connection),
+                collection, itemSQL: itemSQL, key: key, id: id, fields: try RequestBody.fields(ofObject: body),
                 preconditions: preconditions, access: access, ids: ids, collections: collections, on: connection)
             item.seq = try Self.head(feed, connection)
             return (item, created)
@@ -241,7 +241,7 @@ extension SQLiteStore {
         let itemSQL = try itemStatement(collection)
         return try await database.write { connection in
             var item = try Self.patch(
-                collection, itemSQL: itemSQL, key: key, id: id, fields: try RequestBody.fields(ofObject: body, on: connection),
+                collection, itemSQL: itemSQL, key: key, id: id, fields: try RequestBody.fields(ofObject: body),
                 preconditions: preconditions, access: access, ids: ids, collections: collections, on: connection)
             item.seq = try Self.head(feed, connection)
             return item

@@ -1,8 +1,8 @@
 // Fuzz target: a JSON request body, through the validator as a create (object or array), a
-// replace and a patch of each shipped collection would run it: SQLite's JSON parser
-// (json_valid, json_each), the scan for escaped NULs, and the checks of every column type
-// (dates, times, base64, integer ranges). Nothing is written: the checked values are all a
-// write would bind.
+// replace and a patch of each shipped collection would run it: the JSON reader (JSONBody: SQLite's
+// grammar, without a database), the scans for escaped NULs and lone surrogates, and the checks of
+// every column type (dates, times, base64, integer ranges). Nothing is written: the checked
+// values are all a write would bind.
 
 import FeedbaseModel
 @testable import FeedbaseStore
@@ -31,18 +31,18 @@ let schema: Schema = {
 public func fuzzBody(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let body = bytes(data, size)
     // As SQLiteStore's insert: an object, or an array of objects.
-    switch try? RequestBody.topLevelType(of: body, on: connection) {
+    switch try? RequestBody.topLevelType(of: body) {
     case "object":
-        guard let fields = try? RequestBody.fields(ofObject: body, on: connection) else { break }
+        guard let fields = try? RequestBody.fields(ofObject: body) else { break }
         for collection in schema.collections {
             for mode in [WriteMode.create, .replace, .patch] {
                 _ = try? RowValidator.values(of: fields, for: collection, mode: mode, makeID: { "generated" })
             }
         }
     case "array":
-        guard let elements = try? RequestBody.elements(ofArray: body, on: connection) else { break }
+        guard let elements = try? RequestBody.elements(ofArray: body) else { break }
         for (index, element) in elements.enumerated() where element.type == "object" {
-            guard let fields = try? RequestBody.fields(ofObject: Array(element.json.utf8), on: connection) else { continue }
+            guard let fields = try? RequestBody.fields(ofObject: Array(element.json.utf8)) else { continue }
             for collection in schema.collections {
                 _ = try? RowValidator.values(of: fields, for: collection, mode: .create, pointerPrefix: "/\(index)", makeID: { "generated" })
             }

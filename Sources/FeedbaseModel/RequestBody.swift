@@ -1,68 +1,96 @@
-// Reads a JSON request body with SQLite's own parser (json_valid, json_type, json_each) instead
-// of Foundation, and checks every field against the collection's schema, naming each bad field
-// by its JSON pointer.
+// Reads a JSON request body (JSONBody: SQLite 3.40's grammar and json_each's view of it, without a
+// database) and checks every field against the collection's schema, naming each bad field by its
+// JSON pointer.
 
-import FeedbaseModel
 
 /// How a body is applied: `create` and `replace` need every required column, `patch` only the
 /// columns it changes.
-enum WriteMode: Sendable {
+package enum WriteMode: Sendable {
     case create, replace, patch
 }
 
 /// One member of a JSON object body, as json_each reports it.
-struct BodyField {
-    var key: String
+package struct BodyField {
+    package var key: String
     /// json_each's type: null, true, false, integer, real, text, array, object.
-    var type: String
+    package var type: String
     /// The SQL value of a scalar (a REAL for an integer too large for 64 bits).
-    var atom: SQLValue
+    package var atom: SQLValue
     /// The member's JSON text.
-    var json: String
+    package var json: String
     /// Whether the member is, or holds, a number beyond the range of a 64-bit float (`1e999`):
     /// SQLite reads it as an infinity, which JSON cannot carry.
-    var hasNonFiniteNumber = false
+    package var hasNonFiniteNumber = false
+
+    package init(key: String, type: String, atom: SQLValue, json: String, hasNonFiniteNumber: Bool = false) {
+        self.key = key
+        self.type = type
+        self.atom = atom
+        self.json = json
+        self.hasNonFiniteNumber = hasNonFiniteNumber
+    }
 }
 
 /// The checked values of one body, in column order, ready to bind.
-struct RowValues {
-    var columns: [Column]
-    var values: [SQLValue]
+package struct RowValues {
+    package var columns: [Column]
+    package var values: [SQLValue]
     /// References to no item the identity may read (SQLiteStore.row): the write is tried only to
     /// find the table's own constraint failures, so that one answer lists every problem.
-    var unresolved: [Violation] = []
+    package var unresolved: [Violation] = []
     /// Where the body's fields are (`/3` in a bulk create).
-    var pointerPrefix = ""
+    package var pointerPrefix = ""
 
-    func value(of name: String) -> SQLValue? {
+    package func value(of name: String) -> SQLValue? {
         columns.firstIndex { $0.name == name }.map { values[$0] }
+    }
+
+    package init(columns: [Column], values: [SQLValue], unresolved: [Violation] = []) {
+        self.columns = columns
+        self.values = values
+        self.unresolved = unresolved
     }
 }
 
-enum RequestBody {
-    /// SQLite stops nesting at 2,000 levels (json_valid is then false): deep bodies cannot exhaust
-    /// the stack, and are answered as malformed.
-    static func topLevelType(of body: [UInt8], on connection: Connection) throws -> String {
-        guard !body.contains(0), String(validating: body, as: UTF8.self) != nil else {
+package enum RequestBody {
+    /// The json_type of a body (`object`, `array`, `text`, ...), or why it cannot be stored. SQLite
+    /// 3.40's grammar (JSONBody): nesting stops at 2,000 levels, so deep bodies cannot exhaust the
+    /// stack, and are answered as malformed.
+    package static func topLevelType(of body: [UInt8]) throws -> String {
+        guard JSONBody.isUTF8WithoutNUL(body) else {
             throw StoreError.malformed("the request body is not valid UTF-8 JSON")
         }
-        let type = try connection.withStatement("SELECT CASE WHEN json_valid(?1) THEN json_type(?1) END") { statement in
-            try statement.bindText(body, at: 1)
-            return try statement.step() ? statement.text(0) : nil
-        }
-        guard let type else { throw StoreError.malformed("the request body is not valid JSON") }
-        // SQLite's JSON decoder ends a string at an escaped NUL, which would silently store a
+        guard let document = JSONBody.scan(body) else { throw StoreError.malformed("the request body is not valid JSON") }
+        // SQLite's JSON decoder ended a string at an escaped NUL, which would silently store a
         // shorter string; refuse it instead (PostgreSQL's jsonb does the same), naming the value.
-        if let pointer = escapedNULPointer(body) {
+        if document.hasEscapedNUL, let pointer = escapedNULPointer(body) {
             throw StoreError.invalid([Violation(pointer: pointer, detail: "strings containing \\u0000 cannot be stored")])
         }
-        return type
+        // SQLite turned a lone surrogate escape into bytes that are not UTF-8 (read back as three
+        // U+FFFD); PostgreSQL's jsonb refuses it: refuse it too, naming the value.
+        if document.hasLoneSurrogate {
+            throw StoreError.invalid([
+                Violation(pointer: loneSurrogatePointer(body) ?? "", detail: "strings containing an unpaired surrogate escape (\\uD800 to \\uDFFF) cannot be stored")
+            ])
+        }
+        return document.type
     }
 
     /// The JSON pointer of the first string with a `\u0000` escape in a valid JSON text (a key
-    /// holding one points at its member), or nil when there is none. A scan of the raw text:
-    /// SQLite's own decoder has already cut such a string short, so its paths cannot tell.
-    static func escapedNULPointer(_ body: [UInt8]) -> String? {
+    /// holding one points at its member), or nil when there is none.
+    package static func escapedNULPointer(_ body: [UInt8]) -> String? {
+        firstStringPointer(body) { $0.hasNUL }
+    }
+
+    /// The JSON pointer of the first string with a lone surrogate escape (as JSONBody.Scanner
+    /// finds them), or nil when there is none.
+    package static func loneSurrogatePointer(_ body: [UInt8]) -> String? {
+        firstStringPointer(body) { $0.hasLoneSurrogate }
+    }
+
+    /// The JSON pointer of the first string of a valid JSON text that `matches`. A scan of the raw
+    /// text, apart from the parse: only the rare bodies that hold such a string pay for it.
+    private static func firstStringPointer(_ body: [UInt8], matches: (DecodedString) -> Bool) -> String? {
         enum Container {
             case object(key: String?)
             case array(index: Int)
@@ -85,14 +113,14 @@ enum RequestBody {
             case UInt8(ascii: ","):
                 if case .array(let position)? = path.last { path[path.count - 1] = .array(index: position + 1) }
             case UInt8(ascii: "\""):
-                let (text, end, hasNUL) = decodeString(body, from: index)
+                let string = decodeString(body, from: index)
                 // In an object, a string followed by `:` is a key.
-                var next = end
+                var next = string.end
                 while next < body.count, [0x20, 0x09, 0x0A, 0x0D].contains(body[next]) { next += 1 }
                 let isKey = next < body.count && body[next] == UInt8(ascii: ":")
-                if isKey, case .object? = path.last { path[path.count - 1] = .object(key: text) }
-                if hasNUL { return pointer() }
-                index = end
+                if isKey, case .object? = path.last { path[path.count - 1] = .object(key: string.text) }
+                if matches(string) { return pointer() }
+                index = string.end
                 continue
             default: break
             }
@@ -101,13 +129,24 @@ enum RequestBody {
         return nil
     }
 
-    /// The string starting at the quote at `start`: its decoded text, the index after its
-    /// closing quote, and whether it holds an escaped NUL.
-    private static func decodeString(_ body: [UInt8], from start: Int) -> (String, Int, Bool) {
+    private struct DecodedString {
+        package var text: String
+        /// The index after the closing quote.
+        package var end: Int
+        package var hasNUL = false
+        /// A `\uD800`-`\uDBFF` escape not directly followed by a `\uDC00`-`\uDFFF` one, or the
+        /// latter not directly preceded by the former.
+        package var hasLoneSurrogate = false
+    }
+
+    /// The string starting at the quote at `start`.
+    private static func decodeString(_ body: [UInt8], from start: Int) -> DecodedString {
         var bytes: [UInt8] = []
-        var hasNUL = false
+        var decoded = DecodedString(text: "", end: 0)
         var index = start + 1
         var pendingHighSurrogate: UInt32?
+        /// Where the escape after a high surrogate escape must start to pair with it.
+        var pairingAt = -1
         func hex(_ at: Int) -> UInt32? {
             guard at + 4 <= body.count, let value = UInt32(String(decoding: body[at..<(at + 4)], as: UTF8.self), radix: 16) else {
                 return nil
@@ -123,6 +162,7 @@ enum RequestBody {
                 index += 1
                 continue
             }
+            let escapeStart = index
             let escaped = body[index + 1]
             index += 2
             guard escaped == UInt8(ascii: "u"), let unit = hex(index) else {
@@ -137,7 +177,15 @@ enum RequestBody {
                 continue
             }
             index += 4
-            if unit == 0 { hasNUL = true }
+            if unit == 0 { decoded.hasNUL = true }
+            if (0xDC00...0xDFFF).contains(unit), escapeStart != pairingAt { decoded.hasLoneSurrogate = true }
+            if (0xD800...0xDBFF).contains(unit) {
+                let next = index + 2 <= body.count ? Array(body[index..<index + 2]) : []
+                if next != [UInt8(ascii: "\\"), UInt8(ascii: "u")] || !(0xDC00...0xDFFF).contains(hex(index + 2) ?? 0) {
+                    decoded.hasLoneSurrogate = true
+                }
+                pairingAt = index
+            }
             if let high = pendingHighSurrogate, (0xDC00...0xDFFF).contains(unit) {
                 append(0x10000 + ((high - 0xD800) << 10) + (unit - 0xDC00))
                 pendingHighSurrogate = nil
@@ -147,50 +195,33 @@ enum RequestBody {
                 append(unit)
             }
         }
-        return (String(decoding: bytes, as: UTF8.self), min(index + 1, body.count), hasNUL)
+        decoded.text = String(decoding: bytes, as: UTF8.self)
+        decoded.end = min(index + 1, body.count)
+        return decoded
     }
 
     /// The members of a JSON object body, in document order.
-    static func fields(ofObject body: [UInt8], on connection: Connection) throws -> [BodyField] {
-        let type = try topLevelType(of: body, on: connection)
+    package static func fields(ofObject body: [UInt8]) throws -> [BodyField] {
+        let type = try topLevelType(of: body)
         guard type == "object" else {
             throw StoreError.malformed("the request body must be a JSON object, not \(describe(type))")
         }
-        return try members(of: body, on: connection)
+        return try members(of: body)
     }
 
     /// The elements of a JSON array body, as their JSON text and json_each type.
-    static func elements(ofArray body: [UInt8], on connection: Connection) throws -> [BodyField] {
-        try members(of: body, on: connection)
+    package static func elements(ofArray body: [UInt8]) throws -> [BodyField] {
+        try members(of: body)
     }
 
-    /// The members of a JSON object, or the elements of an array (keyed by their index).
-    static func members(of body: [UInt8], on connection: Connection) throws -> [BodyField] {
-        // A number's text is rendered from its value as RowJSON renders a REAL (CAST would keep
-        // only 15 digits, and write an infinity as `Inf`); arrays and objects keep their text.
-        let sql = """
-            SELECT key, type, atom, CASE type WHEN 'object' THEN value WHEN 'array' THEN value \
-            WHEN 'text' THEN json_quote(value) WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' \
-            WHEN 'null' THEN 'null' ELSE CASE WHEN typeof(atom) != 'real' THEN CAST(atom AS TEXT) \
-            WHEN atom IN (1e999, -1e999) THEN 'null' ELSE \(RowJSON.realText("atom")) END END, \
-            CASE WHEN type IN ('integer', 'real') THEN atom IN (1e999, -1e999) \
-            WHEN type IN ('array', 'object') THEN EXISTS (SELECT 1 FROM json_tree(member.value) AS node \
-            WHERE node.type IN ('integer', 'real') AND node.atom IN (1e999, -1e999)) ELSE 0 END \
-            FROM json_each(?1) AS member
-            """
-        return try connection.withStatement(sql) { statement in
-            try statement.bindText(body, at: 1)
-            var fields: [BodyField] = []
-            while try statement.step() {
-                fields.append(BodyField(
-                    key: statement.text(0) ?? "", type: statement.text(1) ?? "null",
-                    atom: statement.value(2), json: statement.text(3) ?? "null", hasNonFiniteNumber: statement.int64(4) != 0))
-            }
-            return fields
-        }
+    /// The members of a JSON object, or the elements of an array (keyed by their index), as
+    /// SQLite's json_each gave them (JSONBody).
+    package static func members(of body: [UInt8]) throws -> [BodyField] {
+        guard let fields = JSONBody.members(of: body) else { throw StoreError.malformed("the request body is not valid JSON") }
+        return fields
     }
 
-    static func describe(_ jsonType: String) -> String {
+    package static func describe(_ jsonType: String) -> String {
         switch jsonType {
         case "object": "an object"
         case "array": "an array"
@@ -202,16 +233,16 @@ enum RequestBody {
     }
 
     /// JSON pointer (RFC 6901) of `key` under `prefix`.
-    static func pointer(_ prefix: String, _ key: String) -> String {
+    package static func pointer(_ prefix: String, _ key: String) -> String {
         prefix + "/" + key.replacingAll("~", with: "~0").replacingAll("/", with: "~1")
     }
 }
 
-enum RowValidator {
+package enum RowValidator {
     /// Checks `fields` against `collection` and returns the values to write. Unknown or duplicate
     /// members make the body malformed; values of the wrong type, out of range, or missing make
     /// it invalid. All problems of one kind are reported together.
-    static func values(
+    package static func values(
         of fields: [BodyField], for collection: CollectionSchema, mode: WriteMode, pointerPrefix: String = "",
         makeID: () -> String
     ) throws -> RowValues {
@@ -273,10 +304,10 @@ enum RowValidator {
         return row
     }
 
-    struct Detail: Error { var text: String }
+    package struct Detail: Error { var text: String }
 
     /// The SQL value that stores `field` in `column`, or why it cannot.
-    static func value(of field: BodyField, for column: Column) -> Result<SQLValue, Detail> {
+    package static func value(of field: BodyField, for column: Column) -> Result<SQLValue, Detail> {
         if field.type == "null" { return .success(.null) }
         let got = RequestBody.describe(field.type)
         switch column.type {
