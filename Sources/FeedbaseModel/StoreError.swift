@@ -112,3 +112,17 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
     }
 }
 
+extension StoreError {
+    /// A constraint failure pointing at the columns it names under `prefix` (or at `prefix`
+    /// itself): the engine's message names the table and, for CHECK, quotes its SQL, so the API
+    /// says what is wrong in its own words instead.
+    package func located(in collection: CollectionSchema, at prefix: String) -> StoreError {
+        var error = self
+        var columns = error.columns
+        if error.kind == .foreignKey, collection.foreignKeys.count == 1 { columns = [collection.foreignKeys[0].column] }
+        let detail = error.constraintDetail
+        error.violations = columns.map { Violation(pointer: RequestBody.pointer(prefix, $0), detail: detail) }
+        if error.violations.isEmpty { error.violations = [Violation(pointer: prefix, detail: detail)] }
+        return error
+    }
+}

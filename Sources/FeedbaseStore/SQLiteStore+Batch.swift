@@ -1,7 +1,7 @@
 // A batch of writes across collections as one write job: every operation runs in the job's
 // savepoint through the same statements as its single route, so the group committer makes the
-// batch all or nothing and its events consecutive. The body is read with SQLite's JSON functions
-// (RequestBody), on the writer, as a bulk create's is.
+// batch all or nothing and its events consecutive. The body is planned, operation by operation,
+// by the model (BatchRun).
 
 import FeedbaseModel
 
@@ -13,293 +13,43 @@ extension SQLiteStore {
     public func batch(_ body: [UInt8], authorize: @escaping @Sendable (BatchAction, String) throws -> Access) async throws -> BatchResult {
         let collections = self.collections, itemSQL = self.itemSQL, ids = self.ids, feed = feedEnabled
         return try await database.write { connection in
-            var run = BatchRun(collections: collections, itemSQL: itemSQL, ids: ids, authorize: authorize, connection: connection)
-            let outcomes = try run.apply(body)
+            var run = BatchRun(collections: collections, authorize: authorize)
+            let outcomes = try run.apply(body) { step in
+                try Self.perform(step, itemSQL: itemSQL[step.collection.name] ?? "", ids: ids, collections: collections, on: connection)
+            }
             return BatchResult(outcomes: outcomes, seq: try Self.head(feed, connection))
         }
     }
-}
 
-/// One operation as its object in the batch says it.
-private struct BatchOperation {
-    var action: BatchAction
-    var collection: CollectionSchema
-    var id: BodyField?
-    var body: BodyField?
-    var ifMatch: [String]?
-}
-
-/// The state of one batch on the writer's thread: the items the operations so far produced,
-/// which later operations may refer to.
-private struct BatchRun {
-    let collections: [String: CollectionSchema]
-    let itemSQL: [String: String]
-    let ids: TimeOrderedIDGenerator
-    let authorize: @Sendable (BatchAction, String) throws -> Access
-    let connection: Connection
-    var results: [Item?] = []
-
-    static let members: Set<String> = ["op", "collection", "id", "body", "ifMatch"]
-
-    mutating func apply(_ body: [UInt8]) throws -> [BatchOutcome] {
-        let elements: [BodyField]
-        do {
-            let type = try RequestBody.topLevelType(of: body)
-            guard type == "array" else {
-                throw StoreError.malformed("the request body must be a JSON array of operations, not \(RequestBody.describe(type))")
-            }
-            elements = try RequestBody.elements(ofArray: body)
-        } catch var error as StoreError {
-            // A string with `\u0000` is found in the whole text: blame its operation.
-            guard error.kind == .invalid, let pointer = error.violations.first?.pointer, let (index, rest) = Self.split(pointer) else { throw error }
-            error.violations[0].pointer = rest
-            throw BatchFailure(index: index, operation: nil, error: error)
-        }
-        var outcomes: [BatchOutcome] = []
-        outcomes.reserveCapacity(elements.count)
-        for (index, element) in elements.enumerated() {
-            var label: String?
-            do {
-                let operation = try parse(element)
-                label = "\(operation.action.rawValue) \(operation.collection.name)"
-                let id = try operation.id.map { try idText($0, before: index) }
-                if let id { label = "\(operation.action.rawValue) \(operation.collection.name)/\(id)" }
-                let outcome = try perform(operation, id: id, index: index)
-                outcomes.append(outcome)
-                results.append(outcome.item)
-            } catch {
-                throw BatchFailure(index: index, operation: label, error: error)
-            }
-        }
-        return outcomes
-    }
-
-    /// An entity tag of the list without the spaces and tabs around it.
-    static func trimmed(_ tag: Substring) -> String {
-        let blank: (Character) -> Bool = { $0 == " " || $0 == "\t" }
-        guard let start = tag.firstIndex(where: { !blank($0) }), let end = tag.lastIndex(where: { !blank($0) }) else { return "" }
-        return String(tag[start...end])
-    }
-
-    /// `/3/body/title` → (3, `/body/title`).
-    static func split(_ pointer: String) -> (Int, String)? {
-        let tokens = pointer.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
-        guard tokens.count == 2, tokens[0].isEmpty else { return nil }
-        let rest = tokens[1].split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
-        guard let index = Int(rest[0]) else { return nil }
-        return (index, rest.count > 1 ? "/" + rest[1] : "")
-    }
-
-    /// The operation's object, its shape checked as a request's would be (400 for unknown,
-    /// missing or mistyped members; 404 for a collection that is not served).
-    private func parse(_ element: BodyField) throws -> BatchOperation {
-        guard element.type == "object" else {
-            throw StoreError.malformed("an operation must be an object, not \(RequestBody.describe(element.type))", [
-                Violation(pointer: "", detail: "expected an object"),
-            ])
-        }
-        let fields = try RequestBody.members(of: Array(element.json.utf8))
-        var problems: [Violation] = []
-        var byKey: [String: BodyField] = [:]
-        for field in fields {
-            let pointer = RequestBody.pointer("", field.key)
-            if !Self.members.contains(field.key) {
-                problems.append(Violation(pointer: pointer, detail: "unknown member; an operation has op, collection, id, body and ifMatch"))
-            } else if byKey.updateValue(field, forKey: field.key) != nil {
-                problems.append(Violation(pointer: pointer, detail: "duplicate member"))
-            }
-        }
-        func text(_ key: String) -> String? {
-            guard let field = byKey[key], field.type == "text", case .text(let value) = field.atom else { return nil }
-            return value
-        }
-        let action = text("op").flatMap(BatchAction.init(rawValue:))
-        if action == nil {
-            let detail = byKey["op"] == nil ? "required" : "expected one of create, put, patch, delete"
-            problems.append(Violation(pointer: "/op", detail: detail))
-        }
-        let name = text("collection")
-        if name == nil { problems.append(Violation(pointer: "/collection", detail: byKey["collection"] == nil ? "required" : "expected a string")) }
-        if let action {
-            let id = byKey["id"]
-            if action == .create, id != nil {
-                problems.append(Violation(pointer: "/id", detail: "a create takes no id; give the key in the body"))
-            } else if action != .create, id == nil {
-                problems.append(Violation(pointer: "/id", detail: "required for \(action.rawValue)"))
-            } else if let id, id.type == "text", id.atom == .text("") {
-                // As in a URL, where `/comments/` is the listing: an item's id is never empty.
-                problems.append(Violation(pointer: "/id", detail: "an id is never empty"))
-            } else if let id, !["text", "integer", "real", "object"].contains(id.type) {
-                problems.append(Violation(pointer: "/id", detail: "expected a string, a number or {\"$ref\": ...}, got \(RequestBody.describe(id.type))"))
-            }
-            let body = byKey["body"]
-            if action == .delete, body != nil {
-                problems.append(Violation(pointer: "/body", detail: "a delete takes no body"))
-            } else if action != .delete, body == nil {
-                problems.append(Violation(pointer: "/body", detail: "required for \(action.rawValue)"))
-            } else if let body, body.type != "object" {
-                problems.append(Violation(pointer: "/body", detail: "expected an object, got \(RequestBody.describe(body.type))"))
-            }
-            if let ifMatch = byKey["ifMatch"] {
-                if action == .create {
-                    problems.append(Violation(pointer: "/ifMatch", detail: "a create has no item to match"))
-                } else if ifMatch.type != "text" {
-                    problems.append(Violation(pointer: "/ifMatch", detail: "expected a string of entity tags, such as \"\\\"a1b2\\\"\""))
-                }
-            }
-        }
-        guard problems.isEmpty, let action, let name else { throw StoreError.malformed("the operation is not acceptable", problems) }
-        guard let collection = collections[name] else {
-            var error = StoreError.notFound("no collection named '\(name)'")
-            error.violations = [Violation(pointer: "/collection", detail: "no collection named '\(name)'")]
-            throw error
-        }
-        // Typed as the key is in a body, as the document says: a number for a numeric key, a
-        // string for any other.
-        if let id = byKey["id"], id.type != "object" {
-            let numeric = [.integer, .number, .boolean].contains(collection.primaryKey.type)
-            guard ["integer", "real"].contains(id.type) == numeric else {
-                throw StoreError.malformed("the operation is not acceptable", [
-                    Violation(pointer: "/id", detail: "expected \(numeric ? "a number" : "a string") for the key of \(collection.name)"),
-                ])
-            }
-        }
-        // As the If-Match header is read: a comma-separated list of tags, or `*`.
-        let ifMatch = text("ifMatch").map { tags in
-            tags.split(separator: ",").map(Self.trimmed).filter { !$0.isEmpty }
-        }
-        return BatchOperation(action: action, collection: collection, id: byKey["id"], body: byKey["body"], ifMatch: ifMatch)
-    }
-
-    /// The id as a URL segment would carry it.
-    private func idText(_ field: BodyField, before index: Int) throws -> String {
-        var value = field
-        if field.type == "object" {
-            guard let reference = try reference(in: field) else {
-                throw StoreError.malformed("the operation is not acceptable", [
-                    Violation(pointer: "/id", detail: "expected a string, a number or {\"$ref\": ...}, got an object"),
-                ])
-            }
-            value = try resolve(reference, before: index, at: "/id/$ref")
-        }
-        switch (value.type, value.atom) {
-        case ("text", .text(let text)): return text
-        case ("integer", _), ("real", _): return value.json
+    /// One operation, through the statements of its single route.
+    private static func perform(
+        _ step: BatchStep, itemSQL: String, ids: TimeOrderedIDGenerator, collections: [String: CollectionSchema], on connection: Connection
+    ) throws -> BatchOutcome {
+        let collection = step.collection, access = step.access, fields = step.fields, preconditions = step.preconditions
+        switch (step.action, step.key, step.id) {
+        case (.create, _, _):
+            guard access.create.isAllowed else { throw forbidden("create items", collection) }
+            let row = try row(of: fields, for: collection, mode: .create, makeID: ids.next, access: access, collections: collections, on: connection)
+            let item = try insert(row, into: collection, on: connection)
+            guard let key = collection.primaryKey.keyValue(item.id), try admits(access.create, collection, key: key, on: connection)
+            else { throw forbidden("create this item", collection) }
+            return .created(item)
+        case (.put, let key?, let id?):
+            let (item, created) = try replace(
+                collection, itemSQL: itemSQL, key: key, id: id, fields: fields, preconditions: preconditions, access: access,
+                ids: ids, collections: collections, on: connection)
+            return created ? .created(item) : .changed(item)
+        case (.patch, let key?, let id?):
+            return .changed(try patch(
+                collection, itemSQL: itemSQL, key: key, id: id, fields: fields, preconditions: preconditions, access: access,
+                ids: ids, collections: collections, on: connection))
+        case (.delete, let key?, let id?):
+            try delete(
+                collection, itemSQL: itemSQL, key: key, id: id, preconditions: preconditions, access: access, collections: collections,
+                on: connection)
+            return .deleted
         default:
-            throw StoreError.invalid([Violation(pointer: "/id/$ref", detail: "refers to \(RequestBody.describe(value.type)), which is not an id")])
+            throw StoreError(.internal, "an operation without its id")  // BatchRun requires it
         }
-    }
-
-    private mutating func perform(_ operation: BatchOperation, id: String?, index: Int) throws -> BatchOutcome {
-        let collection = operation.collection
-        let access = try authorize(operation.action, collection.name)
-        let preconditions = Preconditions(ifMatch: operation.ifMatch)
-        let itemSQL = self.itemSQL[collection.name] ?? ""
-        do {
-            // An id that cannot be a key names no item, as in a URL.
-            let key = try id.map { id in
-                guard let key = collection.primaryKey.keyValue(id) else {
-                    throw StoreError.notFound("no item '\(id)' in \(collection.name)")
-                }
-                return key
-            }
-            let fields = try operation.body.map { try resolvedFields(of: $0, before: index) } ?? []
-            switch (operation.action, key, id) {
-            case (.create, _, _):
-                guard access.create.isAllowed else { throw SQLiteStore.forbidden("create items", collection) }
-                let row = try SQLiteStore.row(
-                    of: fields, for: collection, mode: .create, makeID: ids.next, access: access, collections: collections, on: connection)
-                let item = try SQLiteStore.insert(row, into: collection, on: connection)
-                guard let key = collection.primaryKey.keyValue(item.id),
-                    try SQLiteStore.admits(access.create, collection, key: key, on: connection)
-                else { throw SQLiteStore.forbidden("create this item", collection) }
-                return .created(item)
-            case (.put, let key?, let id?):
-                let (item, created) = try SQLiteStore.replace(
-                    collection, itemSQL: itemSQL, key: key, id: id, fields: fields, preconditions: preconditions, access: access,
-                    ids: ids, collections: collections, on: connection)
-                return created ? .created(item) : .changed(item)
-            case (.patch, let key?, let id?):
-                return .changed(try SQLiteStore.patch(
-                    collection, itemSQL: itemSQL, key: key, id: id, fields: fields, preconditions: preconditions, access: access,
-                    ids: ids, collections: collections, on: connection))
-            case (.delete, let key?, let id?):
-                try SQLiteStore.delete(
-                    collection, itemSQL: itemSQL, key: key, id: id, preconditions: preconditions, access: access, collections: collections,
-                    on: connection)
-                return .deleted
-            default:
-                throw StoreError(.internal, "an operation without its id")  // parse() requires it
-            }
-        } catch let error as StoreError {
-            throw Self.locating(error, in: collection, hasBody: operation.body != nil)
-        }
-    }
-
-    /// The error with pointers into the operation's object: the body's under `/body`, a
-    /// precondition at `/ifMatch`, a missing or still referenced item at `/id`.
-    private static func locating(_ error: StoreError, in collection: CollectionSchema, hasBody: Bool) -> StoreError {
-        var error = error
-        switch error.kind {
-        case .preconditionFailed:
-            error.violations = [Violation(pointer: "/ifMatch", detail: error.message)]
-        case .referenced where !error.violations.isEmpty:
-            // A change of a value others refer to: the body's member.
-            for index in error.violations.indices { error.violations[index].pointer = "/body" + error.violations[index].pointer }
-        case .notFound, .referenced:
-            error.violations = [Violation(pointer: "/id", detail: error.message)]
-        case .conflict, .foreignKey, .constraint:
-            error = SQLiteStore.locating(error, in: collection, at: hasBody ? "/body" : "/id")
-        default:
-            for index in error.violations.indices { error.violations[index].pointer = "/body" + error.violations[index].pointer }
-        }
-        return error
-    }
-
-    /// The body's members, each `{"$ref": "/N/..."}` replaced by the value it points at.
-    private func resolvedFields(of body: BodyField, before index: Int) throws -> [BodyField] {
-        var fields = try RequestBody.members(of: Array(body.json.utf8))
-        for position in fields.indices where fields[position].type == "object" {
-            guard let reference = try reference(in: fields[position]) else { continue }
-            let key = fields[position].key
-            fields[position] = try resolve(reference, before: index, at: RequestBody.pointer(RequestBody.pointer("", key), "$ref"))
-            fields[position].key = key
-        }
-        return fields
-    }
-
-    /// The pointer of an object that is exactly `{"$ref": "..."}`, else nil.
-    private func reference(in field: BodyField) throws -> String? {
-        guard field.json.contains("ref") else { return nil }  // most objects are JSON column values
-        let members = try RequestBody.members(of: Array(field.json.utf8))
-        guard members.count == 1, members[0].key == "$ref" else { return nil }
-        guard case .text(let pointer) = members[0].atom, members[0].type == "text" else {
-            throw StoreError.invalid([Violation(pointer: "", detail: "a $ref is a JSON pointer string such as \"/0/id\"")])
-        }
-        return pointer
-    }
-
-    /// The value at `reference` (`/N/...`) in the result body of operation N, which must come
-    /// before `index`; errors point at `pointer`, relative to the body (or the operation).
-    private func resolve(_ reference: String, before index: Int, at pointer: String) throws -> BodyField {
-        func invalid(_ detail: String) -> StoreError { StoreError.invalid([Violation(pointer: pointer, detail: detail)]) }
-        var tokens = reference.split(separator: "/", omittingEmptySubsequences: false).map {
-            String($0).replacing("~1", with: "/").replacing("~0", with: "~")
-        }
-        guard tokens.count >= 2, tokens.removeFirst().isEmpty else { throw invalid("expected a JSON pointer such as /0/id") }
-        let first = tokens.removeFirst()
-        guard let target = Int(first), target >= 0, String(target) == first else {
-            throw invalid("a reference starts with the index of an earlier operation, such as /0/id")
-        }
-        guard target < index else { throw invalid("refers to operation \(target), which does not come before this one (\(index))") }
-        guard let item = results[target] else { throw invalid("refers to operation \(target), a delete, which has no body") }
-        var current = BodyField(key: "", type: "object", atom: .null, json: String(decoding: item.json, as: UTF8.self))
-        for token in tokens {
-            let next = ["object", "array"].contains(current.type)
-                ? try RequestBody.members(of: Array(current.json.utf8)).first { $0.key == token } : nil
-            guard let next else { throw invalid("operation \(target)'s result has nothing at \(reference.dropFirst(first.count + 1))") }
-            current = next
-        }
-        return current
     }
 }

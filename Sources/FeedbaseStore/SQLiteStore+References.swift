@@ -68,7 +68,7 @@ extension SQLiteStore {
         do {
             _ = try write()
         } catch let error as StoreError where [.conflict, .constraint].contains(error.kind) {
-            problems += locating(error, in: collection, at: row.pointerPrefix).violations
+            problems += error.located(in: collection, at: row.pointerPrefix).violations
         } catch let error as StoreError where [.foreignKey, .referenced].contains(error.kind) {
             // The reference already reported (a change of a referenced value is the next answer).
         }

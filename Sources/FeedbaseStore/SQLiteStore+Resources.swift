@@ -146,7 +146,7 @@ extension SQLiteStore {
                     problems += error.violations
                     unprocessable = true
                 } catch let error as StoreError where [.conflict, .foreignKey, .constraint].contains(error.kind) {
-                    let located = Self.locating(error, in: collection, at: "/\(index)")
+                    let located = error.located(in: collection, at: "/\(index)")
                     if error.kind == .conflict { conflict = conflict ?? located } else { unprocessable = true }
                     problems += located.violations
                 }
