@@ -5,7 +5,7 @@
 // always the correctly rounded decimal (1.7976931348623157e308 prints as ...56e+308): both are
 // redone here step by step, in the platform's `long double` as SQLite is compiled with it.
 
-#if arch(x86_64) || arch(i386)
+#if (arch(x86_64) || arch(i386)) && !os(Windows)
 /// C's `long double` on this platform: x87 extended precision.
 typealias LongDouble = Float80
 #else
