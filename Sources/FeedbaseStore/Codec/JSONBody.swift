@@ -125,7 +125,8 @@ enum JSONBody {
 
     /// The text of a string's contents (between its quotes), escapes decoded as SQLite's
     /// jsonReturn does: a pair of surrogate escapes is one character. A lone surrogate (which
-    /// `RequestBody.topLevelType` refuses) becomes U+FFFD.
+    /// `RequestBody.topLevelType` refuses) becomes U+FFFD; a `\u0000` (refused in a body too) is
+    /// kept, where SQLite ended the string: only a batch's `$ref` into stored JSON meets one.
     static func decode(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, hasEscape: Bool) -> String {
         guard hasEscape else { return String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self) }
         var out: [UInt8] = []
