@@ -2,7 +2,6 @@
 // database) and checks every field against the collection's schema, naming each bad field by its
 // JSON pointer.
 
-
 /// How a body is applied: `create` and `replace` need every required column, `patch` only the
 /// columns it changes.
 package enum WriteMode: Sendable {
@@ -57,6 +56,11 @@ package enum RequestBody {
     /// 3.40's grammar (JSONBody): nesting stops at 2,000 levels, so deep bodies cannot exhaust the
     /// stack, and are answered as malformed.
     package static func topLevelType(of body: [UInt8]) throws -> String {
+        try document(of: body).type
+    }
+
+    /// The scan of a body whose strings can all be stored, or why it is refused.
+    private static func document(of body: [UInt8]) throws -> JSONBody.Document {
         guard JSONBody.isUTF8WithoutNUL(body) else {
             throw StoreError.malformed("the request body is not valid UTF-8 JSON")
         }
@@ -73,7 +77,7 @@ package enum RequestBody {
                 Violation(pointer: loneSurrogatePointer(body) ?? "", detail: "strings containing an unpaired surrogate escape (\\uD800 to \\uDFFF) cannot be stored")
             ])
         }
-        return document.type
+        return document
     }
 
     /// The JSON pointer of the first string with a `\u0000` escape in a valid JSON text (a key
@@ -202,11 +206,11 @@ package enum RequestBody {
 
     /// The members of a JSON object body, in document order.
     package static func fields(ofObject body: [UInt8]) throws -> [BodyField] {
-        let type = try topLevelType(of: body)
-        guard type == "object" else {
-            throw StoreError.malformed("the request body must be a JSON object, not \(describe(type))")
+        let document = try document(of: body)
+        guard document.type == "object" else {
+            throw StoreError.malformed("the request body must be a JSON object, not \(describe(document.type))")
         }
-        return try members(of: body)
+        return JSONBody.fields(of: document, in: body)
     }
 
     /// The elements of a JSON array body, as their JSON text and json_each type.

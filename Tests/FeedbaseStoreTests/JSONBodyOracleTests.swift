@@ -122,6 +122,17 @@ import FeedbaseModel
         #expect(try RequestBody.topLevelType(of: Array(#"{"a":"\ud83d\ude00"}"#.utf8)) == "object")
     }
 
+    /// The one place the readers part on purpose after validation: a batch's `$ref` reads an item's
+    /// JSON (built by SQLite), where a string another program stored with a NUL is `\u0000`.
+    /// SQLite's decoder cut the string there; JSONBody copies it whole.
+    @Test func escapedNULInStoredJSONIsReadWhole() throws {
+        let json = Array(#"{"a":"x\u0000y"}"#.utf8)
+        let swift = try RequestBody.members(of: json)
+        #expect(swift.map(\.atom) == [.text("x\u{0}y")] && swift.map(\.json) == [#""x\u0000y""#])
+        let sqlite = try SQLiteBodyOracle().members(of: json)
+        #expect(sqlite.map(\.atom) == [.text("x")] && sqlite.map(\.json) == [#""x""#])
+    }
+
     @Test(arguments: 0..<8)
     func realTextAgreesWithSQLite(seed: UInt64) throws {
         let oracle = try SQLiteBodyOracle()

@@ -39,8 +39,12 @@ package enum JSONBody {
 
     /// The members of a valid text as json_each gives them (nil when it is not valid JSON).
     package static func members(of body: [UInt8]) -> [BodyField]? {
-        guard let document = scan(body) else { return nil }
-        return body.withUnsafeBufferPointer { bytes in
+        scan(body).map { fields(of: $0, in: body) }
+    }
+
+    /// The members `scan(body)` found, as json_each gives them.
+    package static func fields(of document: Document, in body: [UInt8]) -> [BodyField] {
+        body.withUnsafeBufferPointer { bytes in
             document.members.enumerated().map { index, member in
                 field(member, key: { document.type == "array" ? String(index) : "" }, in: bytes)
             }
@@ -59,14 +63,17 @@ package enum JSONBody {
         case "text":
             let text = decode(bytes, member.value.lowerBound + 1..<member.value.upperBound - 1, hasEscape: member.valueHasEscape)
             field.atom = .text(text)
-            field.json = quote(text)
+            // Without escapes the text holds no quote, backslash or control character: json_quote
+            // gives it back as written.
+            field.json = member.valueHasEscape ? quote(text) : String(decoding: UnsafeBufferPointer(rebasing: bytes[member.value]), as: UTF8.self)
         case "integer", "real":
-            let token = String(decoding: UnsafeBufferPointer(rebasing: bytes[member.value]), as: UTF8.self)
-            if member.type == "integer", let integer = Int64(token) {
+            if member.type == "integer", let integer = int64(bytes, member.value) {
                 field.atom = .integer(integer)
                 field.json = String(integer)
             } else {
-                // strtod, as SQLite's json1 reads a REAL (and an integer beyond 64 bits).
+                let token = String(decoding: UnsafeBufferPointer(rebasing: bytes[member.value]), as: UTF8.self)
+                // strtod, as SQLite's json1 reads a REAL (and an integer beyond 64 bits); the
+                // scan has checked the grammar, which Double accepts whole.
                 let real = Double(token) ?? 0
                 field.atom = .real(real)
                 field.json = real.isFinite ? RealText.text(real) : "null"
@@ -78,9 +85,25 @@ package enum JSONBody {
         return field
     }
 
+    /// An integer's value, nil beyond 64 bits (SQLite then reads it as a REAL).
+    package static func int64(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Int64? {
+        let negative = bytes[range.lowerBound] == UInt8(ascii: "-")
+        var magnitude: UInt64 = 0
+        for byte in bytes[(range.lowerBound + (negative ? 1 : 0))..<range.upperBound] {
+            let (times10, overflow) = magnitude.multipliedReportingOverflow(by: 10)
+            let (sum, carry) = times10.addingReportingOverflow(UInt64(byte &- UInt8(ascii: "0")))
+            guard !overflow, !carry else { return nil }
+            magnitude = sum
+        }
+        if negative { return magnitude <= UInt64(Int64.max) + 1 ? Int64(truncatingIfNeeded: 0 &- magnitude) : nil }
+        return magnitude <= UInt64(Int64.max) ? Int64(magnitude) : nil
+    }
+
     /// A container's text as json_each renders it: whitespace between tokens removed, strings
     /// and numbers exactly as written.
     package static func minified(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> String {
+        let text = UnsafeBufferPointer(rebasing: bytes[range])
+        if !text.contains(where: isSpace) { return String(decoding: text, as: UTF8.self) }
         var out: [UInt8] = []
         out.reserveCapacity(range.count)
         var index = range.lowerBound
@@ -102,7 +125,8 @@ package enum JSONBody {
 
     /// The text of a string's contents (between its quotes), escapes decoded as SQLite's
     /// jsonReturn does: a pair of surrogate escapes is one character. A lone surrogate (which
-    /// `RequestBody.topLevelType` refuses) becomes U+FFFD.
+    /// `RequestBody.topLevelType` refuses) becomes U+FFFD; a `\u0000` (refused in a body too) is
+    /// kept, where SQLite ended the string: only a batch's `$ref` into stored JSON meets one.
     package static func decode(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, hasEscape: Bool) -> String {
         guard hasEscape else { return String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self) }
         var out: [UInt8] = []
@@ -157,22 +181,33 @@ package enum JSONBody {
         out.append(contentsOf: UTF8.encode(scalar).map(Array.init) ?? [0xEF, 0xBF, 0xBD])
     }
 
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
     /// json_quote of a text: `"` and `\` escaped, control characters as `\b \t \n \f \r` or
     /// `\u00xx`, everything else (DEL, non-ASCII, `/`) as it is.
     package static func quote(_ text: String) -> String {
         var out: [UInt8] = [UInt8(ascii: "\"")]
         out.reserveCapacity(text.utf8.count + 2)
-        let hex = Array("0123456789abcdef".utf8)
         for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"): out += [UInt8(ascii: "\\"), byte]
-            case 0x08: out += [UInt8(ascii: "\\"), UInt8(ascii: "b")]
-            case 0x09: out += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
-            case 0x0A: out += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
-            case 0x0C: out += [UInt8(ascii: "\\"), UInt8(ascii: "f")]
-            case 0x0D: out += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
-            case 0..<0x20: out += Array("\\u00".utf8) + [hex[Int(byte >> 4)], hex[Int(byte & 15)]]
-            default: out.append(byte)
+            let short: UInt8? =
+                switch byte {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"): byte
+                case 0x08: UInt8(ascii: "b")
+                case 0x09: UInt8(ascii: "t")
+                case 0x0A: UInt8(ascii: "n")
+                case 0x0C: UInt8(ascii: "f")
+                case 0x0D: UInt8(ascii: "r")
+                default: nil
+                }
+            if let short {
+                out.append(UInt8(ascii: "\\"))
+                out.append(short)
+            } else if byte < 0x20 {
+                out.append(contentsOf: "\\u00".utf8)
+                out.append(hexDigits[Int(byte >> 4)])
+                out.append(hexDigits[Int(byte & 15)])
+            } else {
+                out.append(byte)
             }
         }
         out.append(UInt8(ascii: "\""))

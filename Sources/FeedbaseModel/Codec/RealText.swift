@@ -5,7 +5,7 @@
 // always the correctly rounded decimal (1.7976931348623157e308 prints as ...56e+308): both are
 // redone here step by step, in the platform's `long double` as SQLite is compiled with it.
 
-#if arch(x86_64) || arch(i386)
+#if (arch(x86_64) || arch(i386)) && !os(Windows)
 /// C's `long double` on this platform: x87 extended precision.
 package typealias LongDouble = Float80
 #else
@@ -19,22 +19,24 @@ package enum RealText {
     /// as `x`, else `printf('%!.17g', x)`.
     package static func text(_ value: Double) -> String {
         let short = printf(value, significantDigits: 15)
-        return atof(short) == value ? short : printf(value, significantDigits: 17)
+        return String(decoding: atof(short[...]) == value ? short : printf(value, significantDigits: 17), as: UTF8.self)
     }
+
+    private static let roundingSteps: [Double] = [5.0e-01, 5.0e-02, 5.0e-03, 5.0e-04, 5.0e-05, 5.0e-06, 5.0e-07, 5.0e-08, 5.0e-09, 5.0e-10]
 
     /// SQLite 3.40's `printf('%!.<digits>g', value)` for a finite value: at most 26 digits taken
     /// from a long-double walk (not the exact decimal), trailing zeros removed but one kept after
     /// the point (`1.0`, `1.0e+20`), an exponent of at least two digits.
-    package static func printf(_ value: Double, significantDigits: Int) -> String {
+    package static func printf(_ value: Double, significantDigits: Int) -> [UInt8] {
         var real = LongDouble(value)
         var out: [UInt8] = []
+        out.reserveCapacity(32)
         if real < 0 {
             real = -real
             out.append(UInt8(ascii: "-"))
         }
         // %g counts the digit before the point apart.
         var precision = max(significantDigits - 1, 0)
-        let roundingSteps: [Double] = [5.0e-01, 5.0e-02, 5.0e-03, 5.0e-04, 5.0e-05, 5.0e-06, 5.0e-07, 5.0e-08, 5.0e-09, 5.0e-10]
         var index = precision & 0xfff
         var rounder = roundingSteps[index % 10]
         while index >= 10 {
@@ -114,15 +116,15 @@ package enum RealText {
             out.append(UInt8(ascii: "0") + UInt8(magnitude / 10))
             out.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
         }
-        return String(decoding: out, as: UTF8.self)
+        return out
     }
 
     /// SQLite 3.40's sqlite3AtoF (what `CAST(text AS REAL)` does) for the decimal text `printf`
     /// writes: at most 18 or so significant digits kept, the power of ten (sqlite3Pow10) applied
     /// in long double.
-    package static func atof(_ text: String) -> Double {
+    package static func atof(_ text: ArraySlice<UInt8>) -> Double {
         let largest = Int64.max
-        var bytes = Array(text.utf8)[...]
+        var bytes = text
         var negative = false
         var significand: Int64 = 0
         var shift = 0
