@@ -3,16 +3,6 @@
 // evaluates the same plan in Swift (RowPredicate), so REST and the feed cannot type an operand
 // differently, and every engine answers the same mistake with the same error.
 
-/// What planning needs of JSON, given by the engine until the model reads JSON itself.
-package protocol JSONReading {
-    /// The canonical text of a JSON value, or `text` as a JSON string when it is not JSON (so
-    /// `eq.abc` on a JSON column matches the string "abc").
-    func normalized(_ text: String) throws -> String
-    /// The elements of a JSON array (json_each's type name and scalar value; an object's
-    /// `base64` member as its value), or nil when `text` is not a JSON array.
-    func arrayElements(_ text: String) throws -> [(type: String, value: SQLValue)]?
-}
-
 /// Typed conditions, ANDed: the client's filters (strict), its `or`/`and` groups, then the
 /// rule's conditions (lenient: an operand not of the column's type matches nothing).
 public struct FilterPlan: Sendable, Equatable {
@@ -35,8 +25,8 @@ public struct FilterPlan: Sendable, Equatable {
 extension FilterPlan {
     /// Checks and types the filters of `query` (filters, groups, rule: the order errors are
     /// found in) against `collection`.
-    package init(_ query: ListQuery, of collection: CollectionSchema, json: any JSONReading) throws {
-        let planner = FilterPlanner(collection: collection, json: json)
+    package init(_ query: ListQuery, of collection: CollectionSchema) throws {
+        let planner = FilterPlanner(collection: collection)
         filters = try query.filters.map { try planner.condition($0) }
         groups = try query.groups.map { try planner.group($0) }
         rule = try query.rule.map { try planner.condition($0, lenient: true) }
@@ -45,7 +35,6 @@ extension FilterPlan {
 
 struct FilterPlanner {
     let collection: CollectionSchema
-    let json: any JSONReading
 
     /// A group; a member's error names the group's parameter.
     func group(_ group: FilterGroup) throws -> RowPredicate.Group {
@@ -164,8 +153,11 @@ struct FilterPlanner {
             guard let bytes = Base64.decode(text) else { throw bad("base64") }
             return .blob(bytes)
         case .json:
-            // Compared in its normalised form; text that is not JSON matches a stored string of it.
-            return .text(try json.normalized(text))
+            // Compared in its normalised form (json() of it, as SQLite writes it); text that is
+            // not JSON matches a stored string of it.
+            let bytes = Array(text.utf8)
+            guard JSONBody.isUTF8WithoutNUL(bytes), JSONBody.scan(bytes) != nil else { return .text(JSONBody.quote(text)) }
+            return .text(bytes.withUnsafeBufferPointer { JSONBody.minified($0, 0..<$0.count) })
         case .string:
             return .text(text)
         }

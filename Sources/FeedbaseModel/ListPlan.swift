@@ -53,13 +53,13 @@ public struct ListPlan: Sendable {
         keys.map { $0.column.name + ($0.descending ? ".desc" : ".asc") }.joined(separator: ",")
     }
 
-    package init(_ query: ListQuery, of collection: CollectionSchema, in schema: Schema, json: any JSONReading) throws {
+    package init(_ query: ListQuery, of collection: CollectionSchema, in schema: Schema) throws {
         self.collection = collection
         let keys = try Self.sortKeys(query.order, of: collection)
         self.keys = keys
-        filter = try FilterPlan(query, of: collection, json: json)
-        after = try query.after.map { try Self.cursorValues($0, keys: keys, json: json) }
-        members = try Self.members(query.select, embeds: query.embeds, of: collection, in: schema, json: json)
+        filter = try FilterPlan(query, of: collection)
+        after = try query.after.map { try Self.cursorValues($0, keys: keys) }
+        members = try Self.members(query.select, embeds: query.embeds, of: collection, in: schema)
         limit = query.limit
         offset = query.offset
         count = query.count
@@ -96,18 +96,25 @@ public struct ListPlan: Sendable {
 
     /// The sort values a cursor carries: base64url (no padding) of a JSON array whose first
     /// element is the order's signature.
-    static func cursorValues(_ cursor: String, keys: [SortKey], json: any JSONReading) throws -> [SQLValue] {
+    static func cursorValues(_ cursor: String, keys: [SortKey]) throws -> [SQLValue] {
         let invalid = StoreError.badQuery("after", "not a cursor of this listing; follow the Link rel=\"next\" URL as given")
-        guard let bytes = Cursor.decode(cursor), let text = String(validating: bytes, as: UTF8.self),
-            let elements = try json.arrayElements(text)
+        guard let bytes = Cursor.decode(cursor), JSONBody.isUTF8WithoutNUL(bytes), let document = JSONBody.scan(bytes),
+            document.type == "array"
         else { throw invalid }
-        guard elements.count == keys.count + 1, elements[0].value == .text(signature(keys)) else {
+        let elements = JSONBody.fields(of: document, in: bytes).map { element in
+            // `{"base64": "..."}`: its member's value, as `value ->> '$.base64'` reads it.
+            guard element.type == "object" else { return element }
+            var value = element
+            value.atom = JSONBody.members(of: Array(element.json.utf8))?.first { $0.key == "base64" }?.atom ?? .null
+            return value
+        }
+        guard elements.count == keys.count + 1, elements[0].atom == .text(signature(keys)) else {
             throw StoreError.badQuery("after", "the cursor belongs to another order; follow the Link rel=\"next\" URL as given")
         }
         var values: [SQLValue] = []
         for (key, element) in zip(keys, elements.dropFirst()) {
             guard ["null", "integer", "real", "text", "object"].contains(element.type) else { throw invalid }
-            var value = element.value
+            var value = element.atom
             // A BLOB sort value (another program's, in a boolean column) is {"base64": "..."}.
             if element.type == "object" {
                 guard case .text(let text) = value, let blob = Base64.decode(text) else { throw invalid }
@@ -126,14 +133,14 @@ public struct ListPlan: Sendable {
     // MARK: Members
 
     static func members(
-        _ select: [String]?, embeds: [Embed], of collection: CollectionSchema, in schema: Schema, json: any JSONReading
+        _ select: [String]?, embeds: [Embed], of collection: CollectionSchema, in schema: Schema,
     ) throws -> [PlanMember] {
         var members = try chosenColumns(select, of: collection).map(PlanMember.column)
         for embed in embeds {
             guard !members.contains(where: { $0.key == embed.key }) else {
                 throw StoreError.badQuery("select", clash(embed, in: collection, schema: schema))
             }
-            members.append(.embed(key: embed.key, try plan(embed, parent: collection, path: embed.key, depth: 1, schema: schema, json: json)))
+            members.append(.embed(key: embed.key, try plan(embed, parent: collection, path: embed.key, depth: 1, schema: schema)))
         }
         return members
     }
@@ -162,7 +169,7 @@ public struct ListPlan: Sendable {
 
     /// One embedded relation; `path` is its dotted path, which its own parameters start with.
     private static func plan(
-        _ embed: Embed, parent: CollectionSchema, path: String, depth: Int, schema: Schema, json: any JSONReading
+        _ embed: Embed, parent: CollectionSchema, path: String, depth: Int, schema: Schema,
     ) throws -> EmbedPlan {
         guard depth <= Embed.maximumDepth else {
             throw StoreError.badQuery("select", "embedding nested deeper than \(Embed.maximumDepth) levels")
@@ -180,7 +187,7 @@ public struct ListPlan: Sendable {
         query.rule = embed.rule
         let filter: FilterPlan
         do {
-            filter = try FilterPlan(query, of: target, json: json)
+            filter = try FilterPlan(query, of: target)
         } catch let error as StoreError where error.kind == .badQuery {
             // The filter's own parameter is the column or group: name it with the path.
             throw StoreError.badQuery(path + "." + (error.parameter ?? ""), error.message)
@@ -191,7 +198,7 @@ public struct ListPlan: Sendable {
                 throw StoreError.badQuery("select", "'\(child.key)' names a column and an embedded relation in \(path); give the relation an alias")
             }
             members.append(.embed(
-                key: child.key, try plan(child, parent: target, path: path + "." + child.key, depth: depth + 1, schema: schema, json: json)))
+                key: child.key, try plan(child, parent: target, path: path + "." + child.key, depth: depth + 1, schema: schema)))
         }
         var keys: [SortKey] = []
         if relation.toMany {

@@ -15,10 +15,6 @@ struct Listing {
 
     private var table: String { quoteIdentifier(collection.name) }
 
-    /// The query as a plan, its JSON read by SQLite on `connection`.
-    func plan(on connection: Connection, schema: Schema) throws -> ListPlan {
-        try ListPlan(query, of: collection, in: schema, json: SQLiteJSON(connection: connection))
-    }
 
     // MARK: The page
 
@@ -28,7 +24,7 @@ struct Listing {
     func pageStatement(on connection: Connection, head: String = "0", schema: Schema) throws
         -> (select: BoundSQL, filters: [String], filterValues: [SQLValue], plan: ListPlan)
     {
-        let plan = try plan(on: connection, schema: schema)
+        let plan = try ListPlan(query, of: collection, in: schema)
         var select = BoundSQL()
         let filters = try SQLConditions(collection: collection, connection: connection).whereClause(plan.filter, into: &select)
         let filterValues = select.values

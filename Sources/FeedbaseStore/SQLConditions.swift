@@ -24,7 +24,7 @@ struct SQLConditions {
     static func rule(_ filters: [Filter], of collection: CollectionSchema, into sql: inout BoundSQL, on connection: Connection) throws -> [String] {
         var query = ListQuery()
         query.rule = filters
-        let plan = try FilterPlan(query, of: collection, json: SQLiteJSON(connection: connection))
+        let plan = try FilterPlan(query, of: collection)
         return try SQLConditions(collection: collection, connection: connection).whereClause(plan, into: &sql)
     }
 

@@ -66,10 +66,8 @@ extension SQLiteStore {
         filtering.filters = filters
         filtering.groups = groups
         filtering.rule = rule
-        let collection = try collection(collectionName), query = filtering
-        return try await database.read { connection in
-            try FilterPlan(query, of: collection, json: SQLiteJSON(connection: connection)).predicate(of: collection)
-        }
+        let collection = try collection(collectionName)
+        return try FilterPlan(filtering, of: collection).predicate(of: collection)
     }
 
     public func create(in collectionName: String, body: [UInt8], access: Access) async throws -> Created {
