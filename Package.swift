@@ -130,6 +130,8 @@ let package = Package(
             dependencies: ["FeedbaseTestSpawn"],
             path: "Tests/FeedbaseTestSupport"
         ),
+        // The plan layer without any database: the fast tier.
+        .testTarget(name: "FeedbaseModelTests", dependencies: ["FeedbaseModel"]),
         .testTarget(
             name: "FeedbaseStoreTests",
             dependencies: ["FeedbaseModel", "FeedbaseStore", "FeedbaseTestSupport", .product(name: "Logging", package: "swift-log")]
