@@ -18,7 +18,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
     ],
     targets: [
-        // The system SQLite (Debian: libsqlite3-dev). Only FeedbaseStore imports it.
+        // The system SQLite (Debian: libsqlite3-dev). Only FeedbaseSQLite imports it.
         .systemLibrary(
             name: "FeedbaseCSQLite",
             pkgConfig: "sqlite3",
@@ -34,7 +34,7 @@ let package = Package(
         // The SQLite engine (the embedded default): executes the model's plans as SQL on the
         // system libsqlite3, and owns its change log.
         .target(
-            name: "FeedbaseStore",
+            name: "FeedbaseSQLite",
             dependencies: [
                 "FeedbaseModel",
                 "FeedbaseCSQLite",
@@ -52,7 +52,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // Identities: API keys (hashed, stored by FeedbaseStore) and JWTs (jwt-kit), verified and
+        // Identities: API keys (hashed, stored by FeedbaseSQLite) and JWTs (jwt-kit), verified and
         // cached. No NIO, no SQL.
         .target(
             name: "FeedbaseAuth",
@@ -97,7 +97,7 @@ let package = Package(
             dependencies: [
                 "FeedbaseAuth",
                 "FeedbaseModel",
-                "FeedbaseStore",
+                "FeedbaseSQLite",
                 "FeedbaseFeed",
                 "FeedbaseHTTP",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -110,7 +110,7 @@ let package = Package(
                 "FeedbaseApp",
                 "FeedbaseAuth",
                 "FeedbaseModel",
-                "FeedbaseStore",
+                "FeedbaseSQLite",
                 "FeedbaseFeed",
                 "FeedbaseHTTP",
                 "FeedbaseOpenAPI",
@@ -133,8 +133,8 @@ let package = Package(
         // The plan layer without any database: the fast tier.
         .testTarget(name: "FeedbaseModelTests", dependencies: ["FeedbaseModel"]),
         .testTarget(
-            name: "FeedbaseStoreTests",
-            dependencies: ["FeedbaseModel", "FeedbaseStore", "FeedbaseTestSupport", .product(name: "Logging", package: "swift-log")]
+            name: "FeedbaseSQLiteTests",
+            dependencies: ["FeedbaseModel", "FeedbaseSQLite", "FeedbaseTestSupport", .product(name: "Logging", package: "swift-log")]
         ),
         // Against a throwaway PostgreSQL cluster the test process starts (PostgresCluster); skipped,
         // with the reason, on a machine without PostgreSQL's server binaries.
@@ -149,17 +149,17 @@ let package = Package(
         .testTarget(
             name: "FeedbaseOpenAPITests",
             // Logging: the tests open their schema with SQLiteStore, as the server does.
-            dependencies: ["FeedbaseOpenAPI", "FeedbaseModel", "FeedbaseStore", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["FeedbaseOpenAPI", "FeedbaseModel", "FeedbaseSQLite", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "FeedbaseFeedTests",
-            dependencies: ["FeedbaseFeed", "FeedbaseModel", "FeedbaseStore", "FeedbaseTestSupport", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["FeedbaseFeed", "FeedbaseModel", "FeedbaseSQLite", "FeedbaseTestSupport", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "FeedbaseHTTPTests",
             // feedbase: KillTests run the real binary, to kill it with SIGKILL under load.
             dependencies: [
-                "FeedbaseApp", "FeedbaseAuth", "FeedbaseHTTP", "FeedbaseFeed", "FeedbaseModel", "FeedbaseStore", "FeedbaseTestSupport", "feedbase",
+                "FeedbaseApp", "FeedbaseAuth", "FeedbaseHTTP", "FeedbaseFeed", "FeedbaseModel", "FeedbaseSQLite", "FeedbaseTestSupport", "feedbase",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -171,7 +171,7 @@ let package = Package(
             name: "FeedbaseAuthTests",
             // Crypto and JWTKit: the tests make their own keys and sign their own tokens.
             dependencies: [
-                "FeedbaseAuth", "FeedbaseModel", "FeedbaseStore",
+                "FeedbaseAuth", "FeedbaseModel", "FeedbaseSQLite",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "JWTKit", package: "jwt-kit"),
@@ -183,7 +183,7 @@ let package = Package(
             // Store and Auth: the keys tests hold the database open as a server does while the
             // binary revokes a key.
             dependencies: [
-                "FeedbaseCLI", "feedbase", "FeedbaseTestSupport", "FeedbaseModel", "FeedbaseStore", "FeedbaseAuth",
+                "FeedbaseCLI", "feedbase", "FeedbaseTestSupport", "FeedbaseModel", "FeedbaseSQLite", "FeedbaseAuth",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

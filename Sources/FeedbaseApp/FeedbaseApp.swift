@@ -7,7 +7,7 @@ import FeedbaseAuth
 import FeedbaseFeed
 import FeedbaseHTTP
 import FeedbaseModel
-import FeedbaseStore
+import FeedbaseSQLite
 import Logging
 import NIOCore
 

@@ -3,7 +3,7 @@
 
 import ArgumentParser
 import FeedbaseModel
-import FeedbaseStore
+import FeedbaseSQLite
 import Foundation
 
 struct BackupCommand: AsyncParsableCommand {

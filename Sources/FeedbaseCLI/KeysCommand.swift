@@ -6,7 +6,7 @@
 import ArgumentParser
 import FeedbaseAuth
 import FeedbaseModel
-import FeedbaseStore
+import FeedbaseSQLite
 import Foundation
 
 struct KeysCommand: AsyncParsableCommand {

@@ -4,7 +4,7 @@
 import ArgumentParser
 import FeedbaseModel
 import FeedbaseOpenAPI
-import FeedbaseStore
+import FeedbaseSQLite
 import Foundation
 
 struct OpenAPICommand: AsyncParsableCommand {

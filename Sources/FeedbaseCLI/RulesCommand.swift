@@ -5,7 +5,7 @@
 import ArgumentParser
 import FeedbaseHTTP
 import FeedbaseModel
-import FeedbaseStore
+import FeedbaseSQLite
 import Foundation
 import Logging
 

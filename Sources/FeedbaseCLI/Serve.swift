@@ -6,7 +6,7 @@ import Dispatch
 import FeedbaseApp
 import FeedbaseHTTP
 import FeedbaseModel
-import FeedbaseStore
+import FeedbaseSQLite
 import Foundation
 import Logging
 import Synchronization

@@ -10,7 +10,7 @@ import Testing
 
 @testable import FeedbaseAuth
 import FeedbaseModel
-@testable import FeedbaseStore
+@testable import FeedbaseSQLite
 
 @Suite struct AuthenticatorTests {
     let clock = TestClock()

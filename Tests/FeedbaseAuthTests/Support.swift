@@ -10,7 +10,7 @@ import Synchronization
 
 @testable import FeedbaseAuth
 import FeedbaseModel
-@testable import FeedbaseStore
+@testable import FeedbaseSQLite
 
 final class TemporaryDirectory {
     let path: String

@@ -8,7 +8,7 @@ import Testing
 
 @testable import FeedbaseAuth
 import FeedbaseModel
-@testable import FeedbaseStore
+@testable import FeedbaseSQLite
 
 @Suite struct UnknownKeyTests {
     let clock = TestClock()

@@ -11,7 +11,7 @@ import Testing
 
 @testable import FeedbaseCLI
 import FeedbaseModel
-@testable import FeedbaseStore
+@testable import FeedbaseSQLite
 
 @Suite struct KeysTests {
     func create(_ arguments: [String], in workspace: Workspace) async throws -> (token: String, id: String) {

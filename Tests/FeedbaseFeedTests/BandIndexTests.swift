@@ -7,7 +7,7 @@
 
 @testable import FeedbaseFeed
 import FeedbaseModel
-import FeedbaseStore
+import FeedbaseSQLite
 import FeedbaseTestSupport
 import Foundation
 import Logging

@@ -4,7 +4,7 @@
 
 @testable import FeedbaseFeed
 import FeedbaseModel
-import FeedbaseStore
+import FeedbaseSQLite
 import FeedbaseTestSupport
 import Logging
 import Testing

@@ -4,7 +4,7 @@
 
 import FeedbaseFeed
 import FeedbaseModel
-import FeedbaseStore
+import FeedbaseSQLite
 import Synchronization
 
 struct InjectedFailure: Error {}

@@ -5,7 +5,7 @@ import FeedbaseApp
 import FeedbaseAuth
 import FeedbaseHTTP
 import FeedbaseModel
-import FeedbaseStore
+import FeedbaseSQLite
 import Foundation
 import Testing
 

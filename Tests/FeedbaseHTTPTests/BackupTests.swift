@@ -2,7 +2,7 @@
 // started on it serves exactly the original's rows and change log up to the copy's seq.
 
 import FeedbaseModel
-import FeedbaseStore
+import FeedbaseSQLite
 import Foundation
 import Testing
 

@@ -1,4 +1,4 @@
-// The checkpointer thread (Sources/FeedbaseStore/Checkpointer.swift) keeps the WAL bounded while
+// The checkpointer thread (Sources/FeedbaseSQLite/Checkpointer.swift) keeps the WAL bounded while
 // writes go on: the writer's own automatic checkpoint is off, so without it the WAL would hold
 // every write since the server started.
 

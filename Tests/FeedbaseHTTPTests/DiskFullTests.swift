@@ -5,7 +5,7 @@
 // SQLite's max_page_count), which every machine can run.
 
 import FeedbaseModel
-import FeedbaseStore
+import FeedbaseSQLite
 import Foundation
 import Testing
 

@@ -3,7 +3,7 @@
 
 @testable import FeedbaseHTTP
 import FeedbaseModel
-import FeedbaseStore
+import FeedbaseSQLite
 import FeedbaseTestSupport
 import Foundation
 import NIOCore

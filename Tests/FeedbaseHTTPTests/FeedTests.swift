@@ -4,7 +4,7 @@
 
 @testable import FeedbaseHTTP
 import FeedbaseModel
-import FeedbaseStore
+import FeedbaseSQLite
 import FeedbaseTestSupport
 import Foundation
 import NIOCore

@@ -5,7 +5,7 @@
 // is connected, and the feed carries on in the new shape.
 
 import FeedbaseModel
-import FeedbaseStore
+import FeedbaseSQLite
 import Foundation
 import Testing
 

@@ -3,7 +3,7 @@
 // and pipelining, requests that are not HTTP, a locked database and a server fault.
 
 import FeedbaseModel
-@testable import FeedbaseStore
+@testable import FeedbaseSQLite
 import Foundation
 import Testing
 

@@ -3,7 +3,7 @@
 // pipelining, malformed HTTP, faults) is in ProtocolTests.
 
 import FeedbaseModel
-@testable import FeedbaseStore
+@testable import FeedbaseSQLite
 import Foundation
 import Testing
 

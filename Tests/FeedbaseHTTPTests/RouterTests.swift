@@ -2,7 +2,7 @@
 // allowed methods, HEAD through GET, percent-decoded segments, and query-string parsing.
 
 import FeedbaseModel
-import FeedbaseStore
+import FeedbaseSQLite
 import NIOHTTP1
 import Testing
 

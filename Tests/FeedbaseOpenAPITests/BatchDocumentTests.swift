@@ -2,7 +2,7 @@
 // shape per action and served collection, each carrying that collection's own body schema.
 
 import FeedbaseModel
-import FeedbaseStore
+import FeedbaseSQLite
 import Testing
 
 @testable import FeedbaseOpenAPI

@@ -2,7 +2,7 @@
 // each type's operator syntax), `order`, `select` and paging.
 
 import FeedbaseModel
-import FeedbaseStore
+import FeedbaseSQLite
 import Testing
 
 @testable import FeedbaseOpenAPI

@@ -33,7 +33,7 @@ let package = Package(
         .systemLibrary(name: "FeedbaseCSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "FeedbaseModel", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: instrumented),
         .target(
-            name: "FeedbaseStore",
+            name: "FeedbaseSQLite",
             dependencies: ["FeedbaseModel", "FeedbaseCSQLite", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")],
             swiftSettings: instrumented
         ),
@@ -64,23 +64,23 @@ let package = Package(
         .target(name: "FuzzDriver"),
         .target(
             name: "FuzzSupport",
-            dependencies: ["FeedbaseModel", "FeedbaseStore", "FuzzDriver", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["FeedbaseModel", "FeedbaseSQLite", "FuzzDriver", .product(name: "Logging", package: "swift-log")],
             swiftSettings: instrumented
         ),
         .executableTarget(
             name: "FuzzQuery",
-            dependencies: ["FeedbaseHTTP", "FeedbaseModel", "FeedbaseStore", "FuzzSupport", .product(name: "NIOHTTP1", package: "swift-nio")],
+            dependencies: ["FeedbaseHTTP", "FeedbaseModel", "FeedbaseSQLite", "FuzzSupport", .product(name: "NIOHTTP1", package: "swift-nio")],
             swiftSettings: fuzzerMain, linkerSettings: fuzzerLink
         ),
         .executableTarget(
             name: "FuzzBody",
-            dependencies: ["FeedbaseModel", "FeedbaseStore", "FuzzSupport"],
+            dependencies: ["FeedbaseModel", "FeedbaseSQLite", "FuzzSupport"],
             swiftSettings: fuzzerMain, linkerSettings: fuzzerLink
         ),
         .executableTarget(
             name: "FuzzRequestHead",
             dependencies: [
-                "FeedbaseHTTP", "FeedbaseFeed", "FeedbaseModel", "FeedbaseStore", "FuzzSupport",
+                "FeedbaseHTTP", "FeedbaseFeed", "FeedbaseModel", "FeedbaseSQLite", "FuzzSupport",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
             ],
@@ -88,14 +88,14 @@ let package = Package(
         ),
         .executableTarget(
             name: "FuzzBandMessage",
-            dependencies: ["FeedbaseHTTP", "FeedbaseAuth", "FeedbaseModel", "FeedbaseStore", "FuzzSupport"],
+            dependencies: ["FeedbaseHTTP", "FeedbaseAuth", "FeedbaseModel", "FeedbaseSQLite", "FuzzSupport"],
             swiftSettings: fuzzerMain, linkerSettings: fuzzerLink
         ),
         .target(name: "FeedbaseTestSpawn", path: "Tests/FeedbaseTestSpawn"),
         .target(name: "FeedbaseTestSupport", dependencies: ["FeedbaseTestSpawn"], path: "Tests/FeedbaseTestSupport", swiftSettings: addressSanitized),
         .testTarget(
-            name: "FeedbaseStoreTests",
-            dependencies: ["FeedbaseModel", "FeedbaseStore", "FeedbaseTestSupport", .product(name: "Logging", package: "swift-log")],
+            name: "FeedbaseSQLiteTests",
+            dependencies: ["FeedbaseModel", "FeedbaseSQLite", "FeedbaseTestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: addressSanitized, linkerSettings: addressSanitizedLink
         ),
     ],

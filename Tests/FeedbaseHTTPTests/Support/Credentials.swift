@@ -6,7 +6,7 @@ import Crypto
 import FeedbaseApp
 import FeedbaseAuth
 import FeedbaseModel
-import FeedbaseStore
+import FeedbaseSQLite
 import Foundation
 
 extension TestServer {

@@ -6,7 +6,7 @@ import FeedbaseApp
 import FeedbaseFeed
 import FeedbaseHTTP
 import FeedbaseModel
-import FeedbaseStore
+import FeedbaseSQLite
 import FeedbaseTestSupport
 import Foundation
 import Logging

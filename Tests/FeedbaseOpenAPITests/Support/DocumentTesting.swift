@@ -2,7 +2,7 @@
 // migrations, or a test's own SQL), and a look into a document's operations.
 
 import FeedbaseModel
-import FeedbaseStore
+import FeedbaseSQLite
 import Foundation
 import Logging
 

@@ -7,7 +7,7 @@
 import FeedbaseAuth
 @testable import FeedbaseHTTP
 import FeedbaseModel
-import FeedbaseStore
+import FeedbaseSQLite
 import FuzzSupport
 
 let store = FuzzStore.shared

@@ -5,7 +5,7 @@
 // values are all a write would bind.
 
 import FeedbaseModel
-@testable import FeedbaseStore
+@testable import FeedbaseSQLite
 import FuzzSupport
 
 /// One connection on an in-memory copy of the shipped schema. libFuzzer calls the target on one

@@ -6,7 +6,7 @@
 
 @testable import FeedbaseHTTP
 import FeedbaseModel
-import FeedbaseStore
+import FeedbaseSQLite
 import FuzzSupport
 import NIOHTTP1
 

@@ -8,7 +8,7 @@
 import FeedbaseFeed
 @testable import FeedbaseHTTP
 import FeedbaseModel
-import FeedbaseStore
+import FeedbaseSQLite
 import FuzzSupport
 import Logging
 import NIOCore

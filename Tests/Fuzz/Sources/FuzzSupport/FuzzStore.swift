@@ -5,7 +5,7 @@
 
 import Dispatch
 import FeedbaseModel
-import FeedbaseStore
+import FeedbaseSQLite
 import Foundation
 import FuzzDriver
 import Logging

@@ -7,7 +7,7 @@ import FeedbaseTestSupport
 import Testing
 
 import FeedbaseModel
-@testable import FeedbaseStore
+@testable import FeedbaseSQLite
 
 @Suite struct JSONBodyOracleTests {
     /// The Swift reading of a body, with the members of its containers read again (as a batch

@@ -3,7 +3,7 @@
 // held equal to.
 
 import FeedbaseModel
-@testable import FeedbaseStore
+@testable import FeedbaseSQLite
 
 struct SQLiteBodyOracle {
     let connection: Connection

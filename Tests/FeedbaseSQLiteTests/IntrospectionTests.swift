@@ -6,7 +6,7 @@ import Logging
 import Testing
 
 import FeedbaseModel
-@testable import FeedbaseStore
+@testable import FeedbaseSQLite
 
 let everyTypeSQL = """
     CREATE TABLE owners (id TEXT PRIMARY KEY, name TEXT);

@@ -7,7 +7,7 @@ import Logging
 import Testing
 
 import FeedbaseModel
-@testable import FeedbaseStore
+@testable import FeedbaseSQLite
 
 @Suite struct APIKeyStoreTests {
     let directory: TemporaryDirectory

@@ -11,7 +11,7 @@ import Logging
 import Testing
 
 import FeedbaseModel
-@testable import FeedbaseStore
+@testable import FeedbaseSQLite
 
 private let schema = """
     CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER, r REAL, s TEXT, b BOOLEAN, d DATETIME, j JSON, day DATE, bin BLOB, code STRING);

@@ -5,7 +5,7 @@ import Foundation
 import Testing
 
 import FeedbaseModel
-@testable import FeedbaseStore
+@testable import FeedbaseSQLite
 
 @Suite struct MigratorTests {
     let directory: TemporaryDirectory

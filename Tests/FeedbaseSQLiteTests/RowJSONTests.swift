@@ -5,7 +5,7 @@ import Foundation
 import Testing
 
 import FeedbaseModel
-@testable import FeedbaseStore
+@testable import FeedbaseSQLite
 
 private let itemsSQL = """
     CREATE TABLE owners (id TEXT PRIMARY KEY, name TEXT);

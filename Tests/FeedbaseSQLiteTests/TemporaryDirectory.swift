@@ -3,7 +3,7 @@
 import Foundation
 
 import FeedbaseModel
-@testable import FeedbaseStore
+@testable import FeedbaseSQLite
 
 final class TemporaryDirectory {
     let path: String

@@ -5,7 +5,7 @@
 import Testing
 
 import FeedbaseModel
-@testable import FeedbaseStore
+@testable import FeedbaseSQLite
 
 @Suite struct MigrationScriptTests {
     @Test func statementsEndWhereSQLiteSaysTheyEnd() {

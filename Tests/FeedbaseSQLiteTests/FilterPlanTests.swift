@@ -8,7 +8,7 @@ import Logging
 import Testing
 
 import FeedbaseModel
-@testable import FeedbaseStore
+@testable import FeedbaseSQLite
 
 @Suite struct FilterPlanTests {
     static let schema = """

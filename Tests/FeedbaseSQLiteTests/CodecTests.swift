@@ -5,7 +5,7 @@ import Synchronization
 import Testing
 
 import FeedbaseModel
-@testable import FeedbaseStore
+@testable import FeedbaseSQLite
 
 @Suite struct CodecTests {
     @Test(arguments: [

@@ -11,7 +11,7 @@ import Logging
 import Testing
 
 import FeedbaseModel
-@testable import FeedbaseStore
+@testable import FeedbaseSQLite
 
 @Suite struct MigrationTriggerTests {
     let directory: TemporaryDirectory
