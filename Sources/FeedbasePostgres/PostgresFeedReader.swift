@@ -45,15 +45,24 @@ public struct PostgresFeedReader: Sendable {
         after seq: Int64, collections: Set<String>?, limit: Int, maxBytes: Int, on connection: PostgresConnection, logger: Logger
     ) async throws -> ChangeBatch {
         let seqExpression = "c.last_seq - c.last_ord + e.ord"
-        let only = collections == nil ? "" : " AND e.collection = ANY($3)"
+        // The events after `seq` are those of the commits whose last seq is past it, from the
+        // ord that follows it. Unfiltered, the first `limit` such commits hold at least `limit`
+        // of them (each has its last one), so only those are joined: the planner then walks
+        // both primary keys instead of hashing the whole log (a page from 0 of 80,000 events:
+        // 20 ms rather than 400). Filtered by collection, commits may hold none of the events
+        // asked for, so all of them after `seq` are candidates.
+        let commits = collections == nil
+            ? "(SELECT last_seq, tx, first_ord, last_ord FROM \(log.commits) WHERE last_seq > $1 ORDER BY last_seq LIMIT $2)"
+            : "(SELECT last_seq, tx, first_ord, last_ord FROM \(log.commits) WHERE last_seq > $1)"
+        let only = collections == nil ? "" : " WHERE e.collection = ANY($3)"
         let sql = """
             SELECT t.head, (SELECT last_seq - last_ord + first_ord FROM \(log.commits) ORDER BY last_seq LIMIT 1),
                    pg_current_wal_insert_lsn()::text, p.seq, p.collection, p.event, p.previous
             FROM \(log.ticket) t
             LEFT JOIN LATERAL (
                 SELECT \(seqExpression) AS seq, e.collection, \(Self.eventJSON(seq: seqExpression)) AS event, e.previous::text AS previous
-                FROM \(log.commits) c JOIN \(log.events) e ON e.tx = c.tx AND e.ord BETWEEN c.first_ord AND c.last_ord
-                WHERE c.last_seq > $1 AND \(seqExpression) > $1\(only)
+                FROM \(commits) c
+                JOIN \(log.events) e ON e.tx = c.tx AND e.ord BETWEEN greatest(c.first_ord, $1 - c.last_seq + c.last_ord + 1) AND c.last_ord\(only)
                 ORDER BY c.last_seq, e.ord
                 LIMIT $2
             ) p ON true
