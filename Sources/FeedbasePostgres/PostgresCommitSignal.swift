@@ -10,9 +10,12 @@ import PostgresNIO
 
 public enum PostgresCommitSignal {
     /// Tells every listening node that the log may have moved. Call it after the commit, never
-    /// inside the transaction; a lost signal costs at most one poll interval.
+    /// inside the transaction; a lost signal costs at most one poll interval. A NOTIFY takes an
+    /// xid and the notify queue's lock to its commit: committed asynchronously (set_config
+    /// local to this one-statement transaction), it holds that lock across no WAL flush, and a
+    /// wake-up needs no durability.
     public static func notify(on client: PostgresClient, channel: String = PostgresChangeLog.channel, logger: Logger) async throws {
-        try await client.query("SELECT pg_notify(\(channel), '')", logger: logger)
+        try await client.query("SELECT set_config('synchronous_commit', 'off', true), pg_notify(\(channel), '')", logger: logger)
     }
 }
 

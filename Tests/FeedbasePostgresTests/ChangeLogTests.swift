@@ -128,6 +128,24 @@ struct ChangeLogTests {
         }
     }
 
+    @Test func nodesInstallingTogetherLeaveOneWorkingLog() async throws {
+        let database = try await freshDatabase()
+        let batch = try await withClient(database, connections: 6) { client in
+            try await client.query("CREATE TABLE items (id bigint PRIMARY KEY, title text NOT NULL, version integer NOT NULL)")
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<4 { group.addTask { try await installLog(client, tables: ["items"], logger: logger) } }
+                try await group.waitForAll()
+            }
+            try await client.query("INSERT INTO items (id, title, version) VALUES (1, 'one', 0)")
+            try await installLog(client, tables: ["items"], logger: logger)  // a node restarting later
+            try await client.query("INSERT INTO items (id, title, version) VALUES (2, 'two', 0)")
+            return try await PostgresFeedReader().changes(after: 0, collections: nil, limit: 10, maxBytes: 1 << 20, on: client, logger: logger)
+        }
+        // One event per write: no trigger was installed twice.
+        #expect(batch.events.map(\.seq) == [1, 2])
+        #expect(try batch.events.map { try EventShape($0).id } == ["1", "2"])
+    }
+
     /// A fresh database with `items (id bigint PRIMARY KEY, title text, version int)` (and
     /// `extra`), its log installed.
     func withLoggedTable<Result: Sendable>(

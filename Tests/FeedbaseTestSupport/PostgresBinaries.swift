@@ -21,8 +21,12 @@ struct Binaries: Sendable {
     /// The programs PostgresCluster runs, all from one directory so their versions agree.
     static let programs = ["initdb", "postgres", "psql", "pg_isready"]
 
+    /// FEEDBASE_POSTGRES_BIN, when set, is the only directory searched: a chosen PostgreSQL
+    /// version, or (a directory without them) a run that shows the suites skipped.
     static func locate() -> Result<Binaries, ChildProcessError> {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
+        let environment = ProcessInfo.processInfo.environment
+        if let chosen = environment["FEEDBASE_POSTGRES_BIN"] { return locate(in: [chosen], searched: "in FEEDBASE_POSTGRES_BIN (\(chosen))") }
+        let path = environment["PATH"] ?? ""
         // initdb on PATH is often a symlink (Debian's /usr/bin wrappers, a /usr/local/bin link):
         // the other programs are beside its target.
         let onPath = path.split(separator: ":").compactMap { directory -> String? in
@@ -30,13 +34,16 @@ struct Binaries: Sendable {
             defer { free(real) }
             return String(String(cString: real).split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/"))
         }
-        let candidates = onPath + debianDirectories()
+        return locate(in: onPath + debianDirectories(), searched: "on PATH nor in /usr/lib/postgresql/*/bin")
+    }
+
+    private static func locate(in candidates: [String], searched: String) -> Result<Binaries, ChildProcessError> {
         guard let directory = candidates.first(where: { directory in
             programs.allSatisfy { access(directory + "/" + $0, X_OK) == 0 }
         }) else {
             return .failure(ChildProcessError(
-                "PostgreSQL's server programs (\(programs.joined(separator: ", "))) are not on PATH nor in "
-                    + "/usr/lib/postgresql/*/bin: install Debian's `postgresql` to run the PostgreSQL tests"))
+                "PostgreSQL's server programs (\(programs.joined(separator: ", "))) are not \(searched): "
+                    + "install Debian's `postgresql` to run the PostgreSQL tests"))
         }
         var binaries = Binaries(
             initdb: directory + "/initdb", postgres: directory + "/postgres", psql: directory + "/psql",

@@ -145,7 +145,9 @@ public final class PostgresCluster: Sendable {
         let settings = [
             "listen_addresses=127.0.0.1", "port=\(port)", "unix_socket_directories=\(directory)",
             // A throwaway server: durability buys the tests nothing (bench/ measures with it on).
-            "fsync=off", "synchronous_commit=off", "full_page_writes=off",
+            // synchronous_commit stays on: commits are visible only once flushed, as in
+            // production, and the feed reader waits for no WAL writer (PostgresFeedReader).
+            "fsync=off", "full_page_writes=off",
             "max_connections=300", "log_min_messages=warning", "log_min_error_statement=panic",
         ].flatMap { ["-c", $0] }
         return try ChildProcess(
