@@ -61,13 +61,13 @@ struct PostgresConditions {
             // Every operand is of the column's type (planned); one that cannot be rendered
             // matches nothing.
             let rendered = operands.compactMap { Self.operand($0, for: column, into: &sql) }
-            condition = rendered.isEmpty ? "false" : "\(value) IN (\(rendered.joined(separator: ", ")))"
+            condition = rendered.isEmpty ? Self.matchesNothing(value) : "\(value) IN (\(rendered.joined(separator: ", ")))"
         case .compare(let op, let operand):
             let symbol = [FilterOperator.eq: "=", .neq: "<>", .gt: ">", .gte: ">=", .lt: "<", .lte: "<="][op] ?? "="
             if let rendered = Self.operand(operand, for: column, into: &sql) {
                 condition = "\(value) \(symbol) \(rendered)"
             } else {
-                condition = "(\(value) IS NOT NULL AND false)"
+                condition = Self.matchesNothing(value)
             }
         case .pattern(let pattern, let caseless):
             // SQLite's GLOB (`*` the only wildcard) as LIKE: LIKE's own metacharacters escaped.
@@ -83,6 +83,12 @@ struct PostgresConditions {
             condition = "\(Self.text(column, row: row)) \(caseless ? "ILIKE" : "LIKE") \(sql.bind(String(like))) COLLATE \"C\""
         }
         return planned.negated ? "NOT (\(condition))" : "(\(condition))"
+    }
+
+    /// False, or NULL for a NULL value: a comparison with an operand no value can equal, with
+    /// SQL's three-valued result (so that NOT of it still leaves NULLs out, as on SQLite).
+    static func matchesNothing(_ value: String) -> String {
+        "(CASE WHEN \(value) IS NULL THEN NULL::boolean ELSE false END)"
     }
 
     /// A column as filters compare it and listings order by it.
@@ -153,11 +159,13 @@ struct PostgresConditions {
             return "\(sql.bind(text))::jsonb"
         case (.dateTime, .text(let text)):
             guard let normalized = Timestamp.normalizeDateTime(text) else { return nil }
-            let instant = "\(sql.bind(normalized))::timestamptz"
+            // PostgreSQL has no year 0 (SQLite's text has): before every date-time it stores
+            // (but -infinity, which reads as null), as year 0 is before every one SQLite stores.
+            let instant = normalized.hasPrefix("0000") ? "'-infinity'::timestamptz" : "\(sql.bind(normalized))::timestamptz"
             return base == "timestamp without time zone" ? "(\(instant) AT TIME ZONE 'UTC')" : instant
         case (.date, .text(let text)):
             guard Timestamp.isValidDate(text) else { return nil }
-            return "\(sql.bind(text))::date"
+            return text.hasPrefix("0000") ? "'-infinity'::date" : "\(sql.bind(text))::date"
         case (.time, .text(let text)):
             guard Timestamp.isValidTime(text) else { return nil }
             return "\(sql.bind(text))::\(base == "time with time zone" ? "timetz" : "time")"

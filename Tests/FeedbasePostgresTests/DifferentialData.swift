@@ -92,10 +92,10 @@ struct DifferentialData {
         case .number: (doubles.map(number) + ["2.5", "-1"], ["x", "1e400"])
         case .boolean: (["true", "false"], ["1", "yes"])
         case .string: (texts + ["c1a", "p1 a", "zz"], [])
-        case .dateTime: (dateTimes + ["2026-12-07T09:00:00.123+01:00"], ["2026-12-07", "nope"])
-        case .date: (dates, ["2026-13-01", "x"])
+        case .dateTime: (dateTimes + ["2026-12-07T09:00:00.123+01:00", "0000-06-01T00:00:00.000Z"], ["2026-12-07", "nope"])
+        case .date: (dates + ["0000-06-01"], ["2026-13-01", "x"])
         case .time: (times, ["25:00:00", "12:30"])
-        case .json: (jsons + ["abc", "[\"a\",1]", "null"], [])
+        case .json: (jsons + ["abc", "[\"a\",1]", "null", "\"\\u0000\""], [])
         case .blob: (blobs.map { Base64.encode($0) }, ["!!"])
         }
     }

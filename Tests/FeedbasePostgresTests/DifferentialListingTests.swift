@@ -36,7 +36,9 @@ struct DifferentialListingTests {
                 let columns = DifferentialData.schemaColumns[collection] ?? []
                 let query = DifferentialData.query(collection, columns, using: &random)
                 let where_ = "dataset \(dataset), query \(index): \(collection) \(query)"
-                let counts = try await Self.compareAllPages(collection, query, sqlite: sqlite, postgres: postgres, context: where_)
+                let counts = try await Self.compareAllPages(
+                    collection, query, sqlite: sqlite, postgres: postgres, expectedHead: data.projects.count + data.tasks.count + data.comments.count,
+                    context: where_)
                 pages += counts.pages
                 parsedOnly += counts.parsedOnly
             }
@@ -77,6 +79,7 @@ struct DifferentialListingTests {
                 case (.success(let a), .success(let b)):
                     let aText = a.map { String(decoding: $0.json, as: UTF8.self) }, bText = b.map { String(decoding: $0.json, as: UTF8.self) }
                     #expect((aText == nil) == (bText == nil), "\(context)\nSQLite:     \(aText ?? "none")\nPostgreSQL: \(bText ?? "none")")
+                    #expect(a?.seq == b?.seq, "\(context): seq \(a?.seq ?? -1) on SQLite, \(b?.seq ?? -1) on PostgreSQL")
                     if let aText, let bText, aText != bText {
                         #expect(collection == "tasks" && Self.sameJSON(aText, bText), "\(context)\nSQLite:     \(aText)\nPostgreSQL: \(bText)")
                     }
@@ -91,7 +94,7 @@ struct DifferentialListingTests {
 
     /// Follows the listing to its end on both engines, comparing every page.
     static func compareAllPages(
-        _ collection: String, _ first: ListQuery, sqlite: SQLiteStore, postgres: PostgresStore, context: String
+        _ collection: String, _ first: ListQuery, sqlite: SQLiteStore, postgres: PostgresStore, expectedHead: Int, context: String
     ) async throws -> (pages: Int, parsedOnly: Int) {
         var query = first
         var pages = 0, parsedOnly = 0
@@ -119,6 +122,8 @@ struct DifferentialListingTests {
                     #expect(Self.mayDifferInText(collection, query), "\(context): bytes differ where no double or JSON is shown\nSQLite:     \(aText)\nPostgreSQL: \(bText)")
                 }
                 #expect(a.itemCount == b.itemCount && a.total == b.total && a.start == b.start, "\(context): counts differ")
+                // Both logged one event per row written: the heads the pages were read at agree.
+                #expect(a.seq == b.seq && a.seq == Int64(expectedHead), "\(context): seq \(a.seq) on SQLite, \(b.seq) on PostgreSQL")
                 #expect((a.next == nil) == (b.next == nil), "\(context): one engine has a next page")
                 guard let next = a.next, let pgNext = b.next else { return (pages, parsedOnly) }
                 if next != pgNext {
