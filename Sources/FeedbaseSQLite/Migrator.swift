@@ -2,61 +2,16 @@
 // and keeps their names and SHA-256 checksums in `_migrations` so that history cannot drift.
 
 import FeedbaseModel
-import Foundation
 
 public enum Migrator {
     static let historyTable = "_migrations"
 
-    /// Reads and checks the names of every `*.sql` file in `directory`: each must be
-    /// `NNNN_description.sql`, numbered 1, 2, 3, ... with no gap and no duplicate.
+    /// The files of `directory` (MigrationDirectory, shared with the PostgreSQL migrator).
     public static func files(in directory: String) throws -> [MigrationFile] {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw StoreError(.migration, "migrations directory \(directory) does not exist")
-        }
-        let names: [String]
-        do {
-            names = try FileManager.default.contentsOfDirectory(atPath: directory)
-        } catch {
-            throw StoreError(.migration, "cannot read migrations directory \(directory)")
-        }
-        var files: [MigrationFile] = []
-        for name in names where name.hasSuffix(".sql") && !name.hasPrefix(".") {
-            guard let number = number(of: name) else {
-                throw StoreError(.migration, "migration file \(name) is not named NNNN_description.sql")
-            }
-            let path = (directory as NSString).appendingPathComponent(name)
-            guard let data = FileManager.default.contents(atPath: path) else {
-                throw StoreError(.migration, "cannot read migration file \(name)")
-            }
-            let bytes = [UInt8](data)
-            guard let sql = String(validating: bytes, as: UTF8.self) else {
-                throw StoreError(.migration, "migration file \(name) is not UTF-8 text")
-            }
-            files.append(MigrationFile(number: number, name: name, sql: sql, checksum: Checksum.sha256(bytes)))
-        }
-        files.sort { ($0.number, $0.name) < ($1.number, $1.name) }
-        for (offset, file) in files.enumerated() {
-            if offset > 0, files[offset - 1].number == file.number {
-                throw StoreError(.migration, "migration files \(files[offset - 1].name) and \(file.name) have the same number")
-            }
-            if file.number != offset + 1 {
-                let expected = String(repeating: "0", count: max(0, 4 - String(offset + 1).count)) + String(offset + 1)
-                throw StoreError(.migration, "migration file \(file.name) is out of sequence: expected number \(expected) (numbering starts at 0001, with no gaps)")
-            }
-        }
-        return files
+        try MigrationDirectory.files(in: directory)
     }
 
-    /// `0012_add_tags.sql` → 12; nil when the name does not have that shape.
-    static func number(of name: String) -> Int? {
-        let stem = name.dropLast(4)
-        guard let underscore = stem.firstIndex(of: "_") else { return nil }
-        let digits = stem[..<underscore]
-        let description = stem[stem.index(after: underscore)...]
-        guard digits.count >= 4, digits.allSatisfy({ $0.isASCII && $0.isNumber }), !description.isEmpty else { return nil }
-        return Int(digits)
-    }
+    static func number(of name: String) -> Int? { MigrationDirectory.number(of: name) }
 
     /// Applied and pending migrations, after checking that history and files agree.
     static func status(of files: [MigrationFile], on connection: Connection) throws -> [MigrationStatus] {
@@ -172,17 +127,6 @@ public enum Migrator {
         let history = try connection.query("SELECT name, checksum, applied_at FROM \(historyTable) ORDER BY version") {
             (name: $0.text(0) ?? "", checksum: $0.text(1) ?? "", appliedAt: $0.text(2) ?? "")
         }
-        let byName = Dictionary(files.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-        var applied: [String: String] = [:]
-        for entry in history {
-            guard let file = byName[entry.name] else {
-                throw StoreError(.migration, "migration \(entry.name) was applied to this database but its file is missing from the migrations directory")
-            }
-            guard file.checksum == entry.checksum else {
-                throw StoreError(.migration, "migration \(entry.name) was changed after it was applied (SHA-256 \(entry.checksum.prefix(12))… recorded, \(file.checksum.prefix(12))… on disk); add a new migration instead")
-            }
-            applied[entry.name] = entry.appliedAt
-        }
-        return applied
+        return try MigrationDirectory.verify(history: history, against: files)
     }
 }

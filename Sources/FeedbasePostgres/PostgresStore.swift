@@ -1,0 +1,210 @@
+// The PostgreSQL engine as a ResourceStore (docs/POSTGRES-SCHEMA.md): a PostgresClient with its
+// pool, run in a task for the life of the store; opening migrates under the advisory lock,
+// installs the change log and reads the schema from the catalog. Reads render the model's plans
+// as one statement each (PostgresListing), so a page and its seq come from one snapshot.
+//
+// The write half is not on PostgreSQL yet: those methods throw a StoreError saying so.
+
+import FeedbaseModel
+import Logging
+import PostgresNIO
+import Synchronization
+
+public final class PostgresStore: ResourceStore {
+    public let schema: Schema
+    public let client: PostgresClient
+    public let log: PostgresChangeLog
+    public let appliedMigrations: [String]
+    let logger: Logger
+    private let running: Task<Void, Never>
+    private let observers = Mutex<[@Sendable () -> Void]>([])
+
+    private init(schema: Schema, client: PostgresClient, log: PostgresChangeLog, appliedMigrations: [String], logger: Logger, running: Task<Void, Never>) {
+        self.schema = schema
+        self.client = client
+        self.log = log
+        self.appliedMigrations = appliedMigrations
+        self.logger = logger
+        self.running = running
+    }
+
+    /// Connects, applies the pending files of `migrationsDirectory` (PostgreSQL's dialect,
+    /// `migrations/postgres/`) under the advisory lock, installs the change log and its triggers,
+    /// and reads the served schema of `namespace`.
+    public static func open(
+        _ configuration: PostgresClient.Configuration, migrationsDirectory: String?, namespace: String = "public", logger: Logger
+    ) async throws -> PostgresStore {
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        let running = Task { await client.run() }
+        do {
+            let files = try migrationsDirectory.map { try MigrationDirectory.files(in: $0) } ?? []
+            let log = PostgresChangeLog(schema: namespace)
+            let (applied, schema) = try await client.withConnection { connection in
+                let applied = try await PostgresMigrator(log: log, namespace: namespace).migrate(files, on: connection, logger: logger)
+                return (applied, try await PostgresIntrospector.schema(of: namespace, on: connection, logger: logger))
+            }
+            for table in schema.skipped where !table.name.hasPrefix("_") {
+                logger.info("table not served", metadata: ["table": "\(table.name)", "reason": "\(table.reason)"])
+            }
+            return PostgresStore(schema: schema, client: client, log: log, appliedMigrations: applied, logger: logger, running: running)
+        } catch {
+            running.cancel()
+            await running.value
+            throw error
+        }
+    }
+
+    func collection(_ name: String) throws -> CollectionSchema {
+        guard let collection = schema[name] else { throw StoreError.notFound("no collection named '\(name)'") }
+        return collection
+    }
+
+    // MARK: Reads
+
+    public func item(in collectionName: String, id: String, access: Access) async throws -> Item? {
+        let collection = try collection(collectionName)
+        var sql = PostgresBoundSQL()
+        guard access.read.isAllowed, let key = collection.primaryKey.keyValue(id),
+            let operand = PostgresConditions.operand(key, for: collection.primaryKey, into: &sql)
+        else { return nil }
+        let table = PostgresSQL.identifier(collection.name)
+        var conditions = ["\(PostgresConditions.comparable(collection.primaryKey, row: table)) = \(operand)"]
+        if case .rows(let filters) = access.read {
+            // The same statement with the rule's conditions: a hidden row costs what an absent one does.
+            var query = ListQuery()
+            query.rule = filters
+            let plan = try FilterPlan(query, of: collection, json: PostgresJSON())
+            conditions += PostgresConditions(collection: collection, row: table).whereClause(plan, into: &sql)
+        }
+        let object = try PostgresListing.object(collection.columns.map(PlanMember.column), row: table, into: &sql)
+        sql.text = "SELECT \(object), (SELECT head FROM \(log.ticket)) FROM \(table) WHERE " + conditions.joined(separator: " AND ")
+        let query = sql.query
+        return try await run { connection in
+            let rows = try await connection.query(query, logger: self.logger)
+            for try await (json, head) in rows.decode((String, Int64).self) {
+                return Item(id: id, json: Array(json.utf8), seq: head)
+            }
+            return nil
+        }
+    }
+
+    public func list(in collectionName: String, query: ListQuery) async throws -> Page {
+        let collection = try collection(collectionName)
+        let plan = try ListPlan(query, of: collection, in: schema, json: PostgresJSON())
+        let statement = try PostgresListing(plan: plan, log: log).statement().query
+        return try await run { connection in
+            var json: [UInt8] = [UInt8(ascii: "[")]
+            var count = 0
+            var more = false
+            var lastCursor: String?
+            var head: Int64 = 0
+            var total: Int64?
+            var remaining: Int64?
+            let rows = try await connection.query(statement, logger: self.logger)
+            for try await (rowHead, rowTotal, rowRemaining, item, cursor) in rows.decode((Int64, Int64?, Int64?, String?, String?).self) {
+                head = rowHead
+                total = rowTotal
+                remaining = rowRemaining
+                guard let item else { continue }
+                if count == plan.limit {
+                    more = true
+                    continue
+                }
+                if count > 0 { json.append(UInt8(ascii: ",")) }
+                json += item.utf8
+                count += 1
+                if count == plan.limit { lastCursor = cursor }
+            }
+            json.append(UInt8(ascii: "]"))
+            var start = plan.offset
+            if let total, let remaining {
+                // Rows before the cursor = all matching rows - those after it (saturating, as on SQLite).
+                let (sum, overflow) = Int(total - remaining).addingReportingOverflow(plan.offset)
+                start = overflow ? .max : sum
+            }
+            var page = Page(json: json, itemCount: count, next: more ? lastCursor.map(Cursor.encode) : nil, total: total.map(Int.init), start: start)
+            page.seq = head
+            return page
+        }
+    }
+
+    public func predicate(in collectionName: String, filters: [Filter], groups: [FilterGroup], rule: [Filter]) async throws -> RowPredicate {
+        var query = ListQuery()
+        query.filters = filters
+        query.groups = groups
+        query.rule = rule
+        let collection = try collection(collectionName)
+        return try FilterPlan(query, of: collection, json: PostgresJSON()).predicate(of: collection)
+    }
+
+    // MARK: The change log
+
+    public func changes(after seq: Int64, collections: Set<String>?, limit: Int, maxBytes: Int) async throws -> ChangeBatch {
+        let reader = PostgresFeedReader(log: log)
+        return try await run { connection in
+            try await reader.changes(after: seq, collections: collections, limit: limit, maxBytes: maxBytes, on: connection, logger: self.logger)
+        }
+    }
+
+    /// Kept for the write half, which calls them after its commits; writes by other nodes and
+    /// programs reach a node through PostgresCommitSignal.
+    public func observeCommits(_ observer: @escaping @Sendable () -> Void) {
+        observers.withLock { $0.append(observer) }
+    }
+
+    public var feedEnabled: Bool { true }
+
+    public func isHealthy() async -> Bool {
+        (try? await run { connection in
+            try await connection.query("SELECT 1", logger: self.logger)
+            return true
+        }) ?? false
+    }
+
+    public func close() async {
+        running.cancel()
+        await running.value
+    }
+
+    // MARK: Not yet on PostgreSQL
+
+    static func notYet(_ what: String) -> StoreError {
+        StoreError(.internal, "\(what) is not yet implemented on PostgreSQL (this engine serves reads only so far)")
+    }
+
+    public func create(in collection: String, body: [UInt8], access: Access) async throws -> Created { throw Self.notYet("creating items") }
+
+    public func replace(in collection: String, id: String, body: [UInt8], preconditions: Preconditions, access: Access) async throws
+        -> (item: Item, created: Bool)
+    { throw Self.notYet("replacing items") }
+
+    public func patch(in collection: String, id: String, body: [UInt8], preconditions: Preconditions, access: Access) async throws -> Item {
+        throw Self.notYet("patching items")
+    }
+
+    public func delete(in collection: String, id: String, preconditions: Preconditions, access: Access) async throws -> Int64 {
+        throw Self.notYet("deleting items")
+    }
+
+    public func batch(_ body: [UInt8], authorize: @escaping @Sendable (BatchAction, String) throws -> Access) async throws -> BatchResult {
+        throw Self.notYet("batches")
+    }
+
+    public func pruneChanges(olderThan age: Duration?, keep: Int?) async throws -> Int { throw Self.notYet("pruning the change log") }
+
+    // MARK: Connections
+
+    /// `body` on a connection of the pool; a failure of the database is a StoreError.
+    private func run<Result: Sendable>(_ body: @Sendable (PostgresConnection) async throws -> Result) async throws -> Result {
+        do {
+            return try await client.withConnection(body)
+        } catch let error as StoreError {
+            throw error
+        } catch let error as PSQLError where error.serverInfo != nil {
+            // The server answered: a fault of this engine's SQL or of the data, not of the connection.
+            throw StoreError(.internal, "PostgreSQL: \(PostgresMigrator.describe(error))")
+        } catch {
+            throw StoreError(.unavailable, "PostgreSQL: \(PostgresMigrator.describe(error))")
+        }
+    }
+}
