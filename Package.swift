@@ -141,9 +141,9 @@ let package = Package(
         .testTarget(
             name: "FeedbasePostgresTests",
             dependencies: [
-                // FeedbaseStore and FeedbaseOpenAPI: the engines are held equal, schema, document
+                // FeedbaseSQLite and FeedbaseOpenAPI: the engines are held equal, schema, document
                 // and listings, against SQLite on the same data.
-                "FeedbasePostgres", "FeedbaseModel", "FeedbaseTestSupport", "FeedbaseStore", "FeedbaseOpenAPI",
+                "FeedbasePostgres", "FeedbaseModel", "FeedbaseTestSupport", "FeedbaseSQLite", "FeedbaseOpenAPI",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -73,7 +73,7 @@ public final class PostgresStore: ResourceStore {
             // The same statement with the rule's conditions: a hidden row costs what an absent one does.
             var query = ListQuery()
             query.rule = filters
-            let plan = try FilterPlan(query, of: collection, json: PostgresJSON())
+            let plan = try FilterPlan(query, of: collection)
             conditions += PostgresConditions(collection: collection, row: table).whereClause(plan, into: &sql)
         }
         let object = try PostgresListing.object(collection.columns.map(PlanMember.column), row: table, into: &sql)
@@ -90,7 +90,7 @@ public final class PostgresStore: ResourceStore {
 
     public func list(in collectionName: String, query: ListQuery) async throws -> Page {
         let collection = try collection(collectionName)
-        let plan = try ListPlan(query, of: collection, in: schema, json: PostgresJSON())
+        let plan = try ListPlan(query, of: collection, in: schema)
         let statement = try PostgresListing(plan: plan, log: log).statement().query
         return try await run { connection in
             var json: [UInt8] = [UInt8(ascii: "[")]
@@ -134,7 +134,7 @@ public final class PostgresStore: ResourceStore {
         query.groups = groups
         query.rule = rule
         let collection = try collection(collectionName)
-        return try FilterPlan(query, of: collection, json: PostgresJSON()).predicate(of: collection)
+        return try FilterPlan(query, of: collection).predicate(of: collection)
     }
 
     // MARK: The change log

@@ -6,7 +6,7 @@
 
 import FeedbaseModel
 import FeedbasePostgres
-import FeedbaseStore
+import FeedbaseSQLite
 import FeedbaseTestSupport
 import Foundation
 import Logging

@@ -6,7 +6,7 @@
 import FeedbaseModel
 import FeedbaseOpenAPI
 import FeedbasePostgres
-import FeedbaseStore
+import FeedbaseSQLite
 import Foundation
 import Logging
 import PostgresNIO
