@@ -67,7 +67,8 @@ struct PostgresConditions {
             if let rendered = Self.operand(operand, for: column, into: &sql) {
                 condition = "\(value) \(symbol) \(rendered)"
             } else {
-                condition = Self.matchesNothing(value)
+                // An operand no stored value can equal: every value differs from it.
+                condition = op == .neq ? "(CASE WHEN \(value) IS NULL THEN NULL::boolean ELSE true END)" : Self.matchesNothing(value)
             }
         case .pattern(let pattern, let caseless):
             // SQLite's GLOB (`*` the only wildcard) as LIKE: LIKE's own metacharacters escaped.

@@ -158,24 +158,14 @@ public enum PostgresIntrospector {
     }
 
     /// Who gives a new item its key: the database for an identity or serial integer (SQLite's
-    /// INTEGER PRIMARY KEY), the server (UUIDv7) for a text key without a default, as on SQLite;
-    /// any other key is the client's, or its default's when it has one.
-    static func keyAssignment(_ key: Column, raw: RawColumnFacts) -> KeyAssignment {
-        if key.type == .integer, raw.identity || (raw.defaultSQL?.hasPrefix("nextval(") ?? false) { return .serverInteger }
-        if key.type == .string, raw.defaultSQL == nil, !raw.generated, ["text", "uuid"].contains(PostgresRowJSON.baseType(key.declaredType))
-            || PostgresRowJSON.baseType(key.declaredType).hasPrefix("character varying") && !key.declaredType.contains("(")
-        {
-            return .serverText
-        }
-        return .client
-    }
-
+    /// INTEGER PRIMARY KEY), the server (a UUIDv7) for a text key without a default that can
+    /// hold one, as on SQLite; any other key is the client's, or its default's when it has one.
     private static func keyAssignment(_ key: Column, raw: RawColumn) -> KeyAssignment {
-        keyAssignment(key, raw: RawColumnFacts(identity: raw.identity, generated: raw.generated, defaultSQL: raw.defaultSQL))
-    }
-
-    struct RawColumnFacts {
-        var identity: Bool, generated: Bool, defaultSQL: String?
+        if key.type == .integer, raw.identity || (raw.defaultSQL?.hasPrefix("nextval(") ?? false) { return .serverInteger }
+        let base = PostgresRowJSON.baseType(key.declaredType)
+        let holdsUUID = base == "text" || base == "uuid" || key.declaredType == "character varying"
+        if key.type == .string, raw.defaultSQL == nil, !raw.generated, holdsUUID { return .serverText }
+        return .client
     }
 
     /// pg_constraint's action codes in the words SQLite's foreign_key_list uses.

@@ -49,20 +49,32 @@ struct PostgresListing {
             SELECT h.head, h.total, h.remaining, p.item, p.cursor
             FROM (SELECT (SELECT head FROM \(log.ticket)) AS head, \(counts)) h
             LEFT JOIN LATERAL (
-                SELECT \(object) AS item, \(cursor) AS cursor, row_number() OVER (ORDER BY \(orderBy)) AS n
+                SELECT \(object) AS item, \(cursor) AS cursor, \(Self.sortColumns(plan.keys, row: table))
                 FROM \(table)\(whereText)
                 ORDER BY \(orderBy)
                 LIMIT \(limit) OFFSET \(offset)
             ) p ON true
-            ORDER BY p.n
+            ORDER BY \(Self.orderBySortColumns(plan.keys, of: "p"))
             """
         return sql
     }
 
     static func orderBy(_ keys: [SortKey], row: String) -> String {
-        keys.map { key in
-            PostgresConditions.comparable(key.column, row: row) + (key.descending ? " DESC NULLS LAST" : " ASC NULLS FIRST")
-        }.joined(separator: ", ")
+        keys.map { key in PostgresConditions.comparable(key.column, row: row) + direction(key) }.joined(separator: ", ")
+    }
+
+    static func direction(_ key: SortKey) -> String { key.descending ? " DESC NULLS LAST" : " ASC NULLS FIRST" }
+
+    /// The sort values as columns `k1`, `k2`, ... of a subquery (their collation goes with them),
+    /// so that the query around it orders its few rows again, by the same keys: a join or an
+    /// aggregate over the subquery promises no order of its own, and a row number over the whole
+    /// sort would keep PostgreSQL from its top-N sort under the LIMIT.
+    static func sortColumns(_ keys: [SortKey], row: String) -> String {
+        keys.enumerated().map { index, key in PostgresConditions.comparable(key.column, row: row) + " AS k\(index + 1)" }.joined(separator: ", ")
+    }
+
+    static func orderBySortColumns(_ keys: [SortKey], of alias: String) -> String {
+        keys.enumerated().map { index, key in "\(alias).k\(index + 1)" + direction(key) }.joined(separator: ", ")
     }
 
     /// The rows after the cursor's values in the order of `keys`, built from the last key outwards.
@@ -142,7 +154,7 @@ struct PostgresListing {
         let orderBy = orderBy(embed.keys, row: alias)
         let limit = sql.bind(Int64(embed.limit))
         let offset = sql.bind(Int64(embed.offset))
-        return "coalesce((SELECT '[' || string_agg(j.o, ',' ORDER BY j.n) || ']' FROM (SELECT \(object) AS o, row_number() OVER (ORDER BY \(orderBy)) AS n "
-            + "\(from) ORDER BY \(orderBy) LIMIT \(limit) OFFSET \(offset)) j), '[]')"
+        return "coalesce((SELECT '[' || string_agg(j.o, ',' ORDER BY \(orderBySortColumns(embed.keys, of: "j"))) || ']' "
+            + "FROM (SELECT \(object) AS o, \(sortColumns(embed.keys, row: alias)) \(from) ORDER BY \(orderBy) LIMIT \(limit) OFFSET \(offset)) j), '[]')"
     }
 }

@@ -72,8 +72,11 @@ public struct PostgresMigrator: Sendable {
         }
     }
 
-    /// The log's tables and the triggers of every served table, in the caller's transaction.
+    /// The log's tables and the triggers of every served table, in the caller's transaction, as
+    /// PostgresChangeLog.install makes them (under its lock, so a node installing the log
+    /// outside a migration waits for this transaction, and sees all of it or none).
     private func installLog(on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.execute("SELECT pg_advisory_xact_lock(hashtext('feedbase.changelog'))", logger: logger)
         let schema = try await PostgresIntrospector.schema(of: namespace, on: connection, logger: logger)
         let tables = schema.collections.map { PostgresTable($0, schema: namespace) }
         for statement in log.schemaStatements + tables.flatMap(log.triggerStatements) {

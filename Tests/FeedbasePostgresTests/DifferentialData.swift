@@ -12,6 +12,7 @@ struct DifferentialData {
     var projects: [String] = []
     var tasks: [String] = []
     var comments: [String] = []
+    var readings: [String] = []
 
     static let texts = ["a", "B", "b", "é", "É", "Ω", "日本", "😀", "a b", "x\"y", "back\\slash", "per%cent", "under_score", "star*", "line\nbreak",
                         "\u{1}ctl", "tab\t", "Zed", "zed", "", "a*b", "[x]", "?q"]
@@ -56,6 +57,17 @@ struct DifferentialData {
             ]))
         }
         let taskIDs = tasks.compactMap { Self.id(of: $0) }
+        for index in 0..<Int.random(in: 0...25, using: &random) {
+            readings.append(JSONText.object([
+                ("id", JSONText.quote("r\(index)" + pick(Self.texts))),
+                ("flag", maybe(Bool.random(using: &random) ? "true" : "false", nulls: 3)),
+                ("amount", maybe(pick(["0", "1", "2.5", "-7", "0.1", "123456789012345678", "1e-5"]))),
+                ("label", maybe(JSONText.quote(pick(Self.texts)))),
+                ("at", maybe(JSONText.quote(pick(Self.dateTimes)))),
+                ("doc", maybe(pick(Self.docs))),
+                ("task_id", taskIDs.isEmpty ? "null" : maybe(pick(taskIDs))),
+            ]))
+        }
         guard !taskIDs.isEmpty else { return }
         for index in 0..<Int.random(in: 0...30, using: &random) {
             comments.append(JSONText.object([
@@ -77,6 +89,20 @@ struct DifferentialData {
         return String(row[start...].prefix { $0 != "," && $0 != "}" })
     }
 
+    /// A third table beside the example's, for what the example has not: a nullable boolean, a
+    /// NUMERIC (numeric on PostgreSQL), a VARCHAR, a date-time of microseconds (compared
+    /// truncated), `json` (not jsonb: its text kept) and a reference that may be NULL.
+    static let extraSQLite = """
+        CREATE TABLE readings (id TEXT PRIMARY KEY, flag BOOLEAN, amount NUMERIC, label VARCHAR(40), at TIMESTAMP, doc JSON,
+            task_id INTEGER REFERENCES tasks(id) ON DELETE SET NULL);
+        """
+    static let extraPostgres = """
+        CREATE TABLE readings (id text COLLATE "C" PRIMARY KEY, flag boolean, amount numeric, label varchar(40) COLLATE "C", at timestamptz,
+            doc json, task_id bigint REFERENCES tasks(id) ON DELETE SET NULL);
+        """
+    /// JSON texts, minified as SQLite keeps them, with objects of several members (`json` keeps them).
+    static let docs = ["{\"b\":1,\"a\":[true,null]}", "[1,2,3]", "{\"k\":\"日本\"}", "\"s\"", "{}", "2"]
+
     // MARK: Queries
 
     struct Column {
@@ -89,13 +115,13 @@ struct DifferentialData {
     static func operands(for column: Column) -> (valid: [String], mistakes: [String]) {
         switch column.type {
         case .integer: (integers.map(String.init) + ["3", "1", "5"], ["abc", "1.5"])
-        case .number: (doubles.map(number) + ["2.5", "-1"], ["x", "1e400"])
+        case .number: (doubles.map(number) + ["2.5", "-1", "0.1", "1e-5", "123456789012345678"], ["x", "1e400"])
         case .boolean: (["true", "false"], ["1", "yes"])
         case .string: (texts + ["c1a", "p1 a", "zz"], [])
         case .dateTime: (dateTimes + ["2026-12-07T09:00:00.123+01:00", "0000-06-01T00:00:00.000Z"], ["2026-12-07", "nope"])
         case .date: (dates + ["0000-06-01"], ["2026-13-01", "x"])
         case .time: (times, ["25:00:00", "12:30"])
-        case .json: (jsons + ["abc", "[\"a\",1]", "null", "\"\\u0000\""], [])
+        case .json: (jsons + docs + ["abc", "[\"a\",1]", "null", "\"\\u0000\""], [])
         case .blob: (blobs.map { Base64.encode($0) }, ["!!"])
         }
     }
@@ -209,6 +235,12 @@ struct DifferentialData {
             Column(name: "due", type: .dateTime, nullable: true), Column(name: "tags", type: .json, nullable: true),
             Column(name: "attachment", type: .blob, nullable: true), Column(name: "created_at", type: .dateTime, nullable: false),
         ],
+        "readings": [
+            Column(name: "id", type: .string, nullable: false), Column(name: "flag", type: .boolean, nullable: true),
+            Column(name: "amount", type: .number, nullable: true), Column(name: "label", type: .string, nullable: true),
+            Column(name: "at", type: .dateTime, nullable: true), Column(name: "doc", type: .json, nullable: true),
+            Column(name: "task_id", type: .integer, nullable: true),
+        ],
         "comments": [
             Column(name: "id", type: .string, nullable: false), Column(name: "task_id", type: .integer, nullable: false),
             Column(name: "body", type: .string, nullable: false), Column(name: "posted_on", type: .date, nullable: false),
@@ -218,8 +250,9 @@ struct DifferentialData {
 
     static let relations: [String: [(name: String, target: String, toMany: Bool)]] = [
         "projects": [("tasks", "tasks", true)],
-        "tasks": [("project", "projects", false), ("comments", "comments", true)],
+        "tasks": [("project", "projects", false), ("comments", "comments", true), ("readings", "readings", true)],
         "comments": [("task", "tasks", false)],
+        "readings": [("task", "tasks", false)],
     ]
 
     static func embeds(of collection: String, depth: Int = 1, using random: inout SeededGenerator) -> [Embed] {

@@ -22,22 +22,30 @@ struct DifferentialListingTests {
         var logger = Logger(label: "test")
         logger.logLevel = .warning
         let data = DifferentialData(seed: dataset)
-        let directory = try Migrations.directory([:])
-        defer { Migrations.remove(directory) }
-        let sqlite = try SQLiteStore(StoreConfiguration(path: directory + "/test.sqlite", migrationsDirectory: Migrations.shipped, readers: 1), logger: logger)
+        // The shipped migrations of each dialect, and a third table.
+        let liteFiles = try MigrationDirectory.files(in: Migrations.shipped), pgFiles = try MigrationDirectory.files(in: Migrations.shippedPostgres)
+        let liteDirectory = try Migrations.directory(
+            Dictionary(uniqueKeysWithValues: liteFiles.map { ($0.name, $0.sql) }).merging(["0003_readings.sql": DifferentialData.extraSQLite]) { a, _ in a })
+        let pgDirectory = try Migrations.directory(
+            Dictionary(uniqueKeysWithValues: pgFiles.map { ($0.name, $0.sql) }).merging(["0003_readings.sql": DifferentialData.extraPostgres]) { a, _ in a })
+        defer {
+            Migrations.remove(liteDirectory)
+            Migrations.remove(pgDirectory)
+        }
+        let sqlite = try SQLiteStore(StoreConfiguration(path: liteDirectory + "/test.sqlite", migrationsDirectory: liteDirectory, readers: 1), logger: logger)
         let database = try await freshDatabase()
-        let postgres = try await PostgresStore.open(clientConfiguration(database, connections: 2), migrationsDirectory: Migrations.shippedPostgres, logger: logger)
+        let postgres = try await PostgresStore.open(clientConfiguration(database, connections: 2), migrationsDirectory: pgDirectory, logger: logger)
         do {
             try await Self.write(data, sqlite: sqlite, postgres: postgres, logger: logger)
             var random = SeededGenerator(seed: dataset &* 7919)
             var pages = 0, parsedOnly = 0
             for index in 0..<Self.queriesPerDataset {
-                let collection = ["tasks", "tasks", "projects", "comments"][Int.random(in: 0..<4, using: &random)]
+                let collection = ["tasks", "tasks", "projects", "comments", "readings"][Int.random(in: 0..<5, using: &random)]
                 let columns = DifferentialData.schemaColumns[collection] ?? []
                 let query = DifferentialData.query(collection, columns, using: &random)
                 let where_ = "dataset \(dataset), query \(index): \(collection) \(query)"
                 let counts = try await Self.compareAllPages(
-                    collection, query, sqlite: sqlite, postgres: postgres, expectedHead: data.projects.count + data.tasks.count + data.comments.count,
+                    collection, query, sqlite: sqlite, postgres: postgres, expectedHead: data.projects.count + data.tasks.count + data.comments.count + data.readings.count,
                     context: where_)
                 pages += counts.pages
                 parsedOnly += counts.parsedOnly
@@ -58,7 +66,7 @@ struct DifferentialListingTests {
     static func compareItems(
         _ data: DifferentialData, sqlite: SQLiteStore, postgres: PostgresStore, dataset: UInt64, using random: inout SeededGenerator
     ) async throws {
-        for (collection, rows) in [("projects", data.projects), ("tasks", data.tasks), ("comments", data.comments)] {
+        for (collection, rows) in [("projects", data.projects), ("tasks", data.tasks), ("comments", data.comments), ("readings", data.readings)] {
             let ids = rows.compactMap(DifferentialData.id(of:)).map { id in
                 // A text key's id is the string itself.
                 id.hasPrefix("\"") ? (try? JSONSerialization.jsonObject(with: Data(id.utf8), options: [.fragmentsAllowed]) as? String) ?? id : id
@@ -81,7 +89,7 @@ struct DifferentialListingTests {
                     #expect((aText == nil) == (bText == nil), "\(context)\nSQLite:     \(aText ?? "none")\nPostgreSQL: \(bText ?? "none")")
                     #expect(a?.seq == b?.seq, "\(context): seq \(a?.seq ?? -1) on SQLite, \(b?.seq ?? -1) on PostgreSQL")
                     if let aText, let bText, aText != bText {
-                        #expect(collection == "tasks" && Self.sameJSON(aText, bText), "\(context)\nSQLite:     \(aText)\nPostgreSQL: \(bText)")
+                        #expect(Self.textDiffers[collection] != nil && Self.sameJSON(aText, bText), "\(context)\nSQLite:     \(aText)\nPostgreSQL: \(bText)")
                     }
                 case (.failure(let a), .failure(let b)):
                     #expect(a.kind == b.kind && a.message == b.message, "\(context)\nSQLite: \(a)\nPostgreSQL: \(b)")
@@ -130,7 +138,7 @@ struct DifferentialListingTests {
                     let aCursor = Cursor.decode(next).map { String(decoding: $0, as: UTF8.self) } ?? ""
                     let bCursor = Cursor.decode(pgNext).map { String(decoding: $0, as: UTF8.self) } ?? ""
                     #expect(Self.sameJSON(aCursor, bCursor), "\(context): cursors differ\nSQLite:     \(aCursor)\nPostgreSQL: \(bCursor)")
-                    #expect(query.order.contains { $0.column == "estimate" }, "\(context): cursors differ in bytes\n\(aCursor)\n\(bCursor)")
+                    #expect(query.order.contains { ["estimate", "amount"].contains($0.column) }, "\(context): cursors differ in bytes\n\(aCursor)\n\(bCursor)")
                 }
                 // Each engine follows the cursor SQLite wrote: the cursor is one format.
                 query.after = next
@@ -144,15 +152,22 @@ struct DifferentialListingTests {
     /// Whether a page of `query` shows a double (tasks.estimate) or a JSON value (tasks.tags),
     /// whose texts differ between the engines (docs/SCHEMA.md).
     static func mayDifferInText(_ collection: String, _ query: ListQuery) -> Bool {
-        (collection == "tasks" && showsTaskValues(query.select)) || showTaskValues(query.embeds)
+        shows(collection, query.select) || shows(query.embeds)
     }
 
-    private static func showsTaskValues(_ columns: [String]?) -> Bool {
-        columns.map { $0.contains("estimate") || $0.contains("tags") } ?? true
+    /// The columns whose text may differ: doubles (a NUMERIC's too) and jsonb.
+    static let textDiffers = ["tasks": ["estimate", "tags"], "readings": ["amount"]]
+
+    private static func shows(_ collection: String, _ columns: [String]?) -> Bool {
+        guard let differing = textDiffers[collection] else { return false }
+        return columns.map { $0.contains(where: differing.contains) } ?? true
     }
 
-    private static func showTaskValues(_ embeds: [Embed]) -> Bool {
-        embeds.contains { (($0.relation == "tasks" || $0.relation == "task") && showsTaskValues($0.columns)) || showTaskValues($0.embeds) }
+    private static func shows(_ embeds: [Embed]) -> Bool {
+        embeds.contains { embed in
+            let target = ["task": "tasks", "project": "projects"][embed.relation] ?? embed.relation
+            return shows(target, embed.columns) || shows(embed.embeds)
+        }
     }
 
     /// Equal as JSON values (numbers by value, object members by key).
@@ -184,7 +199,7 @@ struct DifferentialListingTests {
     /// The same rows into both: SQLite through its store, PostgreSQL by SQL (its write half is
     /// not there yet), from the same JSON objects.
     static func write(_ data: DifferentialData, sqlite: SQLiteStore, postgres: PostgresStore, logger: Logger) async throws {
-        for (collection, rows) in [("projects", data.projects), ("tasks", data.tasks), ("comments", data.comments)] where !rows.isEmpty {
+        for (collection, rows) in [("projects", data.projects), ("tasks", data.tasks), ("comments", data.comments), ("readings", data.readings)] where !rows.isEmpty {
             _ = try await sqlite.create(in: collection, body: Array(("[" + rows.joined(separator: ",") + "]").utf8))
             let table = PostgresSQL.identifier(collection)
             let columns = (DifferentialData.schemaColumns[collection] ?? []).map { column in
