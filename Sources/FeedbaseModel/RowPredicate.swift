@@ -181,6 +181,20 @@ public struct RowPredicate: Sendable, Equatable {
         }
     }
 
+    /// A pattern as SQL's LIKE spells it with `ESCAPE '\'`: `*` is `%`, and LIKE's own
+    /// metacharacters are escaped (both engines render `like`/`ilike` from this).
+    package static func likePattern(_ pattern: [Unicode.Scalar?]) -> String {
+        var like = String.UnicodeScalarView()
+        for scalar in pattern {
+            switch scalar {
+            case nil: like.append("%")
+            case let scalar? where scalar == "%" || scalar == "_" || scalar == "\\": like += ["\\", scalar]
+            case let scalar?: like.append(scalar)
+            }
+        }
+        return String(like)
+    }
+
     /// `*` (nil in `pattern`) matches any run of code points; every other code point itself,
     /// ASCII letters regardless of case when `caseless`.
     private static func matchPattern(_ text: ArraySlice<Unicode.Scalar>, _ pattern: ArraySlice<Unicode.Scalar?>, caseless: Bool) -> Bool {

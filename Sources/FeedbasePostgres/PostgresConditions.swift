@@ -72,16 +72,8 @@ struct PostgresConditions {
             }
         case .pattern(let pattern, let caseless):
             // SQLite's GLOB (`*` the only wildcard) as LIKE: LIKE's own metacharacters escaped.
-            var like = String.UnicodeScalarView()
-            for scalar in pattern {
-                switch scalar {
-                case nil: like.append("%")
-                case let scalar? where scalar == "%" || scalar == "_" || scalar == "\\": like += ["\\", scalar]
-                case let scalar?: like.append(scalar)
-                }
-            }
             // ILIKE under the "C" collation folds ASCII letters only, as SQLite's LIKE.
-            condition = "\(Self.text(column, row: row)) \(caseless ? "ILIKE" : "LIKE") \(sql.bind(String(like))) COLLATE \"C\""
+            condition = "\(Self.text(column, row: row)) \(caseless ? "ILIKE" : "LIKE") \(sql.bind(RowPredicate.likePattern(pattern))) COLLATE \"C\""
         }
         return planned.negated ? "NOT (\(condition))" : "(\(condition))"
     }

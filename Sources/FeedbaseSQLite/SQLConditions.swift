@@ -94,15 +94,7 @@ struct SQLConditions {
                 }
                 condition = "\(value) GLOB \(sql.bind(.text(String(glob))))"
             } else {
-                var like = String.UnicodeScalarView()
-                for scalar in pattern {
-                    switch scalar {
-                    case nil: like.append("%")
-                    case let scalar? where scalar == "%" || scalar == "_" || scalar == "\\": like += ["\\", scalar]
-                    case let scalar?: like.append(scalar)
-                    }
-                }
-                condition = "\(value) LIKE \(sql.bind(.text(String(like)))) ESCAPE '\\'"
+                condition = "\(value) LIKE \(sql.bind(.text(RowPredicate.likePattern(pattern)))) ESCAPE '\\'"
             }
             // A BLOB (another program's) matches no pattern, as in SQLite built with
             // LIKE_DOESNT_MATCH_BLOBS (Debian's), whatever the build: the band decides alike.
