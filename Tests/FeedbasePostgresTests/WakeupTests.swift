@@ -51,6 +51,45 @@ struct WakeupTests {
         }
     }
 
+    @Test func aListenerWhoseConnectionIsTerminatedListensAgain() async throws {
+        let database = try await freshDatabase()
+        try await withClient(database) { client in
+            try await client.query("CREATE TABLE notes (id text PRIMARY KEY, body text)")
+            try await installLog(client, tables: ["notes"], logger: logger)
+            let watcher = PostgresChangeWatcher(pollInterval: .seconds(3600), retryInterval: .milliseconds(50))
+            let (heads, advanced) = AsyncStream.makeStream(of: Int64.self)
+            let listening = Task { await watcher.run(client: client, from: 0, logger: logger) { advanced.yield($0) } }
+            defer { listening.cancel() }
+            try await client.query("INSERT INTO notes VALUES ('a', 'one')")
+            try await PostgresCommitSignal.notify(on: client, logger: logger)
+            #expect(try await first(of: heads, within: .seconds(20)) == 1)
+            // As an operator or a failover would: the listening backend is gone.
+            let listeners = "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'LISTEN%'"
+            var terminated = 0
+            for try await pid in try await client.query(PostgresQuery(unsafeSQL: listeners)).decode(Int32.self) {
+                try await client.query("SELECT pg_terminate_backend(\(pid))")
+                terminated += 1
+            }
+            #expect(terminated == 1)
+            // Notify until the new listener hears it (each notification before it listens is
+            // lost, as NOTIFY's are; the slow poll is an hour away).
+            try await client.query("INSERT INTO notes VALUES ('b', 'two')")
+            let head = try await withThrowingTaskGroup(of: Int64.self) { group in
+                group.addTask { try await first(of: heads, within: .seconds(20)) }
+                group.addTask {
+                    while !Task.isCancelled {
+                        try await PostgresCommitSignal.notify(on: client, logger: logger)
+                        try await Task.sleep(for: .milliseconds(50))
+                    }
+                    return 0
+                }
+                defer { group.cancelAll() }
+                return try await group.next() ?? 0
+            }
+            #expect(head == 2)
+        }
+    }
+
     @Test func theSlowPollFindsWritesThatNotifyNoOne() async throws {
         let cluster = try await PostgresCluster.shared()
         let database = try await cluster.createDatabase()
