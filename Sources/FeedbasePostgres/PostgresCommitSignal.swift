@@ -36,14 +36,16 @@ public struct PostgresChangeWatcher: Sendable {
         self.retryInterval = retryInterval
     }
 
-    /// Runs until cancelled: calls `advance` with the head each time it grew past `head`. A
-    /// failed read of the head is retried at the next signal or poll.
+    /// Runs until cancelled: calls `advance` with the head each time it grew past `head`.
+    /// `listening` is the connection LISTEN runs on: a connection of its own, outside the
+    /// client's pool, which it would otherwise hold for good.
     public func run(
-        client: PostgresClient, from head: Int64, logger: Logger, advance: @escaping @Sendable (Int64) async -> Void
+        client: PostgresClient, listening: PostgresConnection.Configuration, from head: Int64, logger: Logger,
+        advance: @escaping @Sendable (Int64) async -> Void
     ) async {
         let (signals, signal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await listen(client: client, logger: logger, signal: signal) }
+            group.addTask { await listen(listening, logger: logger, signal: signal) }
             group.addTask {
                 while !Task.isCancelled {
                     signal.yield()
@@ -52,8 +54,18 @@ public struct PostgresChangeWatcher: Sendable {
             }
             var known = head
             for await _ in signals {
-                guard !Task.isCancelled else { break }
-                guard let now = try? await reader.head(on: client, logger: logger) else { continue }
+                // A failed read (a connection lost, a pool busy) is tried again after
+                // retryInterval rather than left to the next signal, which may be a poll away.
+                var now: Int64?
+                while now == nil && !Task.isCancelled {
+                    do {
+                        now = try await reader.head(on: client, logger: logger)
+                    } catch {
+                        logger.debug("reading the log's head failed; reading again", metadata: ["error": "\(String(reflecting: error))"])
+                        try? await Task.sleep(for: retryInterval)
+                    }
+                }
+                guard let now, !Task.isCancelled else { break }
                 if now > known {
                     known = now
                     await advance(now)
@@ -63,19 +75,25 @@ public struct PostgresChangeWatcher: Sendable {
         }
     }
 
-    /// LISTENs on a connection of the pool, again after each failure, until cancelled. A signal
-    /// once listening covers the commits made before LISTEN took effect.
-    private func listen(client: PostgresClient, logger: Logger, signal: AsyncStream<Void>.Continuation) async {
+    /// LISTENs on a connection of its own, on a new one after each failure, until cancelled. A
+    /// signal once listening covers the commits made before LISTEN took effect.
+    private func listen(_ configuration: PostgresConnection.Configuration, logger: Logger, signal: AsyncStream<Void>.Continuation) async {
+        var attempt = 0
         while !Task.isCancelled {
+            attempt += 1
             do {
-                try await client.withConnection { connection in
+                let connection = try await PostgresConnection.connect(configuration: configuration, id: attempt, logger: logger)
+                do {
                     try await connection.listen(on: channel) { notifications in
                         signal.yield()
                         for try await _ in notifications { signal.yield() }
                     }
+                } catch {
+                    logger.debug("listening for commits failed; listening again", metadata: ["error": "\(String(reflecting: error))"])
                 }
+                try? await connection.close()
             } catch {
-                logger.debug("listening for commits failed; listening again", metadata: ["error": "\(String(reflecting: error))"])
+                logger.debug("connecting to listen for commits failed; trying again", metadata: ["error": "\(String(reflecting: error))"])
             }
             try? await Task.sleep(for: retryInterval)
         }

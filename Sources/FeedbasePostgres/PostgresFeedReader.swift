@@ -30,9 +30,9 @@ public struct PostgresFeedReader: Sendable {
 
     /// The highest seq ever assigned; 0 before the first event.
     public func head(on connection: PostgresConnection, logger: Logger) async throws -> Int64 {
-        let rows = try await connection.query(PostgresQuery(unsafeSQL: "SELECT head FROM \(log.ticket)"), logger: logger)
-        for try await head in rows.decode(Int64.self) { return head }
-        return 0
+        // Every row read before returning: a row stream left half-read holds its connection.
+        let rows = try await connection.query(PostgresQuery(unsafeSQL: "SELECT head FROM \(log.ticket)"), logger: logger).collect()
+        return try rows.first?.decode(Int64.self) ?? 0
     }
 
     public func head(on client: PostgresClient, logger: Logger) async throws -> Int64 {
@@ -112,8 +112,8 @@ public struct PostgresFeedReader: Sendable {
         let deadline = ContinuousClock.now + durabilityTimeout
         var pause = Duration.milliseconds(1)
         while true {
-            let rows = try await connection.query("SELECT pg_current_wal_flush_lsn() >= \(lsn)::pg_lsn", logger: logger)
-            for try await flushed in rows.decode(Bool.self) where flushed { return }
+            let rows = try await connection.query("SELECT pg_current_wal_flush_lsn() >= \(lsn)::pg_lsn", logger: logger).collect()
+            if try rows.first?.decode(Bool.self) == true { return }
             guard ContinuousClock.now < deadline else { throw PostgresFeedError.notFlushed(lsn: lsn, within: durabilityTimeout) }
             try await Task.sleep(for: pause)
             pause = min(pause * 2, .milliseconds(20))

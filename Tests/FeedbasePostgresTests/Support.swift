@@ -27,6 +27,12 @@ func clientConfiguration(_ database: PostgresCluster.Database, connections: Int 
     return configuration
 }
 
+/// A connection of its own to `database` (LISTEN runs on one).
+func connectionConfiguration(_ database: PostgresCluster.Database) -> PostgresConnection.Configuration {
+    PostgresConnection.Configuration(
+        host: database.host, port: database.port, username: database.username, password: nil, database: database.name, tls: .disable)
+}
+
 /// Runs `body` with a client whose pool runs for exactly as long as `body`.
 func withClient<Result: Sendable>(
     _ database: PostgresCluster.Database, connections: Int = 8, _ body: @Sendable (PostgresClient) async throws -> Result
