@@ -1,0 +1,50 @@
+// `feedbase serve --db postgres://...` as a user runs it: the binary serves the PostgreSQL engine
+// (migrations/postgres applied), a REST write over a socket answers 201, its event is on
+// /_changes, a second node over the same database serves the same item and the same feed, and
+// SIGTERM stops both cleanly. Skipped, with the reason, where PostgreSQL's binaries are missing.
+
+import FeedbaseTestSupport
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Testing
+
+@Suite(.enabled(if: PostgresCluster.isAvailable, Comment(rawValue: PostgresCluster.unavailableReason ?? "PostgreSQL is available")))
+struct ServePostgresTests {
+    @Test func servesPostgresAndItsWriteIsOnTheFeedOfEveryNode() async throws {
+        let database = try await PostgresCluster.shared().createDatabase()
+        let workspace = try Workspace()
+        try workspace.copyMigrations()
+        let nodeA = try ServeProcess(["--port", "0", "--db", database.url], in: workspace.path)
+        let nodeB = try ServeProcess(["--port", "0"], in: workspace.path, environment: ["FEEDBASE_DB": database.url])
+        let portA = try await Self.port(of: nodeA), portB = try await Self.port(of: nodeB)
+
+        var request = URLRequest(url: try #require(URL(string: "http://127.0.0.1:\(portA)/projects")))
+        request.httpMethod = "POST"
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.httpBody = Data(#"{"name":"on PostgreSQL"}"#.utf8)
+        let (createdBody, created) = try await URLSession.shared.data(for: request)
+        #expect((created as? HTTPURLResponse)?.statusCode == 201, "\(String(decoding: createdBody, as: UTF8.self))")
+        let item = try #require(try JSONSerialization.jsonObject(with: createdBody) as? [String: Any])
+        let id = try #require(item["id"] as? Int)
+
+        for port in [portA, portB] {
+            let (itemBody, read) = try await URLSession.shared.data(from: try #require(URL(string: "http://127.0.0.1:\(port)/projects/\(id)")))
+            #expect((read as? HTTPURLResponse)?.statusCode == 200 && itemBody == createdBody)
+            let (body, response) = try await URLSession.shared.data(from: try #require(URL(string: "http://127.0.0.1:\(port)/_changes?since=0")))
+            #expect((response as? HTTPURLResponse)?.statusCode == 200)
+            let changes = try #require(try JSONSerialization.jsonObject(with: body) as? [String: Any])["changes"] as? [[String: Any]] ?? []
+            #expect(changes.map { "\($0["seq"] ?? "") \($0["collection"] ?? "") \($0["op"] ?? "") \($0["id"] ?? "")" } == ["1 projects create \(id)"])
+        }
+        #expect(try await nodeA.stop() == 0)
+        #expect(try await nodeB.stop() == 0)
+        #expect(!FileManager.default.fileExists(atPath: workspace.file("feedbase.sqlite")))
+    }
+
+    static func port(of server: ServeProcess) async throws -> Int {
+        let log = try await server.waitForLog { $0.contains("listening on http://127.0.0.1:") }
+        let line = try #require(log.split(separator: "\n").first { $0.contains("listening on") })
+        return try #require(Int(line.split(separator: ":").last ?? ""))
+    }
+}
