@@ -138,6 +138,21 @@ public final class FeedbaseApp: Sendable {
                 try await changeHub.start()
                 hub = changeHub
                 maintenance = FeedMaintenance.start(hub: changeHub, store: store, configuration: configuration.feed, logger: logger)
+                if let postgres = store as? PostgresStore, let pruning = maintenance {
+                    // Other nodes' commits wake this one by NOTIFY, with a slow poll as the net
+                    // (PostgresChangeWatcher); the maintenance loop then only prunes.
+                    let watcher = PostgresChangeWatcher(reader: PostgresFeedReader(log: postgres.log), pollInterval: configuration.feed.pollInterval * 4)
+                    let watching = Task { await watcher.run(client: postgres.client, from: 0, logger: logger) { _ in await changeHub.advance() } }
+                    maintenance = Task {
+                        await withTaskCancellationHandler {
+                            await pruning.value
+                            await watching.value
+                        } onCancel: {
+                            pruning.cancel()
+                            watching.cancel()
+                        }
+                    }
+                }
             }
             let feed = hub.map {
                 FeedService(
@@ -243,7 +258,8 @@ enum FeedMaintenance {
                     }
                 }
                 try? await Task.sleep(for: configuration.pollInterval)
-                await hub.advance()
+                // PostgreSQL's nodes are woken by PostgresChangeWatcher instead.
+                if !(store is PostgresStore) { await hub.advance() }
             }
         }
     }

@@ -1,7 +1,7 @@
 // `feedbase serve --db postgres://...` as a user runs it: the binary serves the PostgreSQL engine
 // (migrations/postgres applied), a REST write over a socket answers 201, its event is on
-// /_changes, a second node over the same database serves the same item and the same feed, and
-// SIGTERM stops both cleanly. Skipped, with the reason, where PostgreSQL's binaries are missing.
+// /_changes, a second node over the same database serves the same item and the same feed (a
+// long-poll on it is woken by the first node's next write), and SIGTERM stops both cleanly. Skipped, with the reason, where PostgreSQL's binaries are missing.
 
 import FeedbaseTestSupport
 import Foundation
@@ -37,6 +37,22 @@ struct ServePostgresTests {
             let changes = try #require(try JSONSerialization.jsonObject(with: body) as? [String: Any])["changes"] as? [[String: Any]] ?? []
             #expect(changes.map { "\($0["seq"] ?? "") \($0["collection"] ?? "") \($0["op"] ?? "") \($0["id"] ?? "")" } == ["1 projects create \(id)"])
         }
+        // A long-poll on node B answers with node A's next write (woken by NOTIFY or the slow poll
+        // when it was already waiting).
+        let waiting = Task {
+            try await URLSession.shared.data(from: try #require(URL(string: "http://127.0.0.1:\(portB)/_changes?since=1&wait=20")))
+        }
+        var patch = URLRequest(url: try #require(URL(string: "http://127.0.0.1:\(portA)/projects/\(id)")))
+        patch.httpMethod = "PATCH"
+        patch.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        patch.httpBody = Data(#"{"archived":true}"#.utf8)
+        let (_, patched) = try await URLSession.shared.data(for: patch)
+        #expect((patched as? HTTPURLResponse)?.statusCode == 200)
+        let started = ContinuousClock.now
+        let (woken, _) = try await waiting.value
+        let events = try #require(try JSONSerialization.jsonObject(with: woken) as? [String: Any])["changes"] as? [[String: Any]] ?? []
+        #expect(events.map { "\($0["seq"] ?? "") \($0["op"] ?? "") \($0["id"] ?? "")" } == ["2 update \(id)"])
+        #expect(ContinuousClock.now - started < .seconds(10))
         #expect(try await nodeA.stop() == 0)
         #expect(try await nodeB.stop() == 0)
         #expect(!FileManager.default.fileExists(atPath: workspace.file("feedbase.sqlite")))
