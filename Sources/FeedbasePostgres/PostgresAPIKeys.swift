@@ -18,6 +18,23 @@ public struct PostgresAPIKeys: Sendable {
         self.logger = logger
     }
 
+    /// `body` with the keys of the database at `url` (the table created when missing), on a
+    /// client of its own that lives as long as `body`: for `feedbase keys`, beside running nodes.
+    public static func with<Result: Sendable>(
+        url: String, logger: Logger, _ body: @Sendable (PostgresAPIKeys) async throws -> Result
+    ) async throws -> Result {
+        var configuration = try PostgresURL.configuration(url)
+        configuration.options.maximumConnections = 1
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
+            let keys = PostgresAPIKeys(client: client, logger: logger)
+            try await keys.install()
+            return try await body(keys)
+        }
+    }
+
     var table: String { PostgresSQL.identifier(schema) + "." + PostgresSQL.identifier("_feedbase_keys") }
     private static let columns = "id, hash, role, subject, created_at, expires_at, revoked_at"
 

@@ -58,6 +58,42 @@ struct ServePostgresTests {
         #expect(!FileManager.default.fileExists(atPath: workspace.file("feedbase.sqlite")))
     }
 
+    /// `feedbase keys` on a PostgreSQL URL: a key created beside a running node works there at
+    /// once (the node reloads the keys), is listed, and stops working within a bounded wait once
+    /// revoked.
+    @Test func keysOnPostgresWorkOnARunningNode() async throws {
+        let database = try await PostgresCluster.shared().createDatabase()
+        let workspace = try Workspace()
+        try workspace.copyMigrations()
+        let node = try ServeProcess(["--port", "0", "--db", database.url], in: workspace.path)
+        let port = try await Self.port(of: node)
+        let created = try await run(["keys", "create", "--db", database.url, "--role", "user", "--subject", "42"], in: workspace.path)
+        #expect(created.status == 0, "\(created.stderr)")
+        let token = String(created.stdout.dropLast())
+        #expect(token.hasPrefix("fbk_"))
+        let id = try #require(created.stderr.split(separator: " ").dropFirst(4).first.map(String.init))
+        let listed = try await run(["keys", "list", "--db", database.url], in: workspace.path)
+        #expect(listed.status == 0 && listed.stdout.contains(id) && listed.stdout.contains("user"), "\(listed.stderr)")
+
+        func status(_ token: String) async throws -> Int? {
+            var request = URLRequest(url: try #require(URL(string: "http://127.0.0.1:\(port)/projects")))
+            request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+            return (try await URLSession.shared.data(for: request).1 as? HTTPURLResponse)?.statusCode
+        }
+        #expect(try await status(token) == 200)
+        #expect(try await status("fbk_" + String(repeating: "a", count: 43)) == 401)
+        let revoked = try await run(["keys", "revoke", "--db", database.url, id], in: workspace.path)
+        #expect(revoked.status == 0 && revoked.stdout.contains("revoked API key \(id)"), "\(revoked.stderr)")
+        let deadline = ContinuousClock.now + .seconds(10)
+        var refused = false
+        while !refused, ContinuousClock.now < deadline {
+            refused = try await status(token) == 401
+            if !refused { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        #expect(refused, "a revoked key still works after 10 s")
+        #expect(try await node.stop() == 0)
+    }
+
     static func port(of server: ServeProcess) async throws -> Int {
         let log = try await server.waitForLog { $0.contains("listening on http://127.0.0.1:") }
         let line = try #require(log.split(separator: "\n").first { $0.contains("listening on") })
