@@ -45,7 +45,7 @@ extension KeysCommand {
                 let hash = APIKeyToken.hash(token), role = self.role, subject = self.subject
                 let key: StoredAPIKey
                 if PostgresURL.isPostgres(database.db) {
-                    key = try await PostgresAPIKeys.with(url: database.db, logger: Logger(label: "feedbase")) { keys in
+                    key = try await PostgresAPIKeys.with(url: database.db, logger: quietLogger) { keys in
                         try await keys.create(hash: hash, role: role, subject: subject, expiresAt: expiresAt, now: now)
                     }
                 } else {
@@ -76,7 +76,7 @@ extension KeysCommand {
             do {
                 let keys: [StoredAPIKey]
                 if PostgresURL.isPostgres(database.db) {
-                    keys = try await PostgresAPIKeys.with(url: database.db, logger: Logger(label: "feedbase")) { try await $0.all() }
+                    keys = try await PostgresAPIKeys.with(url: database.db, logger: quietLogger) { try await $0.all() }
                 } else {
                     try requireDatabase(database.db)
                     keys = try APIKeyFile(path: database.db, options: database.connectionOptions()).all()
@@ -102,7 +102,7 @@ extension KeysCommand {
                 let id = self.id
                 let (revoked, keys): (Bool, [StoredAPIKey])
                 if PostgresURL.isPostgres(database.db) {
-                    (revoked, keys) = try await PostgresAPIKeys.with(url: database.db, logger: Logger(label: "feedbase")) { keys in
+                    (revoked, keys) = try await PostgresAPIKeys.with(url: database.db, logger: quietLogger) { keys in
                         let revoked = try await keys.revoke(id: id)
                         return (revoked, revoked ? [] : try await keys.all())
                     }
@@ -128,6 +128,14 @@ extension KeysCommand {
             }
         }
     }
+}
+
+/// The keys commands print one line on standard error (scripts read it): the PostgreSQL client's
+/// own notices (a lease before its pool runs, say) would add lines, so only its errors are logged.
+private var quietLogger: Logger {
+    var logger = Logger(label: "feedbase")
+    logger.logLevel = .error
+    return logger
 }
 
 /// One line on standard error that is not an error (standard output is for what scripts read).
