@@ -98,8 +98,10 @@ let package = Package(
                 "FeedbaseAuth",
                 "FeedbaseModel",
                 "FeedbaseSQLite",
+                "FeedbasePostgres",
                 "FeedbaseFeed",
                 "FeedbaseHTTP",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -111,6 +113,7 @@ let package = Package(
                 "FeedbaseAuth",
                 "FeedbaseModel",
                 "FeedbaseSQLite",
+                "FeedbasePostgres",
                 "FeedbaseFeed",
                 "FeedbaseHTTP",
                 "FeedbaseOpenAPI",

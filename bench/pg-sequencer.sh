@@ -17,6 +17,10 @@
 #                (docs/POSTGRES.md: readers would have to serve only flushed commits)
 #   notify-bare  no triggers, NOTIFY inside the writing transaction: NOTIFY's own cost
 #   notify-in    the ticket plus NOTIFY inside the writing transaction (not what the engine does)
+#   seq-after    the ticket, and the writer learns its seq as PostgresStore does: its xid and the
+#                head read first in the transaction, its commit's last seq read by them after COMMIT
+#   seq-immediate the ticket taken before COMMIT (SET CONSTRAINTS ALL IMMEDIATE) and the head read
+#                then: the seq in the transaction, the ticket's lock held over two more round trips
 #   notify-after the ticket plus pg_notify in its own statement after the commit, committed
 #                asynchronously (the engine's way, PostgresCommitSignal)
 #
@@ -190,6 +194,25 @@ END;
 SELECT pg_current_xact_id();
 SQL
 
+cat >"$WORK/tx-seq-after.sql" <<SQL
+\set id random(1, $ROWS)
+BEGIN;
+SELECT pg_current_xact_id()::text::bigint AS tx, head AS before FROM _feedbase_ticket \gset
+UPDATE items SET version = version + 1 WHERE id = :id;
+INSERT INTO items (title) SELECT 'new' FROM generate_series(1, $INSERTS);
+END;
+SELECT coalesce((SELECT last_seq FROM _feedbase_commits WHERE last_seq > :before AND tx::text::bigint = :tx), (SELECT head FROM _feedbase_ticket));
+SQL
+cat >"$WORK/tx-seq-immediate.sql" <<SQL
+\set id random(1, $ROWS)
+BEGIN;
+UPDATE items SET version = version + 1 WHERE id = :id;
+INSERT INTO items (title) SELECT 'new' FROM generate_series(1, $INSERTS);
+SET CONSTRAINTS ALL IMMEDIATE;
+SELECT head FROM _feedbase_ticket;
+END;
+SQL
+
 # One round runs every case once, each on a fresh database; ROUNDS rounds interleave the cases,
 # so a neighbour's load on this shared machine falls on all of them, and the medians are printed.
 declare -A RUNS
@@ -206,6 +229,7 @@ for round in $(seq 1 "$ROUNDS"); do
             notify-bare) script=tx-notify-in.sql ;;
             log-only) "${PSQL[@]}" -d "$db" -c "$ENGINE_SQL" -c "$NO_TICKET_SQL" ;;
             ticket) "${PSQL[@]}" -d "$db" -c "$ENGINE_SQL" ;;
+            seq-after|seq-immediate) "${PSQL[@]}" -d "$db" -c "$ENGINE_SQL"; script=tx-$case.sql ;;
             ticket-async) "${PSQL[@]}" -d "$db" -c "$ENGINE_SQL"; script=tx-async.sql ;;
             notify-in|notify-after) "${PSQL[@]}" -d "$db" -c "$ENGINE_SQL"; script=tx-$case.sql ;;
             ticket-row) "${PSQL[@]}" -d "$db" -c "$ENGINE_SQL" -c "$TICKET_ROW_SQL" ;;

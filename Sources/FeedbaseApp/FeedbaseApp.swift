@@ -7,9 +7,11 @@ import FeedbaseAuth
 import FeedbaseFeed
 import FeedbaseHTTP
 import FeedbaseModel
+import FeedbasePostgres
 import FeedbaseSQLite
 import Logging
 import NIOCore
+import PostgresNIO
 
 public struct FeedConfiguration: Sendable {
     /// Seconds between feed pings on idle WebSocket and SSE subscriptions.
@@ -52,14 +54,30 @@ public struct AppConfiguration: Sendable {
     /// `--rate-limit` and `--rate-burst`: requests per second per identity, and at once; nil: no limit.
     public var rateLimit: (rate: Double, burst: Double)?
 
+    /// `--db postgres://...`: the PostgreSQL engine instead of the SQLite file of `store` (whose
+    /// feed and migrations settings still apply: migrations from `postgres/` beside SQLite's).
+    public var postgres: PostgresEngineConfiguration?
+
     public init(store: StoreConfiguration, server: ServerConfiguration) {
         self.store = store
         self.server = server
     }
 }
 
+public struct PostgresEngineConfiguration: Sendable {
+    public var client: PostgresClient.Configuration
+    /// PostgreSQL's migrations (`migrations/postgres/`).
+    public var migrationsDirectory: String?
+
+    public init(client: PostgresClient.Configuration, migrationsDirectory: String?) {
+        self.client = client
+        self.migrationsDirectory = migrationsDirectory
+    }
+}
+
 public final class FeedbaseApp: Sendable {
-    public let store: SQLiteStore
+    /// The engine the configuration chose: SQLite by default, PostgreSQL with `postgres`.
+    public let store: any ResourceStore
     public let hub: ChangeHub?
     public let server: HTTPServer
     /// Verifies API keys and JWTs; reloads the keys every `keyRefreshInterval`.
@@ -84,9 +102,10 @@ public final class FeedbaseApp: Sendable {
         // Listen first (accepting nothing yet): a port in use stops the start before the
         // database is opened, created or migrated.
         let server = try await HTTPServer.bind(configuration.server, logger: logger)
-        let store: SQLiteStore
+        let store: any ResourceStore
+        let loadKeys: @Sendable () async throws -> [StoredAPIKey]
         do {
-            store = try SQLiteStore(configuration.store, logger: logger)
+            (store, loadKeys) = try await Self.open(configuration, logger: logger)
         } catch {
             await server.stop()
             throw error
@@ -95,7 +114,7 @@ public final class FeedbaseApp: Sendable {
         // Any reload that changes the keys (the timer's, or one for a key not yet known) may
         // have revoked the key of an open subscription, which then ends.
         let authenticator = Authenticator(
-            configuration: configuration.auth, loadKeys: { try await store.activeAPIKeys() }, logger: logger,
+            configuration: configuration.auth, loadKeys: loadKeys, logger: logger,
             keysChanged: { credentialWatch.recheck(at: UnixTime.now()) })
         var hub: ChangeHub?
         var maintenance: Task<Void, Never>?
@@ -114,11 +133,26 @@ public final class FeedbaseApp: Sendable {
                     ? "no access rules and --public: anyone who reaches the server may read and change everything"
                     : "no access rules: anonymous requests may do everything (allowed on a loopback address only)")
             }
-            if configuration.store.feed {
+            if store.feedEnabled {
                 let changeHub = ChangeHub(source: store, settings: configuration.feed.hub, logger: logger)
                 try await changeHub.start()
                 hub = changeHub
                 maintenance = FeedMaintenance.start(hub: changeHub, store: store, configuration: configuration.feed, logger: logger)
+                if let postgres = store as? PostgresStore, let pruning = maintenance {
+                    // Other nodes' commits wake this one by NOTIFY, with a slow poll as the net
+                    // (PostgresChangeWatcher); the maintenance loop then only prunes.
+                    let watcher = PostgresChangeWatcher(reader: PostgresFeedReader(log: postgres.log), pollInterval: configuration.feed.pollInterval * 4)
+                    let watching = Task { await watcher.run(client: postgres.client, from: 0, logger: logger) { _ in await changeHub.advance() } }
+                    maintenance = Task {
+                        await withTaskCancellationHandler {
+                            await pruning.value
+                            await watching.value
+                        } onCancel: {
+                            pruning.cancel()
+                            watching.cancel()
+                        }
+                    }
+                }
             }
             let feed = hub.map {
                 FeedService(
@@ -143,6 +177,29 @@ public final class FeedbaseApp: Sendable {
         }
     }
 
+    /// The store of the chosen engine, and how its API keys are read.
+    private static func open(_ configuration: AppConfiguration, logger: Logger) async throws
+        -> (any ResourceStore, @Sendable () async throws -> [StoredAPIKey])
+    {
+        guard let postgres = configuration.postgres else {
+            let store = try SQLiteStore(configuration.store, logger: logger)
+            return (store, { try await store.activeAPIKeys() })
+        }
+        let store = try await PostgresStore.open(postgres.client, migrationsDirectory: postgres.migrationsDirectory, logger: logger)
+        let keys = PostgresAPIKeys(client: store.client, schema: store.log.schema, logger: logger)
+        do {
+            try await keys.install()
+        } catch {
+            await store.close()
+            throw error
+        }
+        return (store, { try await keys.active() })
+    }
+
+    /// The SQLite engine's store, when it is the one serving (tools and tests that reach past
+    /// the engine-neutral contract: keys, backups, checkpoints).
+    public var sqliteStore: SQLiteStore? { store as? SQLiteStore }
+
     /// Reloads the API keys now (as the app does every `keyRefreshInterval`); a changed set may
     /// have revoked the key of an open subscription, which then ends.
     public func reloadKeys() async {
@@ -158,7 +215,7 @@ public final class FeedbaseApp: Sendable {
     }
 
     private init(
-        store: SQLiteStore, hub: ChangeHub?, server: HTTPServer, authenticator: Authenticator, credentialWatch: CredentialWatch,
+        store: any ResourceStore, hub: ChangeHub?, server: HTTPServer, authenticator: Authenticator, credentialWatch: CredentialWatch,
         maintenance: Task<Void, Never>?, keyRefresh: Task<Void, Never>?, logger: Logger
     ) {
         self.credentialWatch = credentialWatch
@@ -186,7 +243,7 @@ public final class FeedbaseApp: Sendable {
 /// The feed's background work: noticing writes made by other processes (each `pollInterval`)
 /// and pruning the log by age and count (each `pruneInterval`, in small batches).
 enum FeedMaintenance {
-    static func start(hub: ChangeHub, store: SQLiteStore, configuration: FeedConfiguration, logger: Logger) -> Task<Void, Never> {
+    static func start(hub: ChangeHub, store: any ResourceStore, configuration: FeedConfiguration, logger: Logger) -> Task<Void, Never> {
         Task {
             let clock = ContinuousClock()
             var nextPrune = clock.now
@@ -201,7 +258,8 @@ enum FeedMaintenance {
                     }
                 }
                 try? await Task.sleep(for: configuration.pollInterval)
-                await hub.advance()
+                // PostgreSQL's nodes are woken by PostgresChangeWatcher instead.
+                if !(store is PostgresStore) { await hub.advance() }
             }
         }
     }

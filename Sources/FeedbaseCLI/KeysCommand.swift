@@ -6,8 +6,10 @@
 import ArgumentParser
 import FeedbaseAuth
 import FeedbaseModel
+import FeedbasePostgres
 import FeedbaseSQLite
 import Foundation
+import Logging
 
 struct KeysCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -34,20 +36,30 @@ extension KeysCommand {
         var expires: String?
 
         func run() async throws {
-            try reportingErrors {
+            do {
                 guard !role.trimmingCharacters(in: .whitespaces).isEmpty else { throw CLIError("--role must not be empty") }
                 if subject?.isEmpty == true { throw CLIError("--subject must not be empty; leave it out for a key without one") }
                 let now = UnixTime.now()
                 let expiresAt = try expires.map { try KeyExpiry.parse($0, now: now) }
-                try requireDatabase(database.db)
                 let token = APIKeyToken.generate()
-                let key = try APIKeyFile(path: database.db, options: database.connectionOptions())
-                    .create(hash: APIKeyToken.hash(token), role: role, subject: subject, expiresAt: expiresAt, now: now)
+                let hash = APIKeyToken.hash(token), role = self.role, subject = self.subject
+                let key: StoredAPIKey
+                if PostgresURL.isPostgres(database.db) {
+                    key = try await PostgresAPIKeys.with(url: database.db, logger: quietLogger) { keys in
+                        try await keys.create(hash: hash, role: role, subject: subject, expiresAt: expiresAt, now: now)
+                    }
+                } else {
+                    try requireDatabase(database.db)
+                    key = try APIKeyFile(path: database.db, options: database.connectionOptions())
+                        .create(hash: hash, role: role, subject: subject, expiresAt: expiresAt, now: now)
+                }
                 print(token)
                 var details = ["role \(role)"]
                 if let subject { details.append("subject \(subject)") }
                 details.append(expiresAt.map { "expires \(RFC3339.format($0))" } ?? "never expires")
                 printNote("created API key \(key.id) (\(details.joined(separator: ", "))); its token, on standard output, is shown this once and cannot be recovered")
+            } catch {
+                throw reported(error)
             }
         }
     }
@@ -61,10 +73,17 @@ extension KeysCommand {
         var json = false
 
         func run() async throws {
-            try reportingErrors {
-                try requireDatabase(database.db)
-                let keys = try APIKeyFile(path: database.db, options: database.connectionOptions()).all()
+            do {
+                let keys: [StoredAPIKey]
+                if PostgresURL.isPostgres(database.db) {
+                    keys = try await PostgresAPIKeys.with(url: database.db, logger: quietLogger) { try await $0.all() }
+                } else {
+                    try requireDatabase(database.db)
+                    keys = try APIKeyFile(path: database.db, options: database.connectionOptions()).all()
+                }
                 print(json ? KeyListing.json(keys) : KeyListing.table(keys), terminator: "")
+            } catch {
+                throw reported(error)
             }
         }
     }
@@ -79,23 +98,44 @@ extension KeysCommand {
         var id: String
 
         func run() async throws {
-            try reportingErrors {
-                try requireDatabase(database.db)
-                let file = APIKeyFile(path: database.db, options: try database.connectionOptions())
-                if try file.revoke(id: id) {
+            do {
+                let id = self.id
+                let (revoked, keys): (Bool, [StoredAPIKey])
+                if PostgresURL.isPostgres(database.db) {
+                    (revoked, keys) = try await PostgresAPIKeys.with(url: database.db, logger: quietLogger) { keys in
+                        let revoked = try await keys.revoke(id: id)
+                        return (revoked, revoked ? [] : try await keys.all())
+                    }
+                } else {
+                    try requireDatabase(database.db)
+                    let file = APIKeyFile(path: database.db, options: try database.connectionOptions())
+                    let done = try file.revoke(id: id)
+                    (revoked, keys) = (done, done ? [] : try file.all())
+                }
+                if revoked {
                     print("revoked API key \(id)")
                     return
                 }
                 // Not active: say why. Revoking again is not an error, so scripts may repeat it.
-                guard let key = try file.all().first(where: { $0.id == id }) else { throw CLIError("no API key with id \(id)") }
+                guard let key = keys.first(where: { $0.id == id }) else { throw CLIError("no API key with id \(id)") }
                 if let revokedAt = key.revokedAt {
                     printNote("API key \(id) was already revoked at \(RFC3339.format(revokedAt))")
                 } else if let expiresAt = key.expiresAt {
                     printNote("API key \(id) expired at \(RFC3339.format(expiresAt)); nothing to revoke")
                 }
+            } catch {
+                throw reported(error)
             }
         }
     }
+}
+
+/// The keys commands print one line on standard error (scripts read it): the PostgreSQL client's
+/// own notices (a lease before its pool runs, say) would add lines, so only its errors are logged.
+private var quietLogger: Logger {
+    var logger = Logger(label: "feedbase")
+    logger.logLevel = .error
+    return logger
 }
 
 /// One line on standard error that is not an error (standard output is for what scripts read).

@@ -6,6 +6,7 @@ import Dispatch
 import FeedbaseApp
 import FeedbaseHTTP
 import FeedbaseModel
+import FeedbasePostgres
 import FeedbaseSQLite
 import Foundation
 import Logging
@@ -88,7 +89,7 @@ struct Serve: AsyncParsableCommand {
             logger.logLevel = level
             let configuration = try appConfiguration()
             // A missing migrations directory is one error line before any file is created.
-            _ = try Migrator.files(in: migrationOptions.migrations)
+            _ = try Migrator.files(in: configuration.postgres?.migrationsDirectory ?? migrationOptions.migrations)
             if configuration.server.limits.connections < Int(limitOptions.connections) ?? 0 {
                 logger.warning("--max-connections lowered to what the descriptor limit allows",
                     metadata: ["max-connections": "\(configuration.server.limits.connections)"])
@@ -112,7 +113,7 @@ struct Serve: AsyncParsableCommand {
         let collections = app.store.schema.collections.map(\.name).joined(separator: ", ")
         if collections.isEmpty {
             logger.warning(
-                "nothing to serve: \(database.db) has no table with a primary key; add migrations (NNNN_description.sql files creating tables) to \(migrationOptions.migrations), docs/SCHEMA.md")
+                "nothing to serve: \(PostgresURL.isPostgres(database.db) ? "the database" : database.db) has no table with a primary key; add migrations (NNNN_description.sql files creating tables) to \(migrationOptions.migrations), docs/SCHEMA.md")
         }
         let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
         logger.notice("listening on http://\(bare.contains(":") ? "[\(bare)]" : bare):\(app.port)", metadata: ["collections": "\(collections)"])
@@ -156,6 +157,15 @@ struct Serve: AsyncParsableCommand {
         server.streamBufferLimit = buffer
         server.limits = try limitOptions.limits(descriptors: LimitOptions.raiseDescriptorLimit()).limits
         var configuration = AppConfiguration(store: store, server: server)
+        if PostgresURL.isPostgres(database.db) {
+            // PostgreSQL's dialect of the same schema, beside SQLite's (docs/POSTGRES-SCHEMA.md).
+            do {
+                configuration.postgres = PostgresEngineConfiguration(
+                    client: try PostgresURL.configuration(database.db), migrationsDirectory: migrationOptions.migrations + "/postgres")
+            } catch let error as StoreError {
+                throw CLIError("--db: \(error.message)")
+            }
+        }
         configuration.rules = try rulesOptions.load(migrations: migrationOptions.migrations)
         configuration.publicAccess = publicAccess
         configuration.auth = try jwt.configuration()

@@ -43,19 +43,7 @@ package struct BatchRun {
     /// Runs every operation of `body` in order through `perform`; any failure is thrown as a
     /// `BatchFailure` naming the operation.
     package mutating func apply(_ body: [UInt8], perform: (BatchStep) throws -> BatchOutcome) throws -> [BatchOutcome] {
-        let elements: [BodyField]
-        do {
-            let type = try RequestBody.topLevelType(of: body)
-            guard type == "array" else {
-                throw StoreError.malformed("the request body must be a JSON array of operations, not \(RequestBody.describe(type))")
-            }
-            elements = try RequestBody.elements(ofArray: body)
-        } catch var error as StoreError {
-            // A string with `\u0000` is found in the whole text: blame its operation.
-            guard error.kind == .invalid, let pointer = error.violations.first?.pointer, let (index, rest) = Self.split(pointer) else { throw error }
-            error.violations[0].pointer = rest
-            throw BatchFailure(index: index, operation: nil, error: error)
-        }
+        let elements = try Self.operations(of: body)
         var outcomes: [BatchOutcome] = []
         outcomes.reserveCapacity(elements.count)
         for (index, element) in elements.enumerated() {
@@ -65,7 +53,12 @@ package struct BatchRun {
                 label = "\(operation.action.rawValue) \(operation.collection.name)"
                 let id = try operation.id.map { try idText($0, before: index) }
                 if let id { label = "\(operation.action.rawValue) \(operation.collection.name)/\(id)" }
-                let outcome = try step(operation, id: id, index: index, perform: perform)
+                let collection = operation.collection
+                let planned = try step(operation, id: id, index: index)
+                let outcome: BatchOutcome
+                do { outcome = try perform(planned) } catch let error as StoreError {
+                    throw Self.locating(error, in: collection, hasBody: operation.body != nil)
+                }
                 outcomes.append(outcome)
                 results.append(outcome.item)
             } catch {
@@ -73,6 +66,49 @@ package struct BatchRun {
             }
         }
         return outcomes
+    }
+
+    /// `apply` for an engine whose statements are asynchronous (PostgreSQL): the same plan, the
+    /// same errors, each step awaited before the next is planned.
+    package mutating func apply(_ body: [UInt8], perform: (BatchStep) async throws -> BatchOutcome) async throws -> [BatchOutcome] {
+        let elements = try Self.operations(of: body)
+        var outcomes: [BatchOutcome] = []
+        outcomes.reserveCapacity(elements.count)
+        for (index, element) in elements.enumerated() {
+            var label: String?
+            do {
+                let operation = try parse(element)
+                label = "\(operation.action.rawValue) \(operation.collection.name)"
+                let id = try operation.id.map { try idText($0, before: index) }
+                if let id { label = "\(operation.action.rawValue) \(operation.collection.name)/\(id)" }
+                let planned = try step(operation, id: id, index: index)
+                let outcome: BatchOutcome
+                do { outcome = try await perform(planned) } catch let error as StoreError {
+                    throw Self.locating(error, in: operation.collection, hasBody: operation.body != nil)
+                }
+                outcomes.append(outcome)
+                results.append(outcome.item)
+            } catch {
+                throw BatchFailure(index: index, operation: label, error: error)
+            }
+        }
+        return outcomes
+    }
+
+    /// The operations' objects of a batch body (a JSON array).
+    private static func operations(of body: [UInt8]) throws -> [BodyField] {
+        do {
+            let type = try RequestBody.topLevelType(of: body)
+            guard type == "array" else {
+                throw StoreError.malformed("the request body must be a JSON array of operations, not \(RequestBody.describe(type))")
+            }
+            return try RequestBody.elements(ofArray: body)
+        } catch var error as StoreError {
+            // A string with `\u0000` is found in the whole text: blame its operation.
+            guard error.kind == .invalid, let pointer = error.violations.first?.pointer, let (index, rest) = Self.split(pointer) else { throw error }
+            error.violations[0].pointer = rest
+            throw BatchFailure(index: index, operation: nil, error: error)
+        }
     }
 
     /// An entity tag of the list without the spaces and tabs around it.
@@ -191,9 +227,9 @@ package struct BatchRun {
         }
     }
 
-    private func step(
-        _ operation: BatchOperation, id: String?, index: Int, perform: (BatchStep) throws -> BatchOutcome
-    ) throws -> BatchOutcome {
+    /// The operation ready to run; its errors pointed into the operation's object (`perform`'s
+    /// are pointed by the caller, with `locating`).
+    private func step(_ operation: BatchOperation, id: String?, index: Int) throws -> BatchStep {
         let collection = operation.collection
         let access = try authorize(operation.action, collection.name)
         do {
@@ -208,9 +244,9 @@ package struct BatchRun {
             guard operation.action == .create || key != nil else {
                 throw StoreError(.internal, "an operation without its id")  // parse() requires it
             }
-            return try perform(BatchStep(
+            return BatchStep(
                 action: operation.action, collection: collection, id: id, key: key, fields: fields,
-                preconditions: Preconditions(ifMatch: operation.ifMatch), access: access))
+                preconditions: Preconditions(ifMatch: operation.ifMatch), access: access)
         } catch let error as StoreError {
             throw Self.locating(error, in: collection, hasBody: operation.body != nil)
         }

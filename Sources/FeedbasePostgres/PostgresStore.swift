@@ -2,8 +2,7 @@
 // pool, run in a task for the life of the store; opening migrates under the advisory lock,
 // installs the change log and reads the schema from the catalog. Reads render the model's plans
 // as one statement each (PostgresListing), so a page and its seq come from one snapshot.
-//
-// The write half is not on PostgreSQL yet: those methods throw a StoreError saying so.
+// Writes: PostgresStore+Writes.swift, +Batch, +Transaction.
 
 import FeedbaseModel
 import Logging
@@ -17,7 +16,7 @@ public final class PostgresStore: ResourceStore {
     public let appliedMigrations: [String]
     let logger: Logger
     private let running: Task<Void, Never>
-    private let observers = Mutex<[@Sendable () -> Void]>([])
+    let observers = Mutex<[@Sendable () -> Void]>([])
 
     private init(schema: Schema, client: PostgresClient, log: PostgresChangeLog, appliedMigrations: [String], logger: Logger, running: Task<Void, Never>) {
         self.schema = schema
@@ -165,32 +164,6 @@ public final class PostgresStore: ResourceStore {
         running.cancel()
         await running.value
     }
-
-    // MARK: Not yet on PostgreSQL
-
-    static func notYet(_ what: String) -> StoreError {
-        StoreError(.internal, "\(what) is not yet implemented on PostgreSQL (this engine serves reads only so far)")
-    }
-
-    public func create(in collection: String, body: [UInt8], access: Access) async throws -> Created { throw Self.notYet("creating items") }
-
-    public func replace(in collection: String, id: String, body: [UInt8], preconditions: Preconditions, access: Access) async throws
-        -> (item: Item, created: Bool)
-    { throw Self.notYet("replacing items") }
-
-    public func patch(in collection: String, id: String, body: [UInt8], preconditions: Preconditions, access: Access) async throws -> Item {
-        throw Self.notYet("patching items")
-    }
-
-    public func delete(in collection: String, id: String, preconditions: Preconditions, access: Access) async throws -> Int64 {
-        throw Self.notYet("deleting items")
-    }
-
-    public func batch(_ body: [UInt8], authorize: @escaping @Sendable (BatchAction, String) throws -> Access) async throws -> BatchResult {
-        throw Self.notYet("batches")
-    }
-
-    public func pruneChanges(olderThan age: Duration?, keep: Int?) async throws -> Int { throw Self.notYet("pruning the change log") }
 
     // MARK: Connections
 

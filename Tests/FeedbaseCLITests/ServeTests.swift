@@ -12,9 +12,10 @@ import Testing
 final class ServeProcess: Sendable {
     let child: ChildProcess
 
-    init(_ arguments: [String], in directory: String) throws {
+    /// `environment` adds to the test's own, whose FEEDBASE_ variables are left out.
+    init(_ arguments: [String], in directory: String, environment: [String: String] = [:]) throws {
         child = try ChildProcess(try feedbaseBinary().path, ["serve"] + arguments, directory: directory,
-            environment: ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("FEEDBASE_") })
+            environment: ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("FEEDBASE_") }.merging(environment) { $1 })
     }
 
     /// A test that fails before stopping its server (a timeout, say) leaves no process behind.

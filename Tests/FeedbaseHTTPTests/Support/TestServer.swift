@@ -16,7 +16,8 @@ final class TestServer: Sendable {
     let directory: String
     let migrations: String
     let app: FeedbaseApp
-    var store: SQLiteStore { app.store }
+    // A TestServer always serves the SQLite engine (its configuration has no `postgres`).
+    var store: SQLiteStore { app.sqliteStore! }
     var hub: ChangeHub? { app.hub }
     var port: Int { app.port }
 

@@ -1,0 +1,62 @@
+// How a write of the PostgreSQL engine runs: one transaction on a connection of the pool, and
+// the seq of its last event learnt without holding the commit ticket any longer than the commit
+// does (docs/POSTGRES.md, "Writes"): the transaction reads its xid and the ticket's head first,
+// commits (the deferred trigger takes the ticket then), and reads its own commit's last seq by
+// that xid from the commits past that head. Then the node's hub and the other nodes are told.
+
+import FeedbaseModel
+import PostgresNIO
+
+extension PostgresStore {
+    /// `body` in one transaction, committed before this returns, and the seq of its last event
+    /// (the head when it logged none). A failure rolls it all back and is a StoreError.
+    func writing<Result: Sendable>(_ body: @Sendable (PostgresWrite) async throws -> Result) async throws -> (value: Result, seq: Int64) {
+        let collections = Dictionary(schema.collections.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let log = self.log, logger = self.logger
+        let outcome: (Result, Int64)
+        do {
+            outcome = try await client.withConnection { connection in
+                let write = PostgresWrite(connection: connection, collections: collections, namespace: log.schema, logger: logger)
+                try await write.run("BEGIN")
+                let value: Result
+                let tx: String, before: Int64
+                do {
+                    var start = PostgresBoundSQL()
+                    start.text = "SELECT pg_current_xact_id()::text, head FROM \(log.ticket)"
+                    guard let row = try await write.rows(start).first else { throw StoreError(.internal, "the commit ticket has no row") }
+                    (tx, before) = try row.decode((String, Int64).self)
+                    value = try await body(write)
+                } catch {
+                    // A lost connection fails this too; the server then rolls back by itself.
+                    try? await write.run("ROLLBACK")
+                    throw error
+                }
+                try await write.run("COMMIT")
+                var seq = PostgresBoundSQL()
+                seq.text = "SELECT coalesce((SELECT last_seq FROM \(log.commits) WHERE last_seq > \(seq.bind(before)) "
+                    + "AND tx = \(seq.bind(tx))::xid8), (SELECT head FROM \(log.ticket)))"
+                guard let row = try await write.rows(seq).first else { throw StoreError(.internal, "no head after the commit") }
+                return (value, try row.decode(Int64.self))
+            }
+        } catch let failure as BatchFailure {
+            throw failure
+        } catch {
+            throw PostgresErrors.storeError(error)
+        }
+        committed()
+        return outcome
+    }
+
+    /// After a commit of this node: its own hub at once, the other nodes by NOTIFY (outside the
+    /// transaction, asynchronously committed: PostgresCommitSignal), without delaying the answer.
+    private func committed() {
+        for observer in observers.withLock({ $0 }) { observer() }
+        let client = self.client, logger = self.logger
+        Task {
+            do { try await PostgresCommitSignal.notify(on: client, logger: logger) } catch {
+                // The other nodes' slow poll covers a lost signal.
+                logger.debug("NOTIFY after a commit failed", metadata: ["error": "\(PostgresMigrator.describe(error))"])
+            }
+        }
+    }
+}

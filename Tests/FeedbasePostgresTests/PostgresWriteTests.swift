@@ -1,0 +1,89 @@
+// PostgreSQL writes under concurrency, where the differential test (one writer) cannot look:
+// each write answers the seq of its own last event, two writers with the same If-Match cannot
+// both win (the row is locked FOR UPDATE across check and write), and pruning removes whole
+// commits oldest first, leaving `oldest` exact.
+
+import FeedbaseModel
+import FeedbasePostgres
+import Foundation
+import Logging
+import Testing
+
+@Suite(.needsPostgres)
+struct PostgresWriteTests {
+    static func store() async throws -> PostgresStore {
+        var logger = Logger(label: "test")
+        logger.logLevel = .warning
+        let database = try await freshDatabase()
+        return try await PostgresStore.open(clientConfiguration(database, connections: 6), migrationsDirectory: Migrations.shippedPostgres, logger: logger)
+    }
+
+    @Test func eachWriteAnswersTheSeqOfItsOwnEventUnderConcurrentWriters() async throws {
+        let store = try await Self.store()
+        let project = try await store.create(in: "projects", body: Array(#"{"name":"p"}"#.utf8)).items[0]
+        let answers = try await withThrowingTaskGroup(of: (String, Int64).self) { group in
+            for writer in 0..<6 {
+                group.addTask {
+                    var answers: [(String, Int64)] = []
+                    for index in 0..<15 {
+                        let created = try await store.create(in: "tasks", body: Array(#"{"project_id":\#(project.id),"title":"w\#(writer)-\#(index)"}"#.utf8))
+                        answers.append((created.items[0].id, created.seq))
+                    }
+                    return answers.last ?? ("", 0)
+                }
+            }
+            var all: [(String, Int64)] = []
+            for try await answer in group { all.append(answer) }
+            return all
+        }
+        let log = try await store.changes(after: 0, collections: nil, limit: 1000, maxBytes: .max)
+        #expect(log.events.map(\.seq) == Array(1...Int64(1 + 6 * 15)))
+        for (id, seq) in answers {
+            let event = try #require(log.events.first { $0.seq == seq })
+            #expect(event.collection == "tasks" && String(decoding: event.json, as: UTF8.self).contains(#""id":"\#(id)""#), "seq \(seq) is not task \(id)'s event")
+        }
+        await store.close()
+    }
+
+    @Test func twoWritersWithTheSameIfMatchCannotBothWin() async throws {
+        let store = try await Self.store()
+        for round in 0..<10 {
+            let item = try await store.create(in: "projects", body: Array(#"{"name":"r\#(round)"}"#.utf8)).items[0]
+            // A write answers the bytes a read gives, so its ETag is the one If-Match is checked against.
+            #expect(try await store.item(in: "projects", id: item.id)?.json == item.json)
+            let results = await withTaskGroup(of: Bool.self) { group in
+                for writer in 0..<4 {
+                    group.addTask {
+                        (try? await store.patch(
+                            in: "projects", id: item.id, body: Array(#"{"description":"writer \#(writer)"}"#.utf8),
+                            preconditions: Preconditions(ifMatch: [item.etag]))) != nil
+                    }
+                }
+                var wins: [Bool] = []
+                for await won in group { wins.append(won) }
+                return wins
+            }
+            #expect(results.filter { $0 }.count == 1, "round \(round): \(results)")
+        }
+        await store.close()
+    }
+
+    @Test func pruningRemovesWholeCommitsOldestFirst() async throws {
+        let store = try await Self.store()
+        // Ten commits: one of three events, then nine of one.
+        _ = try await store.create(in: "projects", body: Array(#"[{"name":"a"},{"name":"b"},{"name":"c"}]"#.utf8))
+        for index in 0..<9 { _ = try await store.create(in: "projects", body: Array(#"{"name":"n\#(index)"}"#.utf8)) }
+        #expect(try await store.pruneChanges(olderThan: nil, keep: nil) == 0)
+        // Keeping the newest 10 events means the bound falls inside the first commit: it stays.
+        #expect(try await store.pruneChanges(olderThan: nil, keep: 10) == 0)
+        #expect(try await store.pruneChanges(olderThan: nil, keep: 8) == 4)
+        var log = try await store.changes(after: 0, collections: nil, limit: 100, maxBytes: .max)
+        #expect(log.oldest == 5 && log.events.map(\.seq) == Array(5...12) && log.head == 12)
+        #expect(log.isPruned(after: 3) && !log.isPruned(after: 4))
+        #expect(try await store.pruneChanges(olderThan: .seconds(3600), keep: nil) == 0)
+        #expect(try await store.pruneChanges(olderThan: .zero, keep: nil) == 8)
+        log = try await store.changes(after: 0, collections: nil, limit: 100, maxBytes: .max)
+        #expect(log.events.isEmpty && log.oldest == 13 && log.head == 12)
+        await store.close()
+    }
+}
