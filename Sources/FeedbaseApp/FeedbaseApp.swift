@@ -142,7 +142,7 @@ public final class FeedbaseApp: Sendable {
                     // Other nodes' commits wake this one by NOTIFY, with a slow poll as the net
                     // (PostgresChangeWatcher); the maintenance loop then only prunes.
                     let watcher = PostgresChangeWatcher(reader: PostgresFeedReader(log: postgres.log), pollInterval: configuration.feed.pollInterval * 4)
-                    let watching = Task { await watcher.run(client: postgres.client, from: 0, logger: logger) { _ in await changeHub.advance() } }
+                    let watching = Task { await watcher.run(client: postgres.client, listening: postgres.listeningConfiguration, from: 0, logger: logger) { _ in await changeHub.advance() } }
                     maintenance = Task {
                         await withTaskCancellationHandler {
                             await pruning.value

@@ -14,12 +14,19 @@ public final class PostgresStore: ResourceStore {
     public let client: PostgresClient
     public let log: PostgresChangeLog
     public let appliedMigrations: [String]
+    /// A connection of its own for LISTEN (PostgresChangeWatcher): a pooled one held for good
+    /// could starve the pool.
+    public let listeningConfiguration: PostgresConnection.Configuration
     let logger: Logger
     private let running: Task<Void, Never>
     let observers = Mutex<[@Sendable () -> Void]>([])
 
-    private init(schema: Schema, client: PostgresClient, log: PostgresChangeLog, appliedMigrations: [String], logger: Logger, running: Task<Void, Never>) {
+    private init(
+        schema: Schema, client: PostgresClient, log: PostgresChangeLog, appliedMigrations: [String],
+        listeningConfiguration: PostgresConnection.Configuration, logger: Logger, running: Task<Void, Never>
+    ) {
         self.schema = schema
+        self.listeningConfiguration = listeningConfiguration
         self.client = client
         self.log = log
         self.appliedMigrations = appliedMigrations
@@ -45,7 +52,12 @@ public final class PostgresStore: ResourceStore {
             for table in schema.skipped where !table.name.hasPrefix("_") {
                 logger.info("table not served", metadata: ["table": "\(table.name)", "reason": "\(table.reason)"])
             }
-            return PostgresStore(schema: schema, client: client, log: log, appliedMigrations: applied, logger: logger, running: running)
+            let listening = PostgresConnection.Configuration(
+                host: configuration.host ?? "127.0.0.1", port: configuration.port ?? 5432, username: configuration.username,
+                password: configuration.password, database: configuration.database, tls: .disable)
+            return PostgresStore(
+                schema: schema, client: client, log: log, appliedMigrations: applied, listeningConfiguration: listening, logger: logger,
+                running: running)
         } catch {
             running.cancel()
             await running.value
