@@ -40,16 +40,18 @@ import Testing
     @Test func aRequestThatDoesNotArriveInTimeGets408AndTheConnectionCloses() async throws {
         try await withServer(configure: { $0.server.limits.requestTimeout = .seconds(1) }) { server in
             // Slowloris: a byte of the head now and then, each well inside the idle timeout.
-            let slow = try await HTTPConnection(port: server.port, timeout: .seconds(10))
             let started = ContinuousClock.now
+            let slow = try await HTTPConnection(port: server.port, timeout: .seconds(10))
             var sent = 0
             for byte in Array("GET /projects HTTP/1.1\r\nHost: x\r\nX-Slow: \(String(repeating: "z", count: 200))".utf8) {
                 try await slow.send([byte])
                 sent += 1
                 if await slow.hasInput(within: .milliseconds(100)) { break }
             }
-            // Bytes kept coming (far inside the 60 s idle timeout), yet the clock ran out.
-            #expect(sent >= 2 && ContinuousClock.now - started >= .seconds(1), "\(sent) bytes")
+            // Bytes kept coming (far inside the 60 s idle timeout), yet the clock ran out: not
+            // before its second, and long before the idle timeout. (How many bytes got out first
+            // is the machine's: a test task starved past the second sends just one.)
+            #expect(ContinuousClock.now - started >= .seconds(1), "\(sent) bytes")
             let answer = try? await slow.readResponse()
             #expect(answer?.status == 408, "\(String(describing: answer?.status)) \(answer?.text ?? "")")
             #expect(ContinuousClock.now - started < .seconds(10))
