@@ -40,27 +40,37 @@ public final class PostgresStore: ResourceStore {
     public static func open(
         _ configuration: PostgresClient.Configuration, migrationsDirectory: String?, namespace: String = "public", logger: Logger
     ) async throws -> PostgresStore {
+        let listening = PostgresConnection.Configuration(
+            host: configuration.host ?? "127.0.0.1", port: configuration.port ?? 5432, username: configuration.username,
+            password: configuration.password, database: configuration.database, tls: .disable)
+        // Migrating and reading the catalog on a connection of its own (the session's advisory
+        // lock is the connection's), before the pool is made: its first lease then comes after
+        // its run() had time to begin (postgres-nio warns of a lease before run()).
+        let (applied, schema, log) = try await Self.prepare(
+            listening, migrationsDirectory: migrationsDirectory, namespace: namespace, logger: logger)
+        for table in schema.skipped where !table.name.hasPrefix("_") {
+            logger.info("table not served", metadata: ["table": "\(table.name)", "reason": "\(table.reason)"])
+        }
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         let running = Task { await client.run() }
+        return PostgresStore(
+            schema: schema, client: client, log: log, appliedMigrations: applied, listeningConfiguration: listening, logger: logger,
+            running: running)
+    }
+
+    private static func prepare(
+        _ configuration: PostgresConnection.Configuration, migrationsDirectory: String?, namespace: String, logger: Logger
+    ) async throws -> (applied: [String], schema: Schema, log: PostgresChangeLog) {
+        let files = try migrationsDirectory.map { try MigrationDirectory.files(in: $0) } ?? []
+        let log = PostgresChangeLog(schema: namespace)
+        let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
         do {
-            let files = try migrationsDirectory.map { try MigrationDirectory.files(in: $0) } ?? []
-            let log = PostgresChangeLog(schema: namespace)
-            let (applied, schema) = try await client.withConnection { connection in
-                let applied = try await PostgresMigrator(log: log, namespace: namespace).migrate(files, on: connection, logger: logger)
-                return (applied, try await PostgresIntrospector.schema(of: namespace, on: connection, logger: logger))
-            }
-            for table in schema.skipped where !table.name.hasPrefix("_") {
-                logger.info("table not served", metadata: ["table": "\(table.name)", "reason": "\(table.reason)"])
-            }
-            let listening = PostgresConnection.Configuration(
-                host: configuration.host ?? "127.0.0.1", port: configuration.port ?? 5432, username: configuration.username,
-                password: configuration.password, database: configuration.database, tls: .disable)
-            return PostgresStore(
-                schema: schema, client: client, log: log, appliedMigrations: applied, listeningConfiguration: listening, logger: logger,
-                running: running)
+            let applied = try await PostgresMigrator(log: log, namespace: namespace).migrate(files, on: connection, logger: logger)
+            let schema = try await PostgresIntrospector.schema(of: namespace, on: connection, logger: logger)
+            try await connection.close()
+            return (applied, schema, log)
         } catch {
-            running.cancel()
-            await running.value
+            try? await connection.close()
             throw error
         }
     }
