@@ -18,6 +18,7 @@ struct BackupCommand: AsyncParsableCommand {
 
     func run() async throws {
         do {
+            try requireSQLite(database.db, for: "backup", instead: "use pg_dump, whose snapshot holds the rows and the change log's tables alike")
             try requireDatabase(database.db)
             let head = try SQLiteStore.backup(path: database.db, to: destination)
             print("backed up \(database.db) to \(destination) at seq \(head)")
@@ -37,6 +38,7 @@ struct CheckCommand: AsyncParsableCommand {
     func run() async throws {
         let report: CheckReport
         do {
+            try requireSQLite(database.db, for: "check", instead: "use PostgreSQL's own checks (pg_amcheck)")
             try requireDatabase(database.db)
             report = try SQLiteStore.check(path: database.db)
         } catch {

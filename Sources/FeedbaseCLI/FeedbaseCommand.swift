@@ -3,6 +3,7 @@
 
 import ArgumentParser
 import FeedbaseModel
+import FeedbasePostgres
 import FeedbaseSQLite
 import Foundation
 import Logging
@@ -38,7 +39,7 @@ func environment(_ name: String) -> String? {
 }
 
 struct DatabaseOptions: ParsableArguments {
-    @Option(name: .long, help: "The SQLite database file (env FEEDBASE_DB).")
+    @Option(name: .long, help: "The SQLite database file, or a postgres://user[:password]@host[:port]/database URL (env FEEDBASE_DB).")
     var db: String = environment("DB") ?? "feedbase.sqlite"
 
     @Option(name: .long, help: "Synchronous mode: FULL (durable), NORMAL or OFF (env FEEDBASE_SYNCHRONOUS).")
@@ -103,6 +104,38 @@ func reportingErrors(_ body: () throws -> Void) throws {
     }
 }
 
+func reportingErrors(_ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch {
+        throw reported(error)
+    }
+}
+
+/// The commands that read or copy a SQLite file answer a postgres:// URL with one line saying
+/// what to use instead, rather than looking for a file of that name.
+func requireSQLite(_ db: String, for command: String, instead: String) throws {
+    guard !PostgresURL.isPostgres(db) else {
+        throw CLIError("feedbase \(command) works on a SQLite file, not on PostgreSQL: \(instead)")
+    }
+}
+
+/// Opens the PostgreSQL engine for a command (migrating from `migrations`/postgres), runs `body`,
+/// and closes it; only the client's errors are logged.
+func withPostgres<T: Sendable>(_ url: String, migrations: String, _ body: (PostgresStore) async throws -> T) async throws -> T {
+    var logger = Logger(label: "feedbase")
+    logger.logLevel = .error
+    let store = try await PostgresStore.open(try PostgresURL.configuration(url), migrationsDirectory: migrations + "/postgres", logger: logger)
+    do {
+        let result = try await body(store)
+        await store.close()
+        return result
+    } catch {
+        await store.close()
+        throw error
+    }
+}
+
 /// Prints a store or command-line error as one line and turns it into exit status 1; other
 /// errors pass through unchanged.
 func reported(_ error: any Error) -> any Error {
@@ -134,6 +167,17 @@ struct Migrate: AsyncParsableCommand {
     var status = false
 
     func run() async throws {
+        if PostgresURL.isPostgres(database.db) {
+            try await reportingErrors {
+                guard !status else {
+                    throw CLIError("feedbase migrate --status is not yet on PostgreSQL: the applied files are the rows of its _migrations table")
+                }
+                let applied = try await withPostgres(database.db, migrations: migrationOptions.migrations) { $0.appliedMigrations }
+                if applied.isEmpty { print("the database is up to date; nothing to apply") }
+                for name in applied { print("applied \(name)") }
+            }
+            return
+        }
         try reportingErrors {
             if status {
                 let states = try SQLiteStore.migrationStatus(path: database.db, migrationsDirectory: migrationOptions.migrations)
@@ -161,6 +205,15 @@ struct SchemaCommand: AsyncParsableCommand {
     @OptionGroup var database: DatabaseOptions
 
     func run() async throws {
+        if PostgresURL.isPostgres(database.db) {
+            try await reportingErrors {
+                var logger = Logger(label: "feedbase")
+                logger.logLevel = .error
+                let schema = try await PostgresStore.introspect(try PostgresURL.configuration(database.db), logger: logger)
+                print(SchemaDescription.text(of: schema), terminator: "")
+            }
+            return
+        }
         try reportingErrors {
             try requireDatabase(database.db)
             print(SchemaDescription.text(of: try SQLiteStore.introspect(path: database.db)), terminator: "")

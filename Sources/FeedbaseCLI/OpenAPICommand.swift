@@ -38,6 +38,7 @@ struct OpenAPICommand: AsyncParsableCommand {
         try reportingErrors {
             guard format == "yaml" || format == "json" else { throw CLIError("--format must be yaml or json, not '\(format)'") }
             if asyncapi && noFeed { throw CLIError("--asyncapi describes the feed, which --no-feed turns off") }
+            try requireSQLite(db, for: "openapi", instead: "a node serves its document at /openapi.json, the same on both engines")
             let schema = try SQLiteStore.schemaAfterMigrations(path: db, migrationsDirectory: migrationOptions.migrations)
             let document = asyncapi
                 ? OpenAPIDocument.asyncAPI(for: schema, serverURL: serverURL)

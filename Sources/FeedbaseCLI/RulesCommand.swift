@@ -44,6 +44,7 @@ struct RulesCommand: AsyncParsableCommand {
 
     func run() async throws {
         do {
+            try requireSQLite(database.db, for: "rules", instead: "a node checks its rules against the schema when it starts, and refuses bad ones")
             let policy = AccessPolicy(rules: try rulesOptions.load(migrations: migrationOptions.migrations))
             var logger = Logger(label: "feedbase")
             logger.logLevel = .warning

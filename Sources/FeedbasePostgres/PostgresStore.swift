@@ -40,9 +40,7 @@ public final class PostgresStore: ResourceStore {
     public static func open(
         _ configuration: PostgresClient.Configuration, migrationsDirectory: String?, namespace: String = "public", logger: Logger
     ) async throws -> PostgresStore {
-        let listening = PostgresConnection.Configuration(
-            host: configuration.host ?? "127.0.0.1", port: configuration.port ?? 5432, username: configuration.username,
-            password: configuration.password, database: configuration.database, tls: .disable)
+        let listening = connectionConfiguration(configuration)
         // Migrating and reading the catalog on a connection of its own (the session's advisory
         // lock is the connection's), before the pool is made: its first lease then comes after
         // its run() had time to begin (postgres-nio warns of a lease before run()).
@@ -56,6 +54,29 @@ public final class PostgresStore: ResourceStore {
         return PostgresStore(
             schema: schema, client: client, log: log, appliedMigrations: applied, listeningConfiguration: listening, logger: logger,
             running: running)
+    }
+
+    /// The served schema of `namespace` as the catalog has it now, migrating nothing (`feedbase
+    /// schema`).
+    public static func introspect(
+        _ configuration: PostgresClient.Configuration, namespace: String = "public", logger: Logger
+    ) async throws -> Schema {
+        let connection = try await PostgresConnection.connect(configuration: connectionConfiguration(configuration), id: 0, logger: logger)
+        do {
+            let schema = try await PostgresIntrospector.schema(of: namespace, on: connection, logger: logger)
+            try await connection.close()
+            return schema
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+    }
+
+    /// One connection's configuration from the pool's (a URL gives host and port, no TLS yet).
+    static func connectionConfiguration(_ configuration: PostgresClient.Configuration) -> PostgresConnection.Configuration {
+        PostgresConnection.Configuration(
+            host: configuration.host ?? "127.0.0.1", port: configuration.port ?? 5432, username: configuration.username,
+            password: configuration.password, database: configuration.database, tls: .disable)
     }
 
     private static func prepare(
