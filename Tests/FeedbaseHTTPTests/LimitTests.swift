@@ -20,7 +20,9 @@ import Testing
             #expect(answer.status == 503 && answer.header("Retry-After") == "1", "\(answer.status) \(answer.text)")
             #expect(answer.text.contains("as many connections as it may"))
             #expect(await refused.isClosedByPeer(within: .seconds(5)))
-            #expect(ContinuousClock.now - started < .seconds(2), "refused, not queued")
+            // Refused, not queued: a queued connection would get no answer until a slot frees
+            // (none does here). Bounded by the read timeout, not by a guess at the machine's speed.
+            #expect(ContinuousClock.now - started < .seconds(5), "refused, not queued")
             // The held connections go on; once one closes, a new one is admitted (bounded wait
             // for the server to see the close).
             #expect(try await held[0].request("GET", "/_health").status == 200)
