@@ -29,8 +29,8 @@ func readLog(port: Int, since: Int, through: Int) async throws -> [[String: Any]
 
 /// `GET /_feed` as Server-Sent Events on `port`, after `lastEventID` (sent as `Last-Event-ID`,
 /// as an EventSource resumes).
-func followFeed(port: Int, lastEventID: Int) async throws -> EventStreamReader {
-    let connection = try await HTTPConnection(port: port, timeout: .seconds(30))
+func followFeed(port: Int, lastEventID: Int, timeout: Duration = .seconds(30)) async throws -> EventStreamReader {
+    let connection = try await HTTPConnection(port: port, timeout: timeout)
     try await connection.write("GET", "/_feed", headers: [("Accept", "text/event-stream"), ("Last-Event-ID", String(lastEventID))])
     let head = try await connection.readHead()
     guard head.status == 200 else {
