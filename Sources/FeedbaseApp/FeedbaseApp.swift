@@ -258,8 +258,9 @@ enum FeedMaintenance {
                     }
                 }
                 try? await Task.sleep(for: configuration.pollInterval)
-                // PostgreSQL's nodes are woken by PostgresChangeWatcher instead.
-                if !(store is PostgresStore) { await hub.advance() }
+                // PostgreSQL's nodes are woken by PostgresChangeWatcher instead, which reads the
+                // log only when its head moved: the progress held back after a burst goes out here.
+                if store is PostgresStore { await hub.reportProgress() } else { await hub.advance() }
             }
         }
     }

@@ -228,6 +228,15 @@ public actor ChangeHub {
         }
     }
 
+    /// Tells band subscribers the progress that is due without reading the log. The hub tells
+    /// progress after each load; a node that loads only when the log moves (PostgreSQL's, woken
+    /// by its watcher) calls this on a timer, or the progress due after the last load of a burst
+    /// (held back by `progressInterval`) would wait for the next commit, which may never come.
+    public func reportProgress() {
+        guard !stopped else { return }
+        tellProgress()
+    }
+
     /// Band subscribers whose cursor moved past events that were not for them hear of it, at
     /// most once per `progressInterval` (the hub's poll calls `advance` often enough for the
     /// last one to go out within that interval plus a poll). The subscribers are scanned a few
