@@ -115,7 +115,7 @@ public struct PostgresAPIKeys: Sendable {
         }
     }
 
-    private func run<Result: Sendable>(_ body: @Sendable (PostgresConnection) async throws -> Result) async throws -> Result {
-        do { return try await client.withConnection(body) } catch { throw PostgresErrors.storeError(error) }
+    private func run<Result: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> Result) async throws -> Result {
+        do { return try await client.withLiveConnection(body) } catch { throw PostgresErrors.storeError(error) }
     }
 }

@@ -15,7 +15,9 @@ public enum PostgresCommitSignal {
     /// local to this one-statement transaction), it holds that lock across no WAL flush, and a
     /// wake-up needs no durability.
     public static func notify(on client: PostgresClient, channel: String = PostgresChangeLog.channel, logger: Logger) async throws {
-        try await client.query("SELECT set_config('synchronous_commit', 'off', true), pg_notify(\(channel), '')", logger: logger)
+        try await client.withLiveConnection { connection in
+            try await connection.execute("SELECT set_config('synchronous_commit', 'off', true), pg_notify(\(channel), '')", logger: logger)
+        }
     }
 }
 
@@ -84,9 +86,13 @@ public struct PostgresChangeWatcher: Sendable {
             do {
                 let connection = try await PostgresConnection.connect(configuration: configuration, id: attempt, logger: logger)
                 do {
-                    try await connection.listen(on: channel) { notifications in
-                        signal.yield()
-                        for try await _ in notifications { signal.yield() }
+                    // Bound to the connection's life: a LISTEN that waits on a terminated
+                    // connection would leave the node to its slow poll for good.
+                    try await PostgresConnectionWatch.shared.run(on: connection) { [channel] connection in
+                        try await connection.listen(on: channel) { notifications in
+                            signal.yield()
+                            for try await _ in notifications { signal.yield() }
+                        }
                     }
                 } catch {
                     logger.debug("listening for commits failed; listening again", metadata: ["error": "\(String(reflecting: error))"])

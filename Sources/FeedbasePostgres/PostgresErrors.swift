@@ -13,6 +13,7 @@ enum PostgresErrors {
         if let transaction = error as? PostgresTransactionError {
             return storeError(transaction.closureError ?? transaction.commitError ?? transaction.beginError ?? error)
         }
+        if error is PostgresConnectionLost { return StoreError(.unavailable, "PostgreSQL: \(error)") }
         guard let psql = error as? PSQLError else { return StoreError(.internal, "PostgreSQL: \(error)") }
         guard let fields = psql.serverInfo, let state = fields[.sqlState] else {
             // No answer from the server: the connection is gone or could not be had.

@@ -36,7 +36,7 @@ public struct PostgresFeedReader: Sendable {
     }
 
     public func head(on client: PostgresClient, logger: Logger) async throws -> Int64 {
-        try await client.withConnection { connection in try await head(on: connection, logger: logger) }
+        try await client.withLiveConnection { connection in try await head(on: connection, logger: logger) }
     }
 
     /// Up to `limit` events after `seq` (of `collections` only, when given), stopping once they
@@ -123,7 +123,7 @@ public struct PostgresFeedReader: Sendable {
     public func changes(
         after seq: Int64, collections: Set<String>?, limit: Int, maxBytes: Int, on client: PostgresClient, logger: Logger
     ) async throws -> ChangeBatch {
-        try await client.withConnection { connection in
+        try await client.withLiveConnection { connection in
             try await changes(after: seq, collections: collections, limit: limit, maxBytes: maxBytes, on: connection, logger: logger)
         }
     }

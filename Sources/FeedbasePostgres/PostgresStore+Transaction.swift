@@ -10,12 +10,12 @@ import PostgresNIO
 extension PostgresStore {
     /// `body` in one transaction, committed before this returns, and the seq of its last event
     /// (the head when it logged none). A failure rolls it all back and is a StoreError.
-    func writing<Result: Sendable>(_ body: @Sendable (PostgresWrite) async throws -> Result) async throws -> (value: Result, seq: Int64) {
+    func writing<Result: Sendable>(_ body: @escaping @Sendable (PostgresWrite) async throws -> Result) async throws -> (value: Result, seq: Int64) {
         let collections = Dictionary(schema.collections.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         let log = self.log, logger = self.logger
         let outcome: (Result, Int64)
         do {
-            outcome = try await client.withConnection { connection in
+            outcome = try await client.withLiveConnection { connection in
                 let write = PostgresWrite(connection: connection, collections: collections, namespace: log.schema, logger: logger)
                 try await write.run("BEGIN")
                 let value: Result

@@ -211,14 +211,19 @@ public final class PostgresStore: ResourceStore {
     // MARK: Connections
 
     /// `body` on a connection of the pool; a failure of the database is a StoreError.
-    private func run<Result: Sendable>(_ body: @Sendable (PostgresConnection) async throws -> Result) async throws -> Result {
+    private func run<Result: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> Result) async throws -> Result {
         do {
-            return try await client.withConnection(body)
+            return try await client.withLiveConnection(body)
         } catch let error as StoreError {
             throw error
         } catch let error as PSQLError where error.serverInfo != nil {
-            // The server answered: a fault of this engine's SQL or of the data, not of the connection.
-            throw StoreError(.internal, "PostgreSQL: \(PostgresMigrator.describe(error))")
+            // The server answered: a fault of this engine's SQL or of the data, unless it is
+            // going away (57P01 when a backend is terminated, 57P03 while it starts) or full.
+            let mapped = PostgresErrors.storeError(error)
+            guard [.unavailable, .busy, .full].contains(mapped.kind) else {
+                throw StoreError(.internal, "PostgreSQL: \(PostgresMigrator.describe(error))")
+            }
+            throw mapped
         } catch {
             throw StoreError(.unavailable, "PostgreSQL: \(PostgresMigrator.describe(error))")
         }

@@ -12,13 +12,8 @@ import FeedbaseTestSupport
 import Foundation
 import Testing
 
-// Off unless FEEDBASE_NODES=1, until the defect it found is fixed (issue #21's note): after
-// pg_terminate_backend some requests get no answer within 10 s, and a node's hub can stop
-// delivering for good (its firehose, even resumed with Last-Event-ID, stays at the seq of the
-// first termination while /_changes on it moves on). CI must not carry a test known to fail.
 @Suite(
-    .serialized, .enabled(if: PostgresCluster.isAvailable, Comment(rawValue: PostgresCluster.unavailableReason ?? "PostgreSQL is available")),
-    .enabled(if: nodeSuitesWanted, "an open defect: FEEDBASE_NODES=1 runs it"))
+    .serialized, .enabled(if: PostgresCluster.isAvailable, Comment(rawValue: PostgresCluster.unavailableReason ?? "PostgreSQL is available")))
 struct NodeTerminateTests {
     @Test(arguments: nodeSeeds)
     func terminatedConnectionsFailCleanlyAndTheNodesRecoverByThemselves(seed: UInt64) async throws {

@@ -15,11 +15,8 @@ import Testing
 
 let nodeSeeds: [UInt64] = ProcessInfo.processInfo.environment["FEEDBASE_NODES_SEED"].flatMap(UInt64.init).map { [$0] } ?? [1, 2, 3]
 
-// Off unless FEEDBASE_NODES=1, until the hang it shares with NodeKillTests is fixed (issue #21's
-// note): it passed every seed in 2 runs of 3, and once timed out reading a response (seed 3).
 @Suite(
-    .serialized, .enabled(if: PostgresCluster.isAvailable, Comment(rawValue: PostgresCluster.unavailableReason ?? "PostgreSQL is available")),
-    .enabled(if: nodeSuitesWanted, "an open defect: FEEDBASE_NODES=1 runs it"))
+    .serialized, .enabled(if: PostgresCluster.isAvailable, Comment(rawValue: PostgresCluster.unavailableReason ?? "PostgreSQL is available")))
 struct NodesTests {
     static let band = "done=eq.false"
     static let writesPerNode = 40

@@ -21,7 +21,7 @@ final class ServedNode: Sendable {
     static func start(_ name: String, database: PostgresCluster.Database, timeout: Duration = .seconds(60)) async throws -> ServedNode {
         let environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("FEEDBASE_") }
         let child = try ChildProcess(try feedbaseBinary().path, [
-            "serve", "--port", "0", "--db", database.url, "--migrations", TestServer.shippedMigrations, "--log-level", "notice",
+            "serve", "--port", "0", "--db", database.url, "--migrations", TestServer.shippedMigrations, "--log-level", ProcessInfo.processInfo.environment["FEEDBASE_NODES_LOG_LEVEL"] ?? "notice",
             "--feed-progress-interval", "0.1", "--feed-buffer", "67108864",
         ], directory: FileManager.default.temporaryDirectory.path, environment: environment)
         let deadline = ContinuousClock.now + timeout
