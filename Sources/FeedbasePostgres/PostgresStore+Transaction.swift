@@ -49,13 +49,31 @@ extension PostgresStore {
 
     /// After a commit of this node: its own hub at once, the other nodes by NOTIFY (outside the
     /// transaction, asynchronously committed: PostgresCommitSignal), without delaying the answer.
+    /// NOTIFYs coalesce: at most one is in flight per node, and commits made meanwhile are covered
+    /// by one more sent after it (a NOTIFY sent after a commit covers it), so a burst of writes
+    /// costs a few NOTIFYs and leases, not one each.
     private func committed() {
         for observer in observers.withLock({ $0 }) { observer() }
+        let start = notifying.withLock { state -> Bool in
+            if state.sending {
+                state.again = true
+                return false
+            }
+            state.sending = true
+            return true
+        }
+        guard start else { return }
         let client = self.client, logger = self.logger
-        Task {
-            do { try await PostgresCommitSignal.notify(on: client, logger: logger) } catch {
-                // The other nodes' slow poll covers a lost signal.
-                logger.debug("NOTIFY after a commit failed", metadata: ["error": "\(PostgresMigrator.describe(error))"])
+        Task { [self] in
+            repeat {
+                do { try await PostgresCommitSignal.notify(on: client, logger: logger) } catch {
+                    // The other nodes' slow poll covers a lost signal.
+                    logger.debug("NOTIFY after a commit failed", metadata: ["error": "\(PostgresMigrator.describe(error))"])
+                }
+            } while self.notifying.withLock { state in
+                state.sending = state.again
+                state.again = false
+                return state.sending
             }
         }
     }

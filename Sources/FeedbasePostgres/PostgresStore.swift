@@ -20,6 +20,8 @@ public final class PostgresStore: ResourceStore {
     let logger: Logger
     private let running: Task<Void, Never>
     let observers = Mutex<[@Sendable () -> Void]>([])
+    /// Whether a NOTIFY is in flight, and whether commits came after it began (committed()).
+    let notifying = Mutex<(sending: Bool, again: Bool)>((false, false))
 
     private init(
         schema: Schema, client: PostgresClient, log: PostgresChangeLog, appliedMigrations: [String],
