@@ -49,16 +49,9 @@ package struct BatchRun {
         for (index, element) in elements.enumerated() {
             var label: String?
             do {
-                let operation = try parse(element)
-                label = "\(operation.action.rawValue) \(operation.collection.name)"
-                let id = try operation.id.map { try idText($0, before: index) }
-                if let id { label = "\(operation.action.rawValue) \(operation.collection.name)/\(id)" }
-                let collection = operation.collection
-                let planned = try step(operation, id: id, index: index)
+                let planned = try plan(element, at: index, label: &label)
                 let outcome: BatchOutcome
-                do { outcome = try perform(planned) } catch let error as StoreError {
-                    throw Self.locating(error, in: collection, hasBody: operation.body != nil)
-                }
+                do { outcome = try perform(planned.step) } catch let error as StoreError { throw planned.located(error) }
                 outcomes.append(outcome)
                 results.append(outcome.item)
             } catch {
@@ -69,7 +62,8 @@ package struct BatchRun {
     }
 
     /// `apply` for an engine whose statements are asynchronous (PostgreSQL): the same plan, the
-    /// same errors, each step awaited before the next is planned.
+    /// same errors, each step awaited before the next is planned. (The two differ only in
+    /// `await`: the planning and the error locating they share are `plan` and `located`.)
     package mutating func apply(_ body: [UInt8], perform: (BatchStep) async throws -> BatchOutcome) async throws -> [BatchOutcome] {
         let elements = try Self.operations(of: body)
         var outcomes: [BatchOutcome] = []
@@ -77,15 +71,9 @@ package struct BatchRun {
         for (index, element) in elements.enumerated() {
             var label: String?
             do {
-                let operation = try parse(element)
-                label = "\(operation.action.rawValue) \(operation.collection.name)"
-                let id = try operation.id.map { try idText($0, before: index) }
-                if let id { label = "\(operation.action.rawValue) \(operation.collection.name)/\(id)" }
-                let planned = try step(operation, id: id, index: index)
+                let planned = try plan(element, at: index, label: &label)
                 let outcome: BatchOutcome
-                do { outcome = try await perform(planned) } catch let error as StoreError {
-                    throw Self.locating(error, in: operation.collection, hasBody: operation.body != nil)
-                }
+                do { outcome = try await perform(planned.step) } catch let error as StoreError { throw planned.located(error) }
                 outcomes.append(outcome)
                 results.append(outcome.item)
             } catch {
@@ -93,6 +81,28 @@ package struct BatchRun {
             }
         }
         return outcomes
+    }
+
+    /// One operation planned: the step an engine runs, and how its errors are located.
+    private struct Planned {
+        let step: BatchStep
+        let collection: CollectionSchema
+        let hasBody: Bool
+
+        func located(_ error: StoreError) -> StoreError {
+            BatchRun.locating(error, in: collection, hasBody: hasBody)
+        }
+    }
+
+    /// Plans the operation at `index`, naming it in `label` as soon as it is known (a failure
+    /// names the operation as far as it was read).
+    private func plan(_ element: BodyField, at index: Int, label: inout String?) throws -> Planned {
+        let operation = try parse(element)
+        label = "\(operation.action.rawValue) \(operation.collection.name)"
+        let id = try operation.id.map { try idText($0, before: index) }
+        if let id { label = "\(operation.action.rawValue) \(operation.collection.name)/\(id)" }
+        let step = try step(operation, id: id, index: index)
+        return Planned(step: step, collection: operation.collection, hasBody: operation.body != nil)
     }
 
     /// The operations' objects of a batch body (a JSON array).
