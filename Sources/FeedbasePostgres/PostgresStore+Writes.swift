@@ -29,69 +29,32 @@ extension PostgresStore {
     private static func insert(
         _ body: [UInt8], into collection: CollectionSchema, ids: TimeOrderedIDGenerator, access: Access, write: PostgresWrite
     ) async throws -> (items: [Item], admitted: [Bool], isArray: Bool) {
-        switch try RequestBody.topLevelType(of: body) {
-        case "object":
-            let fields = try RequestBody.fields(ofObject: body)
+        switch try CreateBody(body, into: collection) {
+        case .object(let fields):
             let row = try await write.row(of: fields, for: collection, mode: .create, makeID: ids.next, access: access)
             let (item, admitted) = try await write.insert(row, into: collection, scope: access.create)
             return ([item], [admitted], false)
-        case "array":
-            let elements = try RequestBody.elements(ofArray: body)
-            // The keys the items give themselves: an item may refer to another of the same request.
-            var pendingKeys = Set<SQLValue>()
-            for element in elements where element.type == "object" {
-                guard let field = try RequestBody.members(of: Array(element.json.utf8)).first(where: { $0.key == collection.primaryKey.name }),
-                    case .success(let key) = RowValidator.value(of: field, for: collection.primaryKey)
-                else { continue }
-                pendingKeys.insert(key)
+        case .array(let bulk):
+            let rows = try await bulk.rows { fields, pointerPrefix in
+                try await write.row(
+                    of: fields, for: collection, mode: .create, pointerPrefix: pointerPrefix, makeID: ids.next, access: access,
+                    pendingKeys: bulk.pendingKeys)
             }
-            var rows: [RowValues] = []
-            var malformed: [Violation] = []
-            var invalid: [Violation] = []
-            for (index, element) in elements.enumerated() {
-                guard element.type == "object" else {
-                    malformed.append(Violation(pointer: "/\(index)", detail: "expected an object, got \(RequestBody.describe(element.type))"))
-                    continue
-                }
-                do {
-                    let fields = try RequestBody.fields(ofObject: Array(element.json.utf8))
-                    rows.append(try await write.row(
-                        of: fields, for: collection, mode: .create, pointerPrefix: "/\(index)", makeID: ids.next, access: access,
-                        pendingKeys: pendingKeys))
-                } catch let error as StoreError where error.kind == .malformed {
-                    malformed += error.violations
-                } catch let error as StoreError where error.kind == .invalid {
-                    invalid += error.violations
-                }
-            }
-            if !malformed.isEmpty { throw StoreError.malformed("some items of the array are not acceptable", malformed) }
-            if !invalid.isEmpty { throw StoreError.invalid(invalid) }
-            // Every item is tried (each in its savepoint), so that one answer lists the problems
-            // of all (a conflict alone stays a 409); the transaction takes back whatever went in.
+            // Every item is tried (each in its savepoint); the transaction takes back whatever went in.
             var items: [Item] = []
             var admitted: [Bool] = []
-            var problems: [Violation] = []
-            var conflict: StoreError?
-            var unprocessable = false
+            var problems = InsertProblems()
             for (index, row) in rows.enumerated() {
                 do {
                     let (item, isAdmitted) = try await write.insert(row, into: collection, scope: access.create)
                     items.append(item)
                     admitted.append(isAdmitted)
-                } catch let error as StoreError where error.kind == .invalid {
-                    problems += error.violations
-                    unprocessable = true
-                } catch let error as StoreError where [.conflict, .foreignKey, .constraint].contains(error.kind) {
-                    let located = error.located(in: collection, at: "/\(index)")
-                    if error.kind == .conflict { conflict = conflict ?? located } else { unprocessable = true }
-                    problems += located.violations
+                } catch {
+                    try problems.record(error, at: index, in: collection)
                 }
             }
-            if let conflict, !unprocessable { throw conflict }
-            if !problems.isEmpty { throw StoreError.invalid(problems) }
+            try problems.check()
             return (items, admitted, true)
-        case let type:
-            throw StoreError.malformed("the request body must be a JSON object or an array of objects, not \(RequestBody.describe(type))")
         }
     }
 
