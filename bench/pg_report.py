@@ -76,6 +76,10 @@ def waits(path):
     return ", ".join(f"{event} {count / samples:.1f}" for event, count in top) or "none active"
 
 
+def us(value):
+    return f"{value:,.0f}" if value is not None else "?"
+
+
 def ms(value):
     return f"{value:.2f} ms" if value is not None else "?"
 
@@ -102,6 +106,9 @@ for line in open(results_file):
         (b0, all0), (b1, all1) = map(int, m0.split()), map(int, m1.split())
         r.update(fb=int(fb) / TICK / wall, pg=int(pg) / TICK / wall, busy=(b1 - b0) / max(1, all1 - all0),
                  waits=waits(wait))
+        # CPU per request (µs): less at the mercy of the neighbours' load than req/s.
+        r["cpu"] = (int(fb) + int(pg)) / TICK / r["requests"] * 1e6 if r.get("requests") else None
+        r["pg_cpu"] = int(pg) / TICK / r["requests"] * 1e6 if r.get("requests") else None
         (rest if kind == "rest" else nodes)[(label, case, int(rnd))] = r
         name = f"{'node count ' if kind == 'nodes' else ''}{label} {case} round {rnd}"
         if r["failed"] or "rps" not in r:
@@ -129,8 +136,8 @@ if rest:
     print()
     print("One node, SQLite against PostgreSQL (wrk -t2 -c50); cores: CPU seconds per second of the PG case")
     print()
-    print("| case | round | SQLite req/s | p50 | p99 | PostgreSQL req/s | p50 | p99 | PG/SQLite | PG case: feedbase cores | postgres cores | busiest waits |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+    print("| case | round | SQLite req/s | p50 | p99 | PostgreSQL req/s | p50 | p99 | PG/SQLite | CPU µs/req SQLite | PG (of it postgres) | PG case: feedbase cores | postgres cores | busiest waits |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     for (label, case, rnd), p in rest.items():
         if label != "postgres":
             continue
@@ -138,8 +145,8 @@ if rest:
         r = rest.get(("sqlite", "page" if case == "page-ix" else case, rnd), {})
         ratio = f"{p['rps'] / r['rps']:.2f}" if p.get("rps") and r.get("rps") else "n/a"
         print(f"| {CASES.get(case, case)} | {rnd} | {r.get('rps', 0):,.0f} | {ms(r.get('p50'))} | {ms(r.get('p99'))} | "
-              f"{p.get('rps', 0):,.0f} | {ms(p.get('p50'))} | {ms(p.get('p99'))} | {ratio} | "
-              f"{p.get('fb', 0):.2f} | {p.get('pg', 0):.2f} | {p.get('waits', '?')} |")
+              f"{p.get('rps', 0):,.0f} | {ms(p.get('p50'))} | {ms(p.get('p99'))} | {ratio} | {us(r.get('cpu'))} | "
+              f"{us(p.get('cpu'))} ({us(p.get('pg_cpu'))}) | {p.get('fb', 0):.2f} | {p.get('pg', 0):.2f} | {p.get('waits', '?')} |")
     print()
     for engine, kb in rss.items():
         print(f"peak RSS of feedbase on {engine}: " + (f"{kb / 1024:.1f} MiB" if kb else "?"))
@@ -162,14 +169,14 @@ if nodes:
     print()
     print("N nodes over one PostgreSQL (one wrk -t6 -c48, its threads spread over the nodes); cores: CPU s per s")
     print()
-    print("| nodes | case | round | req/s | × 1 node | p50 | p99 | errors | feedbase cores | postgres cores | machine busy | waits (mean active backends) |")
-    print("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+    print("| nodes | case | round | req/s | × 1 node | p50 | p99 | errors | CPU µs/req (of it postgres) | feedbase cores | postgres cores | machine busy | waits (mean active backends) |")
+    print("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     for (n, case, rnd), r in sorted(nodes.items(), key=lambda item: (item[0][1], item[0][2], int(item[0][0]))):
         one = nodes.get(("1", case, rnd), {}).get("rps")
         scale = f"{r['rps'] / one:.2f}" if one and r.get("rps") else "n/a"
         errors = (r.get("non2xx") or 0) + r["socket_errors"]
         print(f"| {n} | {CASES.get(case, case)} | {rnd} | {r.get('rps', 0):,.0f} | {scale} | {ms(r.get('p50'))} | {ms(r.get('p99'))} | "
-              f"{errors} | {r['fb']:.2f} | {r['pg']:.2f} | {r['busy']:.0%} | {r['waits']} |")
+              f"{errors} | {us(r.get('cpu'))} ({us(r.get('pg_cpu'))}) | {r['fb']:.2f} | {r['pg']:.2f} | {r['busy']:.0%} | {r['waits']} |")
     if connections:
         print()
         print("postgres connections of the nodes' database (end of each N): "
