@@ -24,6 +24,7 @@
 #   BENCH_REPEAT=1            rounds of every case (2 on a loaded machine: both are reported)
 #   BENCH_PARTS="engines feed nodes"   which parts to run
 #   BENCH_NODE_COUNTS="1 2 3" node counts of the nodes part
+#   BENCH_NODE_CONNECTIONS=48 wrk's connections in the nodes part (spread over the nodes)
 #   BENCH_BUILD_FEEDBASE=1    build feedbase (release, .build-release/) and Fanout first; 0: don't
 #   BENCH_FEEDBASE_BIN=PATH   use this feedbase binary (no build)
 #   BENCH_KEEP=1              keep the temporary directory (its path is printed)
@@ -36,6 +37,7 @@ DURATION=${BENCH_SECONDS:-10}
 REPEAT=${BENCH_REPEAT:-1}
 PARTS=${BENCH_PARTS:-engines feed nodes}
 NODE_COUNTS=${BENCH_NODE_COUNTS:-1 2 3}
+NODE_CONNECTIONS=${BENCH_NODE_CONNECTIONS:-48}
 FEED_SUBSCRIBERS=${FEED_SUBSCRIBERS:-100}
 FEED_RATE=${FEED_RATE:-100}
 FEED_SECONDS=${FEED_SECONDS:-10}
@@ -293,7 +295,7 @@ if wanted nodes; then
         base="http://127.0.0.1:${node_ports[0]}"
         for round in $(seq 1 "$REPEAT"); do
             for case in get-id page post patch; do
-                BENCH_NODES=$addresses rest_case nodes "$n" "$case" "$round" 6 48 "${node_pids[*]}" "$base"
+                BENCH_NODES=$addresses rest_case nodes "$n" "$case" "$round" 6 "$NODE_CONNECTIONS" "${node_pids[*]}" "$base"
             done
         done
         for round in $(seq 1 "$REPEAT"); do

@@ -167,7 +167,7 @@ if feed:
 
 if nodes:
     print()
-    print("N nodes over one PostgreSQL (one wrk -t6 -c48, its threads spread over the nodes); cores: CPU s per s")
+    print("N nodes over one PostgreSQL (one wrk -t6, its connections spread over the nodes); cores: CPU s per s")
     print()
     print("| nodes | case | round | req/s | × 1 node | p50 | p99 | errors | CPU µs/req (of it postgres) | feedbase cores | postgres cores | machine busy | waits (mean active backends) |")
     print("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
