@@ -28,6 +28,7 @@
 #   BENCH_BUILD_FEEDBASE=1    build feedbase (release, .build-release/) and Fanout first; 0: don't
 #   BENCH_FEEDBASE_BIN=PATH   use this feedbase binary (no build)
 #   BENCH_KEEP=1              keep the temporary directory (its path is printed)
+#   BENCH_PG_SETTINGS="-c wal_writer_delay=10ms"   extra postgres settings (default: none)
 #   FEED_SUBSCRIBERS=100 FEED_RATE=100 FEED_SECONDS=10 FEED_MAX_RATE=4000 FEED_MAX_SECONDS=3
 set -euo pipefail
 
@@ -113,6 +114,7 @@ record version feedbase "$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null 
 record version postgres "$("$PGBIN/postgres" --version | awk '{print $3}')"
 record version sqlite "$(sqlite3 --version | awk '{print $1}')"
 record version wrk "$(wrk -v 2>&1 | head -n 1 | awk '{print $2}')"
+[ -n "${BENCH_PG_SETTINGS:-}" ] && record version "postgres settings" "$BENCH_PG_SETTINGS"
 
 # ---------------------------------------------------------------- PostgreSQL
 if [ "$(id -u)" = 0 ]; then
@@ -122,7 +124,7 @@ fi
 PGPORT=$(free_port)
 "${AS[@]}" "$PGBIN/initdb" -D "$WORK/data" -A trust -U postgres -E UTF8 --locale=C >"$WORK/initdb.log" 2>&1
 "${AS[@]}" "$PGBIN/pg_ctl" -D "$WORK/data" -l "$WORK/postgres.log" -w -t 60 \
-    -o "-c listen_addresses=127.0.0.1 -c port=$PGPORT -c unix_socket_directories=$WORK" start >/dev/null
+    -o "-c listen_addresses=127.0.0.1 -c port=$PGPORT -c unix_socket_directories=$WORK ${BENCH_PG_SETTINGS:-}" start >/dev/null
 PSQL=("$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PGPORT" -U postgres)
 POSTMASTER=$(head -n 1 "$WORK/data/postmaster.pid")
 pg_url() { echo "postgres://postgres@127.0.0.1:$PGPORT/$1"; }
@@ -224,8 +226,10 @@ rest_case() {
     esac
 }
 # fanout KIND LABEL ROUND SUBSCRIBER-PORT WRITE-PORT RATE SECONDS
+FANOUT_RUNS=0
 fanout() {
-    local out="$WORK/fanout-$2-$3-$6.txt"
+    FANOUT_RUNS=$((FANOUT_RUNS + 1))
+    local out="$WORK/fanout-$FANOUT_RUNS-$2-$3-$6.txt"
     if [ -z "$FANOUT" ]; then return 0; fi
     ulimit -n 8192 2>/dev/null || true
     timeout 300 "$FANOUT" --port "$4" --write-port "$5" --subscribers "$FEED_SUBSCRIBERS" --rate "$6" --seconds "$7" >"$out" 2>&1 ||
