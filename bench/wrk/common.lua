@@ -13,9 +13,22 @@ authorization = os.getenv("BENCH_AUTHORIZATION")
 if authorization == "" then authorization = nil end
 if authorization then wrk.headers["Authorization"] = authorization end
 
+-- BENCH_NODES: "host:port,host:port,...": thread i sends to node (i - 1) % n + 1, so one wrk
+-- spreads its connections evenly over several Feedbase nodes (bench/pg.sh). Looked up in
+-- setup(), which runs in the main Lua state.
+local nodes = nil
+
 function setup(thread)
   threads[#threads + 1] = thread
   thread:set("thread_number", #threads)
+  if nodes == nil then
+    nodes = {}
+    for entry in string.gmatch(os.getenv("BENCH_NODES") or "", "[^,]+") do
+      local host, port = entry:match("^(.*):(%d+)$")
+      nodes[#nodes + 1] = wrk.lookup(host, port)[1]
+    end
+  end
+  if #nodes > 0 then thread.addr = nodes[(#threads - 1) % #nodes + 1] end
 end
 
 function init(args)
