@@ -219,7 +219,7 @@ rest_case() {
     local head=("${@:1:7}")
     case $case in
         get-id) BENCH_IDS=$TASKS wrk_case "${head[@]}" -s "$BENCH/wrk/get-id.lua" "$base" ;;
-        page|page-ix) wrk_case "${head[@]}" -s "$BENCH/wrk/get.lua" "$base/tasks?done=eq.false&order=priority.desc&limit=20" ;;
+        page) wrk_case "${head[@]}" -s "$BENCH/wrk/get.lua" "$base/tasks?done=eq.false&order=priority.desc&limit=20" ;;
         page-embed) wrk_case "${head[@]}" -s "$BENCH/wrk/get.lua" "$base/tasks?done=eq.false&order=priority.desc&limit=20&select=*,project(*)" ;;
         post) wrk_case "${head[@]}" -s "$BENCH/wrk/post.lua" "$base/tasks" ;;
         patch) BENCH_IDS=$TASKS wrk_case "${head[@]}" -s "$BENCH/wrk/patch.lua" "$base" ;;
@@ -259,15 +259,6 @@ if wanted engines || wanted feed; then
                 rest_case rest postgres "$case" "$round" 2 50 "$PG_PID" "http://127.0.0.1:$PG_PORT"
             done
         done
-        # The page again with an index in the listing's order. migrations/postgres has SQLite's
-        # (done, priority), which serves SQLite's page (its index entries end with the rowid, the
-        # tie-break) but not PostgreSQL's ORDER BY priority DESC NULLS LAST, id DESC NULLS LAST:
-        # PostgreSQL reads every open task and sorts them (EXPLAIN: Seq Scan, top-N heapsort).
-        "${PSQL[@]}" -d engines -c "CREATE INDEX bench_tasks_page ON tasks (done, priority DESC NULLS LAST, id DESC NULLS LAST)"
-        for round in $(seq 1 "$REPEAT"); do
-            rest_case rest postgres page-ix "$round" 2 50 "$PG_PID" "http://127.0.0.1:$PG_PORT"
-        done
-        "${PSQL[@]}" -d engines -c "DROP INDEX bench_tasks_page"
         record load engines "$(cut -d' ' -f1-3 /proc/loadavg)"
     fi
     if wanted feed; then

@@ -25,4 +25,7 @@ CREATE TABLE tasks (
 );
 
 CREATE INDEX tasks_project ON tasks (project_id);
-CREATE INDEX tasks_done_priority ON tasks (done, priority);
+-- In the listing's order, the key last: `done=eq.false&order=priority.desc` pages by
+-- (priority DESC NULLS LAST, id DESC NULLS LAST), which SQLite's (done, priority) serves (its
+-- entries end with the rowid) and PostgreSQL's only when spelt out (docs/SCHEMA.md, "Indexes").
+CREATE INDEX tasks_done_priority ON tasks (done, priority DESC NULLS LAST, id DESC NULLS LAST);
