@@ -42,6 +42,19 @@ struct DatabaseOptions: ParsableArguments {
     @Option(name: .long, help: "The SQLite database file, or a postgres://user[:password]@host[:port]/database URL (env FEEDBASE_DB).")
     var db: String = environment("DB") ?? "feedbase.sqlite"
 
+    @Option(name: .customLong("db-connections"), help: "PostgreSQL only: the most connections a node's pool opens, 1 to 1000; a node also holds one for LISTEN, so N nodes need N × (this + 1) under the server's max_connections. Default 10 (env FEEDBASE_DB_CONNECTIONS).")
+    var dbConnections: String = environment("DB_CONNECTIONS") ?? ""
+
+    /// `--db-connections` as a number, or why not; nil when not given.
+    func poolSize() throws -> Int? {
+        guard !dbConnections.isEmpty else { return nil }
+        guard PostgresURL.isPostgres(db) else { throw CLIError("--db-connections applies to a postgres:// database only, not to a SQLite file") }
+        guard let size = Int(dbConnections), (1...1000).contains(size) else {
+            throw CLIError("--db-connections must be a number from 1 to 1000, not '\(dbConnections)'")
+        }
+        return size
+    }
+
     @Option(name: .long, help: "Synchronous mode: FULL (durable), NORMAL or OFF (env FEEDBASE_SYNCHRONOUS).")
     var synchronous: String = environment("SYNCHRONOUS") ?? "FULL"
 

@@ -149,6 +149,7 @@ struct Serve: AsyncParsableCommand {
         guard let progress = Double(feedProgressInterval), progress >= 0.1, progress <= 3600 else {
             throw CLIError("--feed-progress-interval must be 0.1 to 3600 seconds, not '\(feedProgressInterval)'")
         }
+        _ = try database.poolSize()
         var store = StoreConfiguration(path: database.db, migrationsDirectory: migrationOptions.migrations, connection: try database.connectionOptions())
         store.feed = !noFeed
         guard ["background", "commit"].contains(walCheckpoint) else { throw CLIError("--wal-checkpoint must be background or commit, not '\(walCheckpoint)'") }
@@ -160,8 +161,11 @@ struct Serve: AsyncParsableCommand {
         if PostgresURL.isPostgres(database.db) {
             // PostgreSQL's dialect of the same schema, beside SQLite's (docs/POSTGRES-SCHEMA.md).
             do {
-                configuration.postgres = PostgresEngineConfiguration(
-                    client: try PostgresURL.configuration(database.db), migrationsDirectory: migrationOptions.migrations + "/postgres")
+                var client = try PostgresURL.configuration(database.db)
+                // PostgREST's default; postgres-nio's own (20) + LISTEN's put five default nodes past
+                // PostgreSQL's default max_connections (100), bench/RESULTS.md.
+                client.options.maximumConnections = try database.poolSize() ?? 10
+                configuration.postgres = PostgresEngineConfiguration(client: client, migrationsDirectory: migrationOptions.migrations + "/postgres")
             } catch let error as StoreError {
                 throw CLIError("--db: \(error.message)")
             }
