@@ -15,7 +15,7 @@ extension PostgresStore {
         let log = self.log, logger = self.logger
         let outcome: (Result, Int64)
         do {
-            outcome = try await client.withConnection { connection in
+            outcome = try await lease.withConnection { connection in
                 let write = PostgresWrite(connection: connection, collections: collections, namespace: log.schema, logger: logger)
                 try await write.run("BEGIN")
                 let value: Result

@@ -12,6 +12,9 @@ import Synchronization
 public final class PostgresStore: ResourceStore {
     public let schema: Schema
     public let client: PostgresClient
+    /// The pool's connections, waited for a bounded time (a request answers 503 rather than
+    /// hang while the server is away).
+    let lease: PostgresLease
     public let log: PostgresChangeLog
     public let appliedMigrations: [String]
     /// A connection of its own for LISTEN (PostgresChangeWatcher): a pooled one held for good
@@ -28,6 +31,7 @@ public final class PostgresStore: ResourceStore {
         self.schema = schema
         self.listeningConfiguration = listeningConfiguration
         self.client = client
+        self.lease = PostgresLease(client: client)
         self.log = log
         self.appliedMigrations = appliedMigrations
         self.logger = logger
@@ -213,9 +217,12 @@ public final class PostgresStore: ResourceStore {
     /// `body` on a connection of the pool; a failure of the database is a StoreError.
     private func run<Result: Sendable>(_ body: @Sendable (PostgresConnection) async throws -> Result) async throws -> Result {
         do {
-            return try await client.withConnection(body)
+            return try await lease.withConnection(body)
         } catch let error as StoreError {
             throw error
+        } catch where PostgresLease.isConnectionFailure(error) {
+            // No answer, or the server going away (a shutdown's 57P01 comes with an answer).
+            throw StoreError(.unavailable, "PostgreSQL: \(PostgresMigrator.describe(error))")
         } catch let error as PSQLError where error.serverInfo != nil {
             // The server answered: a fault of this engine's SQL or of the data, not of the connection.
             throw StoreError(.internal, "PostgreSQL: \(PostgresMigrator.describe(error))")
