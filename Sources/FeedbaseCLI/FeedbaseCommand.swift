@@ -125,7 +125,7 @@ func requireSQLite(_ db: String, for command: String, instead: String) throws {
 func withPostgres<T: Sendable>(_ url: String, migrations: String, _ body: (PostgresStore) async throws -> T) async throws -> T {
     var logger = Logger(label: "feedbase")
     logger.logLevel = .error
-    let store = try await PostgresStore.open(try PostgresURL.configuration(url), migrationsDirectory: migrations + "/postgres", logger: logger)
+    let store = try await PostgresStore.open(try PostgresURL.endpoint(url), migrationsDirectory: migrations + "/postgres", logger: logger)
     do {
         let result = try await body(store)
         await store.close()
@@ -209,7 +209,7 @@ struct SchemaCommand: AsyncParsableCommand {
             try await reportingErrors {
                 var logger = Logger(label: "feedbase")
                 logger.logLevel = .error
-                let schema = try await PostgresStore.introspect(try PostgresURL.configuration(database.db), logger: logger)
+                let schema = try await PostgresStore.introspect(try PostgresURL.endpoint(database.db), logger: logger)
                 print(SchemaDescription.text(of: schema), terminator: "")
             }
             return

@@ -161,7 +161,7 @@ struct Serve: AsyncParsableCommand {
             // PostgreSQL's dialect of the same schema, beside SQLite's (docs/POSTGRES-SCHEMA.md).
             do {
                 configuration.postgres = PostgresEngineConfiguration(
-                    client: try PostgresURL.configuration(database.db), migrationsDirectory: migrationOptions.migrations + "/postgres")
+                    endpoint: try PostgresURL.endpoint(database.db), migrationsDirectory: migrationOptions.migrations + "/postgres")
             } catch let error as StoreError {
                 throw CLIError("--db: \(error.message)")
             }

@@ -105,8 +105,9 @@ public final class PostgresCluster: Sendable {
 
     /// A cluster of this test's alone, for a test that stops the server: the shared one serves
     /// every other PostgreSQL test of the process. `shutDown()` ends it (else the process's end).
-    public static func startDedicated() async throws -> PostgresCluster {
-        try await start()
+    /// `settings` are more of the server's `-c` settings (`ssl=on`, ...).
+    public static func startDedicated(settings: [String] = []) async throws -> PostgresCluster {
+        try await start(settings: settings)
     }
 
     /// Stops the server (`mode`) and returns once it has exited; it stays down until `start()`.
@@ -158,7 +159,7 @@ public final class PostgresCluster: Sendable {
 
     static let environment = ["PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "LC_ALL": "C", "TZ": "UTC"]
 
-    private static func start() async throws -> PostgresCluster {
+    private static func start(settings extra: [String] = []) async throws -> PostgresCluster {
         let binaries: Binaries
         switch Binaries.locate() {
         case .failure(let reason): throw reason
@@ -181,7 +182,7 @@ public final class PostgresCluster: Sendable {
         var failures: [String] = []
         for _ in 0..<5 {
             let port = try freePort()
-            let watchdog = try startServer(binaries, directory: directory, data: data, port: port)
+            let watchdog = try startServer(binaries, directory: directory, data: data, port: port, settings: extra)
             if try await waitUntilReady(binaries, watchdog: watchdog, port: port, deadline: .now + .seconds(60)) {
                 return PostgresCluster(port: port, directory: directory, binaries: binaries, watchdog: watchdog)
             }
@@ -192,7 +193,7 @@ public final class PostgresCluster: Sendable {
 
     /// The watchdog shell, as described at the top of this file. Its own stdout and stderr are
     /// the server's log file, so nothing writes to a pipe of the test process after it is gone.
-    private static func startServer(_ binaries: Binaries, directory: String, data: String, port: Int) throws -> ChildProcess {
+    private static func startServer(_ binaries: Binaries, directory: String, data: String, port: Int, settings extra: [String]) throws -> ChildProcess {
         // `stays` holds while the test process lives and no shutDown() was asked for. A server
         // that exits while `hold` exists was stopped on purpose (stop()): the watchdog says so
         // (`down`), waits for `hold` to go and starts it again; any other exit ends the watchdog.
@@ -213,14 +214,14 @@ public final class PostgresCluster: Sendable {
             done
             stays || rm -rf "$dir"
             """
-        let settings = [
+        let settings = ([
             "listen_addresses=127.0.0.1", "port=\(port)", "unix_socket_directories=\(directory)",
             // A throwaway server: durability buys the tests nothing (bench/ measures with it on).
             // synchronous_commit stays on: commits are visible only once flushed, as in
             // production, and the feed reader waits for no WAL writer (PostgresFeedReader).
             "fsync=off", "full_page_writes=off",
             "max_connections=300", "log_min_messages=warning", "log_min_error_statement=panic",
-        ].flatMap { ["-c", $0] }
+        ] + extra).flatMap { ["-c", $0] }
         return try ChildProcess(
             "/bin/sh", ["-c", script, "feedbase-pg-watchdog", String(getpid()), directory]
                 + binaries.asServerUser + [binaries.postgres, "-D", data] + settings,
