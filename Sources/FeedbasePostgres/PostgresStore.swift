@@ -70,6 +70,24 @@ public final class PostgresStore: ResourceStore {
             namespace: namespace, logger: logger)
     }
 
+    /// The files of `migrationsDirectory`, applied (when) or pending, after checking the history
+    /// against them; applies nothing (`feedbase migrate --status`).
+    public static func migrationStatus(
+        _ endpoint: PostgresEndpoint, migrationsDirectory: String, namespace: String = "public", logger: Logger
+    ) async throws -> [MigrationStatus] {
+        let files = try MigrationDirectory.files(in: migrationsDirectory)
+        let connection = try await connect(endpoint.connection, logger: logger)
+        do {
+            let status = try await PostgresMigrator(log: PostgresChangeLog(schema: namespace), namespace: namespace)
+                .status(of: files, on: connection, logger: logger)
+            try await connection.close()
+            return status
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+    }
+
     /// The served schema of `namespace` as the catalog has it now, migrating nothing (`feedbase
     /// schema`).
     public static func introspect(_ endpoint: PostgresEndpoint, namespace: String = "public", logger: Logger) async throws -> Schema {
