@@ -65,12 +65,13 @@ public struct AppConfiguration: Sendable {
 }
 
 public struct PostgresEngineConfiguration: Sendable {
-    public var client: PostgresClient.Configuration
+    /// The pool's configuration and the engine's own connections' (the same TLS).
+    public var endpoint: PostgresEndpoint
     /// PostgreSQL's migrations (`migrations/postgres/`).
     public var migrationsDirectory: String?
 
-    public init(client: PostgresClient.Configuration, migrationsDirectory: String?) {
-        self.client = client
+    public init(endpoint: PostgresEndpoint, migrationsDirectory: String?) {
+        self.endpoint = endpoint
         self.migrationsDirectory = migrationsDirectory
     }
 }
@@ -185,7 +186,7 @@ public final class FeedbaseApp: Sendable {
             let store = try SQLiteStore(configuration.store, logger: logger)
             return (store, { try await store.activeAPIKeys() })
         }
-        let store = try await PostgresStore.open(postgres.client, migrationsDirectory: postgres.migrationsDirectory, logger: logger)
+        let store = try await PostgresStore.open(postgres.endpoint, migrationsDirectory: postgres.migrationsDirectory, logger: logger)
         let keys = PostgresAPIKeys(client: store.client, schema: store.log.schema, logger: logger)
         do {
             try await keys.install()

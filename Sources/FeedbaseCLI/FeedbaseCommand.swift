@@ -138,7 +138,7 @@ func requireSQLite(_ db: String, for command: String, instead: String) throws {
 func withPostgres<T: Sendable>(_ url: String, migrations: String, _ body: (PostgresStore) async throws -> T) async throws -> T {
     var logger = Logger(label: "feedbase")
     logger.logLevel = .error
-    let store = try await PostgresStore.open(try PostgresURL.configuration(url), migrationsDirectory: migrations + "/postgres", logger: logger)
+    let store = try await PostgresStore.open(try PostgresURL.endpoint(url), migrationsDirectory: migrations + "/postgres", logger: logger)
     do {
         let result = try await body(store)
         await store.close()
@@ -182,8 +182,14 @@ struct Migrate: AsyncParsableCommand {
     func run() async throws {
         if PostgresURL.isPostgres(database.db) {
             try await reportingErrors {
-                guard !status else {
-                    throw CLIError("feedbase migrate --status is not yet on PostgreSQL: the applied files are the rows of its _migrations table")
+                if status {
+                    var logger = Logger(label: "feedbase")
+                    logger.logLevel = .error
+                    let directory = migrationOptions.migrations + "/postgres"
+                    printStatus(
+                        try await PostgresStore.migrationStatus(try PostgresURL.endpoint(database.db), migrationsDirectory: directory, logger: logger),
+                        directory: directory)
+                    return
                 }
                 let applied = try await withPostgres(database.db, migrations: migrationOptions.migrations) { $0.appliedMigrations }
                 if applied.isEmpty { print("the database is up to date; nothing to apply") }
@@ -193,11 +199,9 @@ struct Migrate: AsyncParsableCommand {
         }
         try reportingErrors {
             if status {
-                let states = try SQLiteStore.migrationStatus(path: database.db, migrationsDirectory: migrationOptions.migrations)
-                if states.isEmpty { print("no migrations in \(migrationOptions.migrations)") }
-                for state in states {
-                    print("\(state.state.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)) \(state.name)\(state.appliedAt.map { "  \($0)" } ?? "")")
-                }
+                printStatus(
+                    try SQLiteStore.migrationStatus(path: database.db, migrationsDirectory: migrationOptions.migrations),
+                    directory: migrationOptions.migrations)
                 return
             }
             let applied = try SQLiteStore.migrate(
@@ -208,6 +212,14 @@ struct Migrate: AsyncParsableCommand {
                 for name in applied { print("applied \(name)") }
             }
         }
+    }
+}
+
+/// `migrate --status`'s lines, the same on both engines: state, file, and when it was applied.
+private func printStatus(_ states: [MigrationStatus], directory: String) {
+    if states.isEmpty { print("no migrations in \(directory)") }
+    for state in states {
+        print("\(state.state.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)) \(state.name)\(state.appliedAt.map { "  \($0)" } ?? "")")
     }
 }
 
@@ -222,7 +234,7 @@ struct SchemaCommand: AsyncParsableCommand {
             try await reportingErrors {
                 var logger = Logger(label: "feedbase")
                 logger.logLevel = .error
-                let schema = try await PostgresStore.introspect(try PostgresURL.configuration(database.db), logger: logger)
+                let schema = try await PostgresStore.introspect(try PostgresURL.endpoint(database.db), logger: logger)
                 print(SchemaDescription.text(of: schema), terminator: "")
             }
             return

@@ -161,11 +161,11 @@ struct Serve: AsyncParsableCommand {
         if PostgresURL.isPostgres(database.db) {
             // PostgreSQL's dialect of the same schema, beside SQLite's (docs/POSTGRES-SCHEMA.md).
             do {
-                var client = try PostgresURL.configuration(database.db)
+                var endpoint = try PostgresURL.endpoint(database.db)
                 // PostgREST's default; postgres-nio's own (20) + LISTEN's put five default nodes past
                 // PostgreSQL's default max_connections (100), bench/RESULTS.md.
-                client.options.maximumConnections = try database.poolSize() ?? 10
-                configuration.postgres = PostgresEngineConfiguration(client: client, migrationsDirectory: migrationOptions.migrations + "/postgres")
+                endpoint.client.options.maximumConnections = try database.poolSize() ?? 10
+                configuration.postgres = PostgresEngineConfiguration(endpoint: endpoint, migrationsDirectory: migrationOptions.migrations + "/postgres")
             } catch let error as StoreError {
                 throw CLIError("--db: \(error.message)")
             }

@@ -81,10 +81,16 @@ public struct PostgresChangeLog: Sendable {
             END
             $feedbase$
             """,
-            "DROP TRIGGER IF EXISTS \(PostgresSQL.identifier(Self.prefix + "ticket")) ON \(events)",
+            // Made once, never dropped and made again: a migration installs the log in its own
+            // transaction after its file ran, and dropping the trigger there would discard the
+            // deferred ticket its file's events had queued (they would never get a seq).
             """
-            CREATE CONSTRAINT TRIGGER \(PostgresSQL.identifier(Self.prefix + "ticket")) AFTER INSERT ON \(events)
-                DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.opens) EXECUTE FUNCTION \(name("take_ticket"))()
+            DO $feedbase$ BEGIN
+                IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = \(PostgresSQL.literal(events))::regclass AND tgname = \(PostgresSQL.literal(Self.prefix + "ticket"))) THEN
+                    CREATE CONSTRAINT TRIGGER \(PostgresSQL.identifier(Self.prefix + "ticket")) AFTER INSERT ON \(events)
+                        DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.opens) EXECUTE FUNCTION \(name("take_ticket"))();
+                END IF;
+            END $feedbase$
             """,
             """
             CREATE OR REPLACE FUNCTION \(name("refuse_truncate"))() RETURNS trigger LANGUAGE plpgsql AS $feedbase$

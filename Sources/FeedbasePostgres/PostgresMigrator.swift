@@ -11,8 +11,9 @@
 //
 // The change log and the triggers of every served table are installed in the same transaction
 // as each file, for the schema that file leaves: rows a later file writes into the tables are
-// logged as any write. Rows a file writes into a table it creates itself are not (the table has
-// no trigger yet while the file runs); SQLite's migrator logs those too.
+// logged as any write. Rows a file leaves in a table it creates itself (which has no trigger
+// while the file runs) are logged after it as created, in the same transaction
+// (PostgresMigrator+CreatedRows.swift), as SQLite's migrator logs them.
 
 import FeedbaseModel
 import Logging
@@ -45,11 +46,13 @@ public struct PostgresMigrator: Sendable {
             for file in files where applied[file.name] == nil {
                 do {
                     try await connection.withTransaction(logger: logger) { connection in
+                        let before = try await tableIdentities(on: connection, logger: logger)
                         try await run(file.sql, on: connection, logger: logger)
                         try await connection.execute(
                             "INSERT INTO \(unescaped: history) (version, name, checksum) VALUES (\(file.number), \(file.name), \(file.checksum))",
                             logger: logger)
-                        try await installLog(on: connection, logger: logger)
+                        let served = try await installLog(on: connection, logger: logger)
+                        try await logCreatedRows(of: served, before: before, on: connection, logger: logger)
                     }
                 } catch {
                     throw StoreError(.migration, "migration \(file.name) failed and was rolled back: \(Self.describe(error))")
@@ -59,7 +62,7 @@ public struct PostgresMigrator: Sendable {
             // Also when nothing was pending: triggers made by an earlier version are brought up
             // to date, and a database migrated by another tool gets its log.
             if names.isEmpty {
-                try await connection.withTransaction(logger: logger) { connection in try await installLog(on: connection, logger: logger) }
+                try await connection.withTransaction(logger: logger) { connection in _ = try await installLog(on: connection, logger: logger) }
             }
             return names
         }
@@ -75,13 +78,15 @@ public struct PostgresMigrator: Sendable {
     /// The log's tables and the triggers of every served table, in the caller's transaction, as
     /// PostgresChangeLog.install makes them (under its lock, so a node installing the log
     /// outside a migration waits for this transaction, and sees all of it or none).
-    private func installLog(on connection: PostgresConnection, logger: Logger) async throws {
+    /// Returns the served collections.
+    private func installLog(on connection: PostgresConnection, logger: Logger) async throws -> [CollectionSchema] {
         try await connection.execute("SELECT pg_advisory_xact_lock(hashtext('feedbase.changelog'))", logger: logger)
         let schema = try await PostgresIntrospector.schema(of: namespace, on: connection, logger: logger)
         let tables = schema.collections.map { PostgresTable($0, schema: namespace) }
         for statement in log.schemaStatements + tables.flatMap(log.triggerStatements) {
             try await connection.execute(PostgresQuery(unsafeSQL: statement), logger: logger)
         }
+        return schema.collections
     }
 
     /// A script of any number of statements, in the caller's transaction.

@@ -50,7 +50,7 @@ extension PostgresStore {
         guard age != nil || keep != nil else { return 0 }
         let log = self.log, logger = self.logger
         do {
-            return try await client.withLiveConnection { connection in
+            return try await lease.withConnection { connection in
                 var boundSQL = PostgresBoundSQL()
                 var bounds: [String] = []
                 if let age {

@@ -3,6 +3,8 @@
 // does (docs/POSTGRES.md, "Writes"): the transaction reads its xid and the ticket's head first,
 // commits (the deferred trigger takes the ticket then), and reads its own commit's last seq by
 // that xid from the commits past that head. Then the node's hub and the other nodes are told.
+// A transaction PostgreSQL rolls back to settle a deadlock or a serialization failure is run
+// again, up to three times (docs/POSTGRES.md, "Failures").
 
 import FeedbaseModel
 import PostgresNIO
@@ -11,11 +13,38 @@ extension PostgresStore {
     /// `body` in one transaction, committed before this returns, and the seq of its last event
     /// (the head when it logged none). A failure rolls it all back and is a StoreError.
     func writing<Result: Sendable>(_ body: @escaping @Sendable (PostgresWrite) async throws -> Result) async throws -> (value: Result, seq: Int64) {
+        // A deadlock (40P01), a serialization failure (40001) or a lock not available (55P03)
+        // rolled the whole transaction back: nothing of it was committed or answered, so it is
+        // run again from its BEGIN, a bounded number of times, after a short random pause that
+        // lets the other side finish. Any other failure, and the last attempt's, is the answer.
+        var attempt = 1
+        while true {
+            do {
+                return try await writingOnce(body)
+            } catch where attempt < Self.writeAttempts && Self.isRolledBackByConflict(error) {
+                attempt += 1
+                logger.debug("a write met a deadlock or a serialization failure; running it again", metadata: ["attempt": "\(attempt)"])
+                try await Task.sleep(for: .milliseconds(Int.random(in: 5...(20 * attempt))))
+            }
+        }
+    }
+
+    /// Tries of one write before its conflict is answered (503 busy, Retry-After).
+    static let writeAttempts = 3
+
+    /// Whether `error` (as `writingOnce` throws it) is a conflict PostgreSQL settled by rolling
+    /// this transaction back, in a single write or in any operation of a batch.
+    static func isRolledBackByConflict(_ error: any Error) -> Bool {
+        if let failure = error as? BatchFailure { return isRolledBackByConflict(failure.error) }
+        return (error as? StoreError)?.kind == .busy
+    }
+
+    private func writingOnce<Result: Sendable>(_ body: @escaping @Sendable (PostgresWrite) async throws -> Result) async throws -> (value: Result, seq: Int64) {
         let collections = Dictionary(schema.collections.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         let log = self.log, logger = self.logger
         let outcome: (Result, Int64)
         do {
-            outcome = try await client.withLiveConnection { connection in
+            outcome = try await lease.withConnection { connection in
                 let write = PostgresWrite(connection: connection, collections: collections, namespace: log.schema, logger: logger)
                 try await write.run("BEGIN")
                 let value: Result

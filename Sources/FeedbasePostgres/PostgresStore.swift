@@ -12,6 +12,9 @@ import Synchronization
 public final class PostgresStore: ResourceStore {
     public let schema: Schema
     public let client: PostgresClient
+    /// The pool's connections, waited for a bounded time (a request answers 503 rather than
+    /// hang while the server is away).
+    let lease: PostgresLease
     public let log: PostgresChangeLog
     public let appliedMigrations: [String]
     /// A connection of its own for LISTEN (PostgresChangeWatcher): a pooled one held for good
@@ -30,6 +33,7 @@ public final class PostgresStore: ResourceStore {
         self.schema = schema
         self.listeningConfiguration = listeningConfiguration
         self.client = client
+        self.lease = PostgresLease(client: client)
         self.log = log
         self.appliedMigrations = appliedMigrations
         self.logger = logger
@@ -38,11 +42,12 @@ public final class PostgresStore: ResourceStore {
 
     /// Connects, applies the pending files of `migrationsDirectory` (PostgreSQL's dialect,
     /// `migrations/postgres/`) under the advisory lock, installs the change log and its triggers,
-    /// and reads the served schema of `namespace`.
+    /// and reads the served schema of `namespace`. The engine's own connections (migrations,
+    /// the catalog, LISTEN) use `endpoint.connection`, with the pool's TLS (PostgresURL).
     public static func open(
-        _ configuration: PostgresClient.Configuration, migrationsDirectory: String?, namespace: String = "public", logger: Logger
+        _ endpoint: PostgresEndpoint, migrationsDirectory: String?, namespace: String = "public", logger: Logger
     ) async throws -> PostgresStore {
-        let listening = connectionConfiguration(configuration)
+        let listening = endpoint.connection
         // Migrating and reading the catalog on a connection of its own (the session's advisory
         // lock is the connection's), before the pool is made: its first lease then comes after
         // its run() had time to begin (postgres-nio warns of a lease before run()).
@@ -51,19 +56,44 @@ public final class PostgresStore: ResourceStore {
         for table in schema.skipped where !table.name.hasPrefix("_") {
             logger.info("table not served", metadata: ["table": "\(table.name)", "reason": "\(table.reason)"])
         }
-        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        let client = PostgresClient(configuration: endpoint.client, backgroundLogger: logger)
         let running = Task { await client.run() }
         return PostgresStore(
             schema: schema, client: client, log: log, appliedMigrations: applied, listeningConfiguration: listening, logger: logger,
             running: running)
     }
 
+    /// `open` with a pool configuration made in code, its own connections without TLS.
+    public static func open(
+        _ configuration: PostgresClient.Configuration, migrationsDirectory: String?, namespace: String = "public", logger: Logger
+    ) async throws -> PostgresStore {
+        try await open(
+            PostgresEndpoint(client: configuration, connection: connectionConfiguration(configuration)), migrationsDirectory: migrationsDirectory,
+            namespace: namespace, logger: logger)
+    }
+
+    /// The files of `migrationsDirectory`, applied (when) or pending, after checking the history
+    /// against them; applies nothing (`feedbase migrate --status`).
+    public static func migrationStatus(
+        _ endpoint: PostgresEndpoint, migrationsDirectory: String, namespace: String = "public", logger: Logger
+    ) async throws -> [MigrationStatus] {
+        let files = try MigrationDirectory.files(in: migrationsDirectory)
+        let connection = try await connect(endpoint.connection, logger: logger)
+        do {
+            let status = try await PostgresMigrator(log: PostgresChangeLog(schema: namespace), namespace: namespace)
+                .status(of: files, on: connection, logger: logger)
+            try await connection.close()
+            return status
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+    }
+
     /// The served schema of `namespace` as the catalog has it now, migrating nothing (`feedbase
     /// schema`).
-    public static func introspect(
-        _ configuration: PostgresClient.Configuration, namespace: String = "public", logger: Logger
-    ) async throws -> Schema {
-        let connection = try await PostgresConnection.connect(configuration: connectionConfiguration(configuration), id: 0, logger: logger)
+    public static func introspect(_ endpoint: PostgresEndpoint, namespace: String = "public", logger: Logger) async throws -> Schema {
+        let connection = try await connect(endpoint.connection, logger: logger)
         do {
             let schema = try await PostgresIntrospector.schema(of: namespace, on: connection, logger: logger)
             try await connection.close()
@@ -74,7 +104,17 @@ public final class PostgresStore: ResourceStore {
         }
     }
 
-    /// One connection's configuration from the pool's (a URL gives host and port, no TLS yet).
+    /// A connection of the engine's own; a failure to connect said plainly (TLS refused, a
+    /// certificate not trusted, no server), as `feedbase` prints it in one line.
+    static func connect(_ configuration: PostgresConnection.Configuration, logger: Logger) async throws -> PostgresConnection {
+        do {
+            return try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+        } catch {
+            throw StoreError(.unavailable, "cannot connect to PostgreSQL: \(PostgresTLS.describe(error))")
+        }
+    }
+
+    /// One connection's configuration from a pool's made in code (no TLS).
     static func connectionConfiguration(_ configuration: PostgresClient.Configuration) -> PostgresConnection.Configuration {
         PostgresConnection.Configuration(
             host: configuration.host ?? "127.0.0.1", port: configuration.port ?? 5432, username: configuration.username,
@@ -86,7 +126,7 @@ public final class PostgresStore: ResourceStore {
     ) async throws -> (applied: [String], schema: Schema, log: PostgresChangeLog) {
         let files = try migrationsDirectory.map { try MigrationDirectory.files(in: $0) } ?? []
         let log = PostgresChangeLog(schema: namespace)
-        let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+        let connection = try await connect(configuration, logger: logger)
         do {
             let applied = try await PostgresMigrator(log: log, namespace: namespace).migrate(files, on: connection, logger: logger)
             let schema = try await PostgresIntrospector.schema(of: namespace, on: connection, logger: logger)
@@ -215,9 +255,12 @@ public final class PostgresStore: ResourceStore {
     /// `body` on a connection of the pool; a failure of the database is a StoreError.
     private func run<Result: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> Result) async throws -> Result {
         do {
-            return try await client.withLiveConnection(body)
+            return try await lease.withConnection(body)
         } catch let error as StoreError {
             throw error
+        } catch where PostgresLease.isConnectionFailure(error) {
+            // No answer, or the server going away (a shutdown's 57P01 comes with an answer).
+            throw StoreError(.unavailable, "PostgreSQL: \(PostgresMigrator.describe(error))")
         } catch let error as PSQLError where error.serverInfo != nil {
             // The server answered: a fault of this engine's SQL or of the data, unless it is
             // going away (57P01 when a backend is terminated, 57P03 while it starts) or full.

@@ -1,9 +1,22 @@
-// A database URL (`postgres://user[:password]@host[:port]/database`, or `postgresql://`) as the
-// engine's client configuration: how `--db` and FEEDBASE_DB choose PostgreSQL. Without TLS for
-// now: an `sslmode` other than `disable` is refused rather than silently ignored.
+// A database URL (`postgres://user[:password]@host[:port]/database[?sslmode=…&sslrootcert=…]`,
+// or `postgresql://`) as the engine's configurations: how `--db` and FEEDBASE_DB choose
+// PostgreSQL. TLS as libpq reads `sslmode` (docs/POSTGRES.md, "TLS"), for the pool and for the
+// engine's own connections alike (PostgresEndpoint).
 
 import FeedbaseModel
 import PostgresNIO
+
+/// Where the engine connects: the pool's configuration and that of its own single connections
+/// (LISTEN, migrations, the catalog), with the same server, credentials and TLS.
+public struct PostgresEndpoint: Sendable {
+    public var client: PostgresClient.Configuration
+    public var connection: PostgresConnection.Configuration
+
+    public init(client: PostgresClient.Configuration, connection: PostgresConnection.Configuration) {
+        self.client = client
+        self.connection = connection
+    }
+}
 
 public enum PostgresURL {
     /// Whether `text` names a PostgreSQL database rather than a SQLite file.
@@ -11,8 +24,14 @@ public enum PostgresURL {
         text.hasPrefix("postgres://") || text.hasPrefix("postgresql://")
     }
 
-    /// The client configuration `text` describes, or why it cannot be read.
+    /// The pool's configuration `text` describes, or why it cannot be read.
     public static func configuration(_ text: String) throws -> PostgresClient.Configuration {
+        try endpoint(text).client
+    }
+
+    /// Both configurations `text` describes, or why it cannot be read (a CA file that cannot be
+    /// read is said here, before any connection).
+    public static func endpoint(_ text: String) throws -> PostgresEndpoint {
         guard let scheme = text.range(of: "://"), isPostgres(text) else { throw StoreError(.internal, "not a postgres:// URL") }
         var rest = Substring(text[scheme.upperBound...])
         var query = ""
@@ -20,7 +39,7 @@ public enum PostgresURL {
             query = String(rest[rest.index(after: mark)...])
             rest = rest[..<mark]
         }
-        guard let slash = rest.firstIndex(of: "/") else { throw invalid(text, "it names no database (postgres://user@host:port/database)") }
+        guard let slash = rest.firstIndex(of: "/") else { throw invalid("it names no database (postgres://user@host:port/database)") }
         let database = decode(rest[rest.index(after: slash)...])
         var authority = rest[..<slash]
         var username = "postgres", password: String?
@@ -38,19 +57,28 @@ public enum PostgresURL {
         if let colon = authority.lastIndex(of: ":"), !authority.hasSuffix("]") {
             host = String(authority[..<colon])
             guard let number = Int(authority[authority.index(after: colon)...]), (1...65535).contains(number) else {
-                throw invalid(text, "its port is not a number from 1 to 65535")
+                throw invalid("its port is not a number from 1 to 65535")
             }
             port = number
         }
         if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        guard !host.isEmpty, !database.isEmpty else { throw invalid(text, "it needs a host and a database") }
-        for parameter in query.split(separator: "&") where parameter.hasPrefix("sslmode=") && parameter != "sslmode=disable" {
-            throw invalid(text, "TLS (\(parameter)) is not supported yet; connect over a trusted network with sslmode=disable")
+        guard !host.isEmpty, !database.isEmpty else { throw invalid("it needs a host and a database") }
+        var parameters: [String: String] = [:]
+        for parameter in query.split(separator: "&") {
+            let pair = parameter.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            parameters[decode(pair[0])] = pair.count > 1 ? decode(pair[1]) : ""
         }
-        return PostgresClient.Configuration(host: host, port: port, username: username, password: password, database: database, tls: .disable)
+        let tls = try PostgresTLS(mode: parameters["sslmode"], rootCertificate: parameters["sslrootcert"])
+        for name in ["sslcert", "sslkey", "sslpassword", "sslcrl", "sslcrldir"] where parameters[name] != nil {
+            throw invalid("\(name) is not supported (no client certificates, no revocation lists): leave it out")
+        }
+        return PostgresEndpoint(
+            client: PostgresClient.Configuration(host: host, port: port, username: username, password: password, database: database, tls: tls.client),
+            connection: PostgresConnection.Configuration(
+                host: host, port: port, username: username, password: password, database: database, tls: try tls.connection()))
     }
 
-    private static func invalid(_ text: String, _ why: String) -> StoreError {
+    static func invalid(_ why: String) -> StoreError {
         StoreError(.internal, "cannot read the database URL: \(why)")
     }
 

@@ -3,6 +3,7 @@
 // change log installed for what the files leave.
 
 import FeedbaseModel
+import Foundation
 import FeedbasePostgres
 import Logging
 import PostgresNIO
@@ -94,6 +95,62 @@ struct PostgresMigratorTests {
                     #expect(ones == 1)
                 }
             }
+        }
+    }
+
+    /// SQLite's migrator logs the rows a file writes into a table it creates (its triggers are
+    /// made anew after each CREATE); PostgreSQL's logs each row such a table holds when the file
+    /// ends as a `create`, parents first, in key order, in the file's own commit: the events a
+    /// subscriber replays to reach the table. Rows written into a table that existed before are
+    /// logged by its triggers as any write; an unserved table's rows are not logged.
+    @Test func rowsAFileLeavesInATableItCreatesAreLoggedAsCreated() async throws {
+        let database = try await freshDatabase()
+        let directory = try Migrations.directory([
+            "0001_one.sql": """
+                CREATE TABLE tasks_first (id bigint PRIMARY KEY);
+                CREATE TABLE projects (id bigint PRIMARY KEY, name text NOT NULL);
+                CREATE TABLE tasks (id bigint PRIMARY KEY, project_id bigint REFERENCES projects, title text);
+                CREATE TABLE scratch (n integer);
+                INSERT INTO projects VALUES (2, 'two'), (1, 'one'), (3, 'gone');
+                INSERT INTO tasks VALUES (10, 2, 'a'), (5, 1, 'b');
+                UPDATE projects SET name = 'uno' WHERE id = 1;
+                DELETE FROM projects WHERE id = 3;
+                INSERT INTO scratch VALUES (1);
+                """,
+            "0002_two.sql": """
+                INSERT INTO projects VALUES (4, 'four');
+                CREATE TABLE notes (id text PRIMARY KEY, body text);
+                INSERT INTO notes VALUES ('n', 'a note');
+                UPDATE tasks SET title = 'a2' WHERE id = 10;
+                """,
+        ])
+        defer { Migrations.remove(directory) }
+        try await withClient(database) { client in
+            let applied = try await client.withConnection { connection in
+                try await PostgresMigrator().migrate(try MigrationDirectory.files(in: directory), on: connection, logger: logger)
+            }
+            #expect(applied == ["0001_one.sql", "0002_two.sql"])
+            let batch = try await PostgresFeedReader().changes(after: 0, collections: nil, limit: 100, maxBytes: 1 << 20, on: client, logger: logger)
+            let events = try batch.events.map { event -> String in
+                let object = try #require(try JSONSerialization.jsonObject(with: Data(event.json)) as? [String: Any])
+                let item = try JSONSerialization.data(withJSONObject: object["item"] ?? NSNull(), options: [.sortedKeys])
+                return "\(event.seq) \(event.collection) \(object["op"] ?? "") \(object["id"] ?? "") \(String(decoding: item, as: UTF8.self))"
+            }
+            #expect(events == [
+                #"1 projects create 1 {"id":1,"name":"uno"}"#,
+                #"2 projects create 2 {"id":2,"name":"two"}"#,
+                #"3 tasks create 5 {"id":5,"project_id":1,"title":"b"}"#,
+                #"4 tasks create 10 {"id":10,"project_id":2,"title":"a"}"#,
+                // 0002: the triggers' events in statement order, then the new table's rows.
+                #"5 projects create 4 {"id":4,"name":"four"}"#,
+                #"6 tasks update 10 {"id":10,"project_id":2,"title":"a2"}"#,
+                #"7 notes create n {"body":"a note","id":"n"}"#,
+            ])
+            #expect(batch.head == 7)
+            // The log goes on after them without a gap.
+            try await client.query("INSERT INTO notes VALUES ('m', 'later')", logger: logger)
+            let later = try await PostgresFeedReader().changes(after: 7, collections: nil, limit: 10, maxBytes: 1 << 20, on: client, logger: logger)
+            #expect(later.events.map(\.seq) == [8])
         }
     }
 }

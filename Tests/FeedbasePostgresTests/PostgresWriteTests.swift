@@ -86,4 +86,51 @@ struct PostgresWriteTests {
         #expect(log.events.isEmpty && log.oldest == 13 && log.head == 12)
         await store.close()
     }
+
+    /// A real deadlock: another session holds project B and then asks for A while a batch holds A
+    /// and waits for B. PostgreSQL settles it by rolling back the batch (its wait began first, and
+    /// the other session's deadlock_timeout is longer); the engine runs the batch again, which
+    /// then waits for the other session's commit and succeeds: one answer, its events once, after
+    /// the other session's.
+    @Test func aWriteADeadlockRollsBackIsRunAgainAndSucceeds() async throws {
+        let logger = { var logger = Logger(label: "test"); logger.logLevel = .warning; return logger }()
+        let database = try await freshDatabase()
+        let store = try await PostgresStore.open(clientConfiguration(database, connections: 4), migrationsDirectory: Migrations.shippedPostgres, logger: logger)
+        let a = try await store.create(in: "projects", body: Array(#"{"name":"a"}"#.utf8)).items[0].id
+        let b = try await store.create(in: "projects", body: Array(#"{"name":"b"}"#.utf8)).items[0].id
+        let body = #"[{"op":"patch","collection":"projects","id":\#(a),"body":{"name":"batch a"}},"#
+            + #"{"op":"patch","collection":"projects","id":\#(b),"body":{"name":"batch b"}}]"#
+        try await withClient(database, connections: 2) { client in
+            try await client.withConnection { other in
+                try await other.query("SET deadlock_timeout = '20s'", logger: logger)
+                try await other.query("BEGIN", logger: logger)
+                try await other.query("UPDATE projects SET name = 'other b' WHERE id = \(Int64(b) ?? 0)", logger: logger)
+                let batch = Task { try await store.batch(Array(body.utf8)) { _, _ in .unrestricted } }
+                // Bounded: until the batch's transaction waits for B's lock.
+                var waiting = false
+                for _ in 0..<500 where !waiting {
+                    let rows = try await client.query(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'", logger: logger)
+                    for try await count in rows.decode(Int64.self) { waiting = count == 1 }
+                    if !waiting { try await Task.sleep(for: .milliseconds(10)) }
+                }
+                #expect(waiting, "the batch never waited for the other session's lock")
+                // Now the other session wants A, which the batch holds: a deadlock, and the batch
+                // (1 s deadlock_timeout) is the one PostgreSQL rolls back.
+                try await other.query("UPDATE projects SET name = 'other a' WHERE id = \(Int64(a) ?? 0)", logger: logger)
+                try await other.query("COMMIT", logger: logger)
+                let result = try await batch.value
+                #expect(result.outcomes.count == 2)
+                let log = try await store.changes(after: 2, collections: nil, limit: 100, maxBytes: .max)
+                let names = try log.events.map { event -> String in
+                    let object = try #require(try JSONSerialization.jsonObject(with: Data(event.json)) as? [String: Any])
+                    return "\(event.seq) \(((object["item"] as? [String: Any])?["name"] as? String) ?? "")"
+                }
+                // The other session's two updates (one commit), then the batch's, once.
+                #expect(names == ["3 other b", "4 other a", "5 batch a", "6 batch b"])
+                #expect(result.seq == 6)
+            }
+        }
+        await store.close()
+    }
 }

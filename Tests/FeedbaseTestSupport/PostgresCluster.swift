@@ -14,6 +14,10 @@
 //   (a normal exit, a crash, kill -9), the watchdog gives postgres an immediate shutdown
 //   (SIGQUIT: the data is thrown away anyway) and removes the directory. One mechanism for
 //   every ending, rather than an atexit handler that a crash or kill -9 never runs.
+// - A test that stops the server on purpose (`stop`, `start`, `restart`: fast or immediate
+//   shutdown, the same data directory and port) starts a cluster of its own (`startDedicated`),
+//   since every test of the process shares the other. It leaves a `hold` file in the directory
+//   while the server is to stay down; the watchdog then starts it again instead of ending.
 
 #if canImport(Glibc)
 import Glibc
@@ -89,6 +93,63 @@ public final class PostgresCluster: Sendable {
         return result.stdout
     }
 
+    /// How the server is stopped, as `pg_ctl stop -m` does it: by the signal pg_ctl sends.
+    public enum Shutdown: String, Sendable, CaseIterable {
+        /// SIGINT: every session is terminated (each client is told, 57P01), then a checkpoint.
+        case fast
+        /// SIGQUIT: every process quits at once, as a crash; the next start recovers from WAL.
+        case immediate
+
+        var signal: Int32 { self == .fast ? SIGINT : SIGQUIT }
+    }
+
+    /// A cluster of this test's alone, for a test that stops the server: the shared one serves
+    /// every other PostgreSQL test of the process. `shutDown()` ends it (else the process's end).
+    /// `settings` are more of the server's `-c` settings (`ssl=on`, ...).
+    public static func startDedicated(settings: [String] = []) async throws -> PostgresCluster {
+        try await start(settings: settings)
+    }
+
+    /// Stops the server (`mode`) and returns once it has exited; it stays down until `start()`.
+    public func stop(_ mode: Shutdown) async throws {
+        let hold = directory + "/hold", down = directory + "/down"
+        guard FileManager.default.createFile(atPath: hold, contents: nil) else { throw ChildProcessError("cannot create \(hold)") }
+        let pidFile = (try? String(contentsOfFile: directory + "/data/postmaster.pid", encoding: .utf8)) ?? ""
+        guard let pid = pidFile.split(separator: "\n").first.flatMap({ pid_t($0) }), kill(pid, mode.signal) == 0 else {
+            throw ChildProcessError("no postmaster to stop in \(directory): \(pidFile)")
+        }
+        let deadline = ContinuousClock.now + .seconds(60)
+        while !FileManager.default.fileExists(atPath: down) {
+            guard watchdog.isRunning else { throw ChildProcessError("the watchdog ended while postgres stopped") }
+            guard ContinuousClock.now < deadline else { throw ChildProcessError("postgres did not stop (\(mode)) within 60 s") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    /// Starts the stopped server again on its data directory and port; returns once it accepts
+    /// connections (after an immediate shutdown, once its crash recovery is done).
+    public func start() async throws {
+        try FileManager.default.removeItem(atPath: directory + "/hold")
+        guard try await Self.waitUntilReady(binaries, watchdog: watchdog, port: port, deadline: .now + .seconds(60)) else {
+            throw ChildProcessError("postgres did not start again: \(log.suffix(2000))")
+        }
+    }
+
+    /// `stop(mode)`, then `start()`.
+    public func restart(_ mode: Shutdown) async throws {
+        try await stop(mode)
+        try await start()
+    }
+
+    /// Ends a dedicated cluster now: its server quits and its directory is removed.
+    public func shutDown() async throws {
+        guard FileManager.default.createFile(atPath: directory + "/quit", contents: nil) else { return }
+        _ = try await watchdog.exitStatus(timeout: .seconds(60))
+    }
+
+    /// The server's log so far.
+    public var log: String { (try? String(contentsOfFile: directory + "/postgres.log", encoding: .utf8)) ?? "" }
+
     private init(port: Int, directory: String, binaries: Binaries, watchdog: ChildProcess) {
         self.port = port
         self.directory = directory
@@ -98,7 +159,7 @@ public final class PostgresCluster: Sendable {
 
     static let environment = ["PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "LC_ALL": "C", "TZ": "UTC"]
 
-    private static func start() async throws -> PostgresCluster {
+    private static func start(settings extra: [String] = []) async throws -> PostgresCluster {
         let binaries: Binaries
         switch Binaries.locate() {
         case .failure(let reason): throw reason
@@ -121,7 +182,7 @@ public final class PostgresCluster: Sendable {
         var failures: [String] = []
         for _ in 0..<5 {
             let port = try freePort()
-            let watchdog = try startServer(binaries, directory: directory, data: data, port: port)
+            let watchdog = try startServer(binaries, directory: directory, data: data, port: port, settings: extra)
             if try await waitUntilReady(binaries, watchdog: watchdog, port: port, deadline: .now + .seconds(60)) {
                 return PostgresCluster(port: port, directory: directory, binaries: binaries, watchdog: watchdog)
             }
@@ -132,24 +193,35 @@ public final class PostgresCluster: Sendable {
 
     /// The watchdog shell, as described at the top of this file. Its own stdout and stderr are
     /// the server's log file, so nothing writes to a pipe of the test process after it is gone.
-    private static func startServer(_ binaries: Binaries, directory: String, data: String, port: Int) throws -> ChildProcess {
+    private static func startServer(_ binaries: Binaries, directory: String, data: String, port: Int, settings extra: [String]) throws -> ChildProcess {
+        // `stays` holds while the test process lives and no shutDown() was asked for. A server
+        // that exits while `hold` exists was stopped on purpose (stop()): the watchdog says so
+        // (`down`), waits for `hold` to go and starts it again; any other exit ends the watchdog.
         let script = """
             parent=$1; dir=$2; shift 2
-            "$@" >>"$dir/postgres.log" 2>&1 &
-            server=$!
-            while kill -0 "$server" 2>/dev/null && [ -d "/proc/$parent" ]; do sleep 0.2; done
-            kill -QUIT "$server" 2>/dev/null
-            wait "$server"
-            [ -d "/proc/$parent" ] || rm -rf "$dir"
+            stays() { [ -d "/proc/$parent" ] && [ ! -e "$dir/quit" ]; }
+            while :; do
+                "$@" >>"$dir/postgres.log" 2>&1 &
+                server=$!
+                while kill -0 "$server" 2>/dev/null && stays; do sleep 0.2; done
+                kill -QUIT "$server" 2>/dev/null
+                wait "$server"
+                [ -e "$dir/hold" ] && stays || break
+                : >"$dir/down"
+                while [ -e "$dir/hold" ] && stays; do sleep 0.05; done
+                rm -f "$dir/down"
+                stays || break
+            done
+            stays || rm -rf "$dir"
             """
-        let settings = [
+        let settings = ([
             "listen_addresses=127.0.0.1", "port=\(port)", "unix_socket_directories=\(directory)",
             // A throwaway server: durability buys the tests nothing (bench/ measures with it on).
             // synchronous_commit stays on: commits are visible only once flushed, as in
             // production, and the feed reader waits for no WAL writer (PostgresFeedReader).
             "fsync=off", "full_page_writes=off",
             "max_connections=300", "log_min_messages=warning", "log_min_error_statement=panic",
-        ].flatMap { ["-c", $0] }
+        ] + extra).flatMap { ["-c", $0] }
         return try ChildProcess(
             "/bin/sh", ["-c", script, "feedbase-pg-watchdog", String(getpid()), directory]
                 + binaries.asServerUser + [binaries.postgres, "-D", data] + settings,
