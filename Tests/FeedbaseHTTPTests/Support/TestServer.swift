@@ -14,7 +14,6 @@ import Foundation
 import Logging
 import NIOCore
 import PostgresNIO
-import Testing
 
 final class TestServer: Sendable {
     let directory: String
@@ -66,7 +65,7 @@ final class TestServer: Sendable {
         closeTimeout: TimeAmount = .seconds(10), progressInterval: Duration = .seconds(2), directory existing: String? = nil, migrations existingMigrations: String? = nil,
         database existingDatabase: PostgresCluster.Database? = nil, configure: (inout AppConfiguration) -> Void = { _ in }
     ) async throws -> TestServer {
-        try engine.skipIfUnavailable()
+        try engine.requireAvailable()
         if engine == .postgres && sql != nil && schema == nil {
             throw HTTPTestClientError(message: "a test on PostgreSQL gives its schema per engine (schema:), not SQLite's sql:")
         }
