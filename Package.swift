@@ -163,8 +163,11 @@ let package = Package(
         .testTarget(
             name: "FeedbaseHTTPTests",
             // feedbase: KillTests run the real binary, to kill it with SIGKILL under load.
+            // FeedbasePostgres and PostgresNIO: the system tier serves either engine (TestServer).
             dependencies: [
                 "FeedbaseApp", "FeedbaseAuth", "FeedbaseHTTP", "FeedbaseFeed", "FeedbaseModel", "FeedbaseSQLite", "FeedbaseTestSupport", "feedbase",
+                "FeedbasePostgres",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

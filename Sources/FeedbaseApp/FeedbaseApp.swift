@@ -81,6 +81,9 @@ public final class FeedbaseApp: Sendable {
     public let store: any ResourceStore
     public let hub: ChangeHub?
     public let server: HTTPServer
+    /// What the server answers with; tests of the fast tier call `api.respond(to:)` with no
+    /// socket (docs/TESTING.md).
+    public let api: API
     /// Verifies API keys and JWTs; reloads the keys every `keyRefreshInterval`.
     public let authenticator: Authenticator
     private let credentialWatch: CredentialWatch
@@ -166,7 +169,7 @@ public final class FeedbaseApp: Sendable {
                 limits: configuration.server.limits, logger: logger)
             try await server.serve(api)
             return FeedbaseApp(
-                store: store, hub: hub, server: server, authenticator: authenticator, credentialWatch: credentialWatch,
+                store: store, hub: hub, server: server, api: api, authenticator: authenticator, credentialWatch: credentialWatch,
                 maintenance: maintenance, keyRefresh: keyRefresh, logger: logger)
         } catch {
             keyRefresh?.cancel()
@@ -216,13 +219,14 @@ public final class FeedbaseApp: Sendable {
     }
 
     private init(
-        store: any ResourceStore, hub: ChangeHub?, server: HTTPServer, authenticator: Authenticator, credentialWatch: CredentialWatch,
+        store: any ResourceStore, hub: ChangeHub?, server: HTTPServer, api: API, authenticator: Authenticator, credentialWatch: CredentialWatch,
         maintenance: Task<Void, Never>?, keyRefresh: Task<Void, Never>?, logger: Logger
     ) {
         self.credentialWatch = credentialWatch
         self.store = store
         self.hub = hub
         self.server = server
+        self.api = api
         self.authenticator = authenticator
         self.maintenance = maintenance
         self.keyRefresh = keyRefresh

@@ -85,7 +85,8 @@ public struct Relation: Sendable, Equatable {
             throw StoreError.badQuery(
                 parameter, "\(parent.name) has no relation '\(name)'\(hinted)" + (known.isEmpty ? "" : "; its relations: " + known.joined(separator: ", ")))
         }
-        let choices = found.map { "\(name)!\($0.foreignKey.column)" }
+        // Sorted: the catalog's order of foreign keys is not the same on both engines.
+        let choices = found.map { "\(name)!\($0.foreignKey.column)" }.sorted()
         throw StoreError.badQuery(parameter, "'\(name)' is ambiguous in \(parent.name): name the foreign key, as " + choices.joined(separator: " or "))
     }
 

@@ -2,7 +2,7 @@
 // embedded object or array must be what a listing of its own collection returns for the
 // foreign key's value with the same filters, order and limit. Random data and random embed and
 // filter queries (to-one, to-many, nested two levels, with `or` groups), many seeds; a failure
-// names its seed and query. Between rounds the sqlite3 shell writes what other programs store
+// names its seed and query. Between rounds the sqlite3 shell (psql) writes what other programs store
 // (odd values in every embedded column, keys no row has, primary-key changes that keep or break
 // the rows referencing them), so embedded rows must read and filter by the plain listing's rule.
 // Then the errors, the single item and the access rules.
@@ -23,6 +23,9 @@ private func randomParameters(_ random: inout SeededGenerator, filters: [String]
 
 /// SQL literals another program may store in the columns the oracle embeds (one of each type),
 /// within the example schema's NOT NULL and CHECK constraints (no BLOB in a non-BLOB column).
+/// PostgreSQL's types hold no value of another type: its odd values are its own (NaN,
+/// infinities, JSON null, 24:00:00, microseconds), and what it refuses (a broken reference, a
+/// key change under referencing rows) is simply not written.
 private enum OddEmbeddedValues {
     static let booleans = ["0", "1", "2", "-1", "0.5", "'false'", "'no'", "''", "'true'", "'yes'", "'T'", "'maybe'", "'0'"]
     static let columns: [(table: String, column: String, values: [String])] = [
@@ -41,14 +44,33 @@ private enum OddEmbeddedValues {
         ("comments", "posted_on", ["'2026-01-01'", "'2026-1-1'", "5", "1e999", "'2026-01-02'"]),
         ("comments", "remind_at", ["NULL", "'08:30:00'", "'8:30'", "'noon'", "1.5", "-1e999"]),
     ]
+    static let postgresBooleans = ["true", "false", "'yes'", "'off'", "'t'", "'0'"]
+    static let postgresColumns: [(table: String, column: String, values: [String])] = [
+        ("projects", "archived", postgresBooleans),
+        ("tasks", "done", postgresBooleans),
+        ("tasks", "priority", ["NULL", "1", "5", "'3'", "'4'"]),
+        ("tasks", "title", ["'7'", "'alpha'", "'é'", "'Beta'", "'a'", "'*a'"]),
+        ("tasks", "project_id", ["99", "1", "'2'", "3"]),
+        ("comments", "body", ["'No'", "'7'", "''", "'ok'", "'why'", "'no'"]),
+        ("comments", "task_id", ["999", "3", "'4'", "7"]),
+        ("projects", "description", ["NULL", "'7'", "'é'", "''", "'a'"]),
+        ("tasks", "estimate", ["NULL", "-0.5", "1.5", "'NaN'", "'Infinity'", "'-Infinity'", "0.1", "3", "'-0'"]),
+        ("tasks", "due", ["NULL", "'2026-01-01T00:00:00.000Z'", "'infinity'", "'-infinity'", "'2026-01-01 10:00:00+05'", "'2026-01-01 10:00:00.123456'"]),
+        ("tasks", "tags", ["NULL", #"'{"a":1}'"#, "'[1,2]'", #"'"hello"'"#, "'null'", "' [1, 2] '", "'2.5'", "'true'", #"'"tRue"'"#]),
+        ("tasks", "attachment", ["NULL", #"'\x00ff'"#, "''", "'text'", "'é'", #"'\x74657874'"#]),
+        ("comments", "posted_on", ["'2026-01-01'", "'2026-1-1'", "'infinity'", "'2026-01-02'"]),
+        ("comments", "remind_at", ["NULL", "'08:30:00'", "'8:30'", "'24:00:00'", "'12:00:00.123456'", "'00:00:00'"]),
+    ]
 
     /// A few random statements: odd values into random rows, and primary-key changes (integer
     /// and text keys) whose referencing rows follow or are left behind, as SQLite allows
     /// without `PRAGMA foreign_keys`.
-    static func statements(_ random: inout SeededGenerator, projects: [Int], tasks: [Int], comments: [String], round: Int) -> [String] {
+    static func statements(
+        _ random: inout SeededGenerator, engine: Engine, projects: [Int], tasks: [Int], comments: [String], round: Int
+    ) -> [String] {
         var statements: [String] = []
         for _ in 0..<Int.random(in: 2...6, using: &random) {
-            let (table, column, values) = columns.randomElement(using: &random)!
+            let (table, column, values) = (engine == .sqlite ? columns : postgresColumns).randomElement(using: &random)!
             let value = values.randomElement(using: &random)!
             let row: String? = switch table {
             case "projects": projects.randomElement(using: &random).map(String.init)
@@ -82,13 +104,26 @@ private enum OddEmbeddedValues {
     }
 
     static func quoteLiteral(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "''") + "'" }
+
+    /// The statements as one script per engine: SQLite's shell runs them as they are; on
+    /// PostgreSQL each runs in its own block whose refusal (a foreign key, a CHECK) is caught, so
+    /// the rest still happen, as separate writes by another program would.
+    static func script(_ statements: [String]) -> EngineSQL {
+        EngineSQL(
+            sqlite: statements.joined(separator: "\n"),
+            postgres: statements.map { statement in
+                let statement = statement.replacingOccurrences(of: "INSERT OR IGNORE INTO projects (id, name) VALUES (77, 'late');",
+                    with: "INSERT INTO projects (id, name) VALUES (77, 'late') ON CONFLICT DO NOTHING;")
+                return "DO $$ BEGIN \(statement) EXCEPTION WHEN others THEN NULL; END $$;"
+            }.joined(separator: "\n"))
+    }
 }
 
 @Suite struct EmbeddingTests {
-    @Test(arguments: 1...24)
-    func embeddedRowsAreWhatPlainListingsOfTheirCollectionsSay(seed: UInt64) async throws {
+    @Test(arguments: Engine.available, 1...24)
+    func embeddedRowsAreWhatPlainListingsOfTheirCollectionsSay(engine: Engine, seed: UInt64) async throws {
         var random = SeededGenerator(seed: seed)
-        try await withServer { server in
+        try await withServer(engine) { server in
             for index in 1...4 {
                 _ = try await server.request("POST", "/projects", json: #"{"name":"p\#(index)","archived":\#(Bool.random(using: &random))}"#)
             }
@@ -130,8 +165,9 @@ private enum OddEmbeddedValues {
                 let projectIDs = try await list("/projects?select=id&limit=1000").compactMap { $0["id"] as? Int }
                 let taskIDs = try await list("/tasks?select=id&limit=1000").compactMap { $0["id"] as? Int }
                 let commentIDs = try await list("/comments?select=id&limit=1000").compactMap { $0["id"] as? String }
-                let writes = OddEmbeddedValues.statements(&random, projects: projectIDs, tasks: taskIDs, comments: commentIDs, round: round)
-                try await server.sqlite3(writes.joined(separator: "\n"))
+                let writes = OddEmbeddedValues.statements(
+                    &random, engine: engine, projects: projectIDs, tasks: taskIDs, comments: commentIDs, round: round)
+                try await server.foreignWrite(OddEmbeddedValues.script(writes))
 
                 // Projects with their tasks, and each task's comments.
                 let tasksParameters = randomParameters(&random, filters: taskFilters, orders: taskOrders)
@@ -196,19 +232,29 @@ private enum OddEmbeddedValues {
         }
     }
 
-    static let people = """
-        CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT NOT NULL, team TEXT NOT NULL);
-        CREATE TABLE issues (
-            id INTEGER PRIMARY KEY, title TEXT NOT NULL,
-            author_id INTEGER NOT NULL REFERENCES people(id), assignee_id INTEGER REFERENCES people(id)
-        );
-        CREATE INDEX issues_author ON issues (author_id);
-        CREATE INDEX issues_assignee ON issues (assignee_id);
-        """
+    static let people = EngineSQL(
+        sqlite: """
+            CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT NOT NULL, team TEXT NOT NULL);
+            CREATE TABLE issues (
+                id INTEGER PRIMARY KEY, title TEXT NOT NULL,
+                author_id INTEGER NOT NULL REFERENCES people(id), assignee_id INTEGER REFERENCES people(id)
+            );
+            CREATE INDEX issues_author ON issues (author_id);
+            CREATE INDEX issues_assignee ON issues (assignee_id);
+            """,
+        postgres: """
+            CREATE TABLE people (id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, name text COLLATE "C" NOT NULL, team text COLLATE "C" NOT NULL);
+            CREATE TABLE issues (
+                id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, title text COLLATE "C" NOT NULL,
+                author_id bigint NOT NULL REFERENCES people(id), assignee_id bigint REFERENCES people(id)
+            );
+            CREATE INDEX issues_author ON issues (author_id);
+            CREATE INDEX issues_assignee ON issues (assignee_id);
+            """)
 
     /// Two foreign keys to one table: to-one names differ by column; to-many is picked by `!`.
-    @Test func twoKeysToOneTableAreToldApartAndMistakesNameTheirParameter() async throws {
-        try await withServer(sql: Self.people) { server in
+    @Test(arguments: Engine.available) func twoKeysToOneTableAreToldApartAndMistakesNameTheirParameter(engine: Engine) async throws {
+        try await withServer(engine, schema: Self.people) { server in
             _ = try await server.request("POST", "/people", json: #"[{"name":"ann","team":"a"},{"name":"bo","team":"b"}]"#)
             _ = try await server.request("POST", "/issues", json: #"[{"title":"x","author_id":1,"assignee_id":2},{"title":"y","author_id":2}]"#)
             let issues = try await server.request("GET", "/issues?select=title,author(name),assignee(name)&order=id")
@@ -242,16 +288,16 @@ private enum OddEmbeddedValues {
 
     /// Embedded rows obey their own collection's read rule, as if listed directly; a collection
     /// the caller may not list refuses the request as its listing would.
-    @Test func embeddedRowsObeyTheirCollectionsReadRule() async throws {
+    @Test(arguments: Engine.available) func embeddedRowsObeyTheirCollectionsReadRule(engine: Engine) async throws {
         let rules = try AccessRules.parse("""
             allow read on people to user
             allow read on issues to user where author_id=eq.1
             allow read on issues to admin
             """, file: "rules.conf")
-        try await withServer(sql: Self.people, configure: { $0.rules = rules }) { server in
+        try await withServer(engine, schema: Self.people, configure: { $0.rules = rules }) { server in
             let user = try await server.bearer(role: "user", subject: "u")
             let admin = try await server.bearer(role: "admin")
-            try await server.sqlite3("""
+            try await server.foreignWrite("""
                 INSERT INTO people (name, team) VALUES ('ann', 'a'), ('bo', 'b');
                 INSERT INTO issues (title, author_id, assignee_id) VALUES ('x', 1, 2), ('y', 2, 2);
                 """)

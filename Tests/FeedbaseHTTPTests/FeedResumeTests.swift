@@ -25,9 +25,9 @@ import Testing
         }
     }
 
-    @Test(arguments: ["/tasks?done=eq.false&since=0", "/_feed?since=0", "/_feed?since=2&collections=tasks"])
-    func lastEventIDWinsOverTheSinceInTheURL(target: String) async throws {
-        try await withServer { server in
+    @Test(arguments: Engine.available, ["/tasks?done=eq.false&since=0", "/_feed?since=0", "/_feed?since=2&collections=tasks"])
+    func lastEventIDWinsOverTheSinceInTheURL(engine: Engine, target: String) async throws {
+        try await withServer(engine) { server in
             _ = try await server.request("POST", "/projects", json: #"{"name":"p"}"#)  // seq 1
             for index in 0..<8 { _ = try await server.request("POST", "/tasks", json: #"{"project_id":1,"title":"t\#(index)"}"#) }  // 2...9
             #expect(try await backlog(server, target, lastEventID: "6") == [7, 8, 9], "\(target)")

@@ -55,8 +55,8 @@ func changes(_ server: TestServer, since: Int, count: Int, query: String = "") a
 }
 
 @Suite struct FeedTests {
-    @Test func everyMutationPathGivesExactlyItsEvents() async throws {
-        try await withServer { server in
+    @Test(arguments: Engine.available) func everyMutationPathGivesExactlyItsEvents(engine: Engine) async throws {
+        try await withServer(engine) { server in
             let seq = { (response: HTTPResponse) in Int(response.header("X-Change-Seq") ?? "") ?? -1 }
             #expect(seq(try await server.request("GET", "/projects")) == 0)
             let one = try await server.request("POST", "/projects", json: #"{"name":"one"}"#)
@@ -69,11 +69,11 @@ func changes(_ server: TestServer, since: Int, count: Int, query: String = "") a
             #expect(seq(try await server.request("PATCH", "/projects/1", json: #"{"archived":true}"#)) == 6)  // no change, no event
             #expect(seq(try await server.request("DELETE", "/projects/2")) == 7)
             #expect(try await server.request("POST", "/projects", json: #"{"name":"one"}"#).status == 409)  // a failed write: no event
-            // A write through a second, plain SQLite connection (as the sqlite3 shell would make).
-            let shell = try await ChildProcess.run("/usr/bin/env",
-                ["sqlite3", server.directory + "/test.sqlite", "INSERT INTO projects (name) VALUES ('external')"],
-                environment: ProcessInfo.processInfo.environment)
-            #expect(shell.status == 0, "\(shell.stderr)")
+            // A write by another program: the sqlite3 shell, or psql. SQLite assigns max + 1;
+            // PostgreSQL's identity would assign its sequence's next value (docs/POSTGRES.md,
+            // "Known differences"), so psql names the key SQLite would have given.
+            try await server.foreignWrite(EngineSQL(
+                sqlite: "INSERT INTO projects (name) VALUES ('external')", postgres: "INSERT INTO projects (id, name) VALUES (10, 'external')"))
 
             let events = try await changes(server, since: 0, count: 8)
             #expect(events.map(\.description) == [
@@ -87,8 +87,8 @@ func changes(_ server: TestServer, since: Int, count: Int, query: String = "") a
         }
     }
 
-    @Test func aSnapshotPlusTheEventsAfterItRebuildsTheTable() async throws {
-        try await withServer { server in
+    @Test(arguments: Engine.available) func aSnapshotPlusTheEventsAfterItRebuildsTheTable(engine: Engine) async throws {
+        try await withServer(engine) { server in
             _ = try await server.request("POST", "/projects", json: "[" + (0..<50).map { #"{"name":"p\#($0)"}"# }.joined(separator: ",") + "]")
             let writers = Task {
                 for index in 0..<150 {
@@ -115,8 +115,8 @@ func changes(_ server: TestServer, since: Int, count: Int, query: String = "") a
         }
     }
 
-    @Test func resumingOverChangesMissesNothingUnderConcurrentWriters() async throws {
-        try await withServer { server in
+    @Test(arguments: Engine.available) func resumingOverChangesMissesNothingUnderConcurrentWriters(engine: Engine) async throws {
+        try await withServer(engine) { server in
             let writers = (0..<4).map { writer in
                 Task {
                     for index in 0..<250 { _ = try await server.request("POST", "/projects", json: #"{"name":"w\#(writer)-\#(index)"}"#) }
@@ -136,8 +136,8 @@ func changes(_ server: TestServer, since: Int, count: Int, query: String = "") a
         }
     }
 
-    @Test func serverSentEventsResumeWithLastEventID() async throws {
-        try await withServer { server in
+    @Test(arguments: Engine.available) func serverSentEventsResumeWithLastEventID(engine: Engine) async throws {
+        try await withServer(engine) { server in
             _ = try await server.request("POST", "/projects", json: "[" + (0..<30).map { #"{"name":"p\#($0)"}"# }.joined(separator: ",") + "]")
             let writer = Task {
                 for index in 0..<60 { _ = try await server.request("POST", "/projects", json: #"{"name":"live\#(index)"}"#) }
@@ -178,8 +178,8 @@ func changes(_ server: TestServer, since: Int, count: Int, query: String = "") a
         }
     }
 
-    @Test func webSocketBacklogThenReadyThenLiveWithoutGapOrDuplicate() async throws {
-        try await withServer { server in
+    @Test(arguments: Engine.available) func webSocketBacklogThenReadyThenLiveWithoutGapOrDuplicate(engine: Engine) async throws {
+        try await withServer(engine) { server in
             _ = try await server.request("POST", "/projects", json: "[" + (0..<40).map { #"{"name":"p\#($0)"}"# }.joined(separator: ",") + "]")
             // Four writers, two thousand creates, while three subscribers drop and resume.
             let writers = (0..<4).map { writer in
@@ -227,8 +227,8 @@ func changes(_ server: TestServer, since: Int, count: Int, query: String = "") a
         }
     }
 
-    @Test func webSocketRefusalsPingsAndClose() async throws {
-        try await withServer { server in
+    @Test(arguments: Engine.available) func webSocketRefusalsPingsAndClose(engine: Engine) async throws {
+        try await withServer(engine) { server in
             let unknown = try await HTTPConnection(port: server.port)
             let refused = try await unknown.upgradeToWebSocket("/_feed?collections=nope")
             #expect(refused.status == 404)
@@ -246,6 +246,8 @@ func changes(_ server: TestServer, since: Int, count: Int, query: String = "") a
         }
     }
 
+    // SQLite only: PostgreSQL's log is its triggers, always installed (PostgresStore's
+    // feedEnabled is always true), so `--no-feed` has no PostgreSQL meaning yet.
     @Test func withoutTheFeedRESTIsUnchanged() async throws {
         try await withServer(feed: false) { server in
             let created = try await server.request("POST", "/projects", json: #"{"name":"quiet"}"#)
@@ -259,8 +261,8 @@ func changes(_ server: TestServer, since: Int, count: Int, query: String = "") a
 
     /// `since` is the client's, up to Int64.max: checking it against the oldest event kept must
     /// not overflow (`since + 1`), for /_changes and for Server-Sent Events alike.
-    @Test func theLargestSinceIsAnswerNotACrash() async throws {
-        try await withServer { server in
+    @Test(arguments: Engine.available) func theLargestSinceIsAnswerNotACrash(engine: Engine) async throws {
+        try await withServer(engine) { server in
             _ = try await server.request("POST", "/projects", json: #"{"name":"one"}"#)
             let top = try await server.request("GET", "/_changes?since=9223372036854775807")
             #expect(top.status == 200 && top.text == #"{"changes":[],"last_seq":1}"#, "\(top.text)")

@@ -57,10 +57,10 @@ private func randomNode(_ random: inout SeededGenerator, depth: Int) -> Node {
 }
 
 @Suite struct LogicTests {
-    @Test(arguments: 1...12)
-    func groupsSelectWhatTheirConditionsPlainListingsSay(seed: UInt64) async throws {
+    @Test(arguments: Engine.available, 1...12)
+    func groupsSelectWhatTheirConditionsPlainListingsSay(engine: Engine, seed: UInt64) async throws {
         var random = SeededGenerator(seed: seed)
-        try await withServer { server in
+        try await withServer(engine) { server in
             for name in ["one", "two", "three"] { _ = try await server.request("POST", "/projects", json: #"{"name":"\#(name)"}"#) }
             let titles = ["alpha", "beta", "Gamma", "delta", "kilo", "echo"]
             var bodies: [String] = []
@@ -118,8 +118,8 @@ private func randomNode(_ random: inout SeededGenerator, depth: Int) -> Node {
         }
     }
 
-    @Test func quotedValuesAndErrorsNameTheParameter() async throws {
-        try await withServer { server in
+    @Test(arguments: Engine.available) func quotedValuesAndErrorsNameTheParameter(engine: Engine) async throws {
+        try await withServer(engine) { server in
             _ = try await server.request("POST", "/projects", json: #"{"name":"p"}"#)
             for title in ["a, b", "(x)", #"say "hi""#, "plain"] {
                 let body = #"{"project_id":1,"title":"\#(title.replacingOccurrences(of: "\"", with: "\\\""))"}"#

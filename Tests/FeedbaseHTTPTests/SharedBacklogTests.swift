@@ -58,15 +58,23 @@ private final class BandSocket {
 }
 
 @Suite struct SharedBacklogTests {
-    /// Rows written by the sqlite3 shell in one transaction: `count` tasks of project 1 with
-    /// priorities 1 to 5 and tags of about `tagBytes` bytes.
+    /// Rows written by the sqlite3 shell (psql) in one transaction: `count` tasks of project 1
+    /// with priorities 1 to 5 and tags of about `tagBytes` bytes.
     private func fill(_ server: TestServer, count: Int, tagBytes: Int) async throws {
         _ = try await server.request("POST", "/projects", json: #"{"name":"p"}"#)
-        try await server.sqlite3("""
-            WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < \(count))
-            INSERT INTO tasks (project_id, title, priority, done, tags)
-            SELECT 1, 'task ' || i, 1 + i % 5, i % 3 = 0, json_array(hex(randomblob(\(max(1, tagBytes / 2))))) FROM n
-            """)
+        let hexDigits = 2 * max(1, tagBytes / 2)
+        try await server.foreignWrite(EngineSQL(
+            sqlite: """
+                WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < \(count))
+                INSERT INTO tasks (project_id, title, priority, done, tags)
+                SELECT 1, 'task ' || i, 1 + i % 5, i % 3 = 0, json_array(hex(randomblob(\(max(1, tagBytes / 2))))) FROM n
+                """,
+            postgres: """
+                INSERT INTO tasks (project_id, title, priority, done, tags)
+                SELECT 1, 'task ' || i, 1 + i % 5, i % 3 = 0,
+                    jsonb_build_array(left(repeat(md5(i::text || random()::text), \(hexDigits / 32 + 1)), \(hexDigits)))
+                FROM generate_series(1, \(count)) AS i
+                """))
     }
 
     /// Reads until every subscription is ready, then compares each copy with its listing.
@@ -79,8 +87,8 @@ private final class BandSocket {
         }
     }
 
-    @Test func twoBacklogsOfLargeItemsOnOneSocketReachAReaderThatKeepsUp() async throws {
-        try await withServer { server in
+    @Test(arguments: Engine.available) func twoBacklogsOfLargeItemsOnOneSocketReachAReaderThatKeepsUp(engine: Engine) async throws {
+        try await withServer(engine) { server in
             try await fill(server, count: 3000, tagBytes: 2048)
             let socket = try await BandSocket(port: server.port)
             let urls = ["one": "/tasks?priority=gte.1", "two": "/tasks?priority=gte.2"]
@@ -93,8 +101,8 @@ private final class BandSocket {
 
     /// The same pacing on Server-Sent Events: a backlog many times the feed buffer reaches a
     /// reader that keeps up, whole, instead of ending with `overflow`.
-    @Test func aBacklogManyTimesTheBufferReachesAnEventStreamReader() async throws {
-        try await withServer(feedBuffer: 16 << 10, ringCapacity: 8) { server in
+    @Test(arguments: Engine.available) func aBacklogManyTimesTheBufferReachesAnEventStreamReader(engine: Engine) async throws {
+        try await withServer(engine, feedBuffer: 16 << 10, ringCapacity: 8) { server in
             try await fill(server, count: 1200, tagBytes: 2048)
             let follower = try await EventStreamFollower(port: server.port, collection: "tasks", query: "priority=gte.1&select=id,tags", since: 0)
             var copy: [String: String] = [:]
@@ -109,15 +117,15 @@ private final class BandSocket {
         }
     }
 
-    @Test(arguments: 1...8)
-    func severalBacklogsOnOneSocketAreEachPacedAndComplete(seed: UInt64) async throws {
+    @Test(arguments: Engine.available, 1...8)
+    func severalBacklogsOnOneSocketAreEachPacedAndComplete(engine: Engine, seed: UInt64) async throws {
         var random = SeededGenerator(seed: seed)
         let pool = [
             "/tasks?priority=gte.1", "/tasks?priority=gte.2&select=id,tags", "/tasks?done=is.false", "/tasks?project_id=eq.1&select=id,title,tags",
             "/tasks?or=(priority.eq.1,done.is.true)", "/tasks?title=like.*1*", "/tasks?priority=in.(2,4)&done=is.false",
         ]
         let buffer = [16 << 10, 64 << 10, 256 << 10].randomElement(using: &random) ?? (64 << 10)
-        try await withServer(feedBuffer: buffer, ringCapacity: Int.random(in: 2...64, using: &random)) { server in
+        try await withServer(engine, feedBuffer: buffer, ringCapacity: Int.random(in: 2...64, using: &random)) { server in
             let count = Int.random(in: 200...900, using: &random)
             let tagBytes = Int.random(in: 200...4000, using: &random)
             try await fill(server, count: count, tagBytes: tagBytes)

@@ -46,8 +46,8 @@ import Testing
         return WebSocketFollower(connection: connection)
     }
 
-    @Test func manyBandsOnOneSocketAreToldApartAndOneCanBeLeft() async throws {
-        try await withServer { server in
+    @Test(arguments: Engine.available) func manyBandsOnOneSocketAreToldApartAndOneCanBeLeft(engine: Engine) async throws {
+        try await withServer(engine) { server in
             _ = try await server.request("POST", "/projects", json: #"{"name":"one"}"#)
             _ = try await server.request("POST", "/projects", json: #"{"name":"two"}"#)
             let socket = try await bandSocket(server)
@@ -81,8 +81,8 @@ import Testing
         }
     }
 
-    @Test func everyRefusalIsAnErrorMessageAndTheSocketGoesOn() async throws {
-        try await withServer(configure: {
+    @Test(arguments: Engine.available) func everyRefusalIsAnErrorMessageAndTheSocketGoesOn(engine: Engine) async throws {
+        try await withServer(engine, configure: {
             $0.feed.bandsPerConnection = 2
             $0.feed.bandFilters = 2
         }) { server in
@@ -127,8 +127,8 @@ import Testing
         }
     }
 
-    @Test func progressAndResetArePerBandAndTheSocketGoesOn() async throws {
-        try await withServer(ringCapacity: 2, progressInterval: .milliseconds(20)) { server in
+    @Test(arguments: Engine.available) func progressAndResetArePerBandAndTheSocketGoesOn(engine: Engine) async throws {
+        try await withServer(engine, ringCapacity: 2, progressInterval: .milliseconds(20)) { server in
             _ = try await server.request("POST", "/projects", json: #"{"name":"p"}"#)
             for index in 0..<4 { _ = try await server.request("POST", "/tasks", json: #"{"project_id":1,"title":"t\#(index)"}"#) }
             let socket = try await bandSocket(server)
@@ -140,7 +140,7 @@ import Testing
             #expect(progress["type"] as? String == "progress" && progress["seq"] as? Int == 6 && progress["id"] as? String == "done")
 
             // Past a prune, this band is reset; the socket and its other bands go on.
-            #expect(try await server.store.pruneChanges(olderThan: nil, keep: 2) == 4)
+            #expect(try await server.resources.pruneChanges(olderThan: nil, keep: 2) == 4)
             _ = try await subscribe(socket, id: "old", url: "/tasks?done=is.false", since: 1, waitForReady: false)
             let reset = try await socket.nextJSON()
             #expect(reset["type"] as? String == "reset" && reset["id"] as? String == "old" && reset["oldest"] as? Int == 5)
@@ -153,8 +153,8 @@ import Testing
         }
     }
 
-    @Test func theServerFollowsAtMostItsLimitOfDistinctBands() async throws {
-        try await withServer(configure: { $0.feed.hub.maxBands = 1 }) { server in
+    @Test(arguments: Engine.available) func theServerFollowsAtMostItsLimitOfDistinctBands(engine: Engine) async throws {
+        try await withServer(engine, configure: { $0.feed.hub.maxBands = 1 }) { server in
             let first = try await bandSocket(server)
             _ = try await subscribe(first, id: "a", url: "/tasks?done=is.true")
             // The same band is shared, not counted again.
@@ -169,8 +169,8 @@ import Testing
         }
     }
 
-    @Test func filtersThatReadAlikeAreDifferentBandsAndLeftBandsAreDropped() async throws {
-        try await withServer { server in
+    @Test(arguments: Engine.available) func filtersThatReadAlikeAreDifferentBandsAndLeftBandsAreDropped(engine: Engine) async throws {
+        try await withServer(engine) { server in
             // Two conditions, and one condition whose value holds "&title=lte.z".
             let socket = try await bandSocket(server)
             let two = try await subscribe(socket, id: "two", url: "/tasks?title=gte.a&title=lte.z")
@@ -191,8 +191,8 @@ import Testing
         }
     }
 
-    @Test func changesOfABandPageThroughTheLogAndRefuseWhatTheListingRefuses() async throws {
-        try await withServer { server in
+    @Test(arguments: Engine.available) func changesOfABandPageThroughTheLogAndRefuseWhatTheListingRefuses(engine: Engine) async throws {
+        try await withServer(engine) { server in
             _ = try await server.request("POST", "/projects", json: #"{"name":"p"}"#)
             for index in 0..<5 { _ = try await server.request("POST", "/tasks", json: #"{"project_id":1,"title":"t\#(index)","done":\#(index % 2 == 0)}"#) }
             let page = try await server.request("GET", "/_changes/tasks?done=is.true&select=title&limit=2")
@@ -205,7 +205,7 @@ import Testing
             #expect((rest?["changes"] as? [[String: Any]])?.map { $0["seq"] as? Int ?? 0 } == [6] && rest?["last_seq"] as? Int == 6)
             #expect(try await server.request("GET", "/_changes/tasks?priority=gt.high").status == 400)
             #expect(try await server.request("GET", "/_changes/nothing").status == 404)
-            #expect(try await server.store.pruneChanges(olderThan: nil, keep: 1) == 5)
+            #expect(try await server.resources.pruneChanges(olderThan: nil, keep: 1) == 5)
             let gone = try await server.request("GET", "/_changes/tasks?done=is.true&since=2")
             #expect(gone.status == 410 && gone.header("Content-Type") == "application/problem+json")
         }

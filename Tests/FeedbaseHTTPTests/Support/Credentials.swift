@@ -6,8 +6,10 @@ import Crypto
 import FeedbaseApp
 import FeedbaseAuth
 import FeedbaseModel
+import FeedbasePostgres
 import FeedbaseSQLite
 import Foundation
+import Logging
 
 extension TestServer {
     /// The Authorization header of a new API key.
@@ -19,9 +21,28 @@ extension TestServer {
     /// A new API key's token, already loaded by the server.
     func apiKey(role: String, subject: String? = nil, expiresAt: Int64? = nil) async throws -> String {
         let token = APIKeyToken.generate()
-        _ = try await store.createAPIKey(hash: APIKeyToken.hash(token), role: role, subject: subject, expiresAt: expiresAt)
+        if let postgres = app.store as? PostgresStore {
+            // As `feedbase keys create --db postgres://...` does, in the server's own database.
+            let keys = PostgresAPIKeys(client: postgres.client, schema: postgres.log.schema, logger: Logger(label: "feedbase-test"))
+            _ = try await keys.create(hash: APIKeyToken.hash(token), role: role, subject: subject, expiresAt: expiresAt)
+        } else {
+            _ = try await store.createAPIKey(hash: APIKeyToken.hash(token), role: role, subject: subject, expiresAt: expiresAt)
+        }
         await app.reloadKeys()
         return token
+    }
+
+    /// Revokes the API key of `token` in the server's database, as `feedbase keys revoke` does;
+    /// false when no key was revoked.
+    func revokeAPIKey(token: String) async throws -> Bool {
+        let hash = APIKeyToken.hash(token)
+        if let postgres = app.store as? PostgresStore {
+            let keys = PostgresAPIKeys(client: postgres.client, schema: postgres.log.schema, logger: Logger(label: "feedbase-test"))
+            guard let id = try await keys.all().first(where: { $0.hash == hash })?.id else { return false }
+            return try await keys.revoke(id: id)
+        }
+        guard let id = try await store.apiKeys().first(where: { $0.hash == hash })?.id else { return false }
+        return try await store.revokeAPIKey(id: id)
     }
 }
 

@@ -1,23 +1,35 @@
-// A real server for end-to-end tests: a SQLite file in a fresh directory, the shipped
-// migrations (or a test's own SQL), and the app as `feedbase serve` wires it (store, hub, feed
-// maintenance, HTTP server) on port 0 in this process.
+// A real server for end-to-end tests: a SQLite file in a fresh directory, or a fresh database
+// on the test process's PostgreSQL cluster; the shipped migrations (or a test's own SQL); and
+// the app as `feedbase serve` wires it (store, hub, feed maintenance, HTTP server) on port 0 in
+// this process.
 
 import FeedbaseApp
 import FeedbaseFeed
 import FeedbaseHTTP
 import FeedbaseModel
+import FeedbasePostgres
 import FeedbaseSQLite
 import FeedbaseTestSupport
 import Foundation
 import Logging
 import NIOCore
+import PostgresNIO
 
 final class TestServer: Sendable {
     let directory: String
     let migrations: String
     let app: FeedbaseApp
-    // A TestServer always serves the SQLite engine (its configuration has no `postgres`).
-    var store: SQLiteStore { app.sqliteStore! }
+    let engine: Engine
+    /// The server's database on the shared cluster (PostgreSQL only).
+    let postgres: PostgresCluster.Database?
+    /// The SQLite engine's store, for the SQLite-only tests (backups, checkpoints, keys in the
+    /// file); a test on both engines uses `resources`.
+    var store: SQLiteStore {
+        guard let store = app.sqliteStore else { preconditionFailure("a SQLite-only test ran on \(engine)") }
+        return store
+    }
+    /// The store of either engine, as the API sees it.
+    var resources: any ResourceStore { app.store }
     var hub: ChangeHub? { app.hub }
     var port: Int { app.port }
 
@@ -27,30 +39,37 @@ final class TestServer: Sendable {
         .appendingPathComponent("migrations").path
 
     /// A fresh temporary directory, and the migrations to use: the shipped ones, or `sql` as
-    /// the one migration of a directory inside it.
-    static func scratch(sql: String?) throws -> (directory: String, migrations: String) {
+    /// the one migration of a directory inside it (SQLite's in it, PostgreSQL's in its
+    /// `postgres/`, as `serve` reads them).
+    static func scratch(sql: EngineSQL?) throws -> (directory: String, migrations: String) {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("feedbase-http-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         guard let sql else { return (directory, shippedMigrations) }
         let migrations = directory + "/migrations"
-        try FileManager.default.createDirectory(atPath: migrations, withIntermediateDirectories: true)
-        try sql.write(toFile: migrations + "/0001_test.sql", atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(atPath: migrations + "/postgres", withIntermediateDirectories: true)
+        try sql.sqlite.write(toFile: migrations + "/0001_test.sql", atomically: true, encoding: .utf8)
+        try sql.postgres.write(toFile: migrations + "/postgres/0001_test.sql", atomically: true, encoding: .utf8)
         return (directory, migrations)
     }
 
     /// A server on the database (and migrations) that `earlier` left, which must have been
     /// stopped with `removingFiles: false`.
     static func restart(_ earlier: TestServer) async throws -> TestServer {
-        try await start(directory: earlier.directory, migrations: earlier.migrations)
+        try await start(engine: earlier.engine, directory: earlier.directory, migrations: earlier.migrations, database: earlier.postgres)
     }
 
+    /// `sql` is SQLite's schema (a SQLite-only test); `schema` gives one per engine.
     static func start(
-        sql: String? = nil, maxBodySize: Int = 1 << 20, idleTimeout: Int64 = 60, feed: Bool = true, feedBuffer: Int = 1 << 20,
+        engine: Engine = .sqlite, sql: String? = nil, schema: EngineSQL? = nil, maxBodySize: Int = 1 << 20, idleTimeout: Int64 = 60, feed: Bool = true, feedBuffer: Int = 1 << 20,
         ringCapacity: Int = 4096, heartbeat: TimeAmount = .seconds(30), busyTimeoutMilliseconds: Int32 = 5_000,
         closeTimeout: TimeAmount = .seconds(10), progressInterval: Duration = .seconds(2), directory existing: String? = nil, migrations existingMigrations: String? = nil,
-        configure: (inout AppConfiguration) -> Void = { _ in }
+        database existingDatabase: PostgresCluster.Database? = nil, configure: (inout AppConfiguration) -> Void = { _ in }
     ) async throws -> TestServer {
-        let (directory, migrations) = try existing.map { ($0, existingMigrations ?? shippedMigrations) } ?? scratch(sql: sql)
+        try engine.requireAvailable()
+        if engine == .postgres && sql != nil && schema == nil {
+            throw HTTPTestClientError(message: "a test on PostgreSQL gives its schema per engine (schema:), not SQLite's sql:")
+        }
+        let (directory, migrations) = try existing.map { ($0, existingMigrations ?? shippedMigrations) } ?? scratch(sql: schema ?? sql.map { EngineSQL($0) })
         var logger = Logger(label: "feedbase-test")
         logger.logLevel = .warning
         var store = StoreConfiguration(
@@ -65,19 +84,67 @@ final class TestServer: Sendable {
         configuration.feed.heartbeat = heartbeat
         configuration.feed.closeTimeout = closeTimeout
         configuration.feed.hub.progressInterval = progressInterval
+        var database: PostgresCluster.Database?
+        if engine == .postgres {
+            await ServerSlots.postgres.acquire()
+            // As `serve --db postgres://...` wires it: the same configuration, plus the engine's
+            // client and the migrations' postgres/ directory.
+            let created: PostgresCluster.Database
+            var client: PostgresClient.Configuration
+            do {
+                if let existingDatabase { created = existingDatabase } else { created = try await PostgresCluster.shared().createDatabase() }
+                client = try PostgresURL.configuration(created.url)
+            } catch {
+                await ServerSlots.postgres.release()
+                throw error
+            }
+            database = created
+            // Several servers run at once on one cluster (max_connections 300).
+            client.options.maximumConnections = 4
+            configuration.postgres = PostgresEngineConfiguration(client: client, migrationsDirectory: migrations + "/postgres")
+        }
         configure(&configuration)
-        return TestServer(directory: directory, migrations: migrations, app: try await FeedbaseApp.start(configuration, logger: logger))
+        let app: FeedbaseApp
+        do {
+            app = try await FeedbaseApp.start(configuration, logger: logger)
+        } catch {
+            if let database {
+                if existingDatabase == nil { try? await PostgresCluster.shared().dropDatabase(database) }
+                await ServerSlots.postgres.release()
+            }
+            throw error
+        }
+        return TestServer(directory: directory, migrations: migrations, app: app, engine: engine, postgres: database)
     }
 
-    private init(directory: String, migrations: String, app: FeedbaseApp) {
+    private init(directory: String, migrations: String, app: FeedbaseApp, engine: Engine, postgres: PostgresCluster.Database?) {
         self.directory = directory
         self.migrations = migrations
         self.app = app
+        self.engine = engine
+        self.postgres = postgres
     }
 
+    /// Stops the app; unless `removingFiles` is false (for a restart), removes its directory
+    /// and drops its PostgreSQL database.
     func stop(removingFiles: Bool = true) async {
         await app.stop()
-        if removingFiles { try? FileManager.default.removeItem(atPath: directory) }
+        if removingFiles {
+            try? FileManager.default.removeItem(atPath: directory)
+            if let postgres { try? await PostgresCluster.shared().dropDatabase(postgres) }
+        }
+        if postgres != nil { await ServerSlots.postgres.release() }
+    }
+
+    /// Another program writes: SQLite's `sqlite3` shell on the file, or `psql` on the database,
+    /// each in its own dialect.
+    func foreignWrite(_ sql: EngineSQL) async throws {
+        switch engine {
+        case .sqlite: try await sqlite3(sql.sqlite)
+        case .postgres:
+            guard let postgres else { throw HTTPTestClientError(message: "no PostgreSQL database") }
+            _ = try await PostgresCluster.shared().psql(sql.postgres, on: postgres)
+        }
     }
 
     /// Runs the stock `sqlite3` shell on the server's database, as another program would.
@@ -103,13 +170,13 @@ final class TestServer: Sendable {
 
 /// Runs `body` against a fresh server and always stops it.
 func withServer(
-    sql: String? = nil, maxBodySize: Int = 1 << 20, idleTimeout: Int64 = 60, feed: Bool = true, feedBuffer: Int = 1 << 20,
+    _ engine: Engine = .sqlite, sql: String? = nil, schema: EngineSQL? = nil, maxBodySize: Int = 1 << 20, idleTimeout: Int64 = 60, feed: Bool = true, feedBuffer: Int = 1 << 20,
     ringCapacity: Int = 4096, heartbeat: TimeAmount = .seconds(30), busyTimeoutMilliseconds: Int32 = 5_000,
     closeTimeout: TimeAmount = .seconds(10), progressInterval: Duration = .seconds(2),
     configure: (inout AppConfiguration) -> Void = { _ in }, _ body: (TestServer) async throws -> Void
 ) async throws {
     let server = try await TestServer.start(
-        sql: sql, maxBodySize: maxBodySize, idleTimeout: idleTimeout, feed: feed, feedBuffer: feedBuffer,
+        engine: engine, sql: sql, schema: schema, maxBodySize: maxBodySize, idleTimeout: idleTimeout, feed: feed, feedBuffer: feedBuffer,
         ringCapacity: ringCapacity, heartbeat: heartbeat, busyTimeoutMilliseconds: busyTimeoutMilliseconds, closeTimeout: closeTimeout,
         progressInterval: progressInterval, configure: configure)
     do {
