@@ -90,18 +90,18 @@ final class TestServer: Sendable {
             // As `serve --db postgres://...` wires it: the same configuration, plus the engine's
             // client and the migrations' postgres/ directory.
             let created: PostgresCluster.Database
-            var client: PostgresClient.Configuration
+            var endpoint: PostgresEndpoint
             do {
                 if let existingDatabase { created = existingDatabase } else { created = try await PostgresCluster.shared().createDatabase() }
-                client = try PostgresURL.configuration(created.url)
+                endpoint = try PostgresURL.endpoint(created.url)
             } catch {
                 await ServerSlots.postgres.release()
                 throw error
             }
             database = created
             // Several servers run at once on one cluster (max_connections 300).
-            client.options.maximumConnections = 4
-            configuration.postgres = PostgresEngineConfiguration(client: client, migrationsDirectory: migrations + "/postgres")
+            endpoint.client.options.maximumConnections = 4
+            configuration.postgres = PostgresEngineConfiguration(endpoint: endpoint, migrationsDirectory: migrations + "/postgres")
         }
         configure(&configuration)
         let app: FeedbaseApp
