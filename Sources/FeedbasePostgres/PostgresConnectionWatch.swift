@@ -28,6 +28,9 @@ final class PostgresConnectionWatch: Sendable {
     let grace: Duration
 
     private struct Waiting {
+        /// Held until the close callback ran, so that no other connection can take its identity
+        /// (its address) meanwhile.
+        let connection: PostgresConnection
         var uses: [Int: @Sendable () -> Void] = [:]
     }
 
@@ -51,7 +54,7 @@ final class PostgresConnectionWatch: Sendable {
             let id = state.next
             state.next += 1
             let watched = state.connections[key] != nil
-            state.connections[key, default: Waiting()].uses[id] = { outcome.finish(.failure(PostgresConnectionLost())) }
+            state.connections[key, default: Waiting(connection: connection)].uses[id] = { outcome.finish(.failure(PostgresConnectionLost())) }
             return (id, watched)
         }
         if !watched {

@@ -167,7 +167,30 @@ struct PostgresWrite {
         }
         guard let first = result.first else { throw StoreError(.internal, "INSERT returned no row") }
         let (id, json, admitted) = try first.decode((String, String, Bool).self)
+        if collection.keyAssignment == .serverInteger, let index = row.columns.firstIndex(where: { $0.name == collection.primaryKey.name }),
+            case .integer(let key) = row.values[index]
+        {
+            try await advanceSequence(of: collection, past: key)
+        }
         return (Item(id: id, json: Array(json.utf8)), admitted)
+    }
+
+    /// Moves the key's sequence past a key the client gave, as SQLite's next key follows the
+    /// largest: otherwise PostgreSQL would assign it again and a later create would collide.
+    /// setval is not transactional, so the read and the move are made under a transaction-scoped
+    /// advisory lock per sequence: two writers cannot move it back past each other.
+    func advanceSequence(of collection: CollectionSchema, past key: Int64) async throws {
+        var find = PostgresBoundSQL()
+        find.text = "SELECT pg_get_serial_sequence(\(find.bind(PostgresSQL.identifier(namespace) + "." + PostgresSQL.identifier(collection.name))), "
+            + "\(find.bind(collection.primaryKey.name)))"
+        guard let sequence = try await rows(find).first.flatMap({ try $0.decode(String?.self) }) else { return }
+        var lock = PostgresBoundSQL()
+        lock.text = "SELECT pg_advisory_xact_lock(hashtext('feedbase.sequence ' || \(lock.bind(sequence))))"
+        _ = try await rows(lock)
+        var move = PostgresBoundSQL()
+        move.text = "SELECT setval(\(move.bind(sequence))::regclass, \(move.bind(key))) "
+            + "WHERE coalesce(pg_sequence_last_value(\(move.bind(sequence))::regclass), 0) < \(move.bind(key))"
+        _ = try await rows(move)
     }
 
     /// A column's new value: bound, or its default.
