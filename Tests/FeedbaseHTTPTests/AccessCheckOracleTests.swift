@@ -159,12 +159,7 @@ import Testing
             var model = Model(where: wherePart, check: checkPart, rows: [:])
             for id in 1...8 {
                 let note = Self.randomNote(&random)
-                // KNOWN DIFFERENCE (PostgreSQL engine): a key given by PUT does not move the
-                // identity, so a later POST would collide (409) where SQLite takes max + 1
-                // (docs/POSTGRES.md). The first rows are created by POST there, the same ids.
-                let created = engine == .postgres
-                    ? try await server.request("POST", "/notes", headers: admin, json: note.json)
-                    : try await server.request("PUT", "/notes/\(id)", headers: admin, json: note.json)
+                let created = try await server.request("PUT", "/notes/\(id)", headers: admin, json: note.json)
                 #expect(created.status == 201 && (try? object(created))?["id"] as? Int == id, "\(context): \(created.text)")
                 model.rows[id] = note
             }

@@ -103,5 +103,5 @@ actor ServerSlots {
         if waiting.isEmpty { free += 1 } else { waiting.removeFirst().resume() }
     }
 
-    static let postgres = ServerSlots(6)
+    static let postgres = ServerSlots(4)
 }
