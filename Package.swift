@@ -149,6 +149,8 @@ let package = Package(
                 "FeedbasePostgres", "FeedbaseModel", "FeedbaseTestSupport", "FeedbaseSQLite", "FeedbaseOpenAPI",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                // TerminationTests runs its pool on event loops of its own.
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .testTarget(

@@ -68,11 +68,11 @@ import Testing
     @Test func anExpiringTokenEndsAnEventStreamGivenAsAccessToken() async throws {
         try await AccessMatrixTests.start { server in
             try await server.sqlite3(AccessMatrixTests.seed)
-            // 10 s: the backlog must arrive before the expiry; 2 s, then 5 s, did not always
-            // suffice on two loaded cores (the kill test runs beside this one), since the expiry
-            // timer fires on time rather than up to a second late.
-            let token = try TestJWT.hs256(TestJWT.claims(role: "user", subject: "alice", ["exp": TestJWT.now + 10]))
-            let connection = try await HTTPConnection(port: server.port, timeout: .seconds(20))
+            // 20 s: the backlog must arrive before the expiry; 2 s, 5 s, then 10 s did not always
+            // suffice on two loaded cores (the kill test and the PostgreSQL suites run beside this
+            // one), since the expiry timer fires on time rather than up to a second late.
+            let token = try TestJWT.hs256(TestJWT.claims(role: "user", subject: "alice", ["exp": TestJWT.now + 20]))
+            let connection = try await HTTPConnection(port: server.port, timeout: .seconds(30))
             defer { connection.close() }
             try await connection.write("GET", "/notes?access_token=\(token)&since=0", headers: [("Accept", "text/event-stream")])
             #expect(try await connection.readHead().status == 200)
