@@ -214,6 +214,19 @@ func changes(_ server: TestServer, since: Int, count: Int, query: String = "") a
                             }
                             connection.close()
                         }
+                        // Whether a session caught up while the writers wrote is a matter of
+                        // timing; at the head (every write seen) a resumed session is live at once,
+                        // so its first message is ready.
+                        let atHead = try await HTTPConnection(port: server.port)
+                        defer { atHead.close() }
+                        let upgrade = try await atHead.upgradeToWebSocket("/_feed?since=\(since)&collections=projects")
+                        guard upgrade.status == 101 else { throw HTTPTestClientError(message: "upgrade: \(upgrade.status)") }
+                        while true {
+                            let frame = try await atHead.nextFrame()
+                            guard frame.opcode == 1 else { continue }
+                            if frame.text.contains(#""type":"ready""#) { readies += 1 }
+                            break
+                        }
                         return (seen, readies)
                     }
                 }
