@@ -54,7 +54,10 @@ final class PostgresConnectionWatch: Sendable {
             let id = state.next
             state.next += 1
             let watched = state.connections[key] != nil
-            state.connections[key, default: Waiting(connection: connection)].uses[id] = { outcome.finish(.failure(PostgresConnectionLost())) }
+            state.connections[key, default: Waiting(connection: connection)].uses[id] = {
+                outcome.finish(.failure(PostgresConnectionLost()))
+                work.cancel()
+            }
             return (id, watched)
         }
         if !watched {
