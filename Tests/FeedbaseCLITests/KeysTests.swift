@@ -98,9 +98,19 @@ import FeedbaseModel
         try blocker.execute("BEGIN IMMEDIATE")
         let revoking = try ChildProcess(try feedbaseBinary().path, ["keys", "revoke", key.id], directory: workspace.path,
                                         environment: ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("FEEDBASE_") })
-        try await Task.sleep(for: .milliseconds(300))
-        #expect(revoking.isRunning)
-        try blocker.execute("COMMIT")
+        // Held and released by a thread of its own: the command's 5 s busy timeout must not hinge
+        // on this task being scheduled again on a loaded machine (it was not, in CI's first pass).
+        nonisolated(unsafe) let holder = blocker
+        let (waiting, committed) = await withCheckedContinuation { (continuation: CheckedContinuation<(Bool, Bool), Never>) in
+            Thread {
+                Thread.sleep(forTimeInterval: 0.3)
+                let waiting = revoking.isRunning
+                let committed = (try? holder.execute("COMMIT")) != nil
+                continuation.resume(returning: (waiting, committed))
+            }.start()
+        }
+        #expect(waiting)
+        #expect(committed)
         #expect(try await revoking.exitStatus(timeout: .seconds(30)) == 0, "\(revoking.stderr)")
 
         #expect(await auth.refreshKeys())
