@@ -4,6 +4,7 @@
 // commits oldest first, leaving `oldest` exact.
 
 import FeedbaseModel
+import FeedbaseTestSupport
 import FeedbasePostgres
 import Foundation
 import Logging
@@ -95,6 +96,11 @@ struct PostgresWriteTests {
     @Test func aWriteADeadlockRollsBackIsRunAgainAndSucceeds() async throws {
         let logger = { var logger = Logger(label: "test"); logger.logLevel = .warning; return logger }()
         let database = try await freshDatabase()
+        // PostgreSQL looks for a deadlock once, deadlock_timeout after a wait began. The batch's
+        // look must come after the other session closes the cycle, however long a loaded machine
+        // takes between the batch's wait and that UPDATE (over 1 s, the default, once in CI), and
+        // before the other session's own look (60 s): 5 s for the store's sessions.
+        _ = try await PostgresCluster.shared().psql(#"ALTER DATABASE "\#(database.name)" SET deadlock_timeout = '5s'"#, on: database)
         let store = try await PostgresStore.open(clientConfiguration(database, connections: 4), migrationsDirectory: Migrations.shippedPostgres, logger: logger)
         let a = try await store.create(in: "projects", body: Array(#"{"name":"a"}"#.utf8)).items[0].id
         let b = try await store.create(in: "projects", body: Array(#"{"name":"b"}"#.utf8)).items[0].id
@@ -102,7 +108,7 @@ struct PostgresWriteTests {
             + #"{"op":"patch","collection":"projects","id":\#(b),"body":{"name":"batch b"}}]"#
         try await withClient(database, connections: 2) { client in
             try await client.withConnection { other in
-                try await other.query("SET deadlock_timeout = '20s'", logger: logger)
+                try await other.query("SET deadlock_timeout = '60s'", logger: logger)
                 try await other.query("BEGIN", logger: logger)
                 try await other.query("UPDATE projects SET name = 'other b' WHERE id = \(Int64(b) ?? 0)", logger: logger)
                 let batch = Task { try await store.batch(Array(body.utf8)) { _, _ in .unrestricted } }
@@ -116,7 +122,7 @@ struct PostgresWriteTests {
                 }
                 #expect(waiting, "the batch never waited for the other session's lock")
                 // Now the other session wants A, which the batch holds: a deadlock, and the batch
-                // (1 s deadlock_timeout) is the one PostgreSQL rolls back.
+                // (5 s deadlock_timeout) is the one PostgreSQL rolls back.
                 try await other.query("UPDATE projects SET name = 'other a' WHERE id = \(Int64(a) ?? 0)", logger: logger)
                 try await other.query("COMMIT", logger: logger)
                 let result = try await batch.value
