@@ -158,6 +158,11 @@ public final class FeedbaseApp: Sendable {
                     }
                 }
             }
+            if !store.feedEnabled, store is PostgresStore {
+                // A PostgreSQL node without the feed still prunes the log its writes add to: the
+                // nodes that serve the feed may be none.
+                maintenance = FeedMaintenance.start(hub: nil, store: store, configuration: configuration.feed, logger: logger)
+            }
             let feed = hub.map {
                 FeedService(
                     hub: $0, heartbeat: configuration.feed.heartbeat, closeTimeout: configuration.feed.closeTimeout,
@@ -189,7 +194,8 @@ public final class FeedbaseApp: Sendable {
             let store = try SQLiteStore(configuration.store, logger: logger)
             return (store, { try await store.activeAPIKeys() })
         }
-        let store = try await PostgresStore.open(postgres.endpoint, migrationsDirectory: postgres.migrationsDirectory, logger: logger)
+        let store = try await PostgresStore.open(
+            postgres.endpoint, migrationsDirectory: postgres.migrationsDirectory, feed: configuration.store.feed, logger: logger)
         let keys = PostgresAPIKeys(client: store.client, schema: store.log.schema, logger: logger)
         do {
             try await keys.install()
@@ -248,7 +254,7 @@ public final class FeedbaseApp: Sendable {
 /// The feed's background work: noticing writes made by other processes (each `pollInterval`)
 /// and pruning the log by age and count (each `pruneInterval`, in small batches).
 enum FeedMaintenance {
-    static func start(hub: ChangeHub, store: any ResourceStore, configuration: FeedConfiguration, logger: Logger) -> Task<Void, Never> {
+    static func start(hub: ChangeHub?, store: any ResourceStore, configuration: FeedConfiguration, logger: Logger) -> Task<Void, Never> {
         Task {
             let clock = ContinuousClock()
             var nextPrune = clock.now
@@ -262,10 +268,10 @@ enum FeedMaintenance {
                         logger.warning("pruning the change log failed", metadata: ["error": "\(error)"])
                     }
                 }
-                try? await Task.sleep(for: configuration.pollInterval)
+                try? await Task.sleep(for: hub == nil ? configuration.pruneInterval : configuration.pollInterval)
                 // PostgreSQL's nodes are woken by PostgresChangeWatcher instead, which reads the
                 // log only when its head moved: the progress held back after a burst goes out here.
-                if store is PostgresStore { await hub.reportProgress() } else { await hub.advance() }
+                if store is PostgresStore { await hub?.reportProgress() } else { await hub?.advance() }
             }
         }
     }

@@ -37,7 +37,7 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("idle-timeout"), help: "Seconds a connection may stay silent (env FEEDBASE_IDLE_TIMEOUT).")
     var idleTimeout: String = environment("IDLE_TIMEOUT") ?? "60"
 
-    @Flag(name: .customLong("no-feed"), help: "Record no change events and serve no feed (env FEEDBASE_NO_FEED=1).")
+    @Flag(name: .customLong("no-feed"), help: "Serve no feed; on SQLite, also record no change events (env FEEDBASE_NO_FEED=1).")
     var noFeed = environment("NO_FEED").map { ["1", "true", "yes"].contains($0.lowercased()) } ?? false
 
     @Option(name: .customLong("wal-checkpoint"), help: "background: WAL checkpoints on a thread of their own, so no write waits for one; commit: in the writes' commits, as SQLite does by default (env FEEDBASE_WAL_CHECKPOINT).")

@@ -21,6 +21,9 @@ public final class PostgresStore: ResourceStore {
     /// could starve the pool.
     public let listeningConfiguration: PostgresConnection.Configuration
     let logger: Logger
+    /// Whether this node serves the feed (`--no-feed` turns it off). The log is the schema's
+    /// triggers, shared by every node: it is written whatever one node serves.
+    public let feedEnabled: Bool
     private let running: Task<Void, Never>
     let observers = Mutex<[@Sendable () -> Void]>([])
     /// Whether a NOTIFY is in flight, and whether commits came after it began (committed()).
@@ -28,8 +31,9 @@ public final class PostgresStore: ResourceStore {
 
     private init(
         schema: Schema, client: PostgresClient, log: PostgresChangeLog, appliedMigrations: [String],
-        listeningConfiguration: PostgresConnection.Configuration, logger: Logger, running: Task<Void, Never>
+        listeningConfiguration: PostgresConnection.Configuration, feed: Bool, logger: Logger, running: Task<Void, Never>
     ) {
+        self.feedEnabled = feed
         self.schema = schema
         self.listeningConfiguration = listeningConfiguration
         self.client = client
@@ -44,8 +48,9 @@ public final class PostgresStore: ResourceStore {
     /// `migrations/postgres/`) under the advisory lock, installs the change log and its triggers,
     /// and reads the served schema of `namespace`. The engine's own connections (migrations,
     /// the catalog, LISTEN) use `endpoint.connection`, with the pool's TLS (PostgresURL).
+    /// `feed: false` is a node that serves no feed; its writes are logged all the same.
     public static func open(
-        _ endpoint: PostgresEndpoint, migrationsDirectory: String?, namespace: String = "public", logger: Logger
+        _ endpoint: PostgresEndpoint, migrationsDirectory: String?, namespace: String = "public", feed: Bool = true, logger: Logger
     ) async throws -> PostgresStore {
         let listening = endpoint.connection
         // Migrating and reading the catalog on a connection of its own (the session's advisory
@@ -59,8 +64,8 @@ public final class PostgresStore: ResourceStore {
         let client = PostgresClient(configuration: endpoint.client, backgroundLogger: logger)
         let running = Task { await client.run() }
         return PostgresStore(
-            schema: schema, client: client, log: log, appliedMigrations: applied, listeningConfiguration: listening, logger: logger,
-            running: running)
+            schema: schema, client: client, log: log, appliedMigrations: applied, listeningConfiguration: listening, feed: feed,
+            logger: logger, running: running)
     }
 
     /// `open` with a pool configuration made in code, its own connections without TLS.
@@ -235,8 +240,6 @@ public final class PostgresStore: ResourceStore {
     public func observeCommits(_ observer: @escaping @Sendable () -> Void) {
         observers.withLock { $0.append(observer) }
     }
-
-    public var feedEnabled: Bool { true }
 
     public func isHealthy() async -> Bool {
         (try? await run { connection in
