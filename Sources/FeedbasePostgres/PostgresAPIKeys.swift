@@ -26,13 +26,18 @@ public struct PostgresAPIKeys: Sendable {
         var configuration = try PostgresURL.configuration(url)
         configuration.options.maximumConnections = 1
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
-            defer { group.cancelAll() }
+        let running = client.startRunning()
+        let result: Swift.Result<Result, any Error>
+        do {
             let keys = PostgresAPIKeys(client: client, logger: logger)
             try await keys.install()
-            return try await body(keys)
+            result = .success(try await body(keys))
+        } catch {
+            result = .failure(error)
         }
+        running.cancel()
+        await running.value
+        return try result.get()
     }
 
     var table: String { PostgresSQL.identifier(schema) + "." + PostgresSQL.identifier("_feedbase_keys") }

@@ -62,7 +62,7 @@ public final class PostgresStore: ResourceStore {
             logger.info("table not served", metadata: ["table": "\(table.name)", "reason": "\(table.reason)"])
         }
         let client = PostgresClient(configuration: endpoint.client, backgroundLogger: logger)
-        let running = Task { await client.run() }
+        let running = client.startRunning()
         return PostgresStore(
             schema: schema, client: client, log: log, appliedMigrations: applied, listeningConfiguration: listening, feed: feed,
             logger: logger, running: running)
