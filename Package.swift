@@ -16,6 +16,8 @@ let package = Package(
         .package(url: "https://github.com/vapor/jwt-kit", from: "5.7.1"),
         // The PostgreSQL engine's driver (its PostgresClient pool and LISTEN): a driver, no ORM.
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
+        // The served process's lifecycle: signals, graceful shutdown (postgres-nio uses it too).
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
     targets: [
         // The system SQLite (Debian: libsqlite3-dev). Only FeedbaseSQLite imports it.
@@ -120,6 +122,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
         .executableTarget(

@@ -243,6 +243,7 @@ public final class FeedbaseApp: Sendable {
     /// are closed with 1001 or the end of the SSE stream rather than left to the grace period),
     /// then in-flight requests within the grace period, then the database.
     public func stop() async {
+        api.draining.begin()
         keyRefresh?.cancel()
         maintenance?.cancel()
         await hub?.shutdown()

@@ -2,6 +2,7 @@
 // (`FEEDBASE_<FLAG>`). Errors print one line on standard error and exit non-zero.
 
 import ArgumentParser
+import FeedbaseApp
 import FeedbaseModel
 import FeedbasePostgres
 import FeedbaseSQLite
@@ -12,6 +13,7 @@ public struct FeedbaseCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "feedbase",
         abstract: "A SQLite database as a RESTful JSON API with a live change feed.",
+        version: FeedbaseVersion.current,
         subcommands: [Serve.self, Migrate.self, SchemaCommand.self, OpenAPICommand.self, KeysCommand.self, RulesCommand.self, BackupCommand.self, CheckCommand.self]
     )
 

@@ -2,7 +2,6 @@
 // (stop accepting, finish in-flight requests within a bound, close the database) and exit 0.
 
 import ArgumentParser
-import Dispatch
 import FeedbaseApp
 import FeedbaseHTTP
 import FeedbaseModel
@@ -10,7 +9,6 @@ import FeedbasePostgres
 import FeedbaseSQLite
 import Foundation
 import Logging
-import Synchronization
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -117,10 +115,7 @@ struct Serve: AsyncParsableCommand {
         }
         let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
         logger.notice("listening on http://\(bare.contains(":") ? "[\(bare)]" : bare):\(app.port)", metadata: ["collections": "\(collections)"])
-        let signal = await Signals.next([SIGINT, SIGTERM])
-        logger.notice("stopping", metadata: ["signal": "\(signal)"])
-        await app.stop()
-        logger.notice("stopped")
+        try await Lifecycle.serve(app, logger: logger)
     }
 
     /// The flags, checked, as the app's one configuration value.
@@ -196,30 +191,5 @@ struct Serve: AsyncParsableCommand {
         configuration.feed.bandFilters = bandFilters
         configuration.feed.hub.progressInterval = .milliseconds(Int64(progress * 1000))
         return configuration
-    }
-}
-
-/// Waits for the first of some signals, which are then no longer fatal to the process.
-enum Signals {
-    static func next(_ numbers: [Int32]) async -> Int32 {
-        let fired = Mutex<Bool>(false)
-        var sources: [any DispatchSourceSignal] = []
-        let number: Int32 = await withCheckedContinuation { continuation in
-            for number in numbers {
-                signal(number, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-                source.setEventHandler {
-                    let first = fired.withLock { fired in
-                        defer { fired = true }
-                        return !fired
-                    }
-                    if first { continuation.resume(returning: number) }
-                }
-                source.resume()
-                sources.append(source)
-            }
-        }
-        for source in sources { source.cancel() }
-        return number
     }
 }

@@ -17,6 +17,7 @@
 
 import FeedbaseModel
 import Logging
+import Synchronization
 
 public actor ChangeHub {
     private let source: any ChangeSource
@@ -402,6 +403,28 @@ public actor ChangeHub {
     /// Whether `shutdown` was called: the server is stopping.
     public var isStopped: Bool { stopped }
 
+    /// Whether the hub loads every event committed before this call within `timeout` (false if
+    /// the log cannot be read, or the hub has stopped). `advance` is not cancellable, so the
+    /// wait, not the load, is what the timeout ends.
+    public nonisolated func isCaughtUp(within timeout: Duration) async -> Bool {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            let answer = FirstAnswer(continuation)
+            let timer = Task {
+                try? await Task.sleep(for: timeout)
+                answer.give(false)
+            }
+            Task {
+                defer { timer.cancel() }
+                guard let target = try? await self.source.changes(after: 0, collections: nil, limit: 0, maxBytes: 0).head else {
+                    return answer.give(false)
+                }
+                await self.advance()
+                let (head, stopped) = await (self.head, self.stopped)
+                answer.give(head >= target && !stopped)
+            }
+        }
+    }
+
     /// Long-polls waiting for a change.
     public var waitingCount: Int { waiters.count }
 
@@ -414,5 +437,18 @@ public actor ChangeHub {
         }
         for waiter in waiters.values { waiter.continuation.resume() }
         waiters = [:]
+    }
+}
+
+/// Resumes a continuation with the first value given; later ones are dropped.
+private final class FirstAnswer: Sendable {
+    private let continuation: Mutex<CheckedContinuation<Bool, Never>?>
+
+    init(_ continuation: CheckedContinuation<Bool, Never>) {
+        self.continuation = Mutex(continuation)
+    }
+
+    func give(_ value: Bool) {
+        continuation.withLock { $0.take() }?.resume(returning: value)
     }
 }

@@ -35,6 +35,8 @@ public struct API: Sendable {
     let limits: RequestLimits
     /// The open feed subscriptions' credentials (the app rechecks them when the keys change).
     public let credentialWatch: CredentialWatch
+    /// Set when the server begins to stop: `/_ready` is then 503.
+    public let draining = Draining()
     private(set) var router = Router<Route>()
 
     /// Throws `Router.Conflict` if two of its routes capture one segment under different names.
@@ -59,6 +61,8 @@ public struct API: Sendable {
                 ? .json(.ok, Array(#"{"status":"ok"}"#.utf8))
                 : .json(.serviceUnavailable, Array(#"{"status":"unavailable"}"#.utf8))
         })
+        let draining = self.draining, hub = feed?.hub
+        try router.add(.GET, "/_ready", .async { _ in await Readiness.check(store: store, hub: hub, draining: draining) })
         if let feed {
             let routes = FeedRoutes(store: store, feed: feed, policy: policy, verifier: verifier, credentialWatch: credentialWatch)
             try router.add(.GET, "/_changes", .async(routes.changes))
@@ -312,6 +316,7 @@ public struct API: Sendable {
         var members = [("collections", JSONText.array(collections))]
         if feed { members += [("feed", JSONText.quote("/_feed")), ("changes", JSONText.quote("/_changes"))] }
         members.append(("health", JSONText.quote("/_health")))
+        members.append(("ready", JSONText.quote("/_ready")))
         members.append(("openapi", JSONText.quote("/openapi.json")))
         if feed { members.append(("asyncapi", JSONText.quote("/asyncapi.json"))) }
         return Array(JSONText.object(members).utf8)

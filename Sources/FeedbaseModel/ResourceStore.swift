@@ -94,6 +94,10 @@ public protocol ResourceStore: ChangeSource {
     /// Whether the database answers a query.
     func isHealthy() async -> Bool
 
+    /// Whether a write could be committed now: the database is open for writing (not read-only,
+    /// not a standby) and the write lock or a connection can be had. Writes nothing.
+    func isWritable() async -> Bool
+
     /// Finishes queued work and releases the database.
     func close() async
 

@@ -47,10 +47,10 @@ struct CollectionNames: Sendable {
 
     /// Component names and operation ids the documents use for themselves.
     static let fixedNames: Set<String> = [
-        "ChangeEvent", "Changes", "JSONValue", "Problem", "Index", "Health", "Ready", "Reset",
+        "ChangeEvent", "Changes", "JSONValue", "Problem", "Index", "Health", "Readiness", "Ready", "Reset",
         "BandChangeEvent", "Subscribe", "Unsubscribe", "Subscribed", "Unsubscribed", "BandReady", "BandProgress", "BandReset",
         "BandError", "MessageProblem", "BatchOperation", "BatchReference", "BatchResults", "applyBatch",
-        "getIndex", "getHealth", "listChanges", "subscribeFeed", "getOpenAPIJSON", "getOpenAPIYAML", "getAsyncAPIJSON",
+        "getIndex", "getHealth", "getReadiness", "listChanges", "subscribeFeed", "getOpenAPIJSON", "getOpenAPIYAML", "getAsyncAPIJSON",
     ]
 
     /// Paths the server keeps for itself: a table of that name is not described.

@@ -14,12 +14,13 @@ enum Components {
                 ],
             ]),
         ]
-        var required: [DocumentValue] = ["collections", "health"]
+        var required: [DocumentValue] = ["collections", "health", "ready"]
         if feed {
             properties += [("feed", ["type": "string", "const": "/_feed"]), ("changes", ["type": "string", "const": "/_changes"])]
             required += ["feed", "changes"]
         }
         properties.append(("health", ["type": "string", "const": "/_health"]))
+        properties.append(("ready", ["type": "string", "const": "/_ready"]))
         properties.append(("openapi", ["type": "string", "const": "/openapi.json"]))
         required.append("openapi")
         if feed {
@@ -37,6 +38,13 @@ enum Components {
     static let health: DocumentValue = [
         "type": "object",
         "properties": ["status": ["type": "string", "enum": ["ok", "unavailable"]]],
+        "required": ["status"],
+        "additionalProperties": false,
+    ]
+
+    static let readiness: DocumentValue = [
+        "type": "object",
+        "properties": ["status": ["type": "string", "enum": ["ready", "unavailable"]], "reason": ["type": "string"]],
         "required": ["status"],
         "additionalProperties": false,
     ]

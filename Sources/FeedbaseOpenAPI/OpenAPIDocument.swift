@@ -21,7 +21,7 @@ public enum OpenAPIDocument {
     /// routes and the `X-Change-Seq` headers.
     public static func openAPI(for schema: Schema, feed: Bool, serverURL: String?) -> DocumentValue {
         let names = CollectionNames.assign(schema)
-        var paths: [(String, DocumentValue)] = [("/", ServiceOperations.index), ("/_health", ServiceOperations.health)]
+        var paths: [(String, DocumentValue)] = [("/", ServiceOperations.index), ("/_health", ServiceOperations.health), ("/_ready", ServiceOperations.readiness)]
         if feed {
             // Each band's `/_changes/{collection}` after the whole feed's `/_changes`.
             paths.append(("/_changes", ServiceOperations.changes(names)))
@@ -58,7 +58,7 @@ public enum OpenAPIDocument {
         schemas += ServiceOperations.batchSchemas(names)
         schemas += [
             ("JSONValue", ColumnSchema.jsonValue), ("Problem", Components.problem),
-            ("Index", Components.index(feed: feed)), ("Health", Components.health),
+            ("Index", Components.index(feed: feed)), ("Health", Components.health), ("Readiness", Components.readiness),
         ]
 
         var tags: [DocumentValue] = names.map { ["name": .string($0.tag), "description": .string("The items of the `\($0.tag)` table.")] }

@@ -1,4 +1,4 @@
-// The service's own paths: `/`, `/_health`, and the documents that describe the server, which
+// The service's own paths: `/`, `/_health`, `/_ready`, and the documents that describe the server, which
 // anyone may read (no credentials wanted). The feed's two paths are in ServiceOperations+Feed.swift.
 
 /// `/`, `/_health`, the feed's two routes, and the three documents.
@@ -44,6 +44,34 @@ enum ServiceOperations {
                     "description": "The database does not answer.",
                     "headers": requestIDHeader,
                     "content": ["application/json": ["schema": ["$ref": "#/components/schemas/Health"]]],
+                ],
+            ],
+        ],
+    ]
+
+    static let readiness: DocumentValue = [
+        "get": [
+            "operationId": "getReadiness",
+            "tags": ["service"],
+            "summary": "Whether this server should be sent traffic now",
+            "description": """
+                Ready when the database takes writes (not read-only, its write lock to be had), the feed has loaded \
+                everything committed, and the server is not stopping; otherwise 503 with the first reason. `/_health` \
+                says only whether the database answers.
+                """,
+            "parameters": [requestID],
+            "security": AccessControl.none,
+            "responses": [
+                "200": [
+                    "description": "Ready.",
+                    "headers": requestIDHeader,
+                    "content": ["application/json": ["schema": ["$ref": "#/components/schemas/Readiness"]]],
+                ],
+                "400": response("BadRequest"),
+                "503": [
+                    "description": "Not ready: the reason says why.",
+                    "headers": requestIDHeader,
+                    "content": ["application/json": ["schema": ["$ref": "#/components/schemas/Readiness"]]],
                 ],
             ],
         ],

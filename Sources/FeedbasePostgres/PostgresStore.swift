@@ -248,6 +248,16 @@ public final class PostgresStore: ResourceStore {
         }) ?? false
     }
 
+    /// Not a standby (read-only while it recovers or replicates) and not read-only by default.
+    public func isWritable() async -> Bool {
+        (try? await run { connection in
+            let rows = try await connection.query(
+                "SELECT NOT pg_is_in_recovery() AND current_setting('transaction_read_only') = 'off'", logger: self.logger)
+            for try await writable in rows.decode(Bool.self) { return writable }
+            return false
+        }) ?? false
+    }
+
     public func close() async {
         running.cancel()
         await running.value

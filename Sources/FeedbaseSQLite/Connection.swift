@@ -225,6 +225,9 @@ final class Connection {
 
     var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
 
+    /// The main database was opened read-only (its file's permissions, or a read-only open).
+    var isReadOnly: Bool { sqlite3_db_readonly(handle, "main") == 1 }
+
     enum TransactionKind: String {
         /// Takes the write lock at BEGIN, so a write never fails half-way for want of the lock.
         case immediate = "BEGIN IMMEDIATE"

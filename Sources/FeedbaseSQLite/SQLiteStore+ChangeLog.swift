@@ -53,4 +53,11 @@ extension SQLiteStore {
     public func isHealthy() async -> Bool {
         (try? await database.read { connection in try connection.scalarInt("SELECT count(*) FROM sqlite_schema") }) != nil
     }
+
+    /// A write job that writes nothing: it runs in the writer's `BEGIN IMMEDIATE` (so the write
+    /// lock was had within the busy timeout) and commits an empty transaction, which touches no
+    /// page; the file must not have been opened read-only.
+    public func isWritable() async -> Bool {
+        (try? await database.write { connection in !connection.isReadOnly }) ?? false
+    }
 }

@@ -17,7 +17,7 @@ import Testing
             // The test client sends `Host: 127.0.0.1`.
             #expect(((document["servers"] as? [[String: Any]])?.first?["url"] as? String) == "http://127.0.0.1")
             let paths = try #require(document["paths"] as? [String: Any])
-            #expect(Set(paths.keys).isSuperset(of: ["/", "/_health", "/_changes", "/_feed", "/tasks", "/tasks/{id}", "/openapi.json", "/openapi.yaml", "/asyncapi.json"]))
+            #expect(Set(paths.keys).isSuperset(of: ["/", "/_health", "/_ready", "/_changes", "/_feed", "/tasks", "/tasks/{id}", "/openapi.json", "/openapi.yaml", "/asyncapi.json"]))
 
             let yaml = try await server.request("GET", "/openapi.yaml")
             #expect(yaml.status == 200 && yaml.header("Content-Type") == "application/yaml; charset=utf-8")

@@ -7,7 +7,7 @@ import Testing
 @testable import FeedbaseOpenAPI
 
 @Suite struct SecurityTests: DocumentTesting {
-    static let publicPaths: Set<String> = ["/", "/_health", "/openapi.json", "/openapi.yaml", "/asyncapi.json"]
+    static let publicPaths: Set<String> = ["/", "/_health", "/_ready", "/openapi.json", "/openapi.yaml", "/asyncapi.json"]
     static let feedPaths: Set<String> = ["/_changes", "/_feed", "/_changes/tasks", "/_changes/projects", "/_changes/comments"]
 
     @Test func theSchemesSayHowToAuthenticateAndAnonymousStaysPossible() async throws {

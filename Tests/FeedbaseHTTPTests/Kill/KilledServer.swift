@@ -106,6 +106,25 @@ final class KilledServer: Sendable {
         guard status == 0 else { throw KillTestError("SIGTERM: exit status \(status): \(log)") }
     }
 
+    /// Withdraws the server and sends `signal` now, without waiting: `exited` waits for the end.
+    func signal(_ signal: Int32) {
+        state.withLock { state in
+            state.served = nil
+            state.process?.signal(signal)
+        }
+    }
+
+    /// Waits (bounded) for the process to end by itself; its exit status and log.
+    func exited(timeout: Duration = .seconds(30)) async throws -> (status: Int32, log: String) {
+        guard let child = state.withLock({ $0.process }) else { throw KillTestError("no server process") }
+        let status = try await child.exitStatus(timeout: timeout)
+        state.withLock { state in
+            state.logs.append(child.stderr)
+            state.process = nil
+        }
+        return (status, child.stderr)
+    }
+
     /// Withdraws the server, signals the process and waits (bounded) for its exit status.
     private func end(_ signal: Int32, stopping: Duration? = nil) async throws -> (status: Int32, log: String)? {
         guard let child = state.withLock({ state -> ChildProcess? in
