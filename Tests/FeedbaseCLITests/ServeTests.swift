@@ -1,5 +1,6 @@
 // `feedbase serve` as a user runs it: port 0 logs the bound address on one line, the server
-// answers over HTTP, SIGTERM stops it cleanly with exit status 0, and bad flags are one error line.
+// answers over HTTP, SIGHUP does not end it, SIGTERM stops it cleanly with exit status 0, and bad
+// flags are one error line.
 
 import FeedbaseTestSupport
 import Foundation
@@ -64,6 +65,11 @@ final class ServeProcess: Sendable {
         let (body, listed) = try await URLSession.shared.data(from: url)
         #expect((listed as? HTTPURLResponse)?.statusCode == 200 && String(decoding: body, as: UTF8.self) == "[]")
         _ = try await server.waitForLog { $0.contains("POST /projects 201") }
+        // SIGHUP (a closed terminal, or an operator) reloads the keys; the process serves on.
+        server.child.signal(SIGHUP)
+        _ = try await server.waitForLog { $0.contains("SIGHUP: API keys reloaded") }
+        let (_, after) = try await URLSession.shared.data(from: url)
+        #expect((after as? HTTPURLResponse)?.statusCode == 200)
 
         #expect(try await server.stop() == 0)
         #expect(server.log.contains("stopped"))
