@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
         // The served process's lifecycle: signals, graceful shutdown (postgres-nio uses it too).
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        // HTTPS without a proxy (`--tls-cert`, `--tls-key`); postgres-nio's TLS is the same package.
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.29.0"),
     ],
     targets: [
         // The system SQLite (Debian: libsqlite3-dev). Only FeedbaseSQLite imports it.
@@ -105,6 +107,7 @@ let package = Package(
                 "FeedbaseHTTP",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

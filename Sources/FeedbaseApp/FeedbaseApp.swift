@@ -54,6 +54,9 @@ public struct AppConfiguration: Sendable {
     /// `--rate-limit` and `--rate-burst`: requests per second per identity, and at once; nil: no limit.
     public var rateLimit: (rate: Double, burst: Double)?
 
+    /// `--tls-cert` and `--tls-key`: serve HTTPS (and WSS) with this certificate chain and key.
+    public var tls: TLSFiles?
+
     /// `--db postgres://...`: the PostgreSQL engine instead of the SQLite file of `store` (whose
     /// feed and migrations settings still apply: migrations from `postgres/` beside SQLite's).
     public var postgres: PostgresEngineConfiguration?
@@ -103,9 +106,11 @@ public final class FeedbaseApp: Sendable {
                 "refusing to serve \(configuration.server.host) with no access rules: anyone who reaches it could read and change everything. "
                     + "Write a rules file (docs/API.md, \"Security\"), or pass --public if the data is meant to be open")
         }
+        var serverConfiguration = configuration.server
+        if let tls = configuration.tls { serverConfiguration.transport = try tls.transport() }
         // Listen first (accepting nothing yet): a port in use stops the start before the
         // database is opened, created or migrated.
-        let server = try await HTTPServer.bind(configuration.server, logger: logger)
+        let server = try await HTTPServer.bind(serverConfiguration, logger: logger)
         let store: any ResourceStore
         let loadKeys: @Sendable () async throws -> [StoredAPIKey]
         do {

@@ -74,6 +74,12 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("rate-burst"), help: "Requests one identity may make at once after a quiet spell; default twice the rate (env FEEDBASE_RATE_BURST).")
     var rateBurst: String = environment("RATE_BURST") ?? ""
 
+    @Option(name: .customLong("tls-cert"), help: "Serve HTTPS: a PEM file with the certificate, then any intermediates; with --tls-key (env FEEDBASE_TLS_CERT).")
+    var tlsCertificate: String? = environment("TLS_CERT")
+
+    @Option(name: .customLong("tls-key"), help: "The PEM private key of --tls-cert's certificate (env FEEDBASE_TLS_KEY).")
+    var tlsKey: String? = environment("TLS_KEY")
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info (one line per request), notice, warning, error (env FEEDBASE_LOG_LEVEL).")
     var logLevel: String = environment("LOG_LEVEL") ?? "info"
 
@@ -114,7 +120,10 @@ struct Serve: AsyncParsableCommand {
                 "nothing to serve: \(PostgresURL.isPostgres(database.db) ? "the database" : database.db) has no table with a primary key; add migrations (NNNN_description.sql files creating tables) to \(migrationOptions.migrations), docs/SCHEMA.md")
         }
         let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
-        logger.notice("listening on http://\(bare.contains(":") ? "[\(bare)]" : bare):\(app.port)", metadata: ["collections": "\(collections)"])
+        let scheme = tlsCertificate == nil ? "http" : "https"
+        logger.notice(
+            "listening on \(scheme)://\(bare.contains(":") ? "[\(bare)]" : bare):\(app.port)",
+            metadata: ["collections": "\(collections)", "version": "\(FeedbaseVersion.current)"])
         try await Lifecycle.serve(app, logger: logger)
     }
 
@@ -164,6 +173,12 @@ struct Serve: AsyncParsableCommand {
             } catch let error as StoreError {
                 throw CLIError("--db: \(error.message)")
             }
+        }
+        switch (tlsCertificate, tlsKey) {
+        case let (certificate?, key?): configuration.tls = TLSFiles(certificateChain: certificate, privateKey: key)
+        case (nil, nil): break
+        case (nil, _?): throw CLIError("--tls-key needs --tls-cert, the certificate it is the key of")
+        case (_?, nil): throw CLIError("--tls-cert needs --tls-key, the certificate's private key")
         }
         configuration.rules = try rulesOptions.load(migrations: migrationOptions.migrations)
         configuration.publicAccess = publicAccess

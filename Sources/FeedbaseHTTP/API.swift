@@ -303,7 +303,7 @@ public struct API: Sendable {
         guard let host = request.headers.first(name: "Host"), !host.isEmpty, host.utf8.count <= 255,
             host.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "-.:[]_".unicodeScalars.contains($0)) })
         else { return nil }
-        return "http://" + host
+        return (request.isSecure ? "https://" : "http://") + host
     }
 
     static func indexDocument(_ schema: Schema, feed: Bool) -> [UInt8] {

@@ -27,6 +27,12 @@ public struct ServerConfiguration: Sendable {
     public var streamBufferLimit: Int = 1 << 20
     /// What one client may hold or send (connections, head, body shape, WebSocket messages).
     public var limits = RequestLimits()
+    /// Adds what a connection's bytes pass through before HTTP: TLS, which FeedbaseApp sets up
+    /// with swift-nio-ssl from a certificate and key (`--tls-cert`, `--tls-key`); nil for plain
+    /// HTTP. Kept out of this module so that it (and the fuzz targets built on it) need no TLS.
+    public var transport: (@Sendable (any Channel) throws -> Void)?
+    /// Whether connections are TLS: the documents then name an https:// server.
+    public var isSecure: Bool { transport != nil }
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, maxBodySize: Int = 1 << 20, idleTimeout: TimeAmount = .seconds(60),
@@ -76,6 +82,11 @@ public final class HTTPServer: Sendable {
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
                 guard let api = api.value.withLock({ $0 }) else { return channel.close() }
+                do {
+                    try configuration.transport?(channel)
+                } catch {
+                    return channel.eventLoop.makeFailedFuture(error)
+                }
                 guard connections.insert(channel, limit: limits.connections) else {
                     return channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(RefusedConnectionHandler()) }
                 }
@@ -150,7 +161,7 @@ public final class HTTPServer: Sendable {
         try sync.addHandler(
             RequestHandler(
                 api: api, maxBodySize: configuration.maxBodySize, streamLimit: configuration.streamBufferLimit, limits: limits,
-                lineWatch: lineWatch, logger: logger),
+                lineWatch: lineWatch, secure: configuration.isSecure, logger: logger),
             name: "feedbase.request")
     }
 

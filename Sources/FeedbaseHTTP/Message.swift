@@ -17,6 +17,8 @@ public struct Request: Sendable {
     public var identity: Identity = .anonymous
     /// The client's IP address (the anonymous are rate-limited by it).
     public var remoteAddress: String?
+    /// Whether it came over TLS.
+    public var isSecure = false
 
     public var path: Substring { Self.path(of: uri) }
 

@@ -27,9 +27,12 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     private let limits: RequestLimits
     private let logger: Logger
     private let lineWatch: RequestLineWatch
+    /// The connection is TLS (the request's `isSecure`).
+    private let secure: Bool
     private var state = State.idle
 
-    init(api: API, maxBodySize: Int, streamLimit: Int, limits: RequestLimits, lineWatch: RequestLineWatch, logger: Logger) {
+    init(api: API, maxBodySize: Int, streamLimit: Int, limits: RequestLimits, lineWatch: RequestLineWatch, secure: Bool = false, logger: Logger) {
+        self.secure = secure
         self.api = api
         self.lineWatch = lineWatch
         self.maxBodySize = maxBodySize
@@ -150,6 +153,7 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         var request = Request(
             method: head.method, uri: head.uri, headers: head.headers, body: Array(body.readableBytesView), requestID: requestID)
         request.remoteAddress = context.channel.remoteAddress?.ipAddress
+        request.isSecure = secure
         let api = self.api
         let promise = context.eventLoop.makePromise(of: Response.self)
         api.respond(to: request) { promise.succeed($0) }
