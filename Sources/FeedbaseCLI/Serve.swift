@@ -80,18 +80,28 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("tls-key"), help: "The PEM private key of --tls-cert's certificate (env FEEDBASE_TLS_KEY).")
     var tlsKey: String? = environment("TLS_KEY")
 
+    @Option(name: .customLong("log-format"), help: "text (swift-log's lines) or json (one object per line, metadata as fields) (env FEEDBASE_LOG_FORMAT).")
+    var logFormat: String = environment("LOG_FORMAT") ?? "text"
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info (one line per request), notice, warning, error (env FEEDBASE_LOG_LEVEL).")
     var logLevel: String = environment("LOG_LEVEL") ?? "info"
 
     func run() async throws {
         var logger = Logger(label: "feedbase")
         let app: FeedbaseApp
+        let rules: AccessRules?
         do {
             guard let level = Logger.Level(rawValue: logLevel.lowercased()) else {
                 throw CLIError("--log-level must be one of trace, debug, info, notice, warning, error, critical, not '\(logLevel)'")
             }
             logger.logLevel = level
+            switch logFormat.lowercased() {
+            case "text": FeedbaseLogHandler.json.store(false, ordering: .relaxed)
+            case "json": FeedbaseLogHandler.json.store(true, ordering: .relaxed)
+            default: throw CLIError("--log-format must be text or json, not '\(logFormat)'")
+            }
             let configuration = try appConfiguration()
+            rules = configuration.rules
             // A missing migrations directory is one error line before any file is created.
             _ = try Migrator.files(in: configuration.postgres?.migrationsDirectory ?? migrationOptions.migrations)
             if configuration.server.limits.connections < Int(limitOptions.connections) ?? 0 {
@@ -113,6 +123,9 @@ struct Serve: AsyncParsableCommand {
             }
         } catch {
             throw reported(error)
+        }
+        if let rules {
+            logger.notice("access rules loaded", metadata: ["file": "\(rules.file)", "rules": "\(rules.rules.count)"])
         }
         let collections = app.store.schema.collections.map(\.name).joined(separator: ", ")
         if collections.isEmpty {

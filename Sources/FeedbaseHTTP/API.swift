@@ -127,7 +127,11 @@ public struct API: Sendable {
             case .success(let identity):
                 var request = request
                 request.identity = identity
-                admit(request, reply: reply)
+                admit(request) { response in
+                    var response = response
+                    response.identity = identity
+                    reply(response)
+                }
             case .failure(let failure):
                 reply(Problem.unauthorized(failure).response(instance: String(request.path), requestID: request.requestID))
             }

@@ -289,7 +289,9 @@ struct FeedRoutes: Sendable {
             _ = stream.write(Array(": feedbase change feed\nretry: 1000\n\n".utf8))
             Task {
                 // Past the band limit since the check above: the stream ends (the client retries).
-                if case .tooManyBands = await hub.subscribe(sink, since: since, collections: collections, band: band) { stream.finish() }
+                if case .tooManyBands = await hub.subscribe(sink, since: since, collections: collections, band: band) {
+                    stream.finish(reason: "too many bands")
+                }
             }
         }
         return response
@@ -312,7 +314,7 @@ final class ServerSentEvents: FeedSink {
     func endUnauthorized() {
         let seq = lastSeq.load(ordering: .relaxed)
         _ = stream.write(Array("event: unauthorized\ndata: {\"type\":\"unauthorized\",\"seq\":\(seq)}\n\n".utf8))
-        stream.finish()
+        stream.finish(reason: "credentials expired or revoked")
     }
 
     /// A client that left before its subscription landed is not taken on.
@@ -320,13 +322,17 @@ final class ServerSentEvents: FeedSink {
 
     func send(_ batch: EventBatch) -> Bool {
         if let last = batch.events.last?.seq { lastSeq.store(last, ordering: .relaxed) }
-        return stream.write(Self.encoded(batch))
+        guard stream.write(Self.encoded(batch)) else { return false }
+        stream.delivered(batch.events.count)
+        return true
     }
 
     /// A page of the backlog, paced by the stream (`hasRoomForBacklog`).
     func sendBacklog(_ batch: EventBatch) -> Bool {
         if let last = batch.events.last?.seq { lastSeq.store(last, ordering: .relaxed) }
-        return stream.writeBacklog(Self.encoded(batch))
+        guard stream.writeBacklog(Self.encoded(batch)) else { return false }
+        stream.delivered(batch.events.count)
+        return true
     }
 
     var hasRoomForBacklog: Bool { stream.hasRoomForBacklog }
@@ -359,18 +365,22 @@ final class ServerSentEvents: FeedSink {
     }
 
     func close(_ reason: FeedCloseReason) {
+        let ended: String
         switch reason {
         case .reset(let oldest):
+            ended = "reset: events pruned"
             _ = stream.write(Array("event: reset\ndata: {\"type\":\"reset\",\"oldest\":\(oldest)}\n\n".utf8))
         case .slow(let lastSent):
+            ended = "slow consumer cut off"
             // The buffer is full: this may not arrive; the client resumes from its Last-Event-ID.
             _ = stream.write(Array("event: overflow\ndata: {\"type\":\"overflow\",\"seq\":\(lastSent)}\n\n".utf8))
         case .failure(let lastSent):
+            ended = "log read failed"
             // The client resumes from its Last-Event-ID; `seq` says the same for one that keeps none.
             _ = stream.write(Array("event: failure\ndata: {\"type\":\"failure\",\"seq\":\(lastSent)}\n\n".utf8))
         case .shutdown:
-            break
+            ended = "server stopping"
         }
-        stream.finish()
+        stream.finish(reason: ended)
     }
 }

@@ -43,6 +43,9 @@ public struct Response: Sendable {
     public var body: [UInt8]
     /// A body written over time instead of `body`: called once the head is sent.
     public var stream: (@Sendable (ResponseStream) -> Void)?
+    /// Who asked, once the credentials were verified (nil: refused, or none looked at), for
+    /// the access log.
+    public var identity: Identity?
 
     public init(status: HTTPResponseStatus, headers: HTTPHeaders = [:], body: [UInt8] = []) {
         self.status = status

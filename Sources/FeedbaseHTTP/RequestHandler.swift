@@ -193,10 +193,12 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
             let channel = context.channel
             written.whenComplete { _ in channel.close(promise: nil) }
         }
-        let milliseconds = Double((NIODeadline.now() - started).nanoseconds) / 1_000_000
+        guard logger.logLevel <= .info else { return }
+        var metadata = AccessLog.metadata(requestID: requestID, address: context.channel.remoteAddress?.ipAddress, identity: response.identity)
+        metadata["bytes"] = "\(hasBody && head.method != .HEAD ? response.body.count : 0)"
         logger.info(
-            "\(head.method.rawValue) \(Self.loggable(head.uri)) \(response.status.code) \(milliseconds.formatted3)ms",
-            metadata: ["request-id": "\(requestID)"])
+            "\(head.method.rawValue) \(Self.loggable(head.uri)) \(response.status.code) \(AccessLog.milliseconds(since: started))ms",
+            metadata: metadata)
     }
 
     /// Sends the head, then lets the route write the body over time; the connection takes its
@@ -213,13 +215,23 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         let responseStream = ResponseStream(channel: context.channel, limit: streamLimit)
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         let keepAlive = head.isKeepAlive
+        let started = NIODeadline.now()
+        let target = "\(head.method.rawValue) \(Self.loggable(head.uri))"
+        let metadata = AccessLog.metadata(requestID: requestID, address: context.channel.remoteAddress?.ipAddress, identity: response.identity)
+        let logger = self.logger
         responseStream.finished.whenComplete { _ in
             let (handler, context) = bound.value
+            let (bytes, events, ended) = responseStream.summary
+            var ending = metadata
+            ending["bytes"] = "\(bytes)"
+            ending["events"] = "\(events)"
+            ending["ended"] = "\(ended)"
+            logger.info("\(target) stream ended \(AccessLog.milliseconds(since: started))ms", metadata: ending)
             handler.state = .idle
             context.triggerUserOutboundEvent(RequestDeadlineHandler.Event.responseFinished, promise: nil)
             if !keepAlive { context.close(promise: nil) }
         }
-        logger.info("\(head.method.rawValue) \(Self.loggable(head.uri)) \(response.status.code) stream", metadata: ["request-id": "\(requestID)"])
+        logger.info("\(target) \(response.status.code) stream", metadata: metadata)
         stream(responseStream)
     }
 

@@ -19,6 +19,10 @@ public final class ResponseStream: Sendable {
         var finished = false
         var onClose: [@Sendable () -> Void] = []
         var roomWaiters: [CheckedContinuation<Void, Never>] = []
+        /// For the access log: bytes queued, events delivered, and how the stream ended.
+        var bytes = 0
+        var events = 0
+        var ended = "open"
     }
 
     private let state = Mutex(State())
@@ -45,6 +49,7 @@ public final class ResponseStream: Sendable {
         let accepted = state.withLock { state -> Bool in
             guard !state.finished, state.outstanding == 0 || state.outstanding + count <= limit else { return false }
             state.outstanding += count
+            state.bytes += count
             return true
         }
         guard accepted else { return false }
@@ -61,6 +66,7 @@ public final class ResponseStream: Sendable {
         let accepted = state.withLock { state -> Bool in
             guard !state.finished else { return false }
             state.backlog += count
+            state.bytes += count
             return true
         }
         guard accepted else { return false }
@@ -98,9 +104,18 @@ public final class ResponseStream: Sendable {
         for waiter in waiters { waiter.resume() }
     }
 
-    /// Ends the response (the connection may carry another request).
-    public func finish() {
-        guard let actions = settle() else { return }
+    /// Counts `count` events as delivered (written to the connection), for the access log.
+    public func delivered(_ count: Int) {
+        state.withLock { $0.events += count }
+    }
+
+    /// What the stream carried and how it ended, for the access log line at its end.
+    var summary: (bytes: Int, events: Int, ended: String) { state.withLock { ($0.bytes, $0.events, $0.ended) } }
+
+    /// Ends the response (the connection may carry another request); `reason` is how the
+    /// access log says it ended.
+    public func finish(reason: String = "finished") {
+        guard let actions = settle(reason) else { return }
         wakeRoomWaiters()
         for action in actions { action() }
         channel.writeAndFlush(HTTPServerResponsePart.end(nil)).whenComplete { [finishedPromise] _ in
@@ -119,10 +134,11 @@ public final class ResponseStream: Sendable {
     }
 
     /// Marks the stream finished; the close actions to run, or nil if it already was.
-    private func settle() -> [@Sendable () -> Void]? {
+    private func settle(_ reason: String) -> [@Sendable () -> Void]? {
         state.withLock { state in
             guard !state.finished else { return nil }
             state.finished = true
+            state.ended = reason
             defer { state.onClose = [] }
             return state.onClose
         }
@@ -134,7 +150,7 @@ public final class ResponseStream: Sendable {
     public var isFinished: Bool { state.withLock { $0.finished } }
 
     private func closed() {
-        guard let actions = settle() else { return }
+        guard let actions = settle("client closed") else { return }
         wakeRoomWaiters()
         for action in actions { action() }
         finishedPromise.succeed()

@@ -10,6 +10,7 @@
 import FeedbaseAuth
 import FeedbaseFeed
 import FeedbaseModel
+import Logging
 import NIOCore
 import NIOHTTP1
 import NIOWebSocket
@@ -53,22 +54,31 @@ enum WebSocketFeed {
             upgradePipelineHandler: { channel, head in
                 admitted(head, on: channel.eventLoop, counting: false, address: nil).flatMap { admitted in
                     guard let (request, identity) = admitted else { return channel.close() }
+                    // Logged like any request: the upgrade's 101 now, the socket's end later.
+                    let target = "\(head.method.rawValue) \(RequestHandler.loggable(head.uri))"
+                    let metadata = AccessLog.metadata(
+                        requestID: RequestHandler.requestID(head.headers), address: channel.remoteAddress?.ipAddress, identity: identity)
+                    api.logger.info("\(target) 101 websocket", metadata: metadata)
+                    let log = WebSocketFeedHandler.Log(logger: api.logger, target: target, metadata: metadata, started: .now())
                     return upgraded(
-                        channel, api: api, feed: feed, request: request, identity: identity, streamLimit: streamLimit, maxMessageBytes: maxMessageBytes)
+                        channel, api: api, feed: feed, request: request, identity: identity, streamLimit: streamLimit, maxMessageBytes: maxMessageBytes,
+                        log: log)
                 }
             })
     }
 
     private static func upgraded(
-        _ channel: any Channel, api: API, feed: FeedService, request: FeedRequest, identity: Identity, streamLimit: Int, maxMessageBytes: Int
+        _ channel: any Channel, api: API, feed: FeedService, request: FeedRequest, identity: Identity, streamLimit: Int, maxMessageBytes: Int,
+        log: WebSocketFeedHandler.Log
     ) -> EventLoopFuture<Void> {
                 channel.eventLoop.makeCompletedFuture {
                     let writer = FrameBytesWriter(eventLoop: channel.eventLoop)
                     try channel.pipeline.syncOperations.addHandler(writer, position: .first)
                     try channel.pipeline.syncOperations.addHandler(
                         NIOWebSocketFrameAggregator(minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 64, maxAccumulatedFrameSize: maxMessageBytes))
-                    try channel.pipeline.syncOperations.addHandler(
-                        WebSocketFeedHandler(api: api, feed: feed, writer: writer, request: request, identity: identity, limit: streamLimit))
+                    let handler = WebSocketFeedHandler(api: api, feed: feed, writer: writer, request: request, identity: identity, limit: streamLimit)
+                    handler.log = log
+                    try channel.pipeline.syncOperations.addHandler(handler)
                 }
     }
 
@@ -93,6 +103,14 @@ final class WebSocketFeedHandler: ChannelInboundHandler {
     private var bands: WebSocketBands?
     private var pings: RepeatedTask?
     private var watch: Int?
+    /// The access log's line at the socket's end: what the upgrade logged, and when.
+    struct Log: Sendable {
+        var logger: Logger
+        var target: String
+        var metadata: Logger.Metadata
+        var started: NIODeadline
+    }
+    var log: Log?
 
     init(api: API, feed: FeedService, writer: FrameBytesWriter, request: FeedRequest, identity: Identity, limit: Int) {
         self.api = api
@@ -119,7 +137,16 @@ final class WebSocketFeedHandler: ChannelInboundHandler {
         let request = self.request
         let channel = context.channel
         let credentialWatch = api.credentialWatch
+        let log = self.log
         channel.closeFuture.whenComplete { [pings, watch] _ in
+            if let log, log.logger.logLevel <= .info {
+                let (events, bytes, ended) = sink.summary
+                var metadata = log.metadata
+                metadata["events"] = "\(events)"
+                metadata["bytes"] = "\(bytes)"
+                metadata["ended"] = "\(ended)"
+                log.logger.info("\(log.target) websocket ended \(AccessLog.milliseconds(since: log.started))ms", metadata: metadata)
+            }
             pings?.cancel()
             credentialWatch.unwatch(watch)
             // From now on the sink refuses events, so the hub drops it even if the subscribe
@@ -163,6 +190,7 @@ final class WebSocketFeedHandler: ChannelInboundHandler {
                 guard case .unknown(let number) = code else { return code }
                 return (3000...4999).contains(number) ? code : nil
             } ?? .normalClosure
+            sink?.clientClosed(code)
             sink?.close(code: code, reason: "")
         case .text:
             bands?.receive(frame.unmaskedData)

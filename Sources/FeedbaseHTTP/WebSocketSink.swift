@@ -45,6 +45,10 @@ final class WebSocketSink: FeedSink {
         /// The last firehose event handed to the queue (what a 4401 resumes after), or the
         /// subscription's start.
         var lastQueuedSeq: Int64?
+        /// For the access log: events and bytes taken, and how the socket ended.
+        var events = 0
+        var bytes = 0
+        var ended: String?
     }
 
     private let channel: any Channel
@@ -75,7 +79,21 @@ final class WebSocketSink: FeedSink {
             return frames
         }
         if tracksResume, let last = batch.events.last?.seq { state.withLock { $0.lastQueuedSeq = last } }
-        return enqueue(Batch(frames: frames, firstSeq: tracksResume ? batch.events.first?.seq : nil, backlog: backlog))
+        guard enqueue(Batch(frames: frames, firstSeq: tracksResume ? batch.events.first?.seq : nil, backlog: backlog)) else { return false }
+        state.withLock { $0.events += batch.events.count }
+        return true
+    }
+
+    /// The client sent a close frame (its code): how the access log says the socket ended.
+    func clientClosed(_ code: WebSocketErrorCode) {
+        state.withLock { state in
+            if state.ended == nil { state.ended = "client closed (\(code))" }
+        }
+    }
+
+    /// Events and bytes taken, and how the socket ended, for the access log line at its end.
+    var summary: (events: Int, bytes: Int, ended: String) {
+        state.withLock { ($0.events, $0.bytes, $0.ended ?? "connection lost") }
     }
 
     func sendBacklog(_ batch: EventBatch) -> Bool {
@@ -205,6 +223,7 @@ final class WebSocketSink: FeedSink {
         let closing = state.withLock { state -> Bool in
             guard !state.closed else { return false }
             state.closed = true
+            if state.ended == nil { state.ended = "server closed (\(code))" }
             let firstQueued = state.queue.lazy.compactMap(\.firstSeq).first
             if !keepQueued {
                 state.queue = []
@@ -240,6 +259,7 @@ final class WebSocketSink: FeedSink {
                 state.queuedBytes += bytes
             }
             state.queue.append(batch)
+            state.bytes += bytes
             defer { state.drainScheduled = true }
             return (true, !state.drainScheduled)
         }

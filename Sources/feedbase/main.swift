@@ -3,5 +3,5 @@
 import FeedbaseCLI
 import Logging
 
-LoggingSystem.bootstrap(StreamLogHandler.standardError)
+LoggingSystem.bootstrap(FeedbaseLogHandler.init(label:))
 await FeedbaseCommand.start()
