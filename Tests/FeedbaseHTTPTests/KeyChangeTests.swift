@@ -20,8 +20,7 @@ import Testing
             let band = try await BandTransport.serverSentEvents.follow(port: server.port, collection: "tasks", query: "done=is.false", since: since)
             let webSocket = try await BandTransport.webSocket.follow(port: server.port, collection: "comments", query: "body=eq.c", since: since)
 
-            // One transaction on both (psql runs a multi-statement -c as one); on PostgreSQL the
-            // identity then follows the key given, as a program writing there must.
+            // On PostgreSQL the identity then follows the key given, as a program writing there must.
             let change = "UPDATE tasks SET id = 500 WHERE id = 1; UPDATE comments SET id = 'new' WHERE id = 'old'"
             try await server.foreignWrite(EngineSQL(
                 sqlite: change, postgres: change + "; SELECT setval(pg_get_serial_sequence('tasks', 'id'), (SELECT max(id) FROM tasks));"))
