@@ -3,7 +3,9 @@
 // unless `check *` lets it go anywhere. The Examples/secured repro, then a randomized oracle: a
 // random rule with a random `check`, random creates (one, many, PUT of a new id), patches,
 // replaces and batches that keep or break each condition, every answer and the table after it
-// compared with a model of the rule, many seeds.
+// compared with a model of the rule, many seeds (AccessCheckOracleTests). The repro runs on
+// both engines, on the example's own migrations (its postgres/ on PostgreSQL); what
+// `feedbase rules` prints comes from the schema model alone, and runs on SQLite.
 
 import FeedbaseApp
 import FeedbaseHTTP
@@ -16,10 +18,10 @@ import Testing
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Examples/secured/migrations").path
 
-    static func withSecured(rules text: String, _ body: (TestServer) async throws -> Void) async throws {
+    static func withSecured(_ engine: Engine = .sqlite, rules text: String, _ body: (TestServer) async throws -> Void) async throws {
         let rules = try AccessRules.parse(text, file: "rules.conf")
         let (directory, _) = try TestServer.scratch(sql: nil)
-        let server = try await TestServer.start(directory: directory, migrations: securedMigrations, configure: { $0.rules = rules })
+        let server = try await TestServer.start(engine: engine, directory: directory, migrations: securedMigrations, configure: { $0.rules = rules })
         do { try await body(server) } catch {
             await server.stop()
             throw error
@@ -27,14 +29,15 @@ import Testing
         await server.stop()
     }
 
-    @Test func aCheckRuleStillHoldsCreatesToTheirWhere() async throws {
+    @Test(arguments: Engine.available)
+    func aCheckRuleStillHoldsCreatesToTheirWhere(engine: Engine) async throws {
         let rules = """
             allow read, create, update on notes to user where owner=eq.$sub check shared=is.false
             allow * on notes to admin
             """
-        try await Self.withSecured(rules: rules) { server in
+        try await Self.withSecured(engine, rules: rules) { server in
             let alice = try await server.bearer(role: "user", subject: "alice")
-            func count(_ owner: String) async throws -> String { try await server.sqlite3Scalar("SELECT count(*) FROM notes WHERE owner = '\(owner)'") }
+            func count(_ owner: String) async throws -> String { try await server.foreignScalar(EngineSQL("SELECT count(*) FROM notes WHERE owner = '\(owner)'")) }
             // The repro: a row for bob, made by alice.
             let forged = try await server.request("POST", "/notes", headers: alice, json: #"{"owner":"bob","title":"x","shared":false}"#)
             #expect(forged.status == 403, "\(forged.text)")
@@ -59,14 +62,15 @@ import Testing
         }
     }
 
-    @Test func checkStarLetsAnUpdateHandARowOverButNotACreateForgeOne() async throws {
-        try await Self.withSecured(rules: "allow read, create, update on notes to user where owner=eq.$sub check *") { server in
+    @Test(arguments: Engine.available)
+    func checkStarLetsAnUpdateHandARowOverButNotACreateForgeOne(engine: Engine) async throws {
+        try await Self.withSecured(engine, rules: "allow read, create, update on notes to user where owner=eq.$sub check *") { server in
             let alice = try await server.bearer(role: "user", subject: "alice")
             #expect(try await server.request("POST", "/notes", headers: alice, json: #"{"owner":"bob","title":"x"}"#).status == 403)
             let own = try await server.request("POST", "/notes", headers: alice, json: #"{"owner":"alice","title":"mine"}"#)
             let id = try #require(try object(own)["id"] as? Int)
             #expect(try await server.request("PATCH", "/notes/\(id)", headers: alice, json: #"{"owner":"bob"}"#).status == 200)
-            #expect(try await server.sqlite3Scalar("SELECT owner FROM notes WHERE id = \(id)") == "bob")
+            #expect(try await server.foreignScalar(EngineSQL("SELECT owner FROM notes WHERE id = \(id)")) == "bob")
         }
     }
 

@@ -1,4 +1,4 @@
-// A primary key changed by another program (the sqlite3 shell) is another item to every reader:
+// A primary key changed by another program (the sqlite3 shell, or psql) is another item to every reader:
 // the log holds a `delete` of the old id and a `create` of the new one, one after the other in
 // the change's transaction, so the firehose, /_changes and every band drop the old id and take
 // the new one. Integer and text keys alike. (BandTests' random writes change keys too.)
@@ -8,8 +8,9 @@ import Foundation
 import Testing
 
 @Suite struct KeyChangeTests {
-    @Test func aKeyChangedByAnotherProgramIsADeleteOfTheOldIdAndACreateOfTheNewOne() async throws {
-        try await withServer(progressInterval: .milliseconds(20)) { server in
+    @Test(arguments: Engine.available)
+    func aKeyChangedByAnotherProgramIsADeleteOfTheOldIdAndACreateOfTheNewOne(engine: Engine) async throws {
+        try await withServer(engine, progressInterval: .milliseconds(20)) { server in
             _ = try await server.request("POST", "/projects", json: #"{"name":"p"}"#)
             _ = try await server.request("POST", "/tasks", json: #"{"project_id":1,"title":"a"}"#)
             _ = try await server.request("POST", "/tasks", json: #"{"project_id":1,"title":"b","done":true}"#)
@@ -19,7 +20,10 @@ import Testing
             let band = try await BandTransport.serverSentEvents.follow(port: server.port, collection: "tasks", query: "done=is.false", since: since)
             let webSocket = try await BandTransport.webSocket.follow(port: server.port, collection: "comments", query: "body=eq.c", since: since)
 
-            try await server.sqlite3("UPDATE tasks SET id = 500 WHERE id = 1; UPDATE comments SET id = 'new' WHERE id = 'old'")
+            // On PostgreSQL the identity then follows the key given, as a program writing there must.
+            let change = "UPDATE tasks SET id = 500 WHERE id = 1; UPDATE comments SET id = 'new' WHERE id = 'old'"
+            try await server.foreignWrite(EngineSQL(
+                sqlite: change, postgres: change + "; SELECT setval(pg_get_serial_sequence('tasks', 'id'), (SELECT max(id) FROM tasks));"))
 
             let events = try await changes(server, since: since, count: 4)
             #expect(events.map(\.description) == [
