@@ -7,8 +7,8 @@
 import FeedbaseModel
 import FeedbasePostgres
 import FeedbaseSQLite
-import Logging
 import Foundation
+import Logging
 import Testing
 
 /// JSON with sorted keys, for comparing items whatever their key order.
