@@ -34,10 +34,16 @@ extension PostgresWrite {
             else { continue }
             // A row may refer to itself, or to a sibling the same request creates.
             if reference.table == collection.name, value == ownKey || pendingKeys.contains(value) { continue }
-            // An unserved parent is left to PostgreSQL's own check.
-            guard let parent = collections[reference.table],
-                let parentColumn = parent.column(reference.parentColumn ?? parent.primaryKey.name)
-            else { continue }
+            guard let parent = collections[reference.table] else {
+                // An unserved parent is checked as SQLite's engine checks it, and never named: else
+                // PostgreSQL's own check fails the write alone, without the body's other problems.
+                guard let parentColumn = reference.parentColumn,
+                    try await !existsUnserved(value, in: reference.table, column: parentColumn, typedAs: column)
+                else { continue }
+                problems.append(Violation(pointer: pointer, detail: "the referenced item does not exist"))
+                continue
+            }
+            guard let parentColumn = parent.column(reference.parentColumn ?? parent.primaryKey.name) else { continue }
             let scope = access.referenced[reference.table] ?? .all
             guard try await !exists(value, in: parent, column: parentColumn, scope: scope) else { continue }
             problems.append(Violation(pointer: pointer, detail: "no item \(Self.describe(value)) in \(reference.table)"))
@@ -80,6 +86,19 @@ extension PostgresWrite {
         guard let operand = PostgresConditions.operand(value, for: column, into: &sql) else { return false }
         let admission = try Self.admission(scope, parent, row: table, into: &sql)
         sql.text = "SELECT 1 FROM \(table) WHERE \(PostgresConditions.comparable(column, row: table)) = \(operand) AND \(admission) LIMIT 1"
+        return try await !rows(sql).isEmpty
+    }
+
+    /// Whether a row of the unserved `table` whose `column` is `value` exists, the value typed as
+    /// the referencing column (a foreign key's two columns compare alike); true when the value
+    /// has no operand, for PostgreSQL's own check to decide.
+    private func existsUnserved(_ value: SQLValue, in table: String, column: String, typedAs referencing: Column) async throws -> Bool {
+        var sql = PostgresBoundSQL()
+        guard let operand = PostgresConditions.operand(value, for: referencing, into: &sql) else { return true }
+        var parentColumn = referencing
+        parentColumn.name = column
+        let row = PostgresSQL.identifier(table)
+        sql.text = "SELECT 1 FROM \(row) WHERE \(PostgresConditions.comparable(parentColumn, row: row)) = \(operand) LIMIT 1"
         return try await !rows(sql).isEmpty
     }
 

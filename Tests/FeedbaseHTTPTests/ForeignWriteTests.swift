@@ -1,12 +1,14 @@
-// Writes by other programs: the stock sqlite3 shell inserts, updates and deletes in every
-// shipped table (BLOB columns included) while the server runs and after it stopped, and each
-// write reaches a feed subscriber as one event with the right item. A migration run from outside
-// (as `feedbase migrate` runs it) drops and renames columns of a served table while a subscriber
-// is connected, and the feed carries on in the new shape.
+// Writes by other programs: the stock sqlite3 shell, or psql, inserts, updates and deletes in
+// every shipped table (BLOB and bytea columns included) while the server runs and after it
+// stopped, and each write reaches a feed subscriber as one event with the right item. A migration
+// run from outside (as `feedbase migrate` runs it) drops and renames columns of a served table
+// while a subscriber is connected, and the feed carries on in the new shape.
 
 import FeedbaseModel
+import FeedbasePostgres
 import FeedbaseSQLite
 import Foundation
+import Logging
 import Testing
 
 /// JSON with sorted keys, for comparing items whatever their key order.
@@ -15,8 +17,10 @@ func canonical(_ value: Any) throws -> String {
 }
 
 /// The shell's writes to every shipped table, each with the event it must give: collection,
-/// op, id, and the item (every column given explicitly, so the oracle needs no server).
-private func shellWrites(_ k: Int) -> [(sql: String, event: (collection: String, op: String, id: String, item: [String: Any]))] {
+/// op, id, and the item (every column given explicitly, so the oracle needs no server). psql
+/// writes bytes and booleans in PostgreSQL's words, and moves an identity past a key it gives,
+/// as a program writing there must (docs/POSTGRES-SCHEMA.md).
+private func shellWrites(_ k: Int) -> [(sql: EngineSQL, event: (collection: String, op: String, id: String, item: [String: Any]))] {
     let project: [String: Any] = [
         "id": 100 + k, "name": "shell \(k)", "description": NSNull(), "archived": false, "created_at": "2026-01-02T03:04:05.000Z",
     ]
@@ -25,27 +29,35 @@ private func shellWrites(_ k: Int) -> [(sql: String, event: (collection: String,
         "due": NSNull(), "tags": ["a", 1], "attachment": "AP8Q", "created_at": "2026-01-02T03:04:05.000Z",
     ]
     var comment: [String: Any] = ["id": "c-\(k)", "task_id": 200 + k, "body": "hi", "posted_on": "2026-01-02", "remind_at": "08:30:00"]
-    var writes: [(String, (String, String, String, [String: Any]))] = [
-        ("INSERT INTO projects (id, name, created_at) VALUES (\(100 + k), 'shell \(k)', '2026-01-02T03:04:05.000Z')",
+    let moveIdentity = { (table: String) in " SELECT setval(pg_get_serial_sequence('\(table)', 'id'), (SELECT max(id) FROM \(table)));" }
+    let projectInsert = "INSERT INTO projects (id, name, created_at) VALUES (\(100 + k), 'shell \(k)', '2026-01-02T03:04:05.000Z');"
+    let taskInsert = "INSERT INTO tasks (id, project_id, title, priority, estimate, tags, attachment, created_at) VALUES "
+        + "(\(200 + k), \(100 + k), 'from the shell', 3, 1.5, '[\"a\",1]', BYTES, '2026-01-02T03:04:05.000Z');"
+    var writes: [(EngineSQL, (String, String, String, [String: Any]))] = [
+        (EngineSQL(sqlite: projectInsert, postgres: projectInsert + moveIdentity("projects")),
          ("projects", "create", "\(100 + k)", project)),
-        ("INSERT INTO tasks (id, project_id, title, priority, estimate, tags, attachment, created_at) VALUES "
-            + "(\(200 + k), \(100 + k), 'from the shell', 3, 1.5, '[\"a\",1]', x'00FF10', '2026-01-02T03:04:05.000Z')",
+        (EngineSQL(
+            sqlite: taskInsert.replacingOccurrences(of: "BYTES", with: "x'00FF10'"),
+            postgres: taskInsert.replacingOccurrences(of: "BYTES", with: #"'\x00FF10'::bytea"#) + moveIdentity("tasks")),
          ("tasks", "create", "\(200 + k)", task)),
-        ("INSERT INTO comments (id, task_id, body, posted_on, remind_at) VALUES ('c-\(k)', \(200 + k), 'hi', '2026-01-02', '08:30:00')",
+        (EngineSQL("INSERT INTO comments (id, task_id, body, posted_on, remind_at) VALUES ('c-\(k)', \(200 + k), 'hi', '2026-01-02', '08:30:00')"),
          ("comments", "create", "c-\(k)", comment)),
     ]
     task["attachment"] = "3q2+7w=="
     task["done"] = true
-    writes.append(("UPDATE tasks SET attachment = x'DEADBEEF', done = 1 WHERE id = \(200 + k)", ("tasks", "update", "\(200 + k)", task)))
+    writes.append((EngineSQL(
+        sqlite: "UPDATE tasks SET attachment = x'DEADBEEF', done = 1 WHERE id = \(200 + k)",
+        postgres: #"UPDATE tasks SET attachment = '\xDEADBEEF'::bytea, done = true WHERE id = "# + "\(200 + k)"),
+        ("tasks", "update", "\(200 + k)", task)))
     var updatedProject = project
     updatedProject["description"] = "set by the shell"
-    writes.append(("UPDATE projects SET description = 'set by the shell' WHERE id = \(100 + k)",
+    writes.append((EngineSQL("UPDATE projects SET description = 'set by the shell' WHERE id = \(100 + k)"),
         ("projects", "update", "\(100 + k)", updatedProject)))
     comment["body"] = "edited"
-    writes.append(("UPDATE comments SET body = 'edited' WHERE id = 'c-\(k)'", ("comments", "update", "c-\(k)", comment)))
-    writes.append(("DELETE FROM comments WHERE id = 'c-\(k)'", ("comments", "delete", "c-\(k)", comment)))
-    writes.append(("DELETE FROM tasks WHERE id = \(200 + k)", ("tasks", "delete", "\(200 + k)", task)))
-    writes.append(("DELETE FROM projects WHERE id = \(100 + k)", ("projects", "delete", "\(100 + k)", updatedProject)))
+    writes.append((EngineSQL("UPDATE comments SET body = 'edited' WHERE id = 'c-\(k)'"), ("comments", "update", "c-\(k)", comment)))
+    writes.append((EngineSQL("DELETE FROM comments WHERE id = 'c-\(k)'"), ("comments", "delete", "c-\(k)", comment)))
+    writes.append((EngineSQL("DELETE FROM tasks WHERE id = \(200 + k)"), ("tasks", "delete", "\(200 + k)", task)))
+    writes.append((EngineSQL("DELETE FROM projects WHERE id = \(100 + k)"), ("projects", "delete", "\(100 + k)", updatedProject)))
     return writes.map { (sql: $0.0, event: (collection: $0.1.0, op: $0.1.1, id: $0.1.2, item: $0.1.3)) }
 }
 
@@ -61,19 +73,19 @@ private func nextEvent(_ connection: HTTPConnection) async throws -> [String: An
 }
 
 @Suite struct ForeignWriteTests {
-    @Test func sqlite3ShellWritesReachTheFeedWhileServingAndAfterAStop() async throws {
-        let first = try await TestServer.start()
+    @Test(arguments: Engine.available) func sqlite3ShellWritesReachTheFeedWhileServingAndAfterAStop(engine: Engine) async throws {
+        let first = try await TestServer.start(engine: engine)
         var lastSeq = 0
         do {
             let subscriber = try await HTTPConnection(port: first.port)
             #expect(try await subscriber.upgradeToWebSocket("/_feed?since=0").status == 101)
             for write in shellWrites(1) {
-                try await first.sqlite3(write.sql)
+                try await first.foreignWrite(write.sql)
                 // Nothing pokes the server: its poll for other processes' writes finds the event.
                 let event = try await nextEvent(subscriber)
                 #expect(event["collection"] as? String == write.event.collection && event["op"] as? String == write.event.op)
                 #expect(event["id"] as? String == write.event.id)
-                #expect(try canonical(event["item"] ?? NSNull()) == canonical(write.event.item), "\(write.sql)")
+                #expect(try canonical(event["item"] ?? NSNull()) == canonical(write.event.item), "\(write.sql.text(for: engine))")
                 if write.event.op != "delete" {
                     // And the event's item is what REST serves.
                     let rest = try await first.request("GET", "/\(write.event.collection)/\(write.event.id)")
@@ -91,7 +103,7 @@ private func nextEvent(_ connection: HTTPConnection) async throws -> [String: An
         await first.stop(removingFiles: false)
 
         // The server is gone: the shell writes again, and a new server's subscriber resumes.
-        for write in shellWrites(2) { try await first.sqlite3(write.sql) }
+        for write in shellWrites(2) { try await first.foreignWrite(write.sql) }
         let second = try await TestServer.restart(first)
         do {
             let subscriber = try await HTTPConnection(port: second.port)
@@ -102,7 +114,7 @@ private func nextEvent(_ connection: HTTPConnection) async throws -> [String: An
                 lastSeq += 1
                 #expect(event["collection"] as? String == write.event.collection && event["op"] as? String == write.event.op)
                 #expect(event["id"] as? String == write.event.id)
-                #expect(try canonical(event["item"] ?? NSNull()) == canonical(write.event.item), "\(write.sql)")
+                #expect(try canonical(event["item"] ?? NSNull()) == canonical(write.event.item), "\(write.sql.text(for: engine))")
             }
         } catch {
             await second.stop()
@@ -111,8 +123,10 @@ private func nextEvent(_ connection: HTTPConnection) async throws -> [String: An
         await second.stop()
     }
 
-    @Test func aMigrationDropsAndRenamesColumnsOfAServedTableWhileSubscribersListen() async throws {
-        let server = try await TestServer.start(sql: "CREATE TABLE notes (id INTEGER PRIMARY KEY, title TEXT NOT NULL, body TEXT, draft BOOLEAN);")
+    @Test(arguments: Engine.available) func aMigrationDropsAndRenamesColumnsOfAServedTableWhileSubscribersListen(engine: Engine) async throws {
+        let server = try await TestServer.start(engine: engine, schema: EngineSQL(
+            sqlite: "CREATE TABLE notes (id INTEGER PRIMARY KEY, title TEXT NOT NULL, body TEXT, draft BOOLEAN);",
+            postgres: #"CREATE TABLE notes (id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, title text COLLATE "C" NOT NULL, body text COLLATE "C", draft boolean);"#))
         do {
             _ = try await server.request("POST", "/notes", json: #"{"title":"before","body":"b","draft":true}"#)
             let subscriber = try await HTTPConnection(port: server.port)
@@ -120,15 +134,15 @@ private func nextEvent(_ connection: HTTPConnection) async throws -> [String: An
             let first = try await nextEvent(subscriber)
             #expect(try canonical(first["item"] ?? NSNull()) == canonical(["id": 1, "title": "before", "body": "b", "draft": true]))
 
-            // The next migration, applied from outside while the server runs (`feedbase migrate`).
-            try """
+            // The next migration, applied from outside while the server runs (`feedbase migrate`),
+            // the same two statements in both dialects.
+            #expect(try await server.migrateFromOutside("0002_reshape.sql", """
                 ALTER TABLE notes DROP COLUMN draft;
                 ALTER TABLE notes RENAME COLUMN body TO text;
-                """.write(toFile: server.migrations + "/0002_reshape.sql", atomically: true, encoding: .utf8)
-            #expect(try SQLiteStore.migrate(path: server.database, migrationsDirectory: server.migrations) == ["0002_reshape.sql"])
+                """) == ["0002_reshape.sql"])
 
             // Writes after it, by another program, reach the connected subscriber in the new shape.
-            try await server.sqlite3("UPDATE notes SET text = 'after' WHERE id = 1; INSERT INTO notes (title) VALUES ('new')")
+            try await server.foreignWrite("UPDATE notes SET text = 'after' WHERE id = 1; INSERT INTO notes (title) VALUES ('new')")
             let update = try await nextEvent(subscriber)
             #expect(update["op"] as? String == "update")
             #expect(try canonical(update["item"] ?? NSNull()) == canonical(["id": 1, "title": "before", "text": "after"]))
@@ -154,5 +168,27 @@ private func nextEvent(_ connection: HTTPConnection) async throws -> [String: An
             throw error
         }
         await restarted.stop()
+    }
+}
+
+extension TestServer {
+    /// Adds migration `name` (`sql` in the engine's dialect) to the server's directory and
+    /// applies it from outside the running server, as `feedbase migrate` does: SQLite's migrator
+    /// on the file, or PostgreSQL's engine opened on the database (which migrates it) and closed.
+    /// Returns the names applied.
+    func migrateFromOutside(_ name: String, _ sql: EngineSQL) async throws -> [String] {
+        switch engine {
+        case .sqlite:
+            try sql.sqlite.write(toFile: migrations + "/" + name, atomically: true, encoding: .utf8)
+            return try SQLiteStore.migrate(path: database, migrationsDirectory: migrations)
+        case .postgres:
+            guard let postgres else { throw HTTPTestClientError(message: "no PostgreSQL database") }
+            try sql.postgres.write(toFile: migrations + "/postgres/" + name, atomically: true, encoding: .utf8)
+            var logger = Logger(label: "feedbase-test")
+            logger.logLevel = .error
+            let store = try await PostgresStore.open(try PostgresURL.endpoint(postgres.url), migrationsDirectory: migrations + "/postgres", logger: logger)
+            await store.close()
+            return store.appliedMigrations
+        }
     }
 }
