@@ -2,10 +2,11 @@
 // such, whatever the collection: limits on bodies and request targets, idle timeouts, keep-alive
 // and pipelining, requests that are not HTTP, a locked database and a server fault.
 //
-// On both engines where the answer goes through the store: a server fault, writes on one kept-alive
-// connection, the filters and lists at their limits (the engine runs them). Bodies, idle timeouts
-// and requests that are not HTTP are answered before any store is asked: SQLite only. The locked
-// database is SQLite's busy timeout on its one write lock.
+// On both engines where the answer goes through the store: a server fault, writes on one
+// kept-alive connection, the filters and lists at their limits (the engine runs them). Bodies,
+// idle timeouts and requests that are not HTTP are answered before any store is asked: SQLite
+// only. The locked database is SQLite's busy timeout on its one write lock: on PostgreSQL a write
+// waits for another session's lock as long as it is held (no timeout; issue #21's note).
 
 import FeedbaseModel
 @testable import FeedbaseSQLite
