@@ -162,11 +162,12 @@ private final class ReportListener: Sendable {
         reports.filter { $0.hasPrefix("change ") }.compactMap { Int($0.split(separator: " ")[2]) }
     }
 
-    @Test(.enabled(if: chromium != nil, "chromium is not installed here (apt-get install chromium); CI installs it and runs this test"))
-    func anEventSourceWithSinceInItsURLGetsEveryEventOnceAcrossARestart() async throws {
+    @Test(.enabled(if: chromium != nil, "chromium is not installed here (apt-get install chromium); CI installs it and runs this test"),
+        arguments: Engine.available)
+    func anEventSourceWithSinceInItsURLGetsEveryEventOnceAcrossARestart(engine: Engine) async throws {
         let browserPath = try #require(chromium)
         let allowAny: (inout AppConfiguration) -> Void = { $0.crossOrigin = CrossOriginPolicy(origins: ["*"]) }
-        let first = try await TestServer.start(configure: allowAny)
+        let first = try await TestServer.start(engine: engine, configure: allowAny)
         let port = first.port
         _ = try await first.request("POST", "/projects", json: #"{"name":"p"}"#)  // seq 1
         for title in ["a", "b", "c"] { _ = try await first.request("POST", "/tasks", json: #"{"project_id":1,"title":"\#(title)"}"#) }  // 2...4
@@ -187,8 +188,12 @@ private final class ReportListener: Sendable {
             // The server stops; another program writes meanwhile; it starts on the same port.
             current = nil
             await first.stop(removingFiles: false)
-            try await first.sqlite3("INSERT INTO tasks (project_id, title) VALUES (1, 'e'), (1, 'f'); UPDATE tasks SET done = 1 WHERE id = 1")  // 6, 7, 8
-            let second = try await TestServer.start(directory: first.directory, migrations: first.migrations) {
+            try await first.foreignWrite(EngineSQL(  // 6, 7, 8
+                sqlite: "INSERT INTO tasks (project_id, title) VALUES (1, 'e'), (1, 'f'); UPDATE tasks SET done = 1 WHERE id = 1",
+                postgres: "INSERT INTO tasks (project_id, title) VALUES (1, 'e'), (1, 'f'); UPDATE tasks SET done = true WHERE id = 1"))
+            let second = try await TestServer.start(
+                engine: engine, directory: first.directory, migrations: first.migrations, database: first.postgres
+            ) {
                 allowAny(&$0)
                 $0.server.port = port
             }
@@ -198,7 +203,13 @@ private final class ReportListener: Sendable {
             try await waitFor(listener, "the live event after the restart") { Self.changeSeqs($0).contains(9) }
         } catch {
             await Self.close(browser)
-            await current?.stop()
+            if let current {
+                await current.stop()
+            } else {
+                // Stopped for the restart, not started again: its files and database are left.
+                try? FileManager.default.removeItem(atPath: first.directory)
+                if let database = first.postgres { try? await PostgresCluster.shared().dropDatabase(database) }
+            }
             throw error
         }
         await Self.close(browser)

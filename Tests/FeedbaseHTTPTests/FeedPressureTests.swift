@@ -1,20 +1,33 @@
 // The feed under pressure: the slow-consumer cut-off, heartbeats, pruning and resets, clients
-// that leave at once, and frame encoding at every length boundary.
+// that leave at once, and frame encoding at every length boundary. What goes through the store
+// (backlogs, pruning, writes and prunes by another program) runs on both engines; heartbeats and
+// frame encoding are the HTTP layer's and run once.
 
 @testable import FeedbaseHTTP
 import FeedbaseModel
-import FeedbaseSQLite
-import FeedbaseTestSupport
 import Foundation
 import NIOCore
 import NIOWebSocket
 import Testing
 
 @Suite struct FeedPressureTests {
-    @Test func aSubscriberThatStopsReadingIsCutOffWith4408AndOthersKeepUp() async throws {
+    /// Another program prunes the log up to `seq` (in the transaction it is part of): SQLite's
+    /// `_changes` rows; on PostgreSQL whole commits, as the engine's own pruning removes them
+    /// (`_changes` is a view there), each commit's events with it.
+    private static func pruneSQL(upTo seq: String) -> EngineSQL {
+        EngineSQL(
+            sqlite: "DELETE FROM _changes WHERE seq <= \(seq)",
+            postgres: """
+                DELETE FROM _feedbase_events e USING _feedbase_commits c
+                    WHERE e.tx = c.tx AND e.ord BETWEEN c.first_ord AND c.last_ord AND c.last_seq <= \(seq);
+                DELETE FROM _feedbase_commits WHERE last_seq <= \(seq)
+                """)
+    }
+
+    @Test(arguments: Engine.available) func aSubscriberThatStopsReadingIsCutOffWith4408AndOthersKeepUp(engine: Engine) async throws {
         // The slow client reads only after the fast one has seen everything, which may take
         // longer than the 10 s a closing connection gets by default on a loaded machine.
-        try await withServer(feedBuffer: 16 * 1024, closeTimeout: .seconds(120)) { server in
+        try await withServer(engine, feedBuffer: 16 * 1024, closeTimeout: .seconds(120)) { server in
             let slow = try await HTTPConnection(port: server.port, timeout: .seconds(60))
             #expect(try await slow.upgradeToWebSocket("/_feed").status == 101)
             let fast = try await HTTPConnection(port: server.port)
@@ -88,11 +101,11 @@ import Testing
         }
     }
 
-    @Test func pruningTheLogResetsSubscribersThatAreTooFarBehind() async throws {
+    @Test(arguments: Engine.available) func pruningTheLogResetsSubscribersThatAreTooFarBehind(engine: Engine) async throws {
         // A ring of two events: a subscriber behind it must read the backlog from the log.
-        try await withServer(ringCapacity: 2) { server in
+        try await withServer(engine, ringCapacity: 2) { server in
             for index in 0..<5 { _ = try await server.request("POST", "/projects", json: #"{"name":"p\#(index)"}"#) }
-            #expect(try await server.store.pruneChanges(olderThan: nil, keep: 2) == 3)
+            #expect(try await server.resources.pruneChanges(olderThan: nil, keep: 2) == 3)
             let gone = try await server.request("GET", "/_changes?since=1")
             #expect(gone.status == 410 && gone.header("Content-Type") == "application/problem+json")
             #expect(try await server.request("GET", "/_changes?since=3").status == 200)
@@ -108,14 +121,16 @@ import Testing
         }
     }
 
-    @Test func writesAndPrunesTheHubHasNotLoadedYetAreNeitherRefusedNorSkipped() async throws {
-        // Another process writes and prunes: the hub may not have polled the log yet.
-        try await withServer { server in
-            let shell = try await ChildProcess.run("/usr/bin/env", [
-                "sqlite3", server.directory + "/test.sqlite",
-                "INSERT INTO projects (name) VALUES ('a'), ('b'), ('c'), ('d'), ('e'); DELETE FROM _changes WHERE seq <= 3",
-            ], environment: ProcessInfo.processInfo.environment)
-            #expect(shell.status == 0, "\(shell.stderr)")
+    @Test(arguments: Engine.available) func writesAndPrunesTheHubHasNotLoadedYetAreNeitherRefusedNorSkipped(engine: Engine) async throws {
+        // Another process writes and prunes: the hub may not have polled the log yet. On
+        // PostgreSQL the ticket is taken after the third row (SET CONSTRAINTS ... IMMEDIATE), so
+        // events 1 to 3 are a commit of their own that can be pruned whole, as on SQLite by seq.
+        try await withServer(engine) { server in
+            let prune = Self.pruneSQL(upTo: "3")
+            try await server.foreignWrite(EngineSQL(
+                sqlite: "INSERT INTO projects (name) VALUES ('a'), ('b'), ('c'), ('d'), ('e'); " + prune.sqlite,
+                postgres: "BEGIN; INSERT INTO projects (name) VALUES ('a'), ('b'), ('c'); SET CONSTRAINTS ALL IMMEDIATE; "
+                    + "INSERT INTO projects (name) VALUES ('d'), ('e'); " + prune.postgres + "; COMMIT"))
             let current = try await HTTPConnection(port: server.port)
             #expect(try await current.upgradeToWebSocket("/_feed?since=5").status == 101)
             #expect(try await current.nextFrame().text == #"{"type":"ready","seq":5}"#)
@@ -128,8 +143,10 @@ import Testing
         }
     }
 
-    @Test func clientsThatLeaveRightAfterTheUpgradeLeaveNoSubscriptionBehind() async throws {
-        try await withServer { server in
+    /// The subscription's backlog read (a pool connection on PostgreSQL) may still run when the
+    /// client is gone.
+    @Test(arguments: Engine.available) func clientsThatLeaveRightAfterTheUpgradeLeaveNoSubscriptionBehind(engine: Engine) async throws {
+        try await withServer(engine) { server in
             let upgrade = "GET /_feed?since=0 HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
                 + "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
             for _ in 0..<100 {
@@ -152,8 +169,8 @@ import Testing
         }
     }
 
-    @Test func readyFollowsABacklogPageLargerThanTheFeedBuffer() async throws {
-        try await withServer(feedBuffer: 4096) { server in
+    @Test(arguments: Engine.available) func readyFollowsABacklogPageLargerThanTheFeedBuffer(engine: Engine) async throws {
+        try await withServer(engine, feedBuffer: 4096) { server in
             _ = try await server.request("POST", "/projects", json: #"{"name":"big","description":"\#(String(repeating: "x", count: 6000))"}"#)
             for _ in 0..<3 {
                 let connection = try await HTTPConnection(port: server.port)
@@ -165,8 +182,8 @@ import Testing
         }
     }
 
-    @Test func aResetComesAfterEverythingQueuedAndNothingFollowsTheCloseFrame() async throws {
-        try await withServer(feedBuffer: 64 << 20) { server in
+    @Test(arguments: Engine.available) func aResetComesAfterEverythingQueuedAndNothingFollowsTheCloseFrame(engine: Engine) async throws {
+        try await withServer(engine, feedBuffer: 64 << 20) { server in
             let slow = try await HTTPConnection(port: server.port, timeout: .seconds(20))
             #expect(try await slow.upgradeToWebSocket("/_feed").status == 101)
             #expect(try await slow.nextFrame().text.contains("ready"))
@@ -176,12 +193,14 @@ import Testing
                 _ = try await server.request("POST", "/projects", json: #"{"name":"n\#(index)","description":"\#(filler)"}"#)
             }
             // Another process writes and prunes past the hub's head in one transaction (the
-            // server's poll may come at any time); the hub sees the gap.
-            let shell = try await ChildProcess.run("/usr/bin/env", [
-                "sqlite3", server.directory + "/test.sqlite",
-                "BEGIN; INSERT INTO projects (name) VALUES ('a'), ('b'); DELETE FROM _changes WHERE seq < (SELECT max(seq) FROM _changes); COMMIT",
-            ], environment: ProcessInfo.processInfo.environment)
-            #expect(shell.status == 0, "\(shell.stderr)")
+            // server's poll may come at any time); the hub sees the gap. On PostgreSQL each row
+            // takes its ticket at once, so 'b' (302) is a commit of its own, kept, and 'a' (301)
+            // goes with everything before it.
+            let prune = Self.pruneSQL(upTo: "301")
+            try await server.foreignWrite(EngineSQL(
+                sqlite: "BEGIN; INSERT INTO projects (name) VALUES ('a'), ('b'); DELETE FROM _changes WHERE seq < (SELECT max(seq) FROM _changes); COMMIT",
+                postgres: "BEGIN; INSERT INTO projects (name) VALUES ('a'); SET CONSTRAINTS ALL IMMEDIATE; "
+                    + "INSERT INTO projects (name) VALUES ('b'); SET CONSTRAINTS ALL IMMEDIATE; " + prune.postgres + "; COMMIT"))
             _ = try await server.request("POST", "/projects", json: #"{"name":"poke"}"#)
             var seqs: [Int] = []
             var reset: String?
@@ -222,15 +241,15 @@ import Testing
         #expect(Array(close.readableBytesView.prefix(4)) == [0x88, 124, 0x11, 0x38])
     }
 
-    @Test func pruningByAgeRemovesAPrefixEvenWhenTheClockSteppedBack() async throws {
-        try await withServer { server in
+    @Test(arguments: Engine.available) func pruningByAgeRemovesAPrefixEvenWhenTheClockSteppedBack(engine: Engine) async throws {
+        try await withServer(engine) { server in
             for index in 0..<4 { _ = try await server.request("POST", "/projects", json: #"{"name":"p\#(index)"}"#) }
             // Events 1 and 3 look old, 2 and 4 new: as if the clock stepped back between commits.
-            let shell = try await ChildProcess.run("/usr/bin/env", [
-                "sqlite3", server.directory + "/test.sqlite", "UPDATE _changes SET at = '2000-01-01T00:00:00.000Z' WHERE seq IN (1, 3)",
-            ], environment: ProcessInfo.processInfo.environment)
-            #expect(shell.status == 0, "\(shell.stderr)")
-            #expect(try await server.store.pruneChanges(olderThan: .seconds(86_400), keep: nil) == 3)
+            try await server.foreignWrite(EngineSQL(
+                sqlite: "UPDATE _changes SET at = '2000-01-01T00:00:00.000Z' WHERE seq IN (1, 3)",
+                postgres: "UPDATE _feedbase_events e SET at = '2000-01-01T00:00:00.000Z' FROM _feedbase_commits c "
+                    + "WHERE e.tx = c.tx AND e.ord BETWEEN c.first_ord AND c.last_ord AND c.last_seq - c.last_ord + e.ord IN (1, 3)"))
+            #expect(try await server.resources.pruneChanges(olderThan: .seconds(86_400), keep: nil) == 3)
             // Event 2 went with them: a reader after 1 is told it missed events, never handed 4 after 1.
             #expect(try await server.request("GET", "/_changes?since=1").status == 410)
             let body = try object(try await server.request("GET", "/_changes?since=3"))
