@@ -200,7 +200,8 @@ public final class FeedbaseApp: Sendable {
             return (store, { try await store.activeAPIKeys() })
         }
         let store = try await PostgresStore.open(
-            postgres.endpoint, migrationsDirectory: postgres.migrationsDirectory, feed: configuration.store.feed, logger: logger)
+            postgres.endpoint, migrationsDirectory: postgres.migrationsDirectory, feed: configuration.store.feed,
+            busyTimeout: .milliseconds(Int64(configuration.store.connection.busyTimeoutMilliseconds)), logger: logger)
         let keys = PostgresAPIKeys(client: store.client, schema: store.log.schema, logger: logger)
         do {
             try await keys.install()

@@ -65,6 +65,9 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
     public var parameter: String?
     /// The current entity tag of the item, if it exists (kind `.preconditionFailed`).
     public var currentETag: String?
+    /// The database rolled the whole transaction back to settle a conflict with another one (a
+    /// deadlock, a serialization failure): the engine may run it again as it was.
+    public var retryable = false
 
     public init(
         _ kind: StoreErrorKind, _ message: String, sqliteCode: Int32? = nil,

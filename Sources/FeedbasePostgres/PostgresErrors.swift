@@ -38,8 +38,13 @@ enum PostgresErrors {
             // A value the column's type refuses (a date-time out of range, an integer too wide
             // for an `integer` column): a constraint of the table, with no column to name.
             return StoreError(.constraint, "the value does not fit the column: \(message)")
-        case "40001", "40P01", "55P03":
-            return StoreError(.busy, "PostgreSQL: \(message); try again")
+        case "40001", "40P01":
+            var error = StoreError(.busy, "PostgreSQL: \(message); try again")
+            error.retryable = true
+            return error
+        case "55P03":
+            // lock_timeout (the store's busy timeout): another session holds what this needs.
+            return StoreError(.busy, "the database is busy: another session holds a lock past the busy timeout; try again")
         case "53100":
             return StoreError(.full, "PostgreSQL: \(message)")
         case let state where state.hasPrefix("08") || state.hasPrefix("57") || state.hasPrefix("53"):

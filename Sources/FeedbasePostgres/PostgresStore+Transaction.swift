@@ -13,10 +13,11 @@ extension PostgresStore {
     /// `body` in one transaction, committed before this returns, and the seq of its last event
     /// (the head when it logged none). A failure rolls it all back and is a StoreError.
     func writing<Result: Sendable>(_ body: @escaping @Sendable (PostgresWrite) async throws -> Result) async throws -> (value: Result, seq: Int64) {
-        // A deadlock (40P01), a serialization failure (40001) or a lock not available (55P03)
-        // rolled the whole transaction back: nothing of it was committed or answered, so it is
-        // run again from its BEGIN, a bounded number of times, after a short random pause that
-        // lets the other side finish. Any other failure, and the last attempt's, is the answer.
+        // A deadlock (40P01) or a serialization failure (40001) rolled the whole transaction
+        // back: nothing of it was committed or answered, so it is run again from its BEGIN, a
+        // bounded number of times, after a short random pause that lets the other side finish.
+        // Any other failure, and the last attempt's, is the answer; a lock held past the busy
+        // timeout (55P03) among them: its wait was the bound.
         var attempt = 1
         while true {
             do {
@@ -36,7 +37,7 @@ extension PostgresStore {
     /// this transaction back, in a single write or in any operation of a batch.
     static func isRolledBackByConflict(_ error: any Error) -> Bool {
         if let failure = error as? BatchFailure { return isRolledBackByConflict(failure.error) }
-        return (error as? StoreError)?.kind == .busy
+        return (error as? StoreError)?.retryable == true
     }
 
     private func writingOnce<Result: Sendable>(_ body: @escaping @Sendable (PostgresWrite) async throws -> Result) async throws -> (value: Result, seq: Int64) {

@@ -49,8 +49,11 @@ public final class PostgresStore: ResourceStore {
     /// and reads the served schema of `namespace`. The engine's own connections (migrations,
     /// the catalog, LISTEN) use `endpoint.connection`, with the pool's TLS (PostgresURL).
     /// `feed: false` is a node that serves no feed; its writes are logged all the same.
+    /// `busyTimeout`: how long a statement of the pool waits for a lock another session holds
+    /// (`lock_timeout`) before it fails as busy, 503 (SQLite's busy timeout, the same bound).
     public static func open(
-        _ endpoint: PostgresEndpoint, migrationsDirectory: String?, namespace: String = "public", feed: Bool = true, logger: Logger
+        _ endpoint: PostgresEndpoint, migrationsDirectory: String?, namespace: String = "public", feed: Bool = true,
+        busyTimeout: Duration = .seconds(5), logger: Logger
     ) async throws -> PostgresStore {
         let listening = endpoint.connection
         // Migrating and reading the catalog on a connection of its own (the session's advisory
@@ -61,7 +64,12 @@ public final class PostgresStore: ResourceStore {
         for table in schema.skipped where !table.name.hasPrefix("_") {
             logger.info("table not served", metadata: ["table": "\(table.name)", "reason": "\(table.reason)"])
         }
-        let client = PostgresClient(configuration: endpoint.client, backgroundLogger: logger)
+        var configuration = endpoint.client
+        if !configuration.options.additionalStartupParameters.contains(where: { $0.0 == "lock_timeout" }) {
+            let milliseconds = busyTimeout.components.seconds * 1000 + busyTimeout.components.attoseconds / 1_000_000_000_000_000
+            configuration.options.additionalStartupParameters.append(("lock_timeout", "\(max(1, milliseconds))ms"))
+        }
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         let running = client.startRunning()
         return PostgresStore(
             schema: schema, client: client, log: log, appliedMigrations: applied, listeningConfiguration: listening, feed: feed,

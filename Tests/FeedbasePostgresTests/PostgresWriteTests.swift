@@ -101,7 +101,10 @@ struct PostgresWriteTests {
         // takes between the batch's wait and that UPDATE (over 1 s, the default, once in CI), and
         // before the other session's own look (60 s): 5 s for the store's sessions.
         _ = try await PostgresCluster.shared().psql(#"ALTER DATABASE "\#(database.name)" SET deadlock_timeout = '5s'"#, on: database)
-        let store = try await PostgresStore.open(clientConfiguration(database, connections: 4), migrationsDirectory: Migrations.shippedPostgres, logger: logger)
+        // The batch's lock wait must end by the deadlock, not by its lock_timeout.
+        let store = try await PostgresStore.open(
+            PostgresEndpoint(client: clientConfiguration(database, connections: 4), connection: connectionConfiguration(database)),
+            migrationsDirectory: Migrations.shippedPostgres, busyTimeout: .seconds(60), logger: logger)
         let a = try await store.create(in: "projects", body: Array(#"{"name":"a"}"#.utf8)).items[0].id
         let b = try await store.create(in: "projects", body: Array(#"{"name":"b"}"#.utf8)).items[0].id
         let body = #"[{"op":"patch","collection":"projects","id":\#(a),"body":{"name":"batch a"}},"#
