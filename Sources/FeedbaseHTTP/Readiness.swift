@@ -20,9 +20,10 @@ public final class Draining: Sendable {
 }
 
 enum Readiness {
-    /// How long the hub may take to load what was committed before the check: longer than a
-    /// loaded machine's page read, far shorter than a probe's timeout.
-    static let feedBound: Duration = .seconds(1)
+    /// How long the hub may take to load what was committed before the check: far longer than
+    /// a page read (well under a millisecond), so that only a hub that has fallen behind for
+    /// real, or a node too loaded to keep up, turns the probe to 503.
+    static let feedBound: Duration = .seconds(2)
 
     /// Ready when: not draining; the migrations applied (the server serves only after applying
     /// them, so always); a write could be committed (`isWritable`); and the feed's hub has

@@ -36,9 +36,13 @@ import Testing
             #expect(try await fast.nextFrame().text.contains("ready"))
             // Enough bytes to fill the slow client's socket buffers and then its 16 KiB queue.
             let filler = String(repeating: "x", count: 8000)
+            // In 30 bulk creates of 50 (12 MB of events): the same feed as 1,500 single creates,
+            // in a fiftieth of the requests (each a commit, which PostgreSQL pays most for).
             let writer = Task {
-                for index in 0..<1500 {
-                    _ = try await server.request("POST", "/projects", json: #"{"name":"n\#(index)","description":"\#(filler)"}"#)
+                for bulk in 0..<30 {
+                    let items = (0..<50).map { #"{"name":"n\#(bulk * 50 + $0)","description":"\#(filler)"}"# }
+                    let created = try await server.request("POST", "/projects", json: "[" + items.joined(separator: ",") + "]")
+                    #expect(created.status == 201, "\(created.text.prefix(200))")
                 }
             }
             // The reading client gets every event in order. On a loaded machine even it may fall
