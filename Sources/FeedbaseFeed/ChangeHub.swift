@@ -147,6 +147,9 @@ public actor ChangeHub {
     /// The log could not be read: every subscriber is closed with the seq to resume from (it
     /// cannot be told what it missed), and the next `advance` tries again.
     private func fail(_ error: any Error) {
+        // A read cut short by the stop (the store closes after `shutdown`) is no failure: the
+        // subscribers were closed with `.shutdown` already.
+        guard !stopped else { return }
         logger.error("reading the change log failed; feed subscribers closed", metadata: [
             "error": "\(error)", "subscribers": "\(subscriptions.count)",
         ])
