@@ -20,6 +20,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         // HTTPS without a proxy (`--tls-cert`, `--tls-key`); postgres-nio's TLS is the same package.
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.29.0"),
+        // Settings from the environment and a config file, beside the flags.
+        .package(url: "https://github.com/apple/swift-configuration", from: "1.0.0"),
     ],
     targets: [
         // The system SQLite (Debian: libsqlite3-dev). Only FeedbaseSQLite imports it.
@@ -127,6 +129,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Configuration", package: "swift-configuration"),
             ]
         ),
         .executableTarget(

@@ -15,14 +15,14 @@ import PostgresNIO
 
 public struct FeedConfiguration: Sendable {
     /// Seconds between feed pings on idle WebSocket and SSE subscriptions.
-    public var heartbeat: TimeAmount = .seconds(30)
+    public var heartbeat = FeedService.defaults.heartbeat
     /// How long a closing WebSocket subscriber may take to read what was queued before the close.
-    public var closeTimeout: TimeAmount = .seconds(10)
+    public var closeTimeout = FeedService.defaults.closeTimeout
     public var hub = FeedSettings()
     /// Band subscriptions one WebSocket may hold at once.
-    public var bandsPerConnection = 100
+    public var bandsPerConnection = FeedService.defaults.bandsPerConnection
     /// Filter conditions one band may have.
-    public var bandFilters = 100
+    public var bandFilters = FeedService.defaults.bandFilters
     /// How often the log is checked for writes made by other processes.
     public var pollInterval: Duration = .milliseconds(250)
     /// How often the log is pruned.

@@ -23,6 +23,12 @@ public struct FeedbaseCommand: AsyncParsableCommand {
     /// on Linux picks ParsableCommand's synchronous overload, which refuses async subcommands.)
     public static func start(_ arguments: [String]? = nil) async {
         do {
+            // Before parsing: the options' defaults come from the environment and the config file.
+            do {
+                try await ConfigurationSources.load(arguments: arguments ?? Array(CommandLine.arguments.dropFirst()), logger: Logger(label: "feedbase"))
+            } catch {
+                throw reported(error)
+            }
             var command = try parseAsRoot(arguments)
             if var asynchronous = command as? any AsyncParsableCommand {
                 try await asynchronous.run()
@@ -35,12 +41,11 @@ public struct FeedbaseCommand: AsyncParsableCommand {
     }
 }
 
-/// The value of `FEEDBASE_<NAME>`, used as the default of the option of that name.
-func environment(_ name: String) -> String? {
-    ProcessInfo.processInfo.environment["FEEDBASE_" + name]
-}
 
 struct DatabaseOptions: ParsableArguments {
+    @Option(name: .customLong("config"), help: "A JSON file of settings, keyed by the flags' names ({\"port\": 8443}); flags and FEEDBASE_* variables win over it (env FEEDBASE_CONFIG).")
+    var config: String?
+
     @Option(name: .long, help: "The SQLite database file, or a postgres://user[:password]@host[:port]/database URL (env FEEDBASE_DB).")
     var db: String = environment("DB") ?? "feedbase.sqlite"
 
@@ -52,7 +57,7 @@ struct DatabaseOptions: ParsableArguments {
         guard !dbConnections.isEmpty else { return nil }
         guard PostgresURL.isPostgres(db) else { throw CLIError("--db-connections applies to a postgres:// database only, not to a SQLite file") }
         guard let size = Int(dbConnections), (1...1000).contains(size) else {
-            throw CLIError("--db-connections must be a number from 1 to 1000, not '\(dbConnections)'")
+            throw CLIError("\(source("db-connections")) must be a number from 1 to 1000, not '\(dbConnections)'")
         }
         return size
     }
@@ -65,12 +70,12 @@ struct DatabaseOptions: ParsableArguments {
 
     func connectionOptions() throws -> ConnectionOptions {
         guard let mode = SynchronousMode(rawValue: synchronous.uppercased()) else {
-            throw CLIError("--synchronous must be FULL, NORMAL or OFF, not '\(synchronous)'")
+            throw CLIError("\(source("synchronous")) must be FULL, NORMAL or OFF, not '\(synchronous)'")
         }
         var options = ConnectionOptions(synchronous: mode)
         if !maxDatabaseSize.isEmpty {
             guard let bytes = Self.bytes(maxDatabaseSize), bytes >= 65_536 else {
-                throw CLIError("--max-db-size must be a size of at least 64K, such as 500M or 20G, not '\(maxDatabaseSize)'")
+                throw CLIError("\(source("max-db-size")) must be a size of at least 64K, such as 500M or 20G, not '\(maxDatabaseSize)'")
             }
             options.maxDatabaseBytes = bytes
         }

@@ -24,20 +24,20 @@ struct JWTOptions: ParsableArguments {
     var audiences: [String] = environment("JWT_AUDIENCE").map { $0.split(separator: ",").map(String.init) } ?? []
 
     @Option(name: .customLong("jwt-role-claim"), help: "The claim holding the role, a dotted path such as app_metadata.role (env FEEDBASE_JWT_ROLE_CLAIM).")
-    var roleClaim: String = environment("JWT_ROLE_CLAIM") ?? "role"
+    var roleClaim: String = environment("JWT_ROLE_CLAIM") ?? AuthConfiguration().roleClaim.description
 
     @Option(name: .customLong("jwt-subject-claim"), help: "The claim holding the subject ($sub in rules) (env FEEDBASE_JWT_SUBJECT_CLAIM).")
-    var subjectClaim: String = environment("JWT_SUBJECT_CLAIM") ?? "sub"
+    var subjectClaim: String = environment("JWT_SUBJECT_CLAIM") ?? AuthConfiguration().subjectClaim.description
 
     @Option(name: .customLong("jwt-default-role"), help: "The role of a token without the role claim (env FEEDBASE_JWT_DEFAULT_ROLE).")
-    var defaultRole: String = environment("JWT_DEFAULT_ROLE") ?? "authenticated"
+    var defaultRole: String = environment("JWT_DEFAULT_ROLE") ?? AuthConfiguration().defaultRole
 
     @Option(name: .customLong("jwt-leeway"), help: "Seconds of clock skew allowed on exp and nbf (env FEEDBASE_JWT_LEEWAY).")
-    var leeway: String = environment("JWT_LEEWAY") ?? "30"
+    var leeway: String = environment("JWT_LEEWAY") ?? String(AuthConfiguration().leewaySeconds)
 
     func configuration() throws -> AuthConfiguration {
         guard let leewaySeconds = Int64(leeway), (0...3600).contains(leewaySeconds) else {
-            throw CLIError("--jwt-leeway must be 0 to 3600 seconds, not '\(leeway)'")
+            throw CLIError("\(source("jwt-leeway")) must be 0 to 3600 seconds, not '\(leeway)'")
         }
         let options = AuthOptions(
             secret: secret.isEmpty ? nil : secret, secretFile: secretFile.isEmpty ? nil : secretFile, publicKeyFiles: publicKeys,

@@ -37,8 +37,8 @@ extension KeysCommand {
 
         func run() async throws {
             do {
-                guard !role.trimmingCharacters(in: .whitespaces).isEmpty else { throw CLIError("--role must not be empty") }
-                if subject?.isEmpty == true { throw CLIError("--subject must not be empty; leave it out for a key without one") }
+                guard !role.trimmingCharacters(in: .whitespaces).isEmpty else { throw CLIError("\(source("role")) must not be empty") }
+                if subject?.isEmpty == true { throw CLIError("\(source("subject")) must not be empty; leave it out for a key without one") }
                 let now = UnixTime.now()
                 let expiresAt = try expires.map { try KeyExpiry.parse($0, now: now) }
                 let token = APIKeyToken.generate()
@@ -159,7 +159,7 @@ enum KeyExpiry {
             return expiry
         }
         guard let expiry = RFC3339.parse(text) else {
-            throw CLIError("--expires must be a duration such as 30d, 12h, 15m, 90s or 2w, or an RFC 3339 date-time such as 2030-01-31T12:00:00Z, not '\(text)'")
+            throw CLIError("\(source("expires")) must be a duration such as 30d, 12h, 15m, 90s or 2w, or an RFC 3339 date-time such as 2030-01-31T12:00:00Z, not '\(text)'")
         }
         guard expiry > now else { throw CLIError("--expires \(text) is in the past") }
         return expiry

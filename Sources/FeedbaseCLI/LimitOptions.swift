@@ -25,7 +25,7 @@ struct LimitOptions: ParsableArguments {
     var targetBytes: String = environment("MAX_URI_BYTES") ?? String(RequestLimits().targetBytes)
 
     @Option(name: .customLong("request-timeout"), help: "Seconds from a request's first byte to its last; 408 and close past it (env FEEDBASE_REQUEST_TIMEOUT).")
-    var requestTimeout: String = environment("REQUEST_TIMEOUT") ?? "30"
+    var requestTimeout: String = environment("REQUEST_TIMEOUT") ?? String(RequestLimits().requestTimeout.nanoseconds / 1_000_000_000)
 
     @Option(name: .customLong("max-json-depth"), help: "Nesting levels of a JSON request body; 400 above (env FEEDBASE_MAX_JSON_DEPTH).")
     var jsonDepth: String = environment("MAX_JSON_DEPTH") ?? String(RequestLimits().jsonDepth)
@@ -41,7 +41,7 @@ struct LimitOptions: ParsableArguments {
     func limits(descriptors: Int) throws -> (limits: RequestLimits, capped: Bool) {
         var limits = RequestLimits()
         func number(_ text: String, _ flag: String, _ range: ClosedRange<Int>, _ what: String) throws -> Int {
-            guard let value = Int(text), range.contains(value) else { throw CLIError("--\(flag) must be \(what), not '\(text)'") }
+            guard let value = Int(text), range.contains(value) else { throw CLIError("\(source(flag)) must be \(what), not '\(text)'") }
             return value
         }
         let connections = try number(self.connections, "max-connections", 1...Int.max, "a positive number")
@@ -50,7 +50,7 @@ struct LimitOptions: ParsableArguments {
         let targetBytes = try number(self.targetBytes, "max-uri-bytes", 256...max(256, headBytes - 512),
             "at least 256 and 512 less than --max-header-bytes (\(headBytes))")
         guard let requestTimeout = Double(self.requestTimeout), requestTimeout >= 0.1, requestTimeout <= 3600 else {
-            throw CLIError("--request-timeout must be 0.1 to 3600 seconds, not '\(self.requestTimeout)'")
+            throw CLIError("\(source("request-timeout")) must be 0.1 to 3600 seconds, not '\(self.requestTimeout)'")
         }
         let jsonDepth = try number(self.jsonDepth, "max-json-depth", 2...2000, "2 to 2000 (SQLite's own limit)")
         let bulkItems = try number(self.bulkItems, "max-bulk-items", 1...Int.max, "a positive number")

@@ -20,6 +20,9 @@ struct OpenAPICommand: AsyncParsableCommand {
     @Option(name: .long, help: "The SQLite database file, if it exists (env FEEDBASE_DB).")
     var db: String = environment("DB") ?? "feedbase.sqlite"
 
+    @Option(name: .customLong("config"), help: "A JSON file of settings, as serve takes it (env FEEDBASE_CONFIG).")
+    var config: String?
+
     @OptionGroup var migrationOptions: MigrationOptions
 
     @Option(name: .long, help: "yaml or json.")
@@ -36,7 +39,7 @@ struct OpenAPICommand: AsyncParsableCommand {
 
     func run() async throws {
         try reportingErrors {
-            guard format == "yaml" || format == "json" else { throw CLIError("--format must be yaml or json, not '\(format)'") }
+            guard format == "yaml" || format == "json" else { throw CLIError("\(source("format")) must be yaml or json, not '\(format)'") }
             if asyncapi && noFeed { throw CLIError("--asyncapi describes the feed, which --no-feed turns off") }
             try requireSQLite(db, for: "openapi", instead: "a node serves its document at /openapi.json, the same on both engines")
             let schema = try SQLiteStore.schemaAfterMigrations(path: db, migrationsDirectory: migrationOptions.migrations)

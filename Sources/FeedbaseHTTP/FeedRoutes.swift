@@ -22,9 +22,12 @@ public struct FeedService: Sendable {
     /// Filter conditions one band may have (each is judged on every change it is looked up for).
     public var bandFilters: Int
 
+    /// The defaults: FeedConfiguration and the command line take theirs from here.
+    public static let defaults = (heartbeat: TimeAmount.seconds(30), closeTimeout: TimeAmount.seconds(10), bandsPerConnection: 100, bandFilters: 200)
+
     public init(
-        hub: ChangeHub, heartbeat: TimeAmount = .seconds(30), closeTimeout: TimeAmount = .seconds(10), bandsPerConnection: Int = 100,
-        bandFilters: Int = 100
+        hub: ChangeHub, heartbeat: TimeAmount = defaults.heartbeat, closeTimeout: TimeAmount = defaults.closeTimeout,
+        bandsPerConnection: Int = defaults.bandsPerConnection, bandFilters: Int = defaults.bandFilters
     ) {
         self.hub = hub
         self.heartbeat = heartbeat
