@@ -13,8 +13,11 @@ import UnixSignals
 struct AppService: Service {
     let app: FeedbaseApp
     let logger: Logger
+    /// Called first: the group has trapped its signals by then.
+    let started: @Sendable () -> Void
 
     func run() async throws {
+        started()
         // Returns at graceful shutdown; throws only when the group is cancelled, and the app
         // stops gracefully either way.
         try? await gracefulShutdown()
@@ -39,12 +42,12 @@ struct HangupService: Service {
 }
 
 enum Lifecycle {
-    /// Runs `app` until SIGTERM or SIGINT has stopped it.
-    static func serve(_ app: FeedbaseApp, logger: Logger) async throws {
+    /// Runs `app` until SIGTERM or SIGINT has stopped it; `started` once the signals are trapped.
+    static func serve(_ app: FeedbaseApp, logger: Logger, started: @escaping @Sendable () -> Void) async throws {
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: [
-                    .init(service: AppService(app: app, logger: logger)),
+                    .init(service: AppService(app: app, logger: logger, started: started)),
                     // Listed last, so the group's shutdown ends it first; its end is no reason
                     // to cancel the app.
                     .init(service: HangupService(app: app, logger: logger), successTerminationBehavior: .ignore),

@@ -76,10 +76,10 @@ struct Serve: AsyncParsableCommand {
     var rateBurst: String = environment("RATE_BURST") ?? ""
 
     @Option(name: .customLong("tls-cert"), help: "Serve HTTPS: a PEM file with the certificate, then any intermediates; with --tls-key (env FEEDBASE_TLS_CERT).")
-    var tlsCertificate: String? = environment("TLS_CERT")
+    var tlsCertificate: String = environment("TLS_CERT") ?? ""
 
     @Option(name: .customLong("tls-key"), help: "The PEM private key of --tls-cert's certificate (env FEEDBASE_TLS_KEY).")
-    var tlsKey: String? = environment("TLS_KEY")
+    var tlsKey: String = environment("TLS_KEY") ?? ""
 
     @Option(name: .customLong("log-format"), help: "text (swift-log's lines) or json (one object per line, metadata as fields) (env FEEDBASE_LOG_FORMAT).")
     var logFormat: String = environment("LOG_FORMAT") ?? "text"
@@ -134,11 +134,13 @@ struct Serve: AsyncParsableCommand {
                 "nothing to serve: \(PostgresURL.isPostgres(database.db) ? "the database" : database.db) has no table with a primary key; add migrations (NNNN_description.sql files creating tables) to \(migrationOptions.migrations), docs/SCHEMA.md")
         }
         let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
-        let scheme = tlsCertificate == nil ? "http" : "https"
-        logger.notice(
-            "listening on \(scheme)://\(bare.contains(":") ? "[\(bare)]" : bare):\(app.port)",
-            metadata: ["collections": "\(collections)", "version": "\(FeedbaseVersion.current)"])
-        try await Lifecycle.serve(app, logger: logger)
+        let scheme = tlsCertificate.isEmpty ? "http" : "https"
+        let address = "\(scheme)://\(bare.contains(":") ? "[\(bare)]" : bare):\(app.port)"
+        // Said once SIGTERM and SIGINT are trapped: a client (or a test) that stops the server
+        // as soon as it reads this line gets the graceful stop, never the signal's default.
+        try await Lifecycle.serve(app, logger: logger) { [logger] in
+            logger.notice("listening on \(address)", metadata: ["collections": "\(collections)", "version": "\(FeedbaseVersion.current)"])
+        }
     }
 
     /// The flags, checked, as the app's one configuration value.
@@ -188,7 +190,7 @@ struct Serve: AsyncParsableCommand {
                 throw CLIError("\(source("db")): \(error.message)")
             }
         }
-        switch (tlsCertificate, tlsKey) {
+        switch (tlsCertificate.isEmpty ? nil : tlsCertificate, tlsKey.isEmpty ? nil : tlsKey) {
         case let (certificate?, key?): configuration.tls = TLSFiles(certificateChain: certificate, privateKey: key)
         case (nil, nil): break
         case (nil, _?): throw CLIError("--tls-key needs --tls-cert, the certificate it is the key of")

@@ -104,7 +104,7 @@ func expectOneErrorLine(_ result: Run, containing text: String, sourceLocation: 
         #expect(flagged.status == 0)
         #expect(FileManager.default.fileExists(atPath: workspace.file("from-flag.sqlite")))
         let bad = try await run(["migrate"], in: workspace.path, environment: ["FEEDBASE_SYNCHRONOUS": "SOMETIMES", "FEEDBASE_MIGRATIONS": shippedMigrations])
-        expectOneErrorLine(bad, containing: "--synchronous must be FULL, NORMAL or OFF")
+        expectOneErrorLine(bad, containing: "FEEDBASE_SYNCHRONOUS must be FULL, NORMAL or OFF")
     }
 
     @Test func badInputsGiveOneClearErrorLine() async throws {

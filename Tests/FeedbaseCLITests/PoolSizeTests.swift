@@ -51,7 +51,7 @@ struct PoolSizeTests {
             containing: "--db-connections applies to a postgres:// database only")
         expectOneErrorLine(
             try await run(["serve", "--port", "0", "--db", url], in: workspace.path, environment: ["FEEDBASE_DB_CONNECTIONS": "x"]),
-            containing: "--db-connections must be a number")
+            containing: "FEEDBASE_DB_CONNECTIONS must be a number")
         #expect(!FileManager.default.fileExists(atPath: workspace.file("feedbase.sqlite")))
     }
 }

@@ -87,7 +87,7 @@ final class ServeProcess: Sendable {
         expectOneErrorLine(try await run(["serve", "--max-uri-bytes", "90000"], in: workspace.path), containing: "--max-uri-bytes must be at least 256")
         expectOneErrorLine(try await run(["serve", "--request-timeout", "0"], in: workspace.path), containing: "--request-timeout")
         expectOneErrorLine(try await run(["serve", "--max-db-size", "lots"], in: workspace.path), containing: "--max-db-size")
-        expectOneErrorLine(try await run(["serve"], in: workspace.path, environment: ["FEEDBASE_MAX_HEADERS": "lots"]), containing: "--max-headers must be")
+        expectOneErrorLine(try await run(["serve"], in: workspace.path, environment: ["FEEDBASE_MAX_HEADERS": "lots"]), containing: "FEEDBASE_MAX_HEADERS must be")
     }
 }
 
