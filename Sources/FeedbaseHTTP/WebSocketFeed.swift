@@ -92,7 +92,6 @@ final class WebSocketFeedHandler: ChannelInboundHandler {
     private var sink: WebSocketSink?
     private var bands: WebSocketBands?
     private var pings: RepeatedTask?
-    private var watch: Int?
 
     init(api: API, feed: FeedService, writer: FrameBytesWriter, request: FeedRequest, identity: Identity, limit: Int) {
         self.api = api
@@ -106,22 +105,23 @@ final class WebSocketFeedHandler: ChannelInboundHandler {
     func handlerAdded(context: ChannelHandlerContext) {
         let sink = WebSocketSink(channel: context.channel, writer: writer, limit: limit, closeTimeout: feed.closeTimeout)
         self.sink = sink
+        // A subscription lives as long as its credentials: an expired token or a revoked key
+        // ends it (4401) once what was queued is written, with the seq to resume from. An
+        // `auth` message replaces them in place (WebSocketBands).
+        let credential = SocketCredential(identity, api: api, eventLoop: context.eventLoop) { sink.closeUnauthorized() }
         let bands = WebSocketBands(
-            api: api, hub: feed.hub, socket: sink, identity: identity, limit: feed.bandsPerConnection, maxFilters: feed.bandFilters)
+            api: api, hub: feed.hub, socket: sink, credential: credential, firehose: request.bandsOnly ? nil : request,
+            limit: feed.bandsPerConnection, maxFilters: feed.bandFilters)
         self.bands = bands
         bands.start()
         pings = context.eventLoop.scheduleRepeatedTask(initialDelay: feed.heartbeat, delay: feed.heartbeat) { _ in sink.ping() }
-        // A subscription lives as long as its credentials: an expired token or a revoked key
-        // ends it (4401) once what was queued is written, with the seq to resume from.
-        watch = api.credentialWatch.watch(identity, verifier: api.verifier, on: context.eventLoop) { sink.closeUnauthorized() }
         let store = api.store
         let hub = feed.hub
         let request = self.request
         let channel = context.channel
-        let credentialWatch = api.credentialWatch
-        channel.closeFuture.whenComplete { [pings, watch] _ in
+        channel.closeFuture.whenComplete { [pings] _ in
             pings?.cancel()
-            credentialWatch.unwatch(watch)
+            credential.stop()
             // From now on the sink refuses events, so the hub drops it even if the subscribe
             // below lands after this unsubscribe.
             sink.disconnected()
