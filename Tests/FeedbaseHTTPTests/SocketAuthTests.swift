@@ -133,18 +133,24 @@ import Testing
         }
     }
 
+}
+
+/// SQLite only: what they hold is the HTTP layer's (the firehose's judgement, the credential
+/// watch), and a suite apart keeps them out of CI's PostgreSQL pass, which runs the suites of
+/// files holding per-engine tests by name.
+@Suite struct InBandCredentialTests {
     @Test func aFirehoseSocketWhoseNewIdentityMayNotReadItClosesWith4403AndTheSeqToResumeFrom() async throws {
-        try await Self.start(.sqlite) { server in
+        try await SocketAuthTests.start(.sqlite) { server in
             let admin = try await server.bearer(role: "admin")
-            let written = Self.seq(try await server.request("POST", "/docs", headers: admin, json: #"{"owner":"alice","title":"t"}"#))
+            let written = SocketAuthTests.seq(try await server.request("POST", "/docs", headers: admin, json: #"{"owner":"alice","title":"t"}"#))
             let connection = try await HTTPConnection(port: server.port, timeout: .seconds(20))
             defer { connection.close() }
             #expect(try await connection.upgradeToWebSocket("/_feed?since=0", headers: admin).status == 101)
             let socket = WebSocketFollower(connection: connection)
-            _ = try await Self.read(socket) { $0["type"] as? String == "ready" }
+            _ = try await SocketAuthTests.read(socket) { $0["type"] as? String == "ready" }
             // Another admin: the firehose goes on.
             try await socket.send(["type": "auth", "token": try await server.apiKey(role: "admin")])
-            _ = try await Self.read(socket) { $0["type"] as? String == "authenticated" }
+            _ = try await SocketAuthTests.read(socket) { $0["type"] as? String == "authenticated" }
             try await socket.send(["type": "auth", "token": try await server.apiKey(role: "user", subject: "alice")])
             var close: HTTPConnection.Frame?
             while close == nil {
@@ -157,25 +163,25 @@ import Testing
     }
 
     @Test func theNewCredentialsExpiryEndsTheSocketAndTheOldOnesNoLonger() async throws {
-        try await Self.start(.sqlite) { server in
+        try await SocketAuthTests.start(.sqlite) { server in
             let admin = try await server.bearer(role: "admin")
             // Opened with a JWT that expires in 6 s (time to subscribe on two loaded cores), then given a
             // key that does not: the socket outlives the JWT.
             let expiry = TestJWT.now + 6
-            let socket = try await Self.socket(server, token: try TestJWT.es256(TestJWT.claims(role: "user", subject: "alice", ["exp": expiry])))
+            let socket = try await SocketAuthTests.socket(server, token: try TestJWT.es256(TestJWT.claims(role: "user", subject: "alice", ["exp": expiry])))
             defer { socket.close() }
-            let band = try await Self.subscribe(socket, "mine", "/docs")
+            let band = try await SocketAuthTests.subscribe(socket, "mine", "/docs")
             try await socket.send(["type": "auth", "token": try await server.apiKey(role: "user", subject: "alice")])
-            _ = try await Self.read(socket) { $0["type"] as? String == "authenticated" }
+            _ = try await SocketAuthTests.read(socket) { $0["type"] as? String == "authenticated" }
             // Past the JWT's expiry (and its timer's 10 ms): the socket still delivers.
             while TestJWT.now <= expiry + 1 { try await Task.sleep(for: .milliseconds(100)) }
-            let written = Self.seq(try await server.request("POST", "/docs", headers: admin, json: #"{"owner":"alice","title":"late"}"#))
-            let messages = try await Self.read(socket) { $0["op"] != nil }
+            let written = SocketAuthTests.seq(try await server.request("POST", "/docs", headers: admin, json: #"{"owner":"alice","title":"late"}"#))
+            let messages = try await SocketAuthTests.read(socket) { $0["op"] != nil }
             #expect(messages.last?["seq"] as? Int == written && messages.last?["band"] as? String == band)
 
             // Now a JWT that expires in 3 s replaces the key: its expiry closes the socket with 4401.
             try await socket.send(["type": "auth", "token": try TestJWT.es256(TestJWT.claims(role: "user", subject: "alice", ["exp": TestJWT.now + 3]))])
-            _ = try await Self.read(socket) { $0["type"] as? String == "authenticated" }
+            _ = try await SocketAuthTests.read(socket) { $0["type"] as? String == "authenticated" }
             var close: HTTPConnection.Frame?
             while close == nil {
                 let frame = try await socket.connection.nextFrame()
