@@ -295,6 +295,9 @@ class Feed {
     this.socket = null;
     this.failures = 0;
     this.auth = [];           // the auth messages waiting for their answers, in order
+    this.outbox = [];         // client messages not sent yet, and how many sent wait for their answer:
+    this.waiting = 0;         // at most 8 (the server holds 16 per socket and refuses more)
+    this.reauth = null;       // a token given while the socket was connecting with another
     this.useSSE = db.transport === "sse" || (db.transport === "auto" && typeof WebSocket === "undefined");
   }
 
@@ -326,8 +329,9 @@ class Feed {
       for (const list of this.lists.values()) this.#openSource(list);
       return;
     }
-    if (this.socket?.readyState !== OPEN) return;   // the next connect uses it
     const token = await this.db.token();
+    // Not open: the next connect uses it, or the one under way sends it once open.
+    if (this.socket?.readyState !== OPEN) return void (this.reauth = token);
     await new Promise((resolve, reject) => {
       this.auth.push({ resolve, reject });
       this.#send({ type: "auth", token });
@@ -341,7 +345,17 @@ class Feed {
     this.socket?.close(1000);
   }
 
-  #send(message) { this.socket.send(JSON.stringify(message)); }
+  #send(message) {
+    this.outbox.push(message);
+    this.#pump();
+  }
+
+  #pump() {
+    while (this.waiting < 8 && this.outbox.length > 0 && this.socket?.readyState === OPEN) {
+      this.waiting++;
+      this.socket.send(JSON.stringify(this.outbox.shift()));
+    }
+  }
 
   #subscribe(list) {
     this.#send({ type: "subscribe", id: list.id, url: list.url, since: list.seq });
@@ -355,16 +369,26 @@ class Feed {
     const url = this.db.url.replace(/^http/, "ws") + "/_feed?mode=bands" + (token ? "&access_token=" + enc(token) : "");
     const socket = new WebSocket(url);
     this.socket = socket;
+    if (this.reauth === token) this.reauth = null;
     socket.onopen = () => {
       this.opened = true;
       this.attempt = 0;
       this.bands.clear();
+      this.outbox = [];
+      this.waiting = 0;
+      if (this.reauth) {
+        // Before any subscribe: the server handles a socket's messages in order.
+        this.auth.push({ resolve() {}, reject() {} });
+        this.#send({ type: "auth", token: this.reauth });
+        this.reauth = null;
+      }
       for (const list of this.lists.values()) this.#subscribe(list);
     };
     socket.onmessage = (event) => this.#receive(JSON.parse(event.data));
     socket.onclose = () => {
       this.socket = null;
-      for (const waiting of this.auth.splice(0)) waiting.reject(new FeedbaseError({ status: 0, title: "Disconnected" }));
+      // The next connect carries the newest token.
+      for (const waiting of this.auth.splice(0)) waiting.resolve();
       if (this.closed) return;
       // A WebSocket that never opened, where EventSource works: a proxy that refuses upgrades.
       if (!this.opened && this.db.transport === "auto" && ++this.failures >= 2 && typeof EventSource !== "undefined") {
@@ -383,6 +407,10 @@ class Feed {
   }
 
   #receive(message) {
+    if (["subscribed", "unsubscribed", "authenticated", "error"].includes(message.type)) {
+      this.waiting--;
+      this.#pump();
+    }
     const list = message.band !== undefined && message.op ? this.bands.get(message.band) : this.lists.get(message.id);
     switch (message.op ? "change" : message.type) {
       case "change": if (list) { list.apply(message); if (list.live) list.changed(); } break;
