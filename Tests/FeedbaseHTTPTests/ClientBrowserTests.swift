@@ -21,6 +21,7 @@ import Glibc
         ("open", "/tasks?done=is.false&select=id,title,done&order=title.desc", "websocket"),
         ("mine", "/tasks?project_id=eq.1&order=priority.asc,title.desc", "websocket"),
         ("projects", "/projects", "websocket"),
+        ("again", "/projects", "websocket"),  // the same band twice: a socket follows a band once
         ("sse", "/tasks?done=is.false&select=id,title", "sse"),
     ]
 

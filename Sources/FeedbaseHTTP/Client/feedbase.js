@@ -302,6 +302,12 @@ class Feed {
   }
 
   follow(list) {
+    // A socket follows a band once: a second list of the same URL goes on a socket of its own.
+    if ([...this.lists.values()].some((other) => other !== list && other.url === list.url)) {
+      this.sibling ??= new Feed(this.db);
+      list.feed = this.sibling;
+      return this.sibling.follow(list);
+    }
     // A fresh id per subscription: answers to an earlier one can never be taken for it.
     list.id = "l" + ++this.next;
     this.lists.set(list.id, list);
@@ -324,6 +330,7 @@ class Feed {
   }
 
   async authenticate() {
+    if (this.sibling) await this.sibling.authenticate();
     if (this.useSSE) {
       // An EventSource cannot change its URL: each reopens with the new token from its seq.
       for (const list of this.lists.values()) this.#openSource(list);
@@ -340,6 +347,7 @@ class Feed {
 
   close() {
     this.closed = true;
+    this.sibling?.close();
     for (const list of this.lists.values()) list.source?.close();
     this.lists.clear();
     this.socket?.close(1000);
