@@ -94,7 +94,9 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            // The browser client, served at /_client/ from the binary's own bytes (ClientFiles.swift).
+            resources: [.embedInCode("Client/feedbase.js"), .embedInCode("Client/feedbase.d.ts")]
         ),
         // The wiring: store → hub → feed maintenance → API → server, from one configuration.
         // `feedbase serve` and the end-to-end tests both start it.

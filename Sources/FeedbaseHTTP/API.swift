@@ -85,6 +85,8 @@ public struct API: Sendable {
             })
         }
         try router.add(.POST, "/_batch", .async(BatchRoute(store: store, policy: policy).apply))
+        try router.add(.GET, "/_client/feedbase.js", .async { ClientFiles.response(ClientFiles.script, to: $0) })
+        try router.add(.GET, "/_client/feedbase.d.ts", .async { ClientFiles.response(ClientFiles.types, to: $0) })
         for collection in store.schema.collections {
             let routes = CollectionRoutes(store: store, collection: collection, feed: feed, policy: policy, verifier: verifier, credentialWatch: credentialWatch)
             let items: [Router<Route>.Segment] = [.literal(collection.name)]
@@ -315,6 +317,7 @@ public struct API: Sendable {
             JSONText.object([
                 ("name", JSONText.quote(collection.name)),
                 ("url", JSONText.quote("/" + PercentEncoding.encode(collection.name))),
+                ("key", JSONText.quote(collection.primaryKey.name)),
             ])
         }
         var members = [("collections", JSONText.array(collections))]

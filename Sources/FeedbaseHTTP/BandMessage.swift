@@ -7,6 +7,9 @@ import FeedbaseModel
 enum BandMessage: Equatable {
     case subscribe(id: String, url: String, since: Int64?)
     case unsubscribe(id: String)
+    /// `{"type":"auth","token":"..."}`: the socket's credential replaced in place (an API key
+    /// or a JWT, as after `Bearer `); it carries no id: its answer comes in order.
+    case auth(token: String)
 
     /// A message refused: the problem to answer with, and the message's id when it had a usable one.
     struct Refusal: Error {
@@ -31,6 +34,15 @@ enum BandMessage: Equatable {
             throw Refusal(nil, Problem(.badRequest, "id must be a string of 1 to 64 bytes", errors: [Problem.Item(pointer: "/id", detail: "1 to 64 bytes")]))
         }
         let type = text("type")
+        if type == "auth" {
+            if let unknown = fields.keys.first(where: { !["type", "token"].contains($0) }) {
+                throw Refusal(nil, Problem(.badRequest, "unknown member '\(unknown)' in an auth", errors: [Problem.Item(pointer: "/" + unknown, detail: "unknown member")]))
+            }
+            guard let token = text("token"), !token.isEmpty else {
+                throw Refusal(nil, Problem(.badRequest, "auth needs a token (an API key or a JWT)", errors: [Problem.Item(pointer: "/token", detail: "required")]))
+            }
+            return .auth(token: token)
+        }
         let known: Set<String> = type == "subscribe" ? ["type", "id", "url", "since"] : ["type", "id"]
         if let unknown = fields.keys.first(where: { !known.contains($0) }) {
             throw Refusal(id, Problem(.badRequest, "unknown member '\(unknown)' in a \(type ?? "message")", errors: [Problem.Item(pointer: "/" + unknown, detail: "unknown member")]))
@@ -54,7 +66,7 @@ enum BandMessage: Equatable {
         case "unsubscribe":
             return .unsubscribe(id: id)
         default:
-            throw Refusal(id, Problem(.badRequest, "type must be subscribe or unsubscribe", errors: [Problem.Item(pointer: "/type", detail: "subscribe or unsubscribe")]))
+            throw Refusal(id, Problem(.badRequest, "type must be subscribe, unsubscribe or auth", errors: [Problem.Item(pointer: "/type", detail: "subscribe, unsubscribe or auth")]))
         }
     }
 }

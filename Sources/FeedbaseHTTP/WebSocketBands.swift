@@ -5,6 +5,8 @@
 // backlog, `ready`, then live messages and `progress`; `unsubscribed` when it is over, `reset`
 // when its `since` was pruned, and `error` (a problem) when a message is refused. The socket
 // stays open through all of these. Client messages are handled one at a time, in order.
+// `{"type":"auth","token":"..."}` replaces the socket's credential in place: `authenticated`
+// once every band was judged again for the new identity (those it reads otherwise got `ended`).
 //
 // Each subscription is a sink of its own in the hub, writing into the socket's one queue, so a
 // band's messages are made and encoded once for all its subscribers, whatever their ids.
@@ -22,8 +24,11 @@ final class WebSocketBands: Sendable {
     }
 
     private let api: API
-    /// Whose read rules narrow every band of this socket.
-    private let identity: Identity
+    /// Whose read rules narrow every band of this socket; an `auth` message replaces it.
+    private let credential: SocketCredential
+    /// The firehose the socket carries besides its bands (nil with `mode=bands`): judged again
+    /// with every new credential.
+    private let firehose: FeedRequest?
     private let hub: ChangeHub
     private let socket: WebSocketSink
     private let limit: Int
@@ -35,10 +40,11 @@ final class WebSocketBands: Sendable {
     /// Messages a client may have waiting to be handled; one more gets an error.
     static let inboxLimit = 16
 
-    init(api: API, hub: ChangeHub, socket: WebSocketSink, identity: Identity, limit: Int, maxFilters: Int) {
+    init(api: API, hub: ChangeHub, socket: WebSocketSink, credential: SocketCredential, firehose: FeedRequest?, limit: Int, maxFilters: Int) {
         self.maxFilters = maxFilters
         self.api = api
-        self.identity = identity
+        self.credential = credential
+        self.firehose = firehose
         self.hub = hub
         self.socket = socket
         self.limit = limit
@@ -82,13 +88,14 @@ final class WebSocketBands: Sendable {
         switch parsed {
         case .subscribe(let id, let url, let since): await subscribe(id: id, url: url, since: since)
         case .unsubscribe(let id): await unsubscribe(id: id)
+        case .auth(let token): await authenticate(token: token)
         }
     }
 
     private func subscribe(id: String, url: String, since messageSince: Int64?) async {
         let request: BandRequest
         do {
-            request = try await BandRequest.parse(url: url, store: api.store, maxFilters: maxFilters, identity: identity, policy: api.policy)
+            request = try await BandRequest.parse(url: url, store: api.store, maxFilters: maxFilters, identity: credential.identity, policy: api.policy)
         } catch {
             // A request id of its own, so that a 500's "request id …" finds its line in the log.
             let requestID = RequestHandler.requestID([:])
@@ -106,7 +113,7 @@ final class WebSocketBands: Sendable {
             }
             guard since <= head else { return error(id, Problem(.badRequest, "since \(since) is ahead of the log (its head is \(head))")) }
         }
-        let sink = BandSink(id: id, socket: socket, band: request.band) { [weak self] sink in self?.ended(sink) }
+        let sink = BandSink(id: id, url: url, socket: socket, band: request.band) { [weak self] sink in self?.ended(sink) }
         let refusal = state.withLock { state -> Problem? in
             guard !state.closed else { return Problem(.gone, "the socket is closing") }
             guard state.sinks[id] == nil else { return Problem(.conflict, "a subscription with id '\(id)' exists on this socket") }
@@ -129,6 +136,44 @@ final class WebSocketBands: Sendable {
         case .closed:
             ended(sink)
         }
+    }
+
+    /// A new credential for the socket: every band is judged again as the new identity's
+    /// subscription to its URL. A band that comes out the same (same filter, same read rule: a
+    /// refreshed JWT of the same subject) goes on untouched, so it has no gap; any other ends
+    /// with `ended` (with the problem when the new identity may not follow the URL at all), and
+    /// the client reads the listing again. A token refused leaves the socket as it was.
+    private func authenticate(token: String) async {
+        var identity = credential.identity
+        if let verifier = api.verifier {
+            switch await verifier.authenticate(token: token) {
+            case .success(let verified): identity = verified
+            case .failure(let failure): return error(nil, Problem.unauthorized(failure))
+            }
+        }
+        if let firehose, (try? FeedRoutes.requireFirehose(firehose, identity: identity, policy: api.policy, schema: api.store.schema)) == nil {
+            return socket.closeUnauthorized(code: 4403, "the new credentials may not read this firehose")
+        }
+        for sink in state.withLock({ Array($0.sinks.values) }) {
+            var problem: Problem?
+            do {
+                let request = try await BandRequest.parse(url: sink.url, store: api.store, maxFilters: maxFilters, identity: identity, policy: api.policy)
+                if request.band == sink.band { continue }
+            } catch {
+                let request = Request(method: .GET, uri: sink.url, headers: [:], body: [], requestID: RequestHandler.requestID([:]))
+                problem = api.problem(for: error, request: request)
+            }
+            guard state.withLock({ state in
+                guard state.sinks[sink.id] === sink else { return false }
+                state.sinks[sink.id] = nil
+                return true
+            }) else { continue }
+            await hub.unsubscribe(sink)
+            // Nothing of the band follows this.
+            socket.answer(sink.endedMessage(problem))
+        }
+        credential.replace(with: identity)
+        socket.answer(#"{"type":"authenticated"}"#)
     }
 
     private func unsubscribe(id: String) async {
@@ -156,19 +201,27 @@ final class WebSocketBands: Sendable {
 /// One band subscription on a socket: the hub's sink for it, writing into the socket's queue.
 final class BandSink: FeedSink {
     let id: String
+    /// As the client gave it: judged again when the socket's credential changes.
+    let url: String
     let band: Band
     private let socket: WebSocketSink
     private let ended: @Sendable (BandSink) -> Void
     private let name = Mutex<String>("")
 
-    init(id: String, socket: WebSocketSink, band: Band, ended: @escaping @Sendable (BandSink) -> Void) {
+    init(id: String, url: String, socket: WebSocketSink, band: Band, ended: @escaping @Sendable (BandSink) -> Void) {
         self.id = id
+        self.url = url
         self.socket = socket
         self.band = band
         self.ended = ended
     }
 
     private var prefix: String { #""id":\#(JSONText.quote(id)),"band":\#(JSONText.quote(name.withLock { $0 }))"# }
+
+    /// The subscription ended by a new credential; `problem` when it may not follow the URL.
+    func endedMessage(_ problem: Problem?) -> String {
+        #"{"type":"ended",\#(prefix)"# + (problem.map { #","problem":\#($0.json(instance: nil, requestID: nil))}"# } ?? "}")
+    }
 
     func subscribed(band name: String) {
         self.name.withLock { $0 = name }

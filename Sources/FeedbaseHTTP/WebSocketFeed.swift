@@ -102,7 +102,6 @@ final class WebSocketFeedHandler: ChannelInboundHandler {
     private var sink: WebSocketSink?
     private var bands: WebSocketBands?
     private var pings: RepeatedTask?
-    private var watch: Int?
     /// The access log's line at the socket's end: what the upgrade logged, and when.
     struct Log: Sendable {
         var logger: Logger
@@ -124,21 +123,22 @@ final class WebSocketFeedHandler: ChannelInboundHandler {
     func handlerAdded(context: ChannelHandlerContext) {
         let sink = WebSocketSink(channel: context.channel, writer: writer, limit: limit, closeTimeout: feed.closeTimeout)
         self.sink = sink
+        // A subscription lives as long as its credentials: an expired token or a revoked key
+        // ends it (4401) once what was queued is written, with the seq to resume from. An
+        // `auth` message replaces them in place (WebSocketBands).
+        let credential = SocketCredential(identity, api: api, eventLoop: context.eventLoop) { sink.closeUnauthorized() }
         let bands = WebSocketBands(
-            api: api, hub: feed.hub, socket: sink, identity: identity, limit: feed.bandsPerConnection, maxFilters: feed.bandFilters)
+            api: api, hub: feed.hub, socket: sink, credential: credential, firehose: request.bandsOnly ? nil : request,
+            limit: feed.bandsPerConnection, maxFilters: feed.bandFilters)
         self.bands = bands
         bands.start()
         pings = context.eventLoop.scheduleRepeatedTask(initialDelay: feed.heartbeat, delay: feed.heartbeat) { _ in sink.ping() }
-        // A subscription lives as long as its credentials: an expired token or a revoked key
-        // ends it (4401) once what was queued is written, with the seq to resume from.
-        watch = api.credentialWatch.watch(identity, verifier: api.verifier, on: context.eventLoop) { sink.closeUnauthorized() }
         let store = api.store
         let hub = feed.hub
         let request = self.request
         let channel = context.channel
-        let credentialWatch = api.credentialWatch
         let log = self.log
-        channel.closeFuture.whenComplete { [pings, watch] _ in
+        channel.closeFuture.whenComplete { [pings] _ in
             if let log, log.logger.logLevel <= .info {
                 let (events, bytes, ended) = sink.summary
                 var metadata = log.metadata
@@ -148,7 +148,7 @@ final class WebSocketFeedHandler: ChannelInboundHandler {
                 log.logger.info("\(log.target) websocket ended \(AccessLog.milliseconds(since: log.started))ms", metadata: metadata)
             }
             pings?.cancel()
-            credentialWatch.unwatch(watch)
+            credential.stop()
             // From now on the sink refuses events, so the hub drops it even if the subscribe
             // below lands after this unsubscribe.
             sink.disconnected()

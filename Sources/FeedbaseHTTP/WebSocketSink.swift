@@ -199,13 +199,14 @@ final class WebSocketSink: FeedSink {
         close(code: WebSocketErrorCode(codeNumber: code), reason: reason)
     }
 
-    /// The credentials expired or were revoked: what is queued goes out (it was sent while
-    /// they held), then 4401 with the seq the firehose resumes from.
-    func closeUnauthorized() {
+    /// The credentials expired or were revoked (4401), or were replaced by ones that may not
+    /// read the firehose (4403): what is queued goes out (it was sent while they held), then
+    /// the close with the seq the firehose resumes from.
+    func closeUnauthorized(code: Int = 4401, _ why: String = "credentials expired or revoked") {
         let resume = state.withLock { $0.lastQueuedSeq }
         close(
-            code: WebSocketErrorCode(codeNumber: 4401),
-            reason: "credentials expired or revoked; authenticate again and resume "
+            code: WebSocketErrorCode(codeNumber: code),
+            reason: why + "; authenticate again and resume "
                 + (resume.map { "with since=\($0)" } ?? "each band from the last seq it received"),
             keepQueued: true)
     }

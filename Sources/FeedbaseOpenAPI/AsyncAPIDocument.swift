@@ -92,11 +92,12 @@ extension OpenAPIDocument {
                 ],
                 "subscribeBand": sending("subscribe", "Follow a live query (a band) on this socket.", replies: ["subscribed", "error"]),
                 "unsubscribeBand": sending("unsubscribe", "Stop following a live query.", replies: ["unsubscribed", "error"]),
+                "authenticate": sending("auth", "Replace the socket's credential; every band is judged again.", replies: ["authenticated", "error"]),
                 "receiveBands": [
                     "action": "receive",
                     "channel": ["$ref": "#/channels/feed"],
                     "summary": "Receive each subscription's backlog, ready marker, live changes and progress, and its reset.",
-                    "messages": messages(["bandChange", "bandReady", "bandProgress", "bandReset", "error"]),
+                    "messages": messages(["bandChange", "bandReady", "bandProgress", "bandReset", "bandEnded", "error"]),
                 ],
             ],
             "components": [

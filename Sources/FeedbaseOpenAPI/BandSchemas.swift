@@ -56,6 +56,13 @@ enum BandSchemas {
                 ("problem", ["$ref": "#/components/schemas/MessageProblem"]),
             ])),
             ("MessageProblem", messageProblem),
+            ("Auth", message("auth", auth, [("token", ["type": "string", "minLength": 1, "description": "An API key or a JWT, as after `Bearer `."])])),
+            ("Authenticated", message("authenticated", "The credential of the `auth` before it is in force; every band was judged again (those ended have had `ended`).", [])),
+            ("BandEnded", message("ended", ended, [
+                ("id", id), ("band", band),
+                // Why the new identity may not follow the URL; absent when it may, with other rows.
+                ("problem", ["$ref": "#/components/schemas/MessageProblem"]),
+            ], optional: ["problem"])),
         ]
     }
 
@@ -81,6 +88,7 @@ enum BandSchemas {
     /// The messages, in the order the channel lists them.
     static let messageNames = [
         "subscribe", "unsubscribe", "subscribed", "bandChange", "bandReady", "bandProgress", "bandReset", "unsubscribed", "error",
+        "auth", "authenticated", "bandEnded",
     ]
 
     static let messages: [(String, DocumentValue)] = [
@@ -93,7 +101,18 @@ enum BandSchemas {
         ("bandReset", entry("bandReset", "Gap: a band's events were pruned", "BandReset", Texts.bandReset)),
         ("unsubscribed", entry("unsubscribed", "A subscription ended", "Unsubscribed", nil)),
         ("error", entry("error", "A message was refused", "BandError", Texts.bandError)),
+        ("auth", entry("auth", "Replace the socket's credential", "Auth", auth)),
+        ("authenticated", entry("authenticated", "The new credential is in force", "Authenticated", nil)),
+        ("bandEnded", entry("bandEnded", "A subscription ended by a new credential", "BandEnded", ended)),
     ]
+
+    static let auth = "Replace the socket's credential in place (a refreshed JWT, another user): every subscription is judged again "
+        + "as the new identity's. One it reads alike (same filter and read rule) goes on without a gap; any other gets `ended`. "
+        + "Answered with `authenticated`, or an `error` (status 401, id null) when the token is refused, which leaves the socket as it was. "
+        + "A socket that also carries the firehose is closed with 4403 when the new identity may not read it."
+    static let ended = "The socket's new credential reads this subscription's URL otherwise: nothing more of it follows. "
+        + "Read the listing again and subscribe anew (with the problem, the new identity may not follow it at all)."
+
 
     private static func entry(_ name: String, _ title: String, _ payload: String, _ description: String?) -> DocumentValue {
         var message: DocumentValue = ["name": .string(name), "title": .string(title)]

@@ -8,8 +8,9 @@ enum Components {
                 "type": "array",
                 "items": [
                     "type": "object",
-                    "properties": ["name": ["type": "string"], "url": ["type": "string"]],
-                    "required": ["name", "url"],
+                    // `key`: the primary key's column, which a client needs to tell items apart.
+                    "properties": ["name": ["type": "string"], "url": ["type": "string"], "key": ["type": "string"]],
+                    "required": ["name", "url", "key"],
                     "additionalProperties": false,
                 ],
             ]),

@@ -29,4 +29,12 @@ import Testing
         #expect(refusal(#"{"type":"unsubscribe","id":"a","url":"/t"}"#)?.problem.errors.first?.pointer == "/url")
         #expect(refusal(#"{"type":"resubscribe","id":"a"}"#)?.problem.errors.first?.pointer == "/type")
     }
+
+    @Test func anAuthCarriesATokenAndNothingElse() throws {
+        #expect(try BandMessage.parse(Array(#"{"type":"auth","token":"fbk_x"}"#.utf8)) == .auth(token: "fbk_x"))
+        #expect(refusal(#"{"type":"auth"}"#)?.problem.errors.first?.pointer == "/token")
+        #expect(refusal(#"{"type":"auth","token":""}"#)?.problem.errors.first?.pointer == "/token")
+        #expect(refusal(#"{"type":"auth","token":"t","id":"a"}"#)?.problem.errors.first?.pointer == "/id")
+        #expect(refusal(#"{"type":"auth","token":7}"#)?.problem.status == .badRequest)
+    }
 }

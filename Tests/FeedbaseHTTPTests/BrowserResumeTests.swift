@@ -4,7 +4,7 @@
 // browser resumes as browsers do, with its URL unchanged and `Last-Event-ID` added, which is
 // what the server must honour over the URL's `since`.
 //
-// The page is served by a small listener in this test, which also takes the page's reports
+// The page is served by a small listener (Support/Browser.swift), which also takes the page's reports
 // (one POST per event, sent one after another); the test waits for them, bounded. Skipped when
 // no `chromium` is installed here; CI installs it (.ci/run).
 
@@ -12,116 +12,11 @@ import FeedbaseApp
 import FeedbaseHTTP
 import FeedbaseTestSupport
 import Foundation
-import Synchronization
 import Testing
 
 #if canImport(Glibc)
 import Glibc
 #endif
-
-/// `chromium` on the PATH, if any.
-private let chromium: String? = {
-    for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":") {
-        let path = String(directory) + "/chromium"
-        if FileManager.default.isExecutableFile(atPath: path) { return path }
-    }
-    return nil
-}()
-
-/// Serves one page and collects the bodies POSTed to `/report`, in the order they arrive.
-private final class ReportListener: Sendable {
-    let port: Int
-    private let descriptor: Int32
-    private let page: String
-    private let reports = Mutex<[String]>([])
-
-    init(page: String) throws {
-        self.page = page
-        let listening = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard listening >= 0 else { throw HTTPTestClientError(message: "socket() failed: \(errno)") }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
-                bind(listening, address, length) == 0 && listen(listening, 16) == 0 && getsockname(listening, address, &length) == 0
-            }
-        }
-        guard bound else {
-            Glibc.close(listening)
-            throw HTTPTestClientError(message: "cannot listen: \(errno)")
-        }
-        descriptor = listening
-        port = Int(UInt16(bigEndian: address.sin_port))
-        Thread.detachNewThread { [self] in
-            while true {
-                let connection = accept(listening, nil, nil)
-                guard connection >= 0 else { return }
-                // A thread per connection: a browser opens sockets it may never send on.
-                Thread.detachNewThread { self.serve(connection) }
-            }
-        }
-    }
-
-    var received: [String] { reports.withLock { $0 } }
-
-    func stop() {
-        shutdown(descriptor, Int32(SHUT_RDWR))
-        Glibc.close(descriptor)
-    }
-
-    /// Answers the requests of one connection until it closes.
-    private func serve(_ connection: Int32) {
-        defer { Glibc.close(connection) }
-        var timeout = timeval(tv_sec: 30, tv_usec: 0)
-        setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var buffer: [UInt8] = []
-        while true {
-            guard let headerEnd = readUntilHeaderEnd(connection, &buffer) else { return }
-            let head = String(decoding: buffer[..<headerEnd], as: UTF8.self)
-            let length = head.split(separator: "\r\n").first { $0.lowercased().hasPrefix("content-length:") }
-                .flatMap { Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) } ?? 0
-            while buffer.count < headerEnd + 4 + length {
-                guard let more = readSome(connection) else { return }
-                buffer += more
-            }
-            let body = String(decoding: buffer[(headerEnd + 4)..<(headerEnd + 4 + length)], as: UTF8.self)
-            buffer.removeFirst(headerEnd + 4 + length)
-            let response: String
-            if head.hasPrefix("POST /report") {
-                reports.withLock { $0.append(body) }
-                response = "HTTP/1.1 204 No Content\r\n\r\n"
-            } else if head.hasPrefix("GET /page") {
-                response = "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: \(page.utf8.count)\r\n\r\n" + page
-            } else {
-                response = "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
-            }
-            let bytes = Array(response.utf8)
-            var sent = 0
-            while sent < bytes.count {
-                let count = bytes[sent...].withUnsafeBytes { send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-                guard count > 0 else { return }
-                sent += count
-            }
-        }
-    }
-
-    private func readUntilHeaderEnd(_ connection: Int32, _ buffer: inout [UInt8]) -> Int? {
-        let end: [UInt8] = [13, 10, 13, 10]
-        while true {
-            if buffer.count >= 4, let index = (0...(buffer.count - 4)).first(where: { Array(buffer[$0..<($0 + 4)]) == end }) { return index }
-            guard let more = readSome(connection) else { return nil }
-            buffer += more
-        }
-    }
-
-    private func readSome(_ connection: Int32) -> [UInt8]? {
-        var chunk = [UInt8](repeating: 0, count: 16 << 10)
-        let count = chunk.withUnsafeMutableBytes { recv(connection, $0.baseAddress, $0.count, 0) }
-        return count > 0 ? Array(chunk[..<count]) : nil
-    }
-}
 
 @Suite struct BrowserResumeTests {
     /// The page: an EventSource on a band with `since=0` in its URL; every `open`, `error`,
@@ -143,20 +38,11 @@ private final class ReportListener: Sendable {
         """
     }
 
-    /// Waits (bounded) until the reports satisfy `condition`.
     private func waitFor(_ listener: ReportListener, _ what: String, _ condition: ([String]) -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(60)
-        while !condition(listener.received) {
-            guard ContinuousClock.now < deadline else { throw HTTPTestClientError(message: "timed out waiting for \(what): \(listener.received)") }
-            try await Task.sleep(for: .milliseconds(20))
-        }
+        try await listener.waitFor(what, condition)
     }
 
-    /// Ends the browser (SIGTERM lets it end its own helper processes), bounded.
-    private static func close(_ browser: ChildProcess) async {
-        browser.signal(SIGTERM)
-        _ = try? await browser.exitStatus(timeout: .seconds(20))
-    }
+    private static func close(_ browser: ChildProcess) async { await Browser.close(browser) }
 
     private static func changeSeqs(_ reports: [String]) -> [Int] {
         reports.filter { $0.hasPrefix("change ") }.compactMap { Int($0.split(separator: " ")[2]) }

@@ -25,7 +25,7 @@ import Testing
         #expect(channel["address"] == "/_feed")
         #expect(channel["messages"]?.keys == [
             "change", "ready", "reset", "subscribe", "unsubscribe", "subscribed", "bandChange", "bandReady", "bandProgress", "bandReset",
-            "unsubscribed", "error",
+            "unsubscribed", "error", "auth", "authenticated", "bandEnded",
         ])
         #expect(channel["bindings"]?["ws"]?["query"]?["properties"]?.keys == ["since", "collections", "mode", "access_token"])
         let operation = try #require(document["operations"]?["receiveChanges"])
@@ -44,7 +44,13 @@ import Testing
         #expect(mode["enum"] == ["bands"])
         // Written from the client's side: it sends subscribe and unsubscribe, and receives the rest.
         let operations = try #require(document["operations"])
-        #expect(operations.keys == ["receiveChanges", "subscribeBand", "unsubscribeBand", "receiveBands"])
+        #expect(operations.keys == ["receiveChanges", "subscribeBand", "unsubscribeBand", "authenticate", "receiveBands"])
+        // The credential replaced in place: answered with authenticated or an error; bands it ends get `ended`.
+        #expect(operations["authenticate"]?["messages"] == [["$ref": "#/channels/feed/messages/auth"]])
+        #expect(operations["authenticate"]?["reply"]?["messages"] == [
+            ["$ref": "#/channels/feed/messages/authenticated"], ["$ref": "#/channels/feed/messages/error"],
+        ])
+        #expect(operations["receiveBands"]?["messages"]?.arrayValue?.contains(["$ref": "#/channels/feed/messages/bandEnded"]) == true)
         #expect(operations["subscribeBand"]?["action"] == "send")
         #expect(operations["subscribeBand"]?["messages"] == [["$ref": "#/channels/feed/messages/subscribe"]])
         #expect(operations["subscribeBand"]?["reply"]?["messages"] == [
@@ -70,6 +76,10 @@ import Testing
         #expect(subscribe["required"] == ["type", "id", "url"])
         #expect(subscribe["properties"]?["id"]?["maxLength"] == 64)
         #expect(schemas["Unsubscribe"]?["required"] == ["type", "id"])
+        #expect(schemas["Auth"]?["required"] == ["type", "token"])
+        #expect(schemas["Authenticated"]?["required"] == ["type"])
+        #expect(schemas["BandEnded"]?["properties"]?.keys == ["type", "id", "band", "problem"])
+        #expect(schemas["BandEnded"]?["required"] == ["type", "id", "band"])
         #expect(schemas["Subscribed"]?["required"] == ["type", "id", "band"])
         for (name, type, last) in [("BandReady", "ready", "seq"), ("BandProgress", "progress", "seq"), ("BandReset", "reset", "oldest")] {
             #expect(schemas[name]?["properties"]?["type"] == ["const": .string(type)], "\(name)")

@@ -59,6 +59,8 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            // The browser client the server serves, as in the main package.
+            resources: [.embedInCode("Client/feedbase.js"), .embedInCode("Client/feedbase.d.ts")],
             swiftSettings: instrumented
         ),
         .target(name: "FuzzDriver"),

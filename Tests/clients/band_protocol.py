@@ -60,7 +60,8 @@ class AsyncAPI:
 
 # What a server message is, by its `type` (a band's change has none).
 SERVER_MESSAGES = {None: "bandChange", "subscribed": "subscribed", "ready": "bandReady", "progress": "bandProgress",
-                   "reset": "bandReset", "unsubscribed": "unsubscribed", "error": "error"}
+                   "reset": "bandReset", "unsubscribed": "unsubscribed", "error": "error", "authenticated": "authenticated",
+                   "ended": "bandEnded"}
 
 
 async def session(port, asyncapi):
@@ -112,7 +113,8 @@ async def session(port, asyncapi):
                                        ({"type": "subscribe", "id": "open", "url": "/tasks"}, 409, True),
                                        ({"type": "subscribe", "id": "y", "url": "/nothing"}, 404, True),
                                        ({"type": "subscribe", "id": "z", "url": "/tasks?priority=gt.high"}, 400, True),
-                                       ({"type": "unsubscribe", "id": "nobody"}, 404, True)]:
+                                       ({"type": "unsubscribe", "id": "nobody"}, 404, True),
+                                       ({"type": "auth", "token": "fbk_not_a_key"}, 401, True)]:
             await send(message, valid=valid)
             error = await receive()
             assert error["type"] == "error" and error["problem"]["status"] == status, (message, error)
