@@ -76,6 +76,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("rate-burst"), help: "Requests one identity may make at once after a quiet spell; default twice the rate (env FEEDBASE_RATE_BURST).")
     var rateBurst: String = environment("RATE_BURST") ?? ""
 
+    @Flag(name: .customLong("no-metrics"), help: "Record no metrics and serve no /metrics (env FEEDBASE_NO_METRICS=1).")
+    var noMetrics = environment("NO_METRICS").map { ["1", "true", "yes"].contains($0.lowercased()) } ?? false
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info (one line per request), notice, warning, error (env FEEDBASE_LOG_LEVEL).")
     var logLevel: String = environment("LOG_LEVEL") ?? "info"
 
@@ -188,6 +191,7 @@ struct Serve: AsyncParsableCommand {
             guard burst >= 1, burst.isFinite else { throw CLIError("--rate-burst must be at least 1, not '\(rateBurst)'") }
             configuration.rateLimit = (rate, burst)
         }
+        configuration.metrics = !noMetrics
         configuration.feed.heartbeat = .seconds(Int64(heartbeat))
         configuration.feed.retention = .milliseconds(Int64(retention * 86_400_000))
         configuration.feed.maxEvents = maxEvents > 0 ? maxEvents : nil
