@@ -57,24 +57,35 @@ import Testing
             let socket = try await HTTPConnection(port: server.port)
             defer { socket.close() }
             #expect(try await socket.upgradeToWebSocket("/_feed").status == 101)
-            let subscribed = try await scrape(server, until: { $0[#"feedbase_feed_subscribers{kind="firehose"}"#] == 2 })
+            // A live query: a listing asked for as a stream.
+            let band = try await HTTPConnection(port: server.port)
+            defer { band.close() }
+            try await band.write("GET", "/projects?order=id", headers: [("Accept", "text/event-stream")])
+            #expect(try await band.readHead().status == 200)
+            let subscribed = try await scrape(server, until: {
+                $0[#"feedbase_feed_subscribers{kind="firehose"}"#] == 2 && $0[#"feedbase_feed_subscribers{kind="band"}"#] == 1
+            })
+            #expect(subscribed["feedbase_feed_bands"] == 1)
             // The upgrade is answered by the pipeline, not a route: counted all the same.
             #expect(subscribed[#"feedbase_http_requests_total{method="GET",route="/_feed",status="101"}"#] == 1)
             #expect(subscribed[#"feedbase_http_requests_total{method="GET",route="/_feed",status="200"}"#] == 1)
             #expect(try await server.request("POST", "/projects", json: #"{"id":1,"name":"followed"}"#).status == 201)
             #expect(try await server.request("POST", "/projects", json: #"{"id":2,"name":"followed too"}"#).status == 201)
-            // Two events, each due to both subscribers.
-            let delivered = try await scrape(server, until: { $0["feedbase_feed_deliveries_total"] == 4 })
+            // Two events, each due to all three subscribers (to the band as its two creates).
+            let delivered = try await scrape(server, until: { $0["feedbase_feed_deliveries_total"] == 6 })
             #expect(delivered["feedbase_feed_events_total"] == 2)
             #expect(delivered["feedbase_feed_slow_consumers_total"] == 0)
             stream.close()
             socket.close()
-            _ = try await scrape(server, until: { $0[#"feedbase_feed_subscribers{kind="firehose"}"#] == 0 })
+            band.close()
+            _ = try await scrape(server, until: {
+                $0[#"feedbase_feed_subscribers{kind="firehose"}"#] == 0 && $0[#"feedbase_feed_subscribers{kind="band"}"#] == 0 && $0["feedbase_feed_bands"] == 0
+            })
 
             // A checkpoint on the checkpointer's thread, once the WAL passes its threshold.
             let before = try await scrape(server)[#"feedbase_sqlite_wal_checkpoints_total{by="checkpointer"}"#] ?? 0
             let padding = String(repeating: "x", count: 190)
-            for id in 10..<400 {
+            for id in 10..<800 {
                 _ = try await server.request("POST", "/projects", json: #"{"id":\#(id),"name":"\#(id)\#(padding)","description":"\#(padding)\#(padding)\#(padding)"}"#)
             }
             _ = try await scrape(server, until: { ($0[#"feedbase_sqlite_wal_checkpoints_total{by="checkpointer"}"#] ?? 0) > before })
