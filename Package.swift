@@ -22,6 +22,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.29.0"),
         // Settings from the environment and a config file, beside the flags.
         .package(url: "https://github.com/apple/swift-configuration", from: "1.0.0"),
+        // /metrics: the swift-metrics API over a Prometheus registry of each app's own.
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // Already swift-prometheus's: the per-route counters are made once, lock-free (HTTPMetrics).
+        .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
     ],
     targets: [
         // The system SQLite (Debian: libsqlite3-dev). Only FeedbaseSQLite imports it.
@@ -46,6 +51,8 @@ let package = Package(
                 "FeedbaseCSQLite",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+                // The API alone: the app hands in the factory (WriterMetrics).
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
         ),
         // The PostgreSQL engine: its commit-ordered change log (triggers, commit ticket) and the
@@ -72,7 +79,11 @@ let package = Package(
         // The change feed's fan-out: plain Swift over the store's change log, no NIO, no SQL.
         .target(
             name: "FeedbaseFeed",
-            dependencies: ["FeedbaseModel", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "FeedbaseModel", .product(name: "Logging", package: "swift-log"),
+                // The API alone: the app hands in the factory (FeedMetrics).
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ]
         ),
         // The OpenAPI 3.1 and AsyncAPI 3.0 documents, built from the store's schema model as plain
         // values with their own JSON and YAML writers: no NIO, no SQL.
@@ -80,15 +91,27 @@ let package = Package(
             name: "FeedbaseOpenAPI",
             dependencies: ["FeedbaseModel"]
         ),
+        // The server's metrics: swift-metrics handles made from a Prometheus registry each app
+        // owns (no process-wide bootstrap), and the text the /metrics route serves. No NIO, no SQL.
+        .target(
+            name: "FeedbaseMetrics",
+            dependencies: [
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
         // HTTP/1.1 on SwiftNIO: the router, the REST resources, problem+json, and the documents
         // FeedbaseOpenAPI builds. Sees no SQL.
         .target(
             name: "FeedbaseHTTP",
             dependencies: [
                 "FeedbaseAuth",
+                "FeedbaseMetrics",
                 "FeedbaseModel",
                 "FeedbaseFeed",
                 "FeedbaseOpenAPI",
+                .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -104,6 +127,8 @@ let package = Package(
             name: "FeedbaseApp",
             dependencies: [
                 "FeedbaseAuth",
+                "FeedbaseMetrics",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 "FeedbaseModel",
                 "FeedbaseSQLite",
                 "FeedbasePostgres",

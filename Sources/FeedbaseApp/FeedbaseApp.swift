@@ -3,9 +3,11 @@
 // so every test runs the production wiring, the poll for other processes' writes and pruning
 // included.
 
+import CoreMetrics
 import FeedbaseAuth
 import FeedbaseFeed
 import FeedbaseHTTP
+import FeedbaseMetrics
 import FeedbaseModel
 import FeedbasePostgres
 import FeedbaseSQLite
@@ -53,6 +55,8 @@ public struct AppConfiguration: Sendable {
     public var crossOrigin = CrossOriginPolicy.none
     /// `--rate-limit` and `--rate-burst`: requests per second per identity, and at once; nil: no limit.
     public var rateLimit: (rate: Double, burst: Double)?
+    /// `--no-metrics` false: record nothing and serve no `/metrics` (docs/OPERATIONS.md).
+    public var metrics = true
 
     /// `--tls-cert` and `--tls-key`: serve HTTPS (and WSS) with this certificate chain and key.
     public var tls: TLSFiles?
@@ -93,6 +97,8 @@ public final class FeedbaseApp: Sendable {
     private let maintenance: Task<Void, Never>?
     private let keyRefresh: Task<Void, Never>?
     private let logger: Logger
+    /// This app's registry: each app has its own (ServerMetrics.swift says why).
+    public let metrics: ServerMetrics
 
     /// The port the server listens on (the one it picked when configured with 0).
     public var port: Int { server.port }
@@ -111,10 +117,11 @@ public final class FeedbaseApp: Sendable {
         // Listen first (accepting nothing yet): a port in use stops the start before the
         // database is opened, created or migrated.
         let server = try await HTTPServer.bind(serverConfiguration, logger: logger)
+        let metrics = configuration.metrics ? ServerMetrics() : .disabled
         let store: any ResourceStore
         let loadKeys: @Sendable () async throws -> [StoredAPIKey]
         do {
-            (store, loadKeys) = try await Self.open(configuration, logger: logger)
+            (store, loadKeys) = try await Self.open(configuration, metrics: metrics, logger: logger)
         } catch {
             await server.stop()
             throw error
@@ -143,7 +150,7 @@ public final class FeedbaseApp: Sendable {
                     : "no access rules: anonymous requests may do everything (allowed on a loopback address only)")
             }
             if store.feedEnabled {
-                let changeHub = ChangeHub(source: store, settings: configuration.feed.hub, logger: logger)
+                let changeHub = ChangeHub(source: store, settings: configuration.feed.hub, metrics: FeedMetrics(factory: metrics.factory), logger: logger)
                 try await changeHub.start()
                 hub = changeHub
                 maintenance = FeedMaintenance.start(hub: changeHub, store: store, configuration: configuration.feed, logger: logger)
@@ -176,11 +183,16 @@ public final class FeedbaseApp: Sendable {
             let api = try API(
                 store: store, feed: feed, policy: policy, verifier: authenticator, crossOrigin: configuration.crossOrigin,
                 rateLimiter: configuration.rateLimit.map { RateLimiter(rate: $0.rate, burst: $0.burst) }, credentialWatch: credentialWatch,
-                limits: configuration.server.limits, logger: logger)
+                limits: configuration.server.limits, metrics: metrics, logger: logger)
+            if let sqlite = store as? SQLiteStore {
+                // A state, not events: read when scraped, so a write does nothing for it.
+                let depth = Meter(label: MetricName.writeQueueDepth, dimensions: [], factory: metrics.factory)
+                metrics.addCollector { depth.set(sqlite.queuedWrites) }
+            }
             try await server.serve(api)
             return FeedbaseApp(
                 store: store, hub: hub, server: server, api: api, authenticator: authenticator, credentialWatch: credentialWatch,
-                maintenance: maintenance, keyRefresh: keyRefresh, logger: logger)
+                maintenance: maintenance, keyRefresh: keyRefresh, metrics: metrics, logger: logger)
         } catch {
             keyRefresh?.cancel()
             maintenance?.cancel()
@@ -192,11 +204,13 @@ public final class FeedbaseApp: Sendable {
     }
 
     /// The store of the chosen engine, and how its API keys are read.
-    private static func open(_ configuration: AppConfiguration, logger: Logger) async throws
+    private static func open(_ configuration: AppConfiguration, metrics: ServerMetrics, logger: Logger) async throws
         -> (any ResourceStore, @Sendable () async throws -> [StoredAPIKey])
     {
         guard let postgres = configuration.postgres else {
-            let store = try SQLiteStore(configuration.store, logger: logger)
+            var storeConfiguration = configuration.store
+            storeConfiguration.metrics = WriterMetrics(factory: metrics.factory)
+            let store = try SQLiteStore(storeConfiguration, logger: logger)
             return (store, { try await store.activeAPIKeys() })
         }
         let store = try await PostgresStore.open(
@@ -232,8 +246,9 @@ public final class FeedbaseApp: Sendable {
 
     private init(
         store: any ResourceStore, hub: ChangeHub?, server: HTTPServer, api: API, authenticator: Authenticator, credentialWatch: CredentialWatch,
-        maintenance: Task<Void, Never>?, keyRefresh: Task<Void, Never>?, logger: Logger
+        maintenance: Task<Void, Never>?, keyRefresh: Task<Void, Never>?, metrics: ServerMetrics, logger: Logger
     ) {
+        self.metrics = metrics
         self.credentialWatch = credentialWatch
         self.store = store
         self.hub = hub

@@ -83,6 +83,8 @@ struct Serve: AsyncParsableCommand {
 
     @Option(name: .customLong("log-format"), help: "text (swift-log's lines) or json (one object per line, metadata as fields) (env FEEDBASE_LOG_FORMAT).")
     var logFormat: String = environment("LOG_FORMAT") ?? "text"
+    @Flag(name: .customLong("no-metrics"), help: "Record no metrics and serve no /metrics (env FEEDBASE_NO_METRICS=1).")
+    var noMetrics = environment("NO_METRICS").map { ["1", "true", "yes"].contains($0.lowercased()) } ?? false
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info (one line per request), notice, warning, error (env FEEDBASE_LOG_LEVEL).")
     var logLevel: String = environment("LOG_LEVEL") ?? "info"
@@ -214,6 +216,7 @@ struct Serve: AsyncParsableCommand {
             guard burst >= 1, burst.isFinite else { throw CLIError("\(source("rate-burst")) must be at least 1, not '\(rateBurst)'") }
             configuration.rateLimit = (rate, burst)
         }
+        configuration.metrics = !noMetrics
         configuration.feed.heartbeat = .seconds(Int64(heartbeat))
         configuration.feed.retention = .milliseconds(Int64(retention * 86_400_000))
         configuration.feed.maxEvents = maxEvents > 0 ? maxEvents : nil

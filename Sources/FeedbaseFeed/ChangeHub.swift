@@ -51,9 +51,12 @@ public actor ChangeHub {
     private var stopped = false
     private let poke = Poke()
 
-    public init(source: any ChangeSource, settings: FeedSettings = FeedSettings(), logger: Logger) {
+    private let metrics: FeedMetrics
+
+    public init(source: any ChangeSource, settings: FeedSettings = FeedSettings(), metrics: FeedMetrics = .none, logger: Logger) {
         self.source = source
         self.settings = settings
+        self.metrics = metrics
         self.logger = logger
     }
 
@@ -114,6 +117,7 @@ public actor ChangeHub {
                 oldest = batch.oldest
                 if batch.isPruned(after: head) { skipPruned(batch) }
                 keep(batch.events)
+                metrics.events.increment(by: batch.events.count)
                 deliver(batch.events)
                 head = max(head, batch.reached)
                 if batch.reached >= batch.head { break }
@@ -179,6 +183,7 @@ public actor ChangeHub {
     private func remove(_ subscription: Subscription) {
         let id = subscription.id
         guard subscriptions[id] === subscription else { return }
+        defer { countSubscriptions() }
         subscriptions[id] = nil
         firehose[id] = nil
         guard let entry = subscription.entry else { return }
@@ -189,6 +194,11 @@ public actor ChangeHub {
         }
     }
 
+    /// The subscription gauges, after any change to the subscriptions.
+    private func countSubscriptions() {
+        metrics.counted(subscriptions: subscriptions.count, firehose: firehose.count, bands: bands.count)
+    }
+
     /// Hands `batch` (what `subscription` is due of events up to `last`) to the sink, or closes
     /// a sink that cannot take it. False when it was closed.
     /// `backlog`: a page of a catching-up subscriber's backlog, handed when the sink had room.
@@ -197,8 +207,10 @@ public actor ChangeHub {
             let resumeFrom = position(of: subscription)
             remove(subscription)
             subscription.sink.close(.slow(lastSent: resumeFrom))
+            metrics.slowConsumers.increment()
             return false
         }
+        metrics.deliveries.increment(by: batch.events.count)
         subscription.lastSent = max(subscription.lastSent, last)
         if let sent = batch.events.last { subscription.lastTold = max(subscription.lastTold, sent.seq) }
         return true
@@ -312,6 +324,7 @@ public actor ChangeHub {
         } else {
             firehose[subscription.id] = subscription
         }
+        countSubscriptions()
         Task { await self.catchUp(subscription) }
         return .subscribed(band: entry?.name)
     }

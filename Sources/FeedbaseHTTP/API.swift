@@ -4,6 +4,7 @@
 
 import FeedbaseAuth
 import FeedbaseFeed
+import FeedbaseMetrics
 import FeedbaseModel
 import FeedbaseOpenAPI
 import Logging
@@ -24,6 +25,12 @@ public struct API: Sendable {
         case callback(CallbackHandler)
     }
 
+    /// A route with the metrics of its pattern.
+    public struct Endpoint: Sendable {
+        let route: Route
+        let metrics: RouteMetrics
+    }
+
     let store: any ResourceStore
     let logger: Logger
     let feed: FeedService?
@@ -37,14 +44,19 @@ public struct API: Sendable {
     public let credentialWatch: CredentialWatch
     /// Set when the server begins to stop: `/_ready` is then 503.
     public let draining = Draining()
-    private(set) var router = Router<Route>()
+    private(set) var router = Router<Endpoint>()
+    let metrics: HTTPMetrics
+    /// False with `--no-metrics`: no clock is read for a request either.
+    private let measuring: Bool
 
     /// Throws `Router.Conflict` if two of its routes capture one segment under different names.
     public init(
         store: any ResourceStore, feed: FeedService? = nil, policy: AccessPolicy = .open, verifier: (any CredentialVerifier)? = nil,
         crossOrigin: CrossOriginPolicy = .none, rateLimiter: RateLimiter? = nil, credentialWatch: CredentialWatch = CredentialWatch(),
-        limits: RequestLimits = RequestLimits(), logger: Logger
+        limits: RequestLimits = RequestLimits(), metrics serverMetrics: ServerMetrics = .disabled, logger: Logger
     ) throws {
+        self.metrics = HTTPMetrics(factory: serverMetrics.factory)
+        self.measuring = serverMetrics.isEnabled
         self.credentialWatch = credentialWatch
         self.limits = limits
         self.crossOrigin = crossOrigin
@@ -55,53 +67,79 @@ public struct API: Sendable {
         self.verifier = verifier
         self.logger = logger
         let index = Self.indexDocument(store.schema, feed: feed != nil)
-        try router.add(.GET, "/", .async { _ in .json(.ok, index) })
-        try router.add(.GET, "/_health", .async { _ in
+        try add(.GET, "/", .async { _ in .json(.ok, index) })
+        try add(.GET, "/_health", .async { _ in
             await store.isHealthy()
                 ? .json(.ok, Array(#"{"status":"ok"}"#.utf8))
                 : .json(.serviceUnavailable, Array(#"{"status":"unavailable"}"#.utf8))
         })
         let draining = self.draining, hub = feed?.hub
-        try router.add(.GET, "/_ready", .async { _ in await Readiness.check(store: store, hub: hub, draining: draining) })
+        try add(.GET, "/_ready", .async { _ in await Readiness.check(store: store, hub: hub, draining: draining) })
         if let feed {
             let routes = FeedRoutes(store: store, feed: feed, policy: policy, verifier: verifier, credentialWatch: credentialWatch)
-            try router.add(.GET, "/_changes", .async(routes.changes))
-            try router.add(.GET, "/_feed", .async(routes.events))
+            try add(.GET, "/_changes", .async(routes.changes))
+            try add(.GET, "/_feed", .async(routes.events))
         }
         // The documents name the server the client reached (its Host header), so that tools
         // loading them from a running server send their requests back to it.
         let schema = store.schema
         let described = feed != nil
-        try router.add(.GET, "/openapi.json", .async { request in
+        try add(.GET, "/openapi.json", .async { request in
             .json(.ok, OpenAPIDocument.openAPI(for: schema, feed: described, serverURL: Self.serverURL(of: request)).json())
         })
-        try router.add(.GET, "/openapi.yaml", .async { request in
+        try add(.GET, "/openapi.yaml", .async { request in
             let document = OpenAPIDocument.openAPI(for: schema, feed: described, serverURL: Self.serverURL(of: request))
             return Response(status: .ok, headers: ["Content-Type": "application/yaml; charset=utf-8"], body: Array(document.yaml().utf8))
         })
         if described {
-            try router.add(.GET, "/asyncapi.json", .async { request in
+            try add(.GET, "/asyncapi.json", .async { request in
                 .json(.ok, OpenAPIDocument.asyncAPI(for: schema, serverURL: Self.serverURL(of: request)).json())
             })
         }
-        try router.add(.POST, "/_batch", .async(BatchRoute(store: store, policy: policy).apply))
-        try router.add(.GET, "/_client/feedbase.js", .async { ClientFiles.response(ClientFiles.script, to: $0) })
-        try router.add(.GET, "/_client/feedbase.d.ts", .async { ClientFiles.response(ClientFiles.types, to: $0) })
-        for collection in store.schema.collections {
-            let routes = CollectionRoutes(store: store, collection: collection, feed: feed, policy: policy, verifier: verifier, credentialWatch: credentialWatch)
-            let items: [Router<Route>.Segment] = [.literal(collection.name)]
-            let item = items + [.parameter("id")]
-            try router.add(.GET, items, .callback(routes.list))
-            try router.add(.POST, items, .async(routes.create))
-            try router.add(.GET, item, .callback(routes.read))
-            try router.add(.PUT, item, .async(routes.replace))
-            try router.add(.PATCH, item, .async(routes.patch))
-            try router.add(.DELETE, item, .async(routes.delete))
-            if let feed {
-                let changes = FeedRoutes(store: store, feed: feed, policy: policy, verifier: verifier, credentialWatch: credentialWatch)
-                try router.add(.GET, [.literal("_changes"), .literal(collection.name)], .async { try await changes.bandChanges($0, collection: collection) })
+        if serverMetrics.isEnabled {
+            let scrape = Route.async { request in
+                try MetricsRoute.authorize(request, policy: policy, schema: schema)
+                return Response(status: .ok, headers: ["Content-Type": ServerMetrics.contentType], body: await serverMetrics.exposition())
+            }
+            // `/metrics`, where Prometheus looks by default, unless a collection has that name:
+            // `/_metrics` then, which no collection can take (and always there too).
+            try add(.GET, "/_metrics", scrape)
+            if schema["metrics"] == nil {
+                try add(.GET, "/metrics", scrape)
+            } else {
+                logger.notice("the collection 'metrics' has the path /metrics: the metrics are at /_metrics")
             }
         }
+        try add(.POST, "/_batch", .async(BatchRoute(store: store, policy: policy).apply))
+        try add(.GET, "/_client/feedbase.js", .async { ClientFiles.response(ClientFiles.script, to: $0) })
+        try add(.GET, "/_client/feedbase.d.ts", .async { ClientFiles.response(ClientFiles.types, to: $0) })
+        for collection in store.schema.collections {
+            let routes = CollectionRoutes(store: store, collection: collection, feed: feed, policy: policy, verifier: verifier, credentialWatch: credentialWatch)
+            let items: [Router<Endpoint>.Segment] = [.literal(collection.name)]
+            let item = items + [.parameter("id")]
+            try add(.GET, items, .callback(routes.list))
+            try add(.POST, items, .async(routes.create))
+            try add(.GET, item, .callback(routes.read))
+            try add(.PUT, item, .async(routes.replace))
+            try add(.PATCH, item, .async(routes.patch))
+            try add(.DELETE, item, .async(routes.delete))
+            if let feed {
+                let changes = FeedRoutes(store: store, feed: feed, policy: policy, verifier: verifier, credentialWatch: credentialWatch)
+                try add(.GET, [.literal("_changes"), .literal(collection.name)], .async { try await changes.bandChanges($0, collection: collection) })
+            }
+        }
+    }
+
+    /// Adds a route written as a path (`:name` a parameter), labelled by that pattern.
+    private mutating func add(_ method: HTTPMethod, _ path: String, _ route: Route) throws {
+        let segments = path.split(separator: "/", omittingEmptySubsequences: true).map { segment in
+            segment.hasPrefix(":") ? Router<Endpoint>.Segment.parameter(String(segment.dropFirst())) : .literal(String(segment))
+        }
+        try add(method, segments, route)
+    }
+
+    private mutating func add(_ method: HTTPMethod, _ segments: [Router<Endpoint>.Segment], _ route: Route) throws {
+        try router.add(method, segments, Endpoint(route: route, metrics: metrics.route(method, segments)))
     }
 
     /// Answers one request; never throws: every failure is a problem response.
@@ -115,26 +153,48 @@ public struct API: Sendable {
     /// is a problem response. The credentials are verified first: synchronously when the
     /// verifier knows them (no header, an API key, a JWT seen before), else on a task.
     public func respond(to request: Request, reply originalReply: @escaping @Sendable (Response) -> Void) {
-        if let preflight = crossOrigin.preflight(request) { return originalReply(preflight) }
-        let reply: @Sendable (Response) -> Void = { [crossOrigin] response in
-            var response = response
-            crossOrigin.decorate(&response, for: request)
-            originalReply(response)
+        // Matched first, once: the answer is counted under the route's pattern whatever
+        // answers it (the credentials refused, the rate limit, the route itself).
+        // A target past the limit is not decoded at all (route answers 414 first).
+        let matched = request.uri.utf8.count > limits.targetBytes
+            ? nil : Router<Endpoint>.segments(of: request.path).map { router.match(request.method, $0) }
+        if let preflight = crossOrigin.preflight(request) {
+            if measuring { metrics.preflight.record(preflight.status, since: .now) }
+            return originalReply(preflight)
+        }
+        let reply: @Sendable (Response) -> Void
+        if measuring {
+            let started = ContinuousClock.now
+            let routeMetrics: RouteMetrics
+            if case .found(let endpoint, _) = matched { routeMetrics = endpoint.metrics } else { routeMetrics = metrics.unmatched(request.method) }
+            reply = { [crossOrigin] response in
+                var response = response
+                crossOrigin.decorate(&response, for: request)
+                routeMetrics.record(response.status, since: started)
+                originalReply(response)
+            }
+        } else {
+            reply = { [crossOrigin] response in
+                var response = response
+                crossOrigin.decorate(&response, for: request)
+                originalReply(response)
+            }
         }
         var request = request
         let header = Self.takeCredentials(&request)
-        guard let verifier else { return admit(request, reply: reply) }
+        guard let verifier else { return admit(request, matched, reply: reply) }
         let proceed: @Sendable (Result<Identity, AuthFailure>) -> Void = { [self, request] result in
             switch result {
             case .success(let identity):
                 var request = request
                 request.identity = identity
-                admit(request) { response in
+                admit(request, matched) { response in
                     var response = response
                     response.identity = identity
                     reply(response)
                 }
             case .failure(let failure):
+                metrics.authenticationFailed(failure)
                 reply(Problem.unauthorized(failure).response(instance: String(request.path), requestID: request.requestID))
             }
         }
@@ -143,6 +203,12 @@ public struct API: Sendable {
         } else {
             Task { proceed(await verifier.authenticate(authorization: header)) }
         }
+    }
+
+    /// Counts a WebSocket upgrade of `/_feed`, which the pipeline answers without `respond`.
+    func upgraded(since started: ContinuousClock.Instant) {
+        guard measuring, case .found(let endpoint, _) = router.match(.GET, ["_feed"]) else { return }
+        endpoint.metrics.record(.switchingProtocols, since: started)
     }
 
     /// The identity of a request head (the WebSocket upgrade's), on `eventLoop`.
@@ -178,16 +244,17 @@ public struct API: Sendable {
     }
 
     /// The identity's rate limit, then the route.
-    private func admit(_ request: Request, reply: @escaping @Sendable (Response) -> Void) {
+    private func admit(_ request: Request, _ matched: Router<Endpoint>.Match?, reply: @escaping @Sendable (Response) -> Void) {
         if let rateLimiter, let seconds = rateLimiter.admit(RateLimiter.key(request.identity, address: request.remoteAddress)) {
+            metrics.rateLimited.increment()
             var problem = Problem(.tooManyRequests, "too many requests: at most \(rateLimiter.rate == rateLimiter.rate.rounded() ? String(Int(rateLimiter.rate)) : String(rateLimiter.rate)) per second (bursts of \(Int(rateLimiter.burst))); retry after \(seconds) s")
             problem.headers.add(name: "Retry-After", value: String(seconds))
             return reply(problem.response(instance: String(request.path), requestID: request.requestID))
         }
-        route(request, reply: reply)
+        route(request, matched, reply: reply)
     }
 
-    private func route(_ request: Request, reply: @escaping @Sendable (Response) -> Void) {
+    private func route(_ request: Request, _ matched: Router<Endpoint>.Match?, reply: @escaping @Sendable (Response) -> Void) {
         let answer: @Sendable (Result<Response, any Error>) -> Void = { [self] result in
             switch result {
             case .success(let response): reply(response)
@@ -211,14 +278,14 @@ public struct API: Sendable {
                     throw Problem(.payloadTooLarge, "the request body holds \(items) items; the limit is \(limits.bulkItems) items per request")
                 }
             }
-            guard let segments = Router<Route>.segments(of: request.path) else {
+            guard let matched else {
                 throw Problem(.badRequest, "the path is not valid percent-encoded UTF-8")
             }
-            switch router.match(request.method, segments) {
-            case .found(let route, let parameters):
+            switch matched {
+            case .found(let endpoint, let parameters):
                 var request = request
                 request.parameters = parameters
-                switch route {
+                switch endpoint.route {
                 case .callback(let handler):
                     handler(request, answer)
                 case .async(let handler):
@@ -298,7 +365,7 @@ public struct API: Sendable {
     }
 
     private func collection(of request: Request) -> CollectionSchema? {
-        guard let segments = Router<Route>.segments(of: request.path), let name = segments.first else { return nil }
+        guard let segments = Router<Endpoint>.segments(of: request.path), let name = segments.first else { return nil }
         return store.schema[name]
     }
 

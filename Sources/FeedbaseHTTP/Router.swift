@@ -16,7 +16,7 @@ public struct Router<Handler: Sendable>: Sendable {
         var handlers: [String: Handler] = [:]
     }
 
-    public enum Match {
+    public enum Match: Sendable {
         case found(Handler, parameters: [String: String])
         /// The path exists but not for this method; `allow` lists the methods it has.
         case methodNotAllowed(allow: [HTTPMethod])

@@ -43,8 +43,11 @@ enum WebSocketFeed {
         return NIOWebSocketServerUpgrader(
             maxFrameSize: maxMessageBytes,
             shouldUpgrade: { channel, head in
-                admitted(head, on: channel.eventLoop, counting: true, address: channel.remoteAddress?.ipAddress).map { admitted in
+                let started = ContinuousClock.now
+                return admitted(head, on: channel.eventLoop, counting: true, address: channel.remoteAddress?.ipAddress).map { admitted in
                     guard admitted != nil else { return nil }
+                    // Counted as `GET /_feed` 101; a refused upgrade is answered (and counted) by the HTTP route.
+                    api.upgraded(since: started)
                     // The 101 is a response like any other: it carries the same security headers.
                     var headers = HTTPHeaders()
                     RequestHandler.addSecurityHeaders(&headers)

@@ -10,6 +10,7 @@
 // its beginning at the first write after a complete checkpoint, and `journal_size_limit` then
 // truncates a file that an unusual burst had grown.
 
+import CoreMetrics
 import FeedbaseCSQLite
 import FeedbaseModel
 import Foundation
@@ -26,9 +27,12 @@ final class CheckpointSignal: @unchecked Sendable {
     /// quarter of `pages` past the first, not one per commit, so the checkpointer's fsyncs of the
     /// database file do not crowd the writer's of the WAL.
     private var nextAt: Int32
+    /// Counts the checkpoints the writer finishes itself (past twice `pages`).
+    let writerCheckpoints: Counter
 
-    init(pages: Int32) {
+    init(pages: Int32, writerCheckpoints: Counter) {
         self.pages = pages
+        self.writerCheckpoints = writerCheckpoints
         nextAt = pages
     }
 
@@ -78,6 +82,7 @@ enum Checkpointer {
             // own hook would at the threshold: little is left to copy by then.
             if pages >= 2 * signal.pages {
                 _ = sqlite3_wal_checkpoint_v2(db, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
+                signal.writerCheckpoints.increment()
             }
             return SQLITE_OK
         }, Unmanaged.passUnretained(signal).toOpaque())
@@ -89,11 +94,13 @@ enum Checkpointer {
     }
 
     /// The checkpointer thread's loop, on its own connection.
-    static func run(_ connection: Connection, signal: CheckpointSignal) {
+    /// `counted`: each checkpoint run is counted there.
+    static func run(_ connection: Connection, signal: CheckpointSignal, counted: Counter) {
         while signal.next() {
             // A failure (the disk full, another process's RESTART checkpoint holding the lock)
             // leaves the WAL as it is; the next commit past the threshold asks again.
             _ = try? connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            counted.increment()
         }
     }
 }

@@ -12,6 +12,7 @@
 // - SQLite handles never cross threads: a Connection is created before its thread starts and is
 //   used by that thread alone.
 
+import CoreMetrics
 import FeedbaseModel
 import Foundation
 import Synchronization
@@ -51,6 +52,13 @@ final class JobQueue<Job: Sendable>: @unchecked Sendable {
             head = 0
         }
         return taken
+    }
+
+    /// Jobs queued and not yet taken (read at scrape time: the lock is the push's, briefly).
+    var count: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return jobs.count - head
     }
 
     func close() {
@@ -126,18 +134,22 @@ final class Database: Sendable {
     /// Takes ownership of the connections: none may be used by the caller afterwards.
     /// `checkpointer`: a connection for WAL checkpoints on a thread of their own, run when the
     /// WAL passes `checkpointPages` (Checkpointer.swift); nil leaves them to SQLite's commits.
-    init(writer: Connection, readers: [Connection], checkpointer: Connection? = nil, checkpointPages: Int32 = 1000, maxBatch: Int = 256) throws {
+    /// `metrics`: group sizes and checkpoints are recorded into it (WriterMetrics.swift).
+    init(
+        writer: Connection, readers: [Connection], checkpointer: Connection? = nil, checkpointPages: Int32 = 1000, maxBatch: Int = 256,
+        metrics: WriterMetrics = .none
+    ) throws {
         self.readerCount = readers.count
         self.maxBatch = maxBatch
         self.threads = ThreadGroup(count: readers.count + 1 + (checkpointer == nil ? 0 : 1))
         if let checkpointer {
-            let signal = CheckpointSignal(pages: checkpointPages)
+            let signal = CheckpointSignal(pages: checkpointPages, writerCheckpoints: metrics.writerCheckpoints)
             try Checkpointer.install(on: writer, signal: signal)
             checkpoints = signal
             let transfer = ConnectionTransfer(connection: checkpointer)
             let threads = self.threads
             let thread = Thread {
-                Checkpointer.run(transfer.connection, signal: signal)
+                Checkpointer.run(transfer.connection, signal: signal, counted: metrics.backgroundCheckpoints)
                 threads.threadExited()
             }
             thread.name = "feedbase-checkpointer"
@@ -151,7 +163,7 @@ final class Database: Sendable {
         let notify: @Sendable () -> Void = { observers.notify() }
         let signal = checkpoints
         let writerThread = Thread {
-            Database.writerLoop(writerTransfer.connection, queue: writes, maxBatch: maxBatch, committed: notify)
+            Database.writerLoop(writerTransfer.connection, queue: writes, maxBatch: maxBatch, groupSize: metrics.groupSize, committed: notify)
             // The WAL hook holds the signal unretained: this closure keeps it alive while the
             // writer may still commit (the Database may be gone already), and the hook goes first.
             if let signal { Checkpointer.uninstall(from: writerTransfer.connection, signal: signal) }
@@ -232,6 +244,9 @@ final class Database: Sendable {
         checkpoints?.close()
     }
 
+    /// Writes queued behind the group the writer is running.
+    var queuedWrites: Int { writes.count }
+
     /// Finishes the queued jobs, then closes every connection.
     func close() async {
         writes.close()
@@ -241,12 +256,14 @@ final class Database: Sendable {
     }
 
     private static func writerLoop(
-        _ connection: Connection, queue: JobQueue<WriteJob>, maxBatch: Int, committed: @Sendable () -> Void
+        _ connection: Connection, queue: JobQueue<WriteJob>, maxBatch: Int, groupSize: Recorder, committed: @Sendable () -> Void
     ) {
         while let batch = queue.take(upTo: maxBatch) {
             var pending = batch[...]
             while !pending.isEmpty {
+                let count = pending.count
                 pending = commitGroup(pending, on: connection)
+                groupSize.record(count - pending.count)
             }
             committed()
         }

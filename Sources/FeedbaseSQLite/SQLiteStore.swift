@@ -17,6 +17,8 @@ public struct StoreConfiguration: Sendable {
     /// WAL checkpoints on a thread of their own (Checkpointer.swift); false: in the writer's
     /// commits, as SQLite does by default (kept for comparison, bench/checkpoint.sh).
     public var backgroundCheckpoints: Bool = true
+    /// Where group-commit sizes and WAL checkpoints are recorded (the app's /metrics).
+    public var metrics: WriterMetrics = .none
 
     public init(
         path: String, migrationsDirectory: String? = nil, connection: ConnectionOptions = ConnectionOptions(),
@@ -67,7 +69,7 @@ public final class SQLiteStore: ResourceStore {
         // A file database gets a checkpointer of its own (an in-memory one has no WAL).
         let checkpointer = configuration.backgroundCheckpoints && configuration.path != ":memory:" && !configuration.path.isEmpty
             ? try Connection(path: configuration.path, options: configuration.connection) : nil
-        database = try Database(writer: writer, readers: readers, checkpointer: checkpointer)
+        database = try Database(writer: writer, readers: readers, checkpointer: checkpointer, metrics: configuration.metrics)
         collections = Dictionary(schema.collections.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         let head = configuration.feed ? "(SELECT seq FROM sqlite_sequence WHERE name = '_changes')" : "0"
         itemSQL = collections.mapValues { collection in
@@ -78,6 +80,9 @@ public final class SQLiteStore: ResourceStore {
     }
 
     public func close() async { await database.close() }
+
+    /// Writes waiting for the writer thread now (a gauge read at scrape time).
+    public var queuedWrites: Int { database.queuedWrites }
 
     // MARK: Administration, without starting the threads (the CLI)
 

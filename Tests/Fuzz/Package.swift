@@ -28,13 +28,19 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.0.0"),
         .package(url: "https://github.com/vapor/jwt-kit", from: "5.7.1"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
     ],
     targets: [
         .systemLibrary(name: "FeedbaseCSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "FeedbaseModel", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: instrumented),
         .target(
             name: "FeedbaseSQLite",
-            dependencies: ["FeedbaseModel", "FeedbaseCSQLite", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "FeedbaseModel", "FeedbaseCSQLite", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ],
             swiftSettings: instrumented
         ),
         .target(
@@ -47,14 +53,20 @@ let package = Package(
         ),
         .target(
             name: "FeedbaseFeed",
-            dependencies: ["FeedbaseModel", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["FeedbaseModel", .product(name: "Logging", package: "swift-log"), .product(name: "CoreMetrics", package: "swift-metrics")],
             swiftSettings: instrumented
+        ),
+        // Built plain: it only counts and renders what the others record.
+        .target(
+            name: "FeedbaseMetrics",
+            dependencies: [.product(name: "CoreMetrics", package: "swift-metrics"), .product(name: "Prometheus", package: "swift-prometheus")]
         ),
         .target(name: "FeedbaseOpenAPI", dependencies: ["FeedbaseModel"], swiftSettings: instrumented),
         .target(
             name: "FeedbaseHTTP",
             dependencies: [
-                "FeedbaseAuth", "FeedbaseModel", "FeedbaseFeed", "FeedbaseOpenAPI",
+                "FeedbaseAuth", "FeedbaseModel", "FeedbaseFeed", "FeedbaseOpenAPI", "FeedbaseMetrics",
+                .product(name: "Atomics", package: "swift-atomics"), .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "NIOWebSocket", package: "swift-nio"), .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
