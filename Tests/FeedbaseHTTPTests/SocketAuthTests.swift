@@ -165,9 +165,10 @@ import Testing
     @Test func theNewCredentialsExpiryEndsTheSocketAndTheOldOnesNoLonger() async throws {
         try await SocketAuthTests.start(.sqlite) { server in
             let admin = try await server.bearer(role: "admin")
-            // Opened with a JWT that expires in 6 s (time to subscribe on two loaded cores), then given a
-            // key that does not: the socket outlives the JWT.
-            let expiry = TestJWT.now + 6
+            // Opened with a JWT that expires in 20 s (time to subscribe and authenticate again while
+            // CI's first pass starts every test at once on two cores: 6 s was not), then given a key
+            // that does not expire: the socket outlives the JWT.
+            let expiry = TestJWT.now + 20
             let socket = try await SocketAuthTests.socket(server, token: try TestJWT.es256(TestJWT.claims(role: "user", subject: "alice", ["exp": expiry])))
             defer { socket.close() }
             let band = try await SocketAuthTests.subscribe(socket, "mine", "/docs")
@@ -179,8 +180,9 @@ import Testing
             let messages = try await SocketAuthTests.read(socket) { $0["op"] != nil }
             #expect(messages.last?["seq"] as? Int == written && messages.last?["band"] as? String == band)
 
-            // Now a JWT that expires in 3 s replaces the key: its expiry closes the socket with 4401.
-            try await socket.send(["type": "auth", "token": try TestJWT.es256(TestJWT.claims(role: "user", subject: "alice", ["exp": TestJWT.now + 3]))])
+            // Now a JWT that expires in 10 s replaces the key (it must still be valid when the server
+            // reads it): its expiry closes the socket with 4401.
+            try await socket.send(["type": "auth", "token": try TestJWT.es256(TestJWT.claims(role: "user", subject: "alice", ["exp": TestJWT.now + 10]))])
             _ = try await SocketAuthTests.read(socket) { $0["type"] as? String == "authenticated" }
             var close: HTTPConnection.Frame?
             while close == nil {
