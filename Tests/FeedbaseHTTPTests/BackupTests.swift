@@ -4,20 +4,28 @@
 import FeedbaseModel
 import FeedbaseSQLite
 import Foundation
+import Synchronization
 import Testing
 
 @Suite struct BackupTests {
     @Test func aBackupTakenDuringWritesServesTheSameDataAndFeedUpToItsSeq() async throws {
         try await withServer { server in
+            // The writer goes on until the three copies are taken, so each copy is taken while
+            // writes go on and none can be the final state, however the machine schedules it.
+            let copying = Mutex(true)
             let writer = Task {
-                for n in 0..<150 {
+                var n = 0
+                while copying.withLock({ $0 }) && n < 900 { // one page of 1,000 reads them all back
                     _ = try await server.request("POST", "/projects", json: #"{"name":"p\#(n)"}"#)
+                    n += 1
                 }
             }
             var copies: [(directory: String, seq: Int64)] = []
             for index in 0..<3 {
                 // Wait (bounded) until the writer is well under way, then copy.
-                for _ in 0..<200 where try await Self.projects(server.port).count < 30 * (index + 1) {
+                let deadline = ContinuousClock.now + .seconds(60)
+                while try await Self.projects(server.port).count < 30 * (index + 1) {
+                    guard ContinuousClock.now < deadline else { throw HTTPTestClientError(message: "the writer did not get to \(30 * (index + 1)) rows") }
                     try await Task.sleep(for: .milliseconds(10))
                 }
                 let directory = server.directory + "/copy\(index)"
@@ -25,7 +33,10 @@ import Testing
                 let seq = try SQLiteStore.backup(path: server.database, to: directory + "/test.sqlite")
                 copies.append((directory, seq))
             }
+            copying.withLock { $0 = false }
             try await writer.value
+            // One write after the last copy: the original is always ahead of every copy.
+            _ = try await server.request("POST", "/projects", json: #"{"name":"last"}"#)
             let original = try await Self.changes(server.port)
             // The copies were taken while the writes went on, each later than the one before.
             #expect(copies.map(\.seq) == copies.map(\.seq).sorted())

@@ -49,7 +49,10 @@ final class HTTPConnection: @unchecked Sendable {
     /// When the current operation gives up; every public call starts a new one (`bounded`).
     private var deadline = ContinuousClock.now
 
-    convenience init(port: Int, timeout: Duration = .seconds(10)) async throws {
+    /// `timeout` bounds each operation so that a hang fails the test instead of stalling the
+    /// run; it is not a speed check. CI's first pass runs hundreds of servers at once on two
+    /// cores, where an answer can take seconds: 30 s tells a hang from a loaded machine.
+    convenience init(port: Int, timeout: Duration = .seconds(30)) async throws {
         let box = try await offload { try Box(HTTPConnection(port: port, host: "127.0.0.1", timeout: timeout)) }
         self.init(taking: box.value)
     }
