@@ -42,6 +42,7 @@ import Testing
                 // Pick a collection, type a filter.
                 try await page.click(#"#collections button[data-collection="tasks"]"#)
                 try await page.waitFor("every task", Self.rowsAre([1, 2, 3, 4]))
+                #expect(try await page.evaluate("document.querySelector('#openapi').getAttribute('href')") == #""/openapi.json""#)
                 try await page.click("#add-filter")
                 try await page.choose("#filters .filter-column", "title")
                 try await page.choose("#filters .filter-op", "ilike")

@@ -23,7 +23,7 @@ final class DevTools: @unchecked Sendable {
 
     /// Chromium on `url`, `width`×`height`, with its DevTools on a port it picks (read from the
     /// profile's DevToolsActivePort), connected to the page's target.
-    static func open(_ url: String, profile: String, width: Int = 1200, height: Int = 760) async throws -> DevTools {
+    static func open(_ url: String, profile: String, width: Int = 1280, height: Int = 760) async throws -> DevTools {
         let browser = try Browser.open(url, profile: profile, ["--remote-debugging-port=0", "--window-size=\(width),\(height)", "--hide-scrollbars"])
         do {
             let deadline = ContinuousClock.now + .seconds(30)
