@@ -61,16 +61,16 @@ export function openEditor(db, collection, item, etag, saved) {
       const result = editing
         ? await db.update(collection.name, item[collection.key], body, { ifMatch: etag })
         : await db.create(collection.name, body);
-      close();
+      closeEditor();
       saved(result);
     } catch (error) {
       showErrors(error);
     }
   };
-  $("#cancel").onclick = close;
+  $("#cancel").onclick = closeEditor;
 }
 
-function close() {
+function closeEditor() {
   $("#editor").hidden = true;
 }
 

@@ -20,7 +20,7 @@ const MARK_MS = 2500;
 
 const state = {
   db: null, key: sessionStorage.getItem("feedbase-key") ?? "", schema: null, collection: null,
-  filters: [], rows: [], asked: 0, next: null, pages: [], seq: null, live: null, marks: new Map(), left: [], feed: null,
+  filters: [], rows: [], asked: 0, current: null, next: null, pages: [], seq: null, live: null, marks: new Map(), left: [], feed: null,
 };
 
 function connect(key) {
@@ -189,9 +189,9 @@ function render() {
     tr.dataset.id = String(id);
     if (mark !== "left") {
       const edit = el("button", { type: "button", className: "edit", textContent: "Edit" });
-      edit.onclick = () => edit_(id);
+      edit.onclick = () => editItem(id);
       const remove = el("button", { type: "button", className: "delete", textContent: "Delete" });
-      remove.onclick = () => delete_(id, remove);
+      remove.onclick = () => deleteItem(id, remove);
       tr.append(el("td", { className: "actions" }, edit, " ", remove));
     } else {
       tr.append(el("td"));
@@ -203,7 +203,7 @@ function render() {
   $("#first").disabled = state.pages.length === 0;
 }
 
-async function edit_(id) {
+async function editItem(id) {
   const collection = state.collection;
   try {
     const { headers, body } = await state.db.request("GET", `${collection.url}/${encodeURIComponent(id)}`);
@@ -214,7 +214,7 @@ async function edit_(id) {
 }
 
 /** A first click asks, a second deletes: no dialog that blocks the page. */
-async function delete_(id, button) {
+async function deleteItem(id, button) {
   if (!button.classList.contains("confirm")) {
     button.classList.add("confirm");
     button.textContent = "Really delete?";
