@@ -119,7 +119,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             // The browser client, served at /_client/ from the binary's own bytes (ClientFiles.swift).
-            resources: [.embedInCode("Client/feedbase.js"), .embedInCode("Client/feedbase.d.ts")]
+            // The explorer at /_ui, the same way (ExplorerFiles.swift).
+            resources: [
+                .embedInCode("Client/feedbase.js"), .embedInCode("Client/feedbase.d.ts"),
+                .embedInCode("UI/explorer.html"), .embedInCode("UI/explorer.js"), .embedInCode("UI/schema.js"),
+                .embedInCode("UI/editor.js"), .embedInCode("UI/explorer.css"),
+            ]
         ),
         // The wiring: store → hub → feed maintenance → API → server, from one configuration.
         // `feedbase serve` and the end-to-end tests both start it.

@@ -57,6 +57,8 @@ public struct AppConfiguration: Sendable {
     public var rateLimit: (rate: Double, burst: Double)?
     /// `--no-metrics` false: record nothing and serve no `/metrics` (docs/OPERATIONS.md).
     public var metrics = true
+    /// `--no-ui` false: serve the explorer at /_ui (docs/UI.md).
+    public var explorer = true
 
     /// `--tls-cert` and `--tls-key`: serve HTTPS (and WSS) with this certificate chain and key.
     public var tls: TLSFiles?
@@ -183,7 +185,7 @@ public final class FeedbaseApp: Sendable {
             let api = try API(
                 store: store, feed: feed, policy: policy, verifier: authenticator, crossOrigin: configuration.crossOrigin,
                 rateLimiter: configuration.rateLimit.map { RateLimiter(rate: $0.rate, burst: $0.burst) }, credentialWatch: credentialWatch,
-                limits: configuration.server.limits, metrics: metrics, logger: logger)
+                limits: configuration.server.limits, metrics: metrics, explorer: configuration.explorer, logger: logger)
             if let sqlite = store as? SQLiteStore {
                 // A state, not events: read when scraped, so a write does nothing for it.
                 let depth = Meter(label: MetricName.writeQueueDepth, dimensions: [], factory: metrics.factory)

@@ -124,7 +124,7 @@ final class ConfigurationSources: Sendable {
         "rate-burst", "tls-cert", "tls-key", "log-format", "log-level", "max-connections", "max-header-bytes", "max-headers",
         "max-uri-bytes", "request-timeout", "max-json-depth", "max-bulk-items", "ws-max-message", "jwt-secret", "jwt-secret-file",
         "jwt-public-key", "jwt-jwks", "jwt-issuer", "jwt-audience", "jwt-role-claim", "jwt-subject-claim", "jwt-default-role",
-        "jwt-leeway", "no-metrics",
+        "jwt-leeway", "no-metrics", "no-ui",
     ]
 }
 

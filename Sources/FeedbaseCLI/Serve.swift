@@ -86,6 +86,9 @@ struct Serve: AsyncParsableCommand {
     @Flag(name: .customLong("no-metrics"), help: "Record no metrics and serve no /metrics (env FEEDBASE_NO_METRICS=1).")
     var noMetrics = environment("NO_METRICS").map { ["1", "true", "yes"].contains($0.lowercased()) } ?? false
 
+    @Flag(name: .customLong("no-ui"), help: "Serve no explorer at /_ui (env FEEDBASE_NO_UI=1).")
+    var noUI = environment("NO_UI").map { ["1", "true", "yes"].contains($0.lowercased()) } ?? false
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info (one line per request), notice, warning, error (env FEEDBASE_LOG_LEVEL).")
     var logLevel: String = environment("LOG_LEVEL") ?? "info"
 
@@ -217,6 +220,7 @@ struct Serve: AsyncParsableCommand {
             configuration.rateLimit = (rate, burst)
         }
         configuration.metrics = !noMetrics
+        configuration.explorer = !noUI
         configuration.feed.heartbeat = .seconds(Int64(heartbeat))
         configuration.feed.retention = .milliseconds(Int64(retention * 86_400_000))
         configuration.feed.maxEvents = maxEvents > 0 ? maxEvents : nil

@@ -53,7 +53,7 @@ public struct API: Sendable {
     public init(
         store: any ResourceStore, feed: FeedService? = nil, policy: AccessPolicy = .open, verifier: (any CredentialVerifier)? = nil,
         crossOrigin: CrossOriginPolicy = .none, rateLimiter: RateLimiter? = nil, credentialWatch: CredentialWatch = CredentialWatch(),
-        limits: RequestLimits = RequestLimits(), metrics serverMetrics: ServerMetrics = .disabled, logger: Logger
+        limits: RequestLimits = RequestLimits(), metrics serverMetrics: ServerMetrics = .disabled, explorer: Bool = true, logger: Logger
     ) throws {
         self.metrics = HTTPMetrics(factory: serverMetrics.factory)
         self.measuring = serverMetrics.isEnabled
@@ -113,6 +113,12 @@ public struct API: Sendable {
         try add(.POST, "/_batch", .async(BatchRoute(store: store, policy: policy).apply))
         try add(.GET, "/_client/feedbase.js", .async { ClientFiles.response(ClientFiles.script, to: $0) })
         try add(.GET, "/_client/feedbase.d.ts", .async { ClientFiles.response(ClientFiles.types, to: $0) })
+        if explorer {
+            try add(.GET, "/_ui", .async { ExplorerFiles.response(ExplorerFiles.page, to: $0) })
+            for (name, file) in ExplorerFiles.assets {
+                try add(.GET, "/_ui/" + name, .async { ExplorerFiles.response(file, to: $0) })
+            }
+        }
         for collection in store.schema.collections {
             let routes = CollectionRoutes(store: store, collection: collection, feed: feed, policy: policy, verifier: verifier, credentialWatch: credentialWatch)
             let items: [Router<Endpoint>.Segment] = [.literal(collection.name)]

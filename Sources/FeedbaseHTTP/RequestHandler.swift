@@ -235,11 +235,15 @@ final class RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         stream(responseStream)
     }
 
-    /// On every response: the answers are data, never pages to render, frame or sniff.
+    /// On every response: the answers are data, never pages to render, frame or sniff (the
+    /// explorer's page and scripts, which are, set a narrower policy of their own).
     static func addSecurityHeaders(_ headers: inout HTTPHeaders) {
         headers.replaceOrAdd(name: "X-Content-Type-Options", value: "nosniff")
         headers.replaceOrAdd(name: "X-Frame-Options", value: "DENY")
-        headers.replaceOrAdd(name: "Content-Security-Policy", value: "default-src 'none'; frame-ancestors 'none'")
+        // The explorer's files (ExplorerFiles) carry a policy of their own, allowing its page.
+        if !headers.contains(name: "Content-Security-Policy") {
+            headers.add(name: "Content-Security-Policy", value: "default-src 'none'; frame-ancestors 'none'")
+        }
         headers.replaceOrAdd(name: "Referrer-Policy", value: "no-referrer")
     }
 

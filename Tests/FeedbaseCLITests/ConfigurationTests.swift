@@ -86,6 +86,12 @@ import Testing
         #expect(configuration.server.limits.requestTimeout == RequestLimits().requestTimeout)
     }
 
+    /// `--no-ui` (or FEEDBASE_NO_UI, read as every setting is) serves no explorer; it is on by default.
+    @Test func theExplorerIsOnUnlessNoUI() throws {
+        #expect(try Serve.parse([]).appConfiguration().explorer)
+        #expect(try !Serve.parse(["--no-ui"]).appConfiguration().explorer)
+    }
+
     /// The names the environment and the file may set are the options' own: a new option is
     /// a setting by itself (its `environment("NAME")` default), or this fails.
     @Test func theKnownSettingsAreTheOptions() throws {

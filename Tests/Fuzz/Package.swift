@@ -72,7 +72,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             // The browser client the server serves, as in the main package.
-            resources: [.embedInCode("Client/feedbase.js"), .embedInCode("Client/feedbase.d.ts")],
+            resources: [
+                .embedInCode("Client/feedbase.js"), .embedInCode("Client/feedbase.d.ts"),
+                .embedInCode("UI/explorer.html"), .embedInCode("UI/explorer.js"), .embedInCode("UI/schema.js"),
+                .embedInCode("UI/editor.js"), .embedInCode("UI/explorer.css"),
+            ],
             swiftSettings: instrumented
         ),
         .target(name: "FuzzDriver"),
