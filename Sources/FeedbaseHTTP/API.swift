@@ -173,10 +173,13 @@ public struct API: Sendable {
             let started = ContinuousClock.now
             let routeMetrics: RouteMetrics
             if case .found(let endpoint, _) = matched { routeMetrics = endpoint.metrics } else { routeMetrics = metrics.unmatched(request.method) }
+            let inFlight = metrics.inFlight
+            inFlight.increment()
             reply = { [crossOrigin] response in
                 var response = response
                 crossOrigin.decorate(&response, for: request)
                 routeMetrics.record(response.status, since: started)
+                inFlight.decrement()
                 originalReply(response)
             }
         } else {

@@ -1,7 +1,7 @@
 // What the HTTP layer records: every answered request by its route's pattern (never the raw
 // path: `/tasks/:id`, so the series are bounded by the routes, not by the ids clients send),
 // method and status, with a latency histogram per route; authentication failures; requests
-// refused by the rate limit.
+// refused by the rate limit; the requests being answered now.
 //
 // The hot path takes no registry lock and looks nothing up: each route's handles are made when
 // the route is added, and its counter for a status is made at the status's first use and kept
@@ -54,6 +54,8 @@ public struct HTTPMetrics: Sendable {
     let malformedCredentials: Counter
     let invalidCredentials: Counter
     let rateLimited: Counter
+    /// Requests read and not yet answered (a stream counts until its head is sent).
+    let inFlight: Meter
 
     /// The methods a label may name; any other is `OTHER` (a client picks the method: the
     /// label must not let it make series).
@@ -70,6 +72,7 @@ public struct HTTPMetrics: Sendable {
         malformedCredentials = Counter(label: MetricName.authFailures, dimensions: [("reason", "malformed")], factory: factory)
         invalidCredentials = Counter(label: MetricName.authFailures, dimensions: [("reason", "invalid")], factory: factory)
         rateLimited = Counter(label: MetricName.rateLimited, dimensions: [], factory: factory)
+        inFlight = Meter(label: MetricName.requestsInFlight, dimensions: [], factory: factory)
     }
 
     /// Records nothing.

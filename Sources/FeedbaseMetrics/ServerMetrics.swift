@@ -70,6 +70,7 @@ public final class ServerMetrics: Sendable {
 public enum MetricName {
     public static let requests = "feedbase_http_requests_total"
     public static let requestDuration = "feedbase_http_request_duration_seconds"
+    public static let requestsInFlight = "feedbase_http_requests_in_flight"
     public static let authFailures = "feedbase_auth_failures_total"
     public static let rateLimited = "feedbase_rate_limited_total"
     public static let writeQueueDepth = "feedbase_sqlite_write_queue_depth"

@@ -31,13 +31,13 @@ public final class PostgresStore: ResourceStore {
 
     private init(
         schema: Schema, client: PostgresClient, log: PostgresChangeLog, appliedMigrations: [String],
-        listeningConfiguration: PostgresConnection.Configuration, feed: Bool, logger: Logger, running: Task<Void, Never>
+        listeningConfiguration: PostgresConnection.Configuration, feed: Bool, leaseTimeout: Duration, logger: Logger, running: Task<Void, Never>
     ) {
         self.feedEnabled = feed
         self.schema = schema
         self.listeningConfiguration = listeningConfiguration
         self.client = client
-        self.lease = PostgresLease(client: client)
+        self.lease = PostgresLease(client: client, timeout: leaseTimeout)
         self.log = log
         self.appliedMigrations = appliedMigrations
         self.logger = logger
@@ -51,9 +51,10 @@ public final class PostgresStore: ResourceStore {
     /// `feed: false` is a node that serves no feed; its writes are logged all the same.
     /// `busyTimeout`: how long a statement of the pool waits for a lock another session holds
     /// (`lock_timeout`) before it fails as busy, 503 (SQLite's busy timeout, the same bound).
+    /// `leaseTimeout`: how long a request waits for a connection of the pool (PostgresLease).
     public static func open(
         _ endpoint: PostgresEndpoint, migrationsDirectory: String?, namespace: String = "public", feed: Bool = true,
-        busyTimeout: Duration = .seconds(5), logger: Logger
+        busyTimeout: Duration = .seconds(5), leaseTimeout: Duration = .seconds(5), logger: Logger
     ) async throws -> PostgresStore {
         let listening = endpoint.connection
         // Migrating and reading the catalog on a connection of its own (the session's advisory
@@ -73,16 +74,17 @@ public final class PostgresStore: ResourceStore {
         let running = client.startRunning()
         return PostgresStore(
             schema: schema, client: client, log: log, appliedMigrations: applied, listeningConfiguration: listening, feed: feed,
-            logger: logger, running: running)
+            leaseTimeout: leaseTimeout, logger: logger, running: running)
     }
 
     /// `open` with a pool configuration made in code, its own connections without TLS.
     public static func open(
-        _ configuration: PostgresClient.Configuration, migrationsDirectory: String?, namespace: String = "public", logger: Logger
+        _ configuration: PostgresClient.Configuration, migrationsDirectory: String?, namespace: String = "public",
+        leaseTimeout: Duration = .seconds(5), logger: Logger
     ) async throws -> PostgresStore {
         try await open(
             PostgresEndpoint(client: configuration, connection: connectionConfiguration(configuration)), migrationsDirectory: migrationsDirectory,
-            namespace: namespace, logger: logger)
+            namespace: namespace, leaseTimeout: leaseTimeout, logger: logger)
     }
 
     /// The files of `migrationsDirectory`, applied (when) or pending, after checking the history

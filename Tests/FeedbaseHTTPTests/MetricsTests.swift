@@ -92,6 +92,25 @@ import Testing
         }
     }
 
+    @Test func requestsInFlightAreTheOnesNotYetAnswered() async throws {
+        try await withServer { server in
+            // Open streams are answered (their head is sent): only the scrape itself is in flight.
+            let stream = try await HTTPConnection(port: server.port)
+            defer { stream.close() }
+            try await stream.write("GET", "/_feed", headers: [("Accept", "text/event-stream")])
+            #expect(try await stream.readHead().status == 200)
+            #expect(try await scrape(server)["feedbase_http_requests_in_flight"] == 1)
+            // A long-poll waits unanswered until a change comes.
+            let poll = try await HTTPConnection(port: server.port)
+            defer { poll.close() }
+            try await poll.write("GET", "/_changes?since=0&wait=30")
+            _ = try await scrape(server, until: { $0["feedbase_http_requests_in_flight"] == 2 })
+            #expect(try await server.request("POST", "/projects", json: #"{"name":"wakes it"}"#).status == 201)
+            #expect(try await poll.readResponse().status == 200)
+            _ = try await scrape(server, until: { $0["feedbase_http_requests_in_flight"] == 1 })
+        }
+    }
+
     @Test func withRulesTheMetricsAreForWhoeverReadsEverythingAndFailuresAreCounted() async throws {
         let rules = try AccessRules.parse("""
             allow * on * to admin

@@ -31,8 +31,8 @@ import Testing
     }
 
     /// A `mode=bands` socket opened with `token`.
-    static func socket(_ server: TestServer, token: String) async throws -> WebSocketFollower {
-        let connection = try await HTTPConnection(port: server.port, timeout: .seconds(20))
+    static func socket(_ server: TestServer, token: String, timeout: Duration = .seconds(20)) async throws -> WebSocketFollower {
+        let connection = try await HTTPConnection(port: server.port, timeout: timeout)
         #expect(try await connection.upgradeToWebSocket("/_feed?mode=bands", headers: [("Authorization", "Bearer " + token)]).status == 101)
         return WebSocketFollower(connection: connection)
     }
@@ -165,11 +165,13 @@ import Testing
     @Test func theNewCredentialsExpiryEndsTheSocketAndTheOldOnesNoLonger() async throws {
         try await SocketAuthTests.start(.sqlite) { server in
             let admin = try await server.bearer(role: "admin")
-            // Opened with a JWT that expires in 20 s (time to subscribe and authenticate again while
-            // CI's first pass starts every test at once on two cores: 6 s was not), then given a key
-            // that does not expire: the socket outlives the JWT.
-            let expiry = TestJWT.now + 20
-            let socket = try await SocketAuthTests.socket(server, token: try TestJWT.es256(TestJWT.claims(role: "user", subject: "alice", ["exp": expiry])))
+            // Opened with a JWT that expires in 45 s (time to subscribe and authenticate again while
+            // CI's first pass starts hundreds of servers at once on two cores: 6 s and then 20 s
+            // were not), then given a key that does not expire: the socket outlives the JWT. The
+            // socket's reads wait up to 60 s, past each expiry.
+            let expiry = TestJWT.now + 45
+            let socket = try await SocketAuthTests.socket(
+                server, token: try TestJWT.es256(TestJWT.claims(role: "user", subject: "alice", ["exp": expiry])), timeout: .seconds(60))
             defer { socket.close() }
             let band = try await SocketAuthTests.subscribe(socket, "mine", "/docs")
             try await socket.send(["type": "auth", "token": try await server.apiKey(role: "user", subject: "alice")])
@@ -180,9 +182,9 @@ import Testing
             let messages = try await SocketAuthTests.read(socket) { $0["op"] != nil }
             #expect(messages.last?["seq"] as? Int == written && messages.last?["band"] as? String == band)
 
-            // Now a JWT that expires in 10 s replaces the key (it must still be valid when the server
+            // Now a JWT that expires in 20 s replaces the key (it must still be valid when the server
             // reads it): its expiry closes the socket with 4401.
-            try await socket.send(["type": "auth", "token": try TestJWT.es256(TestJWT.claims(role: "user", subject: "alice", ["exp": TestJWT.now + 10]))])
+            try await socket.send(["type": "auth", "token": try TestJWT.es256(TestJWT.claims(role: "user", subject: "alice", ["exp": TestJWT.now + 20]))])
             _ = try await SocketAuthTests.read(socket) { $0["type"] as? String == "authenticated" }
             var close: HTTPConnection.Frame?
             while close == nil {

@@ -34,7 +34,8 @@ struct DifferentialListingTests {
         }
         let sqlite = try SQLiteStore(StoreConfiguration(path: liteDirectory + "/test.sqlite", migrationsDirectory: liteDirectory, readers: 1), logger: logger)
         let database = try await freshDatabase()
-        let postgres = try await PostgresStore.open(clientConfiguration(database, connections: 2), migrationsDirectory: pgDirectory, logger: logger)
+        let postgres = try await PostgresStore.open(
+            clientConfiguration(database, connections: 2), migrationsDirectory: pgDirectory, leaseTimeout: PostgresWriteTests.leaseTimeout, logger: logger)
         do {
             try await Self.write(data, sqlite: sqlite, postgres: postgres, logger: logger)
             var random = SeededGenerator(seed: dataset &* 7919)

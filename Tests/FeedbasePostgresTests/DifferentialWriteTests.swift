@@ -30,7 +30,8 @@ struct DifferentialWriteTests {
         let sqlite = try SQLiteStore(
             StoreConfiguration(path: sqliteMigrations + "/test.sqlite", migrationsDirectory: sqliteMigrations, readers: 1), logger: logger)
         let database = try await freshDatabase()
-        let postgres = try await PostgresStore.open(clientConfiguration(database, connections: 2), migrationsDirectory: postgresMigrations, logger: logger)
+        let postgres = try await PostgresStore.open(
+            clientConfiguration(database, connections: 2), migrationsDirectory: postgresMigrations, leaseTimeout: PostgresWriteTests.leaseTimeout, logger: logger)
         var generator = DifferentialWrites.Generator(random: SeededGenerator(seed: seed))
         var history: [String] = []
         do {

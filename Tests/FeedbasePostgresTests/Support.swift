@@ -44,3 +44,9 @@ func withClient<Result: Sendable>(
         return try await body(client)
     }
 }
+
+/// A test's own failure, said in words (a condition that never came).
+struct PostgresTestError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

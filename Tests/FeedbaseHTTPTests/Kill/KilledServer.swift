@@ -35,7 +35,11 @@ final class KilledServer: Sendable {
     }
     private let state = Mutex(State())
 
-    init() throws {
+    /// `serve`'s logging flags: notice (no access lines) by default.
+    private let logging: [String]
+
+    init(logging: [String] = ["--log-level", "notice"]) throws {
+        self.logging = logging
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("feedbase-kill-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     }
@@ -51,8 +55,8 @@ final class KilledServer: Sendable {
         try state.withLock { state in
             precondition(state.process == nil, "one server process at a time")
             let child = try ChildProcess(try feedbaseBinary().path, [
-                "serve", "--port", "0", "--db", database, "--migrations", TestServer.shippedMigrations, "--log-level", "notice",
-            ], directory: directory, environment: Self.environment)
+                "serve", "--port", "0", "--db", database, "--migrations", TestServer.shippedMigrations,
+            ] + logging, directory: directory, environment: Self.environment)
             state.process = child
             state.generation += 1
             return child
@@ -67,8 +71,9 @@ final class KilledServer: Sendable {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             let log = child.stderr
-            if let line = log.split(separator: "\n").first(where: { $0.contains("listening on http://127.0.0.1:") }),
-               let port = Int(line.split(separator: ":").last ?? "") {
+            // The port's digits after the address, in a text line or a JSON one.
+            if let range = log.range(of: "listening on http://127.0.0.1:"),
+               let port = Int(log[range.upperBound...].prefix(while: \.isNumber)) {
                 return state.withLock { state in
                     let served = Served(generation: state.generation, port: port)
                     state.served = served

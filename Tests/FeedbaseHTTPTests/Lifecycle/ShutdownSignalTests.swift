@@ -14,8 +14,23 @@ import Testing
     /// loaded the machine.
     static let prompt: Duration = .seconds(5)
 
+    /// `2026-12-07T15:02:18.704Z`, as the JSON log writes it.
+    static func rfc3339(_ text: String) -> Date? {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.date(from: text)
+    }
+
+    /// `feedbase_http_requests_in_flight` as `/metrics` reads now.
+    static func inFlight(_ port: Int) async throws -> Int {
+        let metrics = try await HTTP.request(port: port, "GET", "/metrics")
+        let line = metrics.text.split(separator: "\n").first { $0.hasPrefix("feedbase_http_requests_in_flight ") }
+        return line.flatMap { Double($0.split(separator: " ").last ?? "") }.map { Int($0) } ?? 0
+    }
+
     @Test func sigtermEndsEachOpenExchangeAsDocumentedAndLosesNoWrite() async throws {
-        let server = try KilledServer()
+        // Info and JSON: the access lines' times say when each exchange ended, server-side.
+        let server = try KilledServer(logging: ["--log-level", "info", "--log-format", "json"])
         defer { server.removeFiles() }
         var served = try await server.start()
         let created = try await HTTP.request(port: served.port, "POST", "/projects", headers: [("Content-Type", "application/json")], body: #"{"name":"one"}"#)
@@ -43,7 +58,16 @@ import Testing
         let other = try Connection(path: server.database)
         try other.execute("BEGIN IMMEDIATE")
         let writer = try await HTTPConnection(port: served.port, timeout: .seconds(30))
-        try await writer.write("POST", "/projects", headers: [("Content-Type", "application/json")], body: Array(#"{"name":"in flight"}"#.utf8))
+        try await writer.write(
+            "POST", "/projects", headers: [("Content-Type", "application/json"), ("X-Request-Id", "in-flight")], body: Array(#"{"name":"in flight"}"#.utf8))
+        // Both are in the server, unanswered (with the scrape: three), before the signal: a
+        // request still in the socket's buffer when the stop begins is never read, and its
+        // connection closes unanswered, as on any server that quiesces.
+        let deadline = ContinuousClock.now + .seconds(30)
+        while try await Self.inFlight(served.port) < 3 {
+            guard ContinuousClock.now < deadline else { throw HTTPTestClientError(message: "the long-poll and the write never both reached the server") }
+            try await Task.sleep(for: .milliseconds(10))
+        }
 
         let signalled = ContinuousClock.now
         server.signal(SIGTERM)
@@ -84,6 +108,28 @@ import Testing
         #expect(writeTook < Self.prompt, "the write ended \(writeTook) after SIGTERM")
         let (status, log) = try await server.exited()
         #expect(status == 0 && log.contains("stopped"), "\(log)")
+        // Within a second of the stop beginning, by the server's own clock (the client-side bounds
+        // above also count this test's scheduling on a loaded machine): the long-poll's answer,
+        // the stream's and the WebSocket's ends, and the write's answer.
+        let lines = AccessLogTests.lines(log)
+        func time(_ predicate: (String) -> Bool) -> Date? {
+            lines.first { predicate($0["message"] as? String ?? "") }.flatMap { Self.rfc3339($0["time"] as? String ?? "") }
+        }
+        let writeAnswered = lines.first { $0["request-id"] as? String == "in-flight" }.flatMap { Self.rfc3339($0["time"] as? String ?? "") }
+        let stopping = try #require(time { $0 == "stopping" })
+        let ends = [
+            ("the long-poll", time { $0.hasPrefix("GET /_changes?since=1&wait=60 200") }),
+            ("the event stream", time { $0.hasPrefix("GET /_feed?since=0 stream ended") }),
+            ("the WebSocket", time { $0.hasPrefix("GET /_feed?since=0 websocket ended") }),
+            ("the write", writeAnswered),
+        ]
+        for (what, end) in ends {
+            guard let ended = end else {
+                Issue.record("\(what): no access line in \(log)")
+                continue
+            }
+            #expect(ended.timeIntervalSince(stopping) < 1, "\(what) ended \(ended.timeIntervalSince(stopping)) s after the stop began")
+        }
 
         // Acknowledged (201) and kept with its event, or refused and absent: never in between.
         served = try await server.start()
