@@ -50,6 +50,12 @@ import Testing
                 try await page.waitFor("the filtered tasks", Self.rowsAre([1, 3]))
                 #expect(try await page.evaluate("document.querySelector('#url').textContent") == #""/tasks?title=ilike.*paint*&limit=20""#)
 
+                // "(key)" descending names the key.
+                try await page.choose("#order-direction", "desc")
+                try await page.type("#limit", "20", enter: true)
+                try await page.waitFor("the key descending", Self.rowsAre([3, 1]))
+                #expect(try await page.evaluate("document.querySelector('#url').textContent").contains("order=id.desc"))
+
                 // Order, embed a relation, keyset pages.
                 try await page.choose("#order-column", "priority")
                 try await page.choose("#order-direction", "desc")

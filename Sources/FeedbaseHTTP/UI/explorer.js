@@ -57,6 +57,7 @@ function pick(collection) {
   $("#browse").hidden = false;
   $("#title").textContent = collection.name;
   $("#order-column").replaceChildren(new Option("(key)", ""), ...collection.columns.map((c) => new Option(c.name, c.name)));
+  $("#order-direction").value = "asc";
   $("#select").value = "";
   $("#select").placeholder = collection.relations.length ? `*,${collection.relations[0].name}(*)` : "*";
   $("#live").checked = false;

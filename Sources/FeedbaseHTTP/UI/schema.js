@@ -51,7 +51,9 @@ export function condition({ column, op, not, value }) {
 export function listingURL(collection, { filters, order, select, limit }, { live = false } = {}) {
   const params = new URLSearchParams();
   for (const filter of filters) if (filter.column && filter.op) params.append(...condition(filter));
-  if (order.column) params.set("order", order.column + "." + order.direction);
+  // "(key)" is the listing's own order, the key ascending; descending names the key.
+  const column = order.column || (order.direction === "desc" ? collection.key : "");
+  if (column) params.set("order", column + "." + order.direction);
   // A band's items are single rows: a live view follows the rows without their embeds.
   if (select && !(live && select.includes("("))) params.set("select", select);
   if (limit && !live) params.set("limit", String(limit));
