@@ -106,7 +106,6 @@ let package = Package(
             name: "FeedbaseHTTP",
             dependencies: [
                 "FeedbaseAuth",
-                "FeedbaseMetrics",
                 "FeedbaseModel",
                 "FeedbaseFeed",
                 "FeedbaseOpenAPI",

@@ -185,10 +185,10 @@ public final class FeedbaseApp: Sendable {
             let api = try API(
                 store: store, feed: feed, policy: policy, verifier: authenticator, crossOrigin: configuration.crossOrigin,
                 rateLimiter: configuration.rateLimit.map { RateLimiter(rate: $0.rate, burst: $0.burst) }, credentialWatch: credentialWatch,
-                limits: configuration.server.limits, metrics: metrics, explorer: configuration.explorer, logger: logger)
+                limits: configuration.server.limits, metrics: Self.exposition(metrics), explorer: configuration.explorer, logger: logger)
             if let sqlite = store as? SQLiteStore {
                 // A state, not events: read when scraped, so a write does nothing for it.
-                let depth = Meter(label: MetricName.writeQueueDepth, dimensions: [], factory: metrics.factory)
+                let depth = Meter(label: WriterMetrics.queueDepth, dimensions: [], factory: metrics.factory)
                 metrics.addCollector { depth.set(sqlite.queuedWrites) }
             }
             try await server.serve(api)
@@ -203,6 +203,12 @@ public final class FeedbaseApp: Sendable {
             await store.close()
             throw error
         }
+    }
+
+    /// What the HTTP layer records into and serves at `/metrics`: this app's registry.
+    private static func exposition(_ metrics: ServerMetrics) -> MetricsExposition {
+        guard metrics.isEnabled else { return .disabled }
+        return MetricsExposition(factory: metrics.factory, contentType: ServerMetrics.contentType) { await metrics.exposition() }
     }
 
     /// The store of the chosen engine, and how its API keys are read.

@@ -4,7 +4,6 @@
 
 import FeedbaseAuth
 import FeedbaseFeed
-import FeedbaseMetrics
 import FeedbaseModel
 import FeedbaseOpenAPI
 import Logging
@@ -53,10 +52,10 @@ public struct API: Sendable {
     public init(
         store: any ResourceStore, feed: FeedService? = nil, policy: AccessPolicy = .open, verifier: (any CredentialVerifier)? = nil,
         crossOrigin: CrossOriginPolicy = .none, rateLimiter: RateLimiter? = nil, credentialWatch: CredentialWatch = CredentialWatch(),
-        limits: RequestLimits = RequestLimits(), metrics serverMetrics: ServerMetrics = .disabled, explorer: Bool = true, logger: Logger
+        limits: RequestLimits = RequestLimits(), metrics exposition: MetricsExposition = .disabled, explorer: Bool = true, logger: Logger
     ) throws {
-        self.metrics = HTTPMetrics(factory: serverMetrics.factory)
-        self.measuring = serverMetrics.isEnabled
+        self.metrics = HTTPMetrics(factory: exposition.factory)
+        self.measuring = exposition.render != nil
         self.credentialWatch = credentialWatch
         self.limits = limits
         self.crossOrigin = crossOrigin
@@ -96,10 +95,11 @@ public struct API: Sendable {
                 .json(.ok, OpenAPIDocument.asyncAPI(for: schema, serverURL: Self.serverURL(of: request)).json())
             })
         }
-        if serverMetrics.isEnabled {
+        if let render = exposition.render {
+            let contentType = exposition.contentType
             let scrape = Route.async { request in
                 try MetricsRoute.authorize(request, policy: policy, schema: schema)
-                return Response(status: .ok, headers: ["Content-Type": ServerMetrics.contentType], body: await serverMetrics.exposition())
+                return Response(status: .ok, headers: ["Content-Type": contentType], body: await render())
             }
             // `/metrics`, where Prometheus looks by default, unless a collection has that name:
             // `/_metrics` then, which no collection can take (and always there too).
@@ -256,9 +256,7 @@ public struct API: Sendable {
     private func admit(_ request: Request, _ matched: Router<Endpoint>.Match?, reply: @escaping @Sendable (Response) -> Void) {
         if let rateLimiter, let seconds = rateLimiter.admit(RateLimiter.key(request.identity, address: request.remoteAddress)) {
             metrics.rateLimited.increment()
-            var problem = Problem(.tooManyRequests, "too many requests: at most \(rateLimiter.rate == rateLimiter.rate.rounded() ? String(Int(rateLimiter.rate)) : String(rateLimiter.rate)) per second (bursts of \(Int(rateLimiter.burst))); retry after \(seconds) s")
-            problem.headers.add(name: "Retry-After", value: String(seconds))
-            return reply(problem.response(instance: String(request.path), requestID: request.requestID))
+            return reply(rateLimiter.problem(retryAfter: seconds).response(instance: String(request.path), requestID: request.requestID))
         }
         route(request, matched, reply: reply)
     }

@@ -11,6 +11,14 @@ enum BandMessage: Equatable {
     /// or a JWT, as after `Bearer `); it carries no id: its answer comes in order.
     case auth(token: String)
 
+    /// The subscription the message names (an `auth` names none).
+    var id: String? {
+        switch self {
+        case .subscribe(let id, _, _), .unsubscribe(let id): id
+        case .auth: nil
+        }
+    }
+
     /// A message refused: the problem to answer with, and the message's id when it had a usable one.
     struct Refusal: Error {
         var id: String?

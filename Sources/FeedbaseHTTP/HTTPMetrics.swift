@@ -11,8 +11,44 @@
 import Atomics
 import CoreMetrics
 import FeedbaseAuth
-import FeedbaseMetrics
 import NIOHTTP1
+
+/// What the HTTP layer records into and serves: the app's swift-metrics factory and the text of
+/// `/metrics` (FeedbaseMetrics' Prometheus registry renders it), or neither with `--no-metrics`.
+/// The HTTP layer knows no metrics backend.
+public struct MetricsExposition: Sendable {
+    public let factory: any MetricsFactory
+    /// The `Content-Type` of `render`'s text.
+    public let contentType: String
+    /// The metrics as a scrape reads them now; nil: no `/metrics` route.
+    public let render: (@Sendable () async -> [UInt8])?
+
+    public init(factory: any MetricsFactory, contentType: String, render: @escaping @Sendable () async -> [UInt8]) {
+        self.factory = factory
+        self.contentType = contentType
+        self.render = render
+    }
+
+    private init() {
+        factory = NOOPMetricsHandler.instance
+        contentType = ""
+        render = nil
+    }
+
+    /// Records nothing and serves no `/metrics`.
+    public static var disabled: MetricsExposition { MetricsExposition() }
+}
+
+/// The HTTP layer's metric names; the engines' and the feed's are named in their modules
+/// (WriterMetrics, FeedMetrics). docs/OPERATIONS.md, "Metrics", lists them all with their
+/// labels and meaning.
+enum MetricName {
+    static let requests = "feedbase_http_requests_total"
+    static let requestDuration = "feedbase_http_request_duration_seconds"
+    static let requestsInFlight = "feedbase_http_requests_in_flight"
+    static let authFailures = "feedbase_auth_failures_total"
+    static let rateLimited = "feedbase_rate_limited_total"
+}
 
 /// One route's handles: `method` and `route` label every series.
 public final class RouteMetrics: Sendable {

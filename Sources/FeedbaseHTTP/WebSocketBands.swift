@@ -4,7 +4,8 @@
 // and hears `subscribed` (with the band's name, which its messages carry as "band"), the band's
 // backlog, `ready`, then live messages and `progress`; `unsubscribed` when it is over, `reset`
 // when its `since` was pruned, and `error` (a problem) when a message is refused. The socket
-// stays open through all of these. Client messages are handled one at a time, in order.
+// stays open through all of these. Client messages are handled one at a time, in order, and
+// with `--rate-limit` each draws on the identity's rate as a request does (429 past it).
 // `{"type":"auth","token":"..."}` replaces the socket's credential in place: `authenticated`
 // once every band was judged again for the new identity (those it reads otherwise got `ended`).
 //
@@ -31,6 +32,8 @@ final class WebSocketBands: Sendable {
     private let firehose: FeedRequest?
     private let hub: ChangeHub
     private let socket: WebSocketSink
+    /// The client's address: the anonymous draw on its rate limit.
+    private let address: String?
     private let limit: Int
     private let maxFilters: Int
     private let state = Mutex(State())
@@ -40,8 +43,12 @@ final class WebSocketBands: Sendable {
     /// Messages a client may have waiting to be handled; one more gets an error.
     static let inboxLimit = 16
 
-    init(api: API, hub: ChangeHub, socket: WebSocketSink, credential: SocketCredential, firehose: FeedRequest?, limit: Int, maxFilters: Int) {
+    init(
+        api: API, hub: ChangeHub, socket: WebSocketSink, address: String?, credential: SocketCredential, firehose: FeedRequest?, limit: Int,
+        maxFilters: Int
+    ) {
         self.maxFilters = maxFilters
+        self.address = address
         self.api = api
         self.credential = credential
         self.firehose = firehose
@@ -84,6 +91,12 @@ final class WebSocketBands: Sendable {
             parsed = try BandMessage.parse(message)
         } catch {
             return self.error(error.id, error.problem)
+        }
+        // Each message costs what a request does (an `auth` a token verification, a subscribe
+        // a listing's plan and a read of the log): it draws on the same rate.
+        if let limiter = api.rateLimiter, let seconds = limiter.admit(RateLimiter.key(credential.identity, address: address)) {
+            api.metrics.rateLimited.increment()
+            return error(parsed.id, limiter.problem(retryAfter: seconds, what: "messages"))
         }
         switch parsed {
         case .subscribe(let id, let url, let since): await subscribe(id: id, url: url, since: since)

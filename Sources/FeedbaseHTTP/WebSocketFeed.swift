@@ -131,7 +131,8 @@ final class WebSocketFeedHandler: ChannelInboundHandler {
         // `auth` message replaces them in place (WebSocketBands).
         let credential = SocketCredential(identity, api: api, eventLoop: context.eventLoop) { sink.closeUnauthorized() }
         let bands = WebSocketBands(
-            api: api, hub: feed.hub, socket: sink, credential: credential, firehose: request.bandsOnly ? nil : request,
+            api: api, hub: feed.hub, socket: sink, address: context.channel.remoteAddress?.ipAddress, credential: credential,
+            firehose: request.bandsOnly ? nil : request,
             limit: feed.bandsPerConnection, maxFilters: feed.bandFilters)
         self.bands = bands
         bands.start()

@@ -63,15 +63,3 @@ public final class ServerMetrics: Sendable {
         .seconds(1), .microseconds(2_500_000), .seconds(5), .seconds(10),
     ]
 }
-
-/// The HTTP layer's metric names; the engine's and the feed's are named in their modules
-/// (WriterMetrics, FeedMetrics), which need only swift-metrics' API. docs/OPERATIONS.md,
-/// "Metrics", lists them all with their labels and meaning.
-public enum MetricName {
-    public static let requests = "feedbase_http_requests_total"
-    public static let requestDuration = "feedbase_http_request_duration_seconds"
-    public static let requestsInFlight = "feedbase_http_requests_in_flight"
-    public static let authFailures = "feedbase_auth_failures_total"
-    public static let rateLimited = "feedbase_rate_limited_total"
-    public static let writeQueueDepth = "feedbase_sqlite_write_queue_depth"
-}

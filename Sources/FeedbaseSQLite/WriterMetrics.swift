@@ -8,6 +8,9 @@
 import CoreMetrics
 
 public struct WriterMetrics: Sendable {
+    /// The gauge of `SQLiteStore.queuedWrites`, which the app sets at each scrape.
+    public static let queueDepth = "feedbase_sqlite_write_queue_depth"
+
     /// `feedbase_sqlite_write_group_size`: writes committed together in one transaction.
     let groupSize: Recorder
     /// `feedbase_sqlite_wal_checkpoints_total{by="checkpointer"}`: the background thread's.

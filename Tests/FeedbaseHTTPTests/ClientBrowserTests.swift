@@ -141,6 +141,68 @@ import Glibc
         #expect(!listener.received.contains { $0.hasPrefix("failed") || $0.hasPrefix("error") }, "\(listener.received)")
     }
 
+    @Test(.enabled(if: chromium != nil, "chromium is not installed here (apt-get install chromium); CI installs it and runs this test"))
+    func liveListsPastTheRateLimitAreFollowedOnceTheRateAllows() async throws {
+        // Eight lists at once against five requests a second (bursts of 5): snapshots, subscribe
+        // messages (or, past two refused upgrades, event streams) are refused with 429, and each
+        // is tried again after the backoff, from its seq.
+        let urls = (0..<8).map { "/tasks?select=id,title&id=neq.\(2000 + $0)" }
+        let listener = try ReportListener(pages: [:])
+        defer { listener.stop() }
+        try await withServer(configure: {
+            $0.crossOrigin = CrossOriginPolicy(origins: [listener.origin])
+            $0.rateLimit = (rate: 5, burst: 5)
+        }) { server in
+            // The test's requests carry an API key: a bucket apart from the page's (its address).
+            let key = try await server.bearer(role: "admin")
+            _ = try await server.request("POST", "/projects", headers: key, json: #"{"name":"p"}"#)
+            _ = try await server.request("POST", "/tasks", headers: key, json: #"{"project_id":1,"title":"before"}"#)
+            let origin = "http://127.0.0.1:\(server.port)"
+            listener.serve("""
+                <!doctype html><html><body><script type="module">
+                let chain = Promise.resolve();
+                const report = (text) => { chain = chain.then(() => fetch('/report', {method: 'POST', body: text})).catch(() => {}); };
+                try {
+                  const { Feedbase } = await import('\(origin)/_client/feedbase.js');
+                  const db = new Feedbase('\(origin)');
+                  const lists = \(String(decoding: try JSONSerialization.data(withJSONObject: urls, options: [.withoutEscapingSlashes]), as: UTF8.self)).map((url) => db.live(url));
+                  lists.forEach((list, i) => {
+                    list.onchange = (items) => report('state l' + i + ' ' + JSON.stringify(items));
+                    list.onerror = (error) => report('failed l' + i + ' ' + error.message);
+                  });
+                  await Promise.all(lists.map((list) => list.ready));
+                  report('ready');
+                } catch (error) { report('error ' + error); }
+                </script></body></html>
+                """, at: "/page")
+            let browser = try Browser.open("\(listener.origin)/page", profile: server.directory + "/chromium-profile")
+            defer { browser.signal(SIGTERM) }
+            try await listener.waitFor("the live lists") { $0.contains("ready") || $0.contains { $0.hasPrefix("error") || $0.hasPrefix("failed") } }
+            // The test is a client under the same limit: it waits as Retry-After says.
+            func patiently(_ method: String, _ target: String, json: String? = nil) async throws -> HTTPResponse {
+                for _ in 0..<30 {
+                    let response = try await server.request(method, target, headers: key, json: json)
+                    guard response.status == 429 else { return response }
+                    try await Task.sleep(for: .seconds(Int(response.header("Retry-After") ?? "") ?? 1))
+                }
+                throw HTTPTestClientError(message: "\(method) \(target) was refused 30 times")
+            }
+            #expect(try await patiently("POST", "/tasks", json: #"{"project_id":1,"title":"after"}"#).status == 201)
+            #expect(try await patiently("PATCH", "/tasks/1", json: #"{"title":"changed"}"#).status == 200)
+            for (index, url) in urls.enumerated() {
+                let fresh = try await patiently("GET", url)
+                let expected = try JSONSerialization.jsonObject(with: Data(fresh.body)) as? NSArray
+                try await listener.waitFor("l\(index) equal to \(fresh.text)") { reports in
+                    (Self.lastState(reports, "l\(index)") as? NSArray).map { $0.isEqual(expected) } ?? false
+                }
+            }
+            #expect(!listener.received.contains { $0.hasPrefix("failed") || $0.hasPrefix("error") }, "\(listener.received)")
+            let metrics = try await patiently("GET", "/metrics").text
+            #expect(!metrics.contains("feedbase_rate_limited_total 0\n"), "nothing was refused: the test did not test the retries")
+            await Browser.close(browser)
+        }
+    }
+
     /// The ```html block of docs/CLIENT.md, as written there.
     static func example() throws -> String {
         let docs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

@@ -90,4 +90,29 @@ import Testing
             #expect(try await connection.upgradeToWebSocket("/_feed", headers: key).status == 429)
         }
     }
+
+    @Test func messagesOnASocketDrawOnTheSameRateAsRequests() async throws {
+        try await withServer(configure: { $0.rateLimit = (rate: 0.05, burst: 3) }) { server in
+            // The upgrade takes one of three; two subscribes the next two; the third message,
+            // an auth, is refused with 429 before its token is looked at, and the socket stays.
+            let connection = try await HTTPConnection(port: server.port)
+            defer { connection.close() }
+            #expect(try await connection.upgradeToWebSocket("/_feed?mode=bands").status == 101)
+            let socket = WebSocketFollower(connection: connection)
+            for id in ["a", "b"] {
+                try await socket.send(["type": "subscribe", "id": id, "url": "/tasks?done=is.\(id == "a")"])
+                while try await socket.nextJSON()["type"] as? String != "ready" {}
+            }
+            try await socket.send(["type": "auth", "token": "fbk_not-a-key"])
+            let refused = try await socket.nextJSON()
+            let problem = refused["problem"] as? [String: Any]
+            #expect(refused["type"] as? String == "error" && problem?["status"] as? Int == 429, "\(refused)")
+            #expect((problem?["detail"] as? String)?.contains("too many messages") == true, "\(refused)")
+            try await socket.send(["type": "unsubscribe", "id": "a"])
+            let again = try await socket.nextJSON()
+            #expect(again["type"] as? String == "error" && again["id"] as? String == "a", "\(again)")
+            // A request of the same client (anonymous: its address) draws on the same bucket.
+            #expect(try await server.request("POST", "/projects", json: #"{"name":"p"}"#).status == 429)
+        }
+    }
 }

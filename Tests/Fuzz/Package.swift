@@ -29,7 +29,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "4.0.0"),
         .package(url: "https://github.com/vapor/jwt-kit", from: "5.7.1"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
-        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
     ],
     targets: [
@@ -56,16 +55,11 @@ let package = Package(
             dependencies: ["FeedbaseModel", .product(name: "Logging", package: "swift-log"), .product(name: "CoreMetrics", package: "swift-metrics")],
             swiftSettings: instrumented
         ),
-        // Built plain: it only counts and renders what the others record.
-        .target(
-            name: "FeedbaseMetrics",
-            dependencies: [.product(name: "CoreMetrics", package: "swift-metrics"), .product(name: "Prometheus", package: "swift-prometheus")]
-        ),
         .target(name: "FeedbaseOpenAPI", dependencies: ["FeedbaseModel"], swiftSettings: instrumented),
         .target(
             name: "FeedbaseHTTP",
             dependencies: [
-                "FeedbaseAuth", "FeedbaseModel", "FeedbaseFeed", "FeedbaseOpenAPI", "FeedbaseMetrics",
+                "FeedbaseAuth", "FeedbaseModel", "FeedbaseFeed", "FeedbaseOpenAPI",
                 .product(name: "Atomics", package: "swift-atomics"), .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "NIOWebSocket", package: "swift-nio"), .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),

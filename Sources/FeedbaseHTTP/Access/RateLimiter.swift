@@ -4,6 +4,7 @@
 // arithmetic steps, and the map is swept of idle (full) buckets when it grows large.
 
 import FeedbaseAuth
+import FeedbaseModel
 import NIOCore
 import Synchronization
 
@@ -58,6 +59,14 @@ public final class RateLimiter: Sendable {
     private func sweep(_ buckets: inout [String: Bucket], now: NIODeadline) {
         let refill = burst / rate
         buckets = buckets.filter { Double((now - $0.value.updated).nanoseconds) / 1e9 < refill }
+    }
+
+    /// The answer past the rate: 429, with the seconds to wait in `Retry-After` and in words.
+    func problem(retryAfter seconds: Int, what: String = "requests") -> Problem {
+        let perSecond = rate == rate.rounded() ? String(Int(rate)) : String(rate)
+        var problem = Problem(.tooManyRequests, "too many \(what): at most \(perSecond) per second (bursts of \(Int(burst))); retry after \(seconds) s")
+        problem.headers.add(name: "Retry-After", value: String(seconds))
+        return problem
     }
 
     /// Whose bucket a request draws on.

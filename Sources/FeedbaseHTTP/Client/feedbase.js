@@ -163,6 +163,8 @@ export class LiveList {
     this.onchange = null;
     this.onerror = null;
     this.closed = false;
+    /** Failed attempts of its own EventSource in a row (SSE only): its backoff. */
+    this.attempt = 0;
     this.#byId = new Map();
     this.ready = new Promise((resolve, reject) => { this.#settle = { resolve, reject }; });
     this.ready.catch(() => {});
@@ -393,19 +395,35 @@ class Feed {
       for (const list of this.lists.values()) this.#subscribe(list);
     };
     socket.onmessage = (event) => this.#receive(JSON.parse(event.data));
-    socket.onclose = () => {
+    socket.onclose = async () => {
       this.socket = null;
       // The next connect carries the newest token.
       for (const waiting of this.auth.splice(0)) waiting.resolve();
       if (this.closed) return;
-      // A WebSocket that never opened, where EventSource works: a proxy that refuses upgrades.
-      if (!this.opened && this.db.transport === "auto" && ++this.failures >= 2 && typeof EventSource !== "undefined") {
+      // A WebSocket that never opened while plain HTTP is answered: something between (a proxy)
+      // refuses upgrades, and EventSource will do. Not when HTTP is refused too (429 past the
+      // rate limit, 503, no network): that is the server's answer to anything, and the socket
+      // is tried again after the backoff.
+      if (!this.opened && this.db.transport === "auto" && typeof EventSource !== "undefined" && (await this.#httpAnswers()) && !this.closed
+        && ++this.failures >= 2) {
         this.useSSE = true;
         for (const list of this.lists.values()) this.#openSource(list);
         return;
       }
       this.#retry(() => this.#connect());
     };
+  }
+
+  /** Whether the server answers a plain request (its health) with 200 now. */
+  async #httpAnswers() {
+    try { return (await fetch(this.db.url + "/_health")).ok; } catch { return false; }
+  }
+
+  /** A list on its own EventSource: after its own backoff's next delay; a stream that opens
+   *  starts it over. */
+  async #retryList(list, again) {
+    await sleep(backoff(list.attempt++));
+    if (!this.closed && !list.closed) again();
   }
 
   /** After the backoff's next delay; a connection that opens starts it over. */
@@ -429,7 +447,12 @@ class Feed {
       case "authenticated": this.auth.shift()?.resolve(); break;
       case "error":
         if (message.id === null) this.auth.shift()?.reject(new FeedbaseError(message.problem));
-        else if (list) { this.#forget(list); list.fail(message.problem); }
+        else if (list && (message.problem?.status === 429 || message.problem?.status >= 500)) {
+          // Refused for now (the rate limit, a server busy or at its band limit): follow the band
+          // again after the backoff, from the list's seq, as after a reconnect.
+          this.#forget(list);
+          this.#retry(() => { if (!list.closed && !this.lists.has(list.id)) this.follow(list); });
+        } else if (list) { this.#forget(list); list.fail(message.problem); }
         break;
     }
   }
@@ -449,9 +472,16 @@ class Feed {
     source.addEventListener("ready", (event) => { list.live = true; list.caughtUp(data(event).seq); });
     source.addEventListener("progress", (event) => { list.seq = Math.max(list.seq, data(event).seq); });
     source.addEventListener("reset", () => { this.#forget(list); list.live = false; list.reload(); });
-    const reopen = () => { source.close(); if (list.source === source) this.#retry(() => this.#openSource(list)); };
+    const reopen = () => { source.close(); if (list.source === source) this.#retryList(list, () => this.#openSource(list)); };
     for (const end of ["unauthorized", "overflow", "failure"]) source.addEventListener(end, reopen);
-    // The browser retries by itself with Last-Event-ID; a closed source (410, 401) is ours to redo.
-    source.onerror = () => { if (source.readyState === EventSource.CLOSED && list.source === source) { this.#forget(list); list.reload(); } };
+    source.onopen = () => { list.attempt = 0; };
+    // The browser retries by itself with Last-Event-ID; a closed source (an answer other than
+    // 200: 410, 401, 429, 503, which EventSource does not tell apart) is ours to redo, after the
+    // backoff, from a fresh listing.
+    source.onerror = () => {
+      if (source.readyState !== EventSource.CLOSED || list.source !== source) return;
+      this.#forget(list);
+      this.#retryList(list, () => list.reload());
+    };
   }
 }
