@@ -160,7 +160,8 @@ enum Texts {
     static let bandError = """
         A message was refused; `problem` says why (400 malformed, a bad filter or too many bands on the socket, 401 or 403 \
         a collection the socket's identity may not read, 401 when it is anonymous; 404 an unknown collection or \
-        subscription, 409 an id in use or a band this socket follows already, 429 too many messages waiting, \
+        subscription, 409 an id in use or a band this socket follows already, 429 too many messages waiting or, with \
+        `--rate-limit`, the identity past its rate (each message counts as a request), \
         503 the server's limit of distinct bands). A refused subscribe makes no subscription; the socket stays open.
         """
 
