@@ -48,7 +48,8 @@ extension ChangeHub {
                 guard let target = try? await self.source.changes(after: 0, collections: nil, limit: 0, maxBytes: 0).head else {
                     return answer.give(false)
                 }
-                await self.advance()
+                // Caught up already: no load round (a probe every second must not force reads).
+                if await self.head < target { await self.advance() }
                 let (head, stopped) = await (self.head, self.stopped)
                 answer.give(head >= target && !stopped)
             }
