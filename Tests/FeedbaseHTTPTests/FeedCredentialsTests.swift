@@ -43,7 +43,7 @@ import Testing
         try await AccessMatrixTests.start(engine) { server in
             try await server.foreignWrite(AccessMatrixTests.seedSQL)
             let token = try await server.apiKey(role: "admin", subject: "root")
-            let connection = try await HTTPConnection(port: server.port, timeout: .seconds(20))
+            let connection = try await HTTPConnection(port: server.port, timeout: .seconds(60))
             defer { connection.close() }
             #expect(try await connection.upgradeToWebSocket("/_feed?since=0", headers: [("Authorization", "Bearer " + token)]).status == 101)
             let admin = try await server.bearer(role: "admin")

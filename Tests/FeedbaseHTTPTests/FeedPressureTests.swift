@@ -188,7 +188,7 @@ import Testing
 
     @Test(arguments: Engine.available) func aResetComesAfterEverythingQueuedAndNothingFollowsTheCloseFrame(engine: Engine) async throws {
         try await withServer(engine, feedBuffer: 64 << 20) { server in
-            let slow = try await HTTPConnection(port: server.port, timeout: .seconds(20))
+            let slow = try await HTTPConnection(port: server.port, timeout: .seconds(60))
             #expect(try await slow.upgradeToWebSocket("/_feed").status == 101)
             #expect(try await slow.nextFrame().text.contains("ready"))
             // The client stops reading while events pile up behind its socket.

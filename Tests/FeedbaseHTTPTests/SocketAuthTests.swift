@@ -143,7 +143,7 @@ import Testing
         try await SocketAuthTests.start(.sqlite) { server in
             let admin = try await server.bearer(role: "admin")
             let written = SocketAuthTests.seq(try await server.request("POST", "/docs", headers: admin, json: #"{"owner":"alice","title":"t"}"#))
-            let connection = try await HTTPConnection(port: server.port, timeout: .seconds(20))
+            let connection = try await HTTPConnection(port: server.port, timeout: .seconds(60))
             defer { connection.close() }
             #expect(try await connection.upgradeToWebSocket("/_feed?since=0", headers: admin).status == 101)
             let socket = WebSocketFollower(connection: connection)

@@ -41,7 +41,7 @@ import Testing
     }
 
     private func bandSocket(_ server: TestServer) async throws -> WebSocketFollower {
-        let connection = try await HTTPConnection(port: server.port, timeout: .seconds(20))
+        let connection = try await HTTPConnection(port: server.port, timeout: .seconds(60))
         #expect(try await connection.upgradeToWebSocket("/_feed?mode=bands").status == 101)
         return WebSocketFollower(connection: connection)
     }

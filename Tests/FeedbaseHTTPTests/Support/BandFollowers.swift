@@ -68,7 +68,7 @@ final class EventStreamFollower: BandFollower {
     let stream: EventStreamReader
 
     init(port: Int, collection: String, query: String, since: Int, headers: [(String, String)] = []) async throws {
-        let connection = try await HTTPConnection(port: port, timeout: .seconds(20))
+        let connection = try await HTTPConnection(port: port, timeout: .seconds(60))
         try await connection.write("GET", "/\(collection)?\(query)&since=\(since)", headers: [("Accept", "text/event-stream")] + headers)
         let head = try await connection.readHead()
         guard head.status == 200, head.header("Content-Type")?.hasPrefix("text/event-stream") == true else {
@@ -101,7 +101,7 @@ final class WebSocketFollower: BandFollower {
     }
 
     init(port: Int, collection: String, query: String, since: Int, id: String = "mine", headers: [(String, String)] = []) async throws {
-        connection = try await HTTPConnection(port: port, timeout: .seconds(20))
+        connection = try await HTTPConnection(port: port, timeout: .seconds(60))
         self.id = id
         let head = try await connection.upgradeToWebSocket("/_feed?mode=bands", headers: headers)
         guard head.status == 101 else { throw HTTPTestClientError(message: "upgrade refused: \(head.status)") }

@@ -45,7 +45,7 @@ final class DevTools: @unchecked Sendable {
                 if found == nil { try await Task.sleep(for: .milliseconds(20)) }
             }
             guard let target = found, let path = URL(string: target)?.path else { throw HTTPTestClientError(message: "no page target") }
-            let connection = try await HTTPConnection(port: port, timeout: .seconds(20))
+            let connection = try await HTTPConnection(port: port, timeout: .seconds(60))
             let upgrade = try await connection.upgradeToWebSocket(path)
             guard upgrade.status == 101 else { throw HTTPTestClientError(message: "DevTools refused the WebSocket: \(upgrade.status)") }
             return DevTools(browser: browser, connection: connection)
