@@ -58,10 +58,12 @@ final class TestServer: Sendable {
         try await start(engine: earlier.engine, directory: earlier.directory, migrations: earlier.migrations, database: earlier.postgres)
     }
 
-    /// `sql` is SQLite's schema (a SQLite-only test); `schema` gives one per engine.
+    /// `sql` is SQLite's schema (a SQLite-only test); `schema` gives one per engine. The feed's
+    /// heartbeat is 300 s unless a test asks (`serve`'s is 30 s): a test on a loaded machine may
+    /// outlast 30 s, and a ping frame among the messages it reads is not what it is about.
     static func start(
         engine: Engine = .sqlite, sql: String? = nil, schema: EngineSQL? = nil, maxBodySize: Int = 1 << 20, idleTimeout: Int64 = 60, feed: Bool = true, feedBuffer: Int = 1 << 20,
-        ringCapacity: Int = 4096, heartbeat: TimeAmount = .seconds(30), busyTimeoutMilliseconds: Int32 = 5_000,
+        ringCapacity: Int = 4096, heartbeat: TimeAmount = .seconds(300), busyTimeoutMilliseconds: Int32 = 5_000,
         closeTimeout: TimeAmount = .seconds(10), progressInterval: Duration = .seconds(2), directory existing: String? = nil, migrations existingMigrations: String? = nil,
         database existingDatabase: PostgresCluster.Database? = nil, configure: (inout AppConfiguration) -> Void = { _ in }
     ) async throws -> TestServer {
@@ -171,7 +173,7 @@ final class TestServer: Sendable {
 /// Runs `body` against a fresh server and always stops it.
 func withServer(
     _ engine: Engine = .sqlite, sql: String? = nil, schema: EngineSQL? = nil, maxBodySize: Int = 1 << 20, idleTimeout: Int64 = 60, feed: Bool = true, feedBuffer: Int = 1 << 20,
-    ringCapacity: Int = 4096, heartbeat: TimeAmount = .seconds(30), busyTimeoutMilliseconds: Int32 = 5_000,
+    ringCapacity: Int = 4096, heartbeat: TimeAmount = .seconds(300), busyTimeoutMilliseconds: Int32 = 5_000,
     closeTimeout: TimeAmount = .seconds(10), progressInterval: Duration = .seconds(2),
     configure: (inout AppConfiguration) -> Void = { _ in }, _ body: (TestServer) async throws -> Void
 ) async throws {
