@@ -79,9 +79,6 @@ public actor ChangeHub {
 
     public var subscriberCount: Int { subscriptions.count }
 
-    /// Long-polls waiting in `waitForChange` now (tests wait for one to be waiting).
-    public var waiterCount: Int { waiters.count }
-
     /// Bytes of event JSON the ring holds.
     var retainedBytes: Int { ringBytes }
 

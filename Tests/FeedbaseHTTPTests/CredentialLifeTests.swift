@@ -119,7 +119,7 @@ import Testing
         let admin = try await server.bearer(role: "admin")
         let since = try await head(server, admin)
         let hub = try #require(server.hub)
-        let waiting = await hub.waiterCount
+        let waiting = await hub.waitingCount
         let port = server.port
         let answered = Atomic(false)
         let poll = Task {
@@ -130,7 +130,7 @@ import Testing
             return try await connection.request("GET", "\(path)?since=\(since)&wait=20", headers: headers)
         }
         // Waiting; or, on a slow machine, already refused (a token that expired first).
-        try await waitUntil("the long-poll waits") { await hub.waiterCount > waiting || answered.load(ordering: .relaxed) }
+        try await waitUntil("the long-poll waits") { await hub.waitingCount > waiting || answered.load(ordering: .relaxed) }
         try await end()
         #expect(try await server.request("POST", "/notes", headers: admin, json: #"{"owner":"alice","title":"after"}"#).status == 201)
         let answer = try await poll.value
