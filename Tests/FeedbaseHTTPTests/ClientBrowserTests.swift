@@ -177,7 +177,8 @@ import Glibc
                 """, at: "/page")
             let browser = try Browser.open("\(listener.origin)/page", profile: server.directory + "/chromium-profile")
             defer { browser.signal(SIGTERM) }
-            try await listener.waitFor("the live lists") { $0.contains("ready") || $0.contains { $0.hasPrefix("error") || $0.hasPrefix("failed") } }
+            // Each refusal backs off (up to 10 s a try): on a loaded machine eight lists take a while.
+            try await listener.waitFor("the live lists", seconds: 180) { $0.contains("ready") || $0.contains { $0.hasPrefix("error") || $0.hasPrefix("failed") } }
             // The test is a client under the same limit: it waits as Retry-After says.
             func patiently(_ method: String, _ target: String, json: String? = nil) async throws -> HTTPResponse {
                 for _ in 0..<30 {
